@@ -1,0 +1,463 @@
+//! Time: the one place the simulation reads the clock or waits on it.
+//!
+//! Two clocks share one interface:
+//!
+//! - [`ClockKind::Virtual`] (the default) runs on a current-thread tokio runtime started with
+//!   its clock paused. tokio is used only as an *idleness oracle*: its paused clock advances
+//!   only when every task is waiting. Simulated time itself lives here, in nanoseconds, with a
+//!   queue of timers ordered by `(deadline, insertion order)`. When the runtime goes idle, the
+//!   scheduler task jumps simulated time to the earliest deadline and wakes exactly the timers
+//!   due then. tokio's own timers round every deadline up to a whole millisecond; this clock
+//!   does not, so a 250 us link costs exactly 250 us.
+//! - [`ClockKind::Real`] reads the wall clock, for measuring the real in-process cost of
+//!   messages and actors. Waits shorter than tokio's millisecond timer resolution finish by
+//!   yielding until the deadline passes.
+//!
+//! Everything that waits in the simulation -- processing time, link latency, think time,
+//! arrivals, call timeouts -- goes through [`Clock::sleep`] and [`Clock::timeout`]. Code
+//! running inside a simulation must not use `tokio::time` directly: on the virtual clock
+//! tokio's timers do not measure simulated time.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::Notify;
+
+/// Which clock a simulation runs on.
+///
+/// ```
+/// use microsim::ClockKind;
+/// assert_eq!(ClockKind::default(), ClockKind::Virtual);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClockKind {
+    /// Simulated time, exact to the nanosecond: an hour of traffic runs in seconds and the
+    /// result depends only on the seed.
+    #[default]
+    Virtual,
+    /// The wall clock: durations really pass, and results include the real cost of the
+    /// machinery (and the noise of the machine).
+    Real,
+}
+
+/// The simulation's clock. Cheap to clone; all clones read the same time.
+#[derive(Clone, Debug)]
+pub(crate) enum Clock {
+    Virtual(Arc<VirtualClock>),
+    Real(tokio::time::Instant),
+}
+
+/// Returned by [`Clock::timeout`] when the deadline passes first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Elapsed;
+
+impl Clock {
+    /// Starts a clock of the given kind. Must be called inside the runtime that will run the
+    /// simulation: the virtual clock spawns its scheduler task there.
+    pub(crate) fn start(kind: ClockKind) -> Clock {
+        match kind {
+            ClockKind::Virtual => {
+                let clock = Arc::new(VirtualClock::default());
+                tokio::spawn(drive(Arc::clone(&clock)));
+                Clock::Virtual(clock)
+            }
+            ClockKind::Real => Clock::Real(tokio::time::Instant::now()),
+        }
+    }
+
+    /// Time since the simulation started.
+    pub(crate) fn now(&self) -> Duration {
+        match self {
+            Clock::Virtual(clock) => Duration::from_nanos(clock.now.load(Ordering::Acquire)),
+            Clock::Real(origin) => origin.elapsed(),
+        }
+    }
+
+    /// Waits for `duration` of this clock's time. A zero duration returns at once without
+    /// yielding.
+    pub(crate) async fn sleep(&self, duration: Duration) {
+        if duration.is_zero() {
+            return;
+        }
+        self.sleep_until(self.now().saturating_add(duration)).await;
+    }
+
+    /// Waits until the clock reads `deadline` (time since the start).
+    pub(crate) async fn sleep_until(&self, deadline: Duration) {
+        match self {
+            Clock::Virtual(clock) => {
+                VirtualSleep {
+                    clock: Arc::clone(clock),
+                    deadline: nanos(deadline),
+                    timer: None,
+                }
+                .await
+            }
+            Clock::Real(origin) => real_sleep_until(*origin + deadline).await,
+        }
+    }
+
+    /// Runs `future` for at most `limit` of this clock's time. If the future and the deadline
+    /// are ready in the same instant, the future wins.
+    pub(crate) async fn timeout<F: Future>(
+        &self,
+        limit: Duration,
+        future: F,
+    ) -> Result<F::Output, Elapsed> {
+        let deadline = self.now().saturating_add(limit);
+        let future = std::pin::pin!(future);
+        let sleep = std::pin::pin!(self.sleep_until(deadline));
+        let mut both = Some((future, sleep));
+        std::future::poll_fn(move |cx| {
+            let (future, sleep) = both.as_mut().expect("timeout polled after completion");
+            if let Poll::Ready(value) = future.as_mut().poll(cx) {
+                both = None;
+                return Poll::Ready(Ok(value));
+            }
+            if sleep.as_mut().poll(cx).is_ready() {
+                both = None;
+                return Poll::Ready(Err(Elapsed));
+            }
+            Poll::Pending
+        })
+        .await
+    }
+
+    /// Resolves when the virtual clock finds the runtime idle with no timer left: nothing in the
+    /// simulation can ever happen again. Never resolves on the real clock.
+    pub(crate) async fn stalled(&self) {
+        match self {
+            Clock::Virtual(clock) => loop {
+                let notified = clock.stall.notified();
+                if clock.stalled.load(Ordering::Acquire) {
+                    return;
+                }
+                notified.await;
+            },
+            Clock::Real(_) => std::future::pending().await,
+        }
+    }
+}
+
+fn nanos(duration: Duration) -> u64 {
+    u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX)
+}
+
+/// Sleeps on the wall clock with sub-millisecond precision: tokio's timer for the whole
+/// milliseconds, then cooperative yielding until the deadline.
+async fn real_sleep_until(deadline: tokio::time::Instant) {
+    const TIMER_RESOLUTION: Duration = Duration::from_millis(1);
+    let now = tokio::time::Instant::now();
+    if deadline > now + TIMER_RESOLUTION {
+        tokio::time::sleep_until(deadline - TIMER_RESOLUTION).await;
+    }
+    while tokio::time::Instant::now() < deadline {
+        tokio::task::yield_now().await;
+    }
+}
+
+/// Simulated time and the timers waiting on it.
+#[derive(Debug, Default)]
+pub(crate) struct VirtualClock {
+    /// Nanoseconds since the start.
+    now: AtomicU64,
+    timers: Mutex<TimerQueue>,
+    stalled: AtomicBool,
+    stall: Notify,
+}
+
+impl VirtualClock {
+    fn timers(&self) -> MutexGuard<'_, TimerQueue> {
+        // A panic while the lock is held cannot leave the queue inconsistent: every method
+        // finishes its update before anything that could panic.
+        self.timers.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Pending timers: a min-heap of `(deadline, sequence, slot, generation)` plus the slots
+/// holding their wakers. A cancelled timer frees its slot; its heap entry is then stale
+/// (generation mismatch) and skipped without moving the clock.
+#[derive(Debug, Default)]
+struct TimerQueue {
+    heap: BinaryHeap<Reverse<(u64, u64, u32, u32)>>,
+    slots: Vec<TimerSlot>,
+    free: Vec<u32>,
+    sequence: u64,
+}
+
+#[derive(Debug, Default)]
+struct TimerSlot {
+    generation: u32,
+    in_use: bool,
+    waker: Option<Waker>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct TimerKey {
+    slot: u32,
+    generation: u32,
+}
+
+impl TimerQueue {
+    fn insert(&mut self, deadline: u64, waker: Waker) -> TimerKey {
+        let slot = match self.free.pop() {
+            Some(slot) => slot,
+            None => {
+                self.slots.push(TimerSlot::default());
+                u32::try_from(self.slots.len() - 1).expect("more than 4 billion pending timers")
+            }
+        };
+        let entry = &mut self.slots[slot as usize];
+        entry.in_use = true;
+        entry.waker = Some(waker);
+        let generation = entry.generation;
+        self.sequence += 1;
+        self.heap
+            .push(Reverse((deadline, self.sequence, slot, generation)));
+        TimerKey { slot, generation }
+    }
+
+    fn update_waker(&mut self, key: TimerKey, waker: &Waker) {
+        let entry = &mut self.slots[key.slot as usize];
+        if entry.generation == key.generation {
+            match &entry.waker {
+                Some(current) if current.will_wake(waker) => {}
+                _ => entry.waker = Some(waker.clone()),
+            }
+        }
+    }
+
+    fn remove(&mut self, key: TimerKey) {
+        let entry = &mut self.slots[key.slot as usize];
+        if entry.generation == key.generation && entry.in_use {
+            entry.in_use = false;
+            entry.waker = None;
+            entry.generation = entry.generation.wrapping_add(1);
+            self.free.push(key.slot);
+        }
+    }
+
+    fn is_live(&self, slot: u32, generation: u32) -> bool {
+        let entry = &self.slots[slot as usize];
+        entry.in_use && entry.generation == generation
+    }
+
+    /// The earliest deadline of a live timer, dropping stale entries on the way.
+    fn next_deadline(&mut self) -> Option<u64> {
+        while let Some(&Reverse((deadline, _, slot, generation))) = self.heap.peek() {
+            if self.is_live(slot, generation) {
+                return Some(deadline);
+            }
+            self.heap.pop();
+        }
+        None
+    }
+
+    /// Removes every live timer due at `deadline` and returns their wakers in insertion order.
+    fn take_due(&mut self, deadline: u64, wakers: &mut Vec<Waker>) {
+        while let Some(&Reverse((due, _, slot, generation))) = self.heap.peek() {
+            if due > deadline {
+                break;
+            }
+            self.heap.pop();
+            if self.is_live(slot, generation) {
+                if let Some(waker) = self.slots[slot as usize].waker.take() {
+                    wakers.push(waker);
+                }
+            }
+        }
+    }
+}
+
+/// The scheduler task of the virtual clock.
+///
+/// Its tokio timer can only fire when every other task is waiting (the paused clock advances
+/// only then), so each time it fires the simulation has finished everything it can do at the
+/// current instant: advance to the next deadline and wake what is due.
+async fn drive(clock: Arc<VirtualClock>) {
+    const IDLE_PROBE: Duration = Duration::from_millis(1);
+    let mut wakers = Vec::new();
+    let mut probe = std::pin::pin!(tokio::time::sleep(IDLE_PROBE));
+    loop {
+        probe.as_mut().await;
+        probe
+            .as_mut()
+            .reset(tokio::time::Instant::now() + IDLE_PROBE);
+        {
+            let mut timers = clock.timers();
+            match timers.next_deadline() {
+                Some(deadline) => {
+                    clock.now.fetch_max(deadline, Ordering::AcqRel);
+                    timers.take_due(deadline, &mut wakers);
+                }
+                None => {
+                    clock.stalled.store(true, Ordering::Release);
+                    clock.stall.notify_waiters();
+                }
+            }
+        }
+        for waker in wakers.drain(..) {
+            waker.wake();
+        }
+    }
+}
+
+/// A wait on the virtual clock.
+struct VirtualSleep {
+    clock: Arc<VirtualClock>,
+    deadline: u64,
+    timer: Option<TimerKey>,
+}
+
+impl Future for VirtualSleep {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = &mut *self;
+        if this.clock.now.load(Ordering::Acquire) >= this.deadline {
+            if let Some(key) = this.timer.take() {
+                this.clock.timers().remove(key);
+            }
+            return Poll::Ready(());
+        }
+        let mut timers = this.clock.timers();
+        match this.timer {
+            Some(key) => timers.update_waker(key, cx.waker()),
+            None => this.timer = Some(timers.insert(this.deadline, cx.waker().clone())),
+        }
+        Poll::Pending
+    }
+}
+
+impl Drop for VirtualSleep {
+    fn drop(&mut self) {
+        if let Some(key) = self.timer.take() {
+            self.clock.timers().remove(key);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn virtual_runtime() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .start_paused(true)
+            .build()
+            .expect("runtime")
+    }
+
+    #[test]
+    fn sub_millisecond_sleeps_are_exact() {
+        virtual_runtime().block_on(async {
+            let clock = Clock::start(ClockKind::Virtual);
+            clock.sleep(Duration::from_micros(250)).await;
+            assert_eq!(clock.now(), Duration::from_micros(250));
+            clock.sleep(Duration::from_nanos(1)).await;
+            assert_eq!(clock.now(), Duration::from_nanos(250_001));
+            clock.sleep(Duration::ZERO).await;
+            assert_eq!(clock.now(), Duration::from_nanos(250_001));
+        });
+    }
+
+    #[test]
+    fn concurrent_sleeps_wake_in_deadline_order() {
+        virtual_runtime().block_on(async {
+            let clock = Clock::start(ClockKind::Virtual);
+            let order = Arc::new(Mutex::new(Vec::new()));
+            let mut tasks = Vec::new();
+            for (name, micros) in [("c", 300), ("a", 100), ("b", 200), ("a2", 100)] {
+                let clock = clock.clone();
+                let order = Arc::clone(&order);
+                tasks.push(tokio::spawn(async move {
+                    clock.sleep(Duration::from_micros(micros)).await;
+                    order.lock().unwrap().push((name, clock.now()));
+                }));
+            }
+            for task in tasks {
+                task.await.unwrap();
+            }
+            let order = order.lock().unwrap().clone();
+            let us = Duration::from_micros;
+            assert_eq!(
+                order,
+                vec![
+                    ("a", us(100)),
+                    ("a2", us(100)),
+                    ("b", us(200)),
+                    ("c", us(300))
+                ]
+            );
+        });
+    }
+
+    #[test]
+    fn cancelled_timers_do_not_move_the_clock() {
+        virtual_runtime().block_on(async {
+            let clock = Clock::start(ClockKind::Virtual);
+            let result = clock
+                .timeout(
+                    Duration::from_secs(30),
+                    clock.sleep(Duration::from_micros(10)),
+                )
+                .await;
+            assert_eq!(result, Ok(()));
+            clock.sleep(Duration::from_micros(5)).await;
+            // The 30 s timeout was cancelled: the clock went to 15 us, not 30 s.
+            assert_eq!(clock.now(), Duration::from_micros(15));
+        });
+    }
+
+    #[test]
+    fn timeout_fires_at_its_deadline() {
+        virtual_runtime().block_on(async {
+            let clock = Clock::start(ClockKind::Virtual);
+            let result = clock
+                .timeout(
+                    Duration::from_micros(700),
+                    clock.sleep(Duration::from_secs(1)),
+                )
+                .await;
+            assert_eq!(result, Err(Elapsed));
+            assert_eq!(clock.now(), Duration::from_micros(700));
+        });
+    }
+
+    #[test]
+    fn a_wait_that_can_never_end_is_reported_as_a_stall() {
+        virtual_runtime().block_on(async {
+            let clock = Clock::start(ClockKind::Virtual);
+            let never = std::future::pending::<()>();
+            tokio::select! {
+                biased;
+                _ = never => unreachable!("pending never completes"),
+                _ = clock.stalled() => {}
+            }
+            assert_eq!(clock.now(), Duration::ZERO);
+        });
+    }
+
+    #[test]
+    fn real_clock_sleeps_at_least_the_duration() {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap()
+            .block_on(async {
+                let clock = Clock::start(ClockKind::Real);
+                let before = clock.now();
+                clock.sleep(Duration::from_micros(300)).await;
+                assert!(clock.now() - before >= Duration::from_micros(300));
+            });
+    }
+}

@@ -1,0 +1,1128 @@
+//! Random durations: how long a network hop or a piece of work takes.
+//!
+//! A [`Distribution`] describes the spread of a delay — a link's latency, a
+//! service's processing time — and draws concrete [`Duration`]s from it with
+//! a caller-supplied random number generator, so a simulation seeded the same
+//! way replays the same delays.
+//!
+//! Scenario files write a distribution as a one-key table naming the kind,
+//! with durations as strings with units (see [`crate::duration_format`]):
+//!
+//! ```toml
+//! latency = { constant = "200us" }
+//! latency = { uniform = { min = "1ms", max = "5ms" } }
+//! latency = { exponential = { mean = "1ms" } }
+//! latency = { normal = { mean = "1ms", std_dev = "200us" } }
+//! latency = { lognormal = { mean = "2ms", std_dev = "1ms" } }
+//! latency = { pareto = { scale = "1ms", shape = 2.5 } }
+//! latency = { empirical = { samples = ["1ms", "2ms", "7ms"] } }
+//! ```
+//!
+//! and JSON the same way, e.g. `{"constant":"200us"}`.
+//!
+//! Constructors do not check their arguments; call [`Distribution::validate`]
+//! once when loading a scenario, then [`Distribution::sample`] as often as
+//! needed. Samples are rounded to the nearest nanosecond, and the continuous
+//! kinds are capped at [`Distribution::SAMPLE_CAP`] so that a heavy tail can
+//! never overflow the virtual clock.
+//!
+//! ```
+//! use std::time::Duration;
+//! use microsim::distribution::Distribution;
+//! use rand::SeedableRng;
+//! use rand_chacha::ChaCha8Rng;
+//!
+//! let latency = Distribution::exponential(Duration::from_millis(1));
+//! latency.validate().unwrap();
+//! let mut rng = ChaCha8Rng::seed_from_u64(7);
+//! let delay = latency.sample(&mut rng);
+//! assert!(delay <= Distribution::SAMPLE_CAP);
+//! assert_eq!(latency.mean(), Some(Duration::from_millis(1)));
+//! ```
+
+use std::fmt;
+use std::time::Duration;
+
+use rand::{Rng, RngExt};
+use rand_distr::Distribution as _;
+
+use crate::duration_format::format_duration;
+
+/// Nanoseconds in [`Distribution::SAMPLE_CAP`], as `f64`.
+const CAP_NANOS: f64 = 1e16;
+
+/// A probability distribution of durations.
+///
+/// See the [module documentation](self) for the file format. All `Duration`
+/// fields are (de)serialized as strings with units.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+#[non_exhaustive]
+pub enum Distribution {
+    /// Always the same duration.
+    Constant(#[serde(with = "crate::duration_format")] Duration),
+    /// Uniform between `min` and `max`, both included, to the nanosecond.
+    Uniform {
+        /// The smallest value.
+        #[serde(with = "crate::duration_format")]
+        min: Duration,
+        /// The largest value; must not be less than `min`.
+        #[serde(with = "crate::duration_format")]
+        max: Duration,
+    },
+    /// Exponential (memoryless), as for the gaps between independent events.
+    Exponential {
+        /// The mean; must be greater than zero.
+        #[serde(with = "crate::duration_format")]
+        mean: Duration,
+    },
+    /// Normal with the given parameters, truncated at zero: negative draws
+    /// are redrawn, so the actual mean is somewhat above `mean` when
+    /// `std_dev` is not small compared to it (see [`Distribution::mean`]).
+    Normal {
+        /// The mean of the normal before truncation.
+        #[serde(with = "crate::duration_format")]
+        mean: Duration,
+        /// The standard deviation of the normal before truncation; zero makes
+        /// it a constant.
+        #[serde(with = "crate::duration_format")]
+        std_dev: Duration,
+    },
+    /// Log-normal with the given mean and standard deviation of the values
+    /// themselves (not of their logarithm): internally
+    /// `sigma² = ln(1 + std_dev²/mean²)` and `mu = ln(mean) - sigma²/2`.
+    #[serde(rename = "lognormal", alias = "log_normal")]
+    LogNormal {
+        /// The mean of the values; must be greater than zero unless
+        /// `std_dev` is zero too.
+        #[serde(with = "crate::duration_format")]
+        mean: Duration,
+        /// The standard deviation of the values.
+        #[serde(with = "crate::duration_format")]
+        std_dev: Duration,
+    },
+    /// Pareto (heavy-tailed): never below `scale`, with
+    /// `P(X > x) = (scale / x)^shape`.
+    Pareto {
+        /// The minimum value; must be greater than zero.
+        #[serde(with = "crate::duration_format")]
+        scale: Duration,
+        /// The tail index; must be finite and greater than zero. The mean is
+        /// finite only for `shape > 1`, the variance only for `shape > 2`.
+        shape: f64,
+    },
+    /// Draws one of the given samples, each with equal probability (a
+    /// bootstrap from measured values).
+    Empirical {
+        /// The measured values; must not be empty. Repeating a value makes it
+        /// proportionally more likely.
+        #[serde(with = "crate::duration_format::vec")]
+        samples: Vec<Duration>,
+    },
+}
+
+/// What is wrong with a [`Distribution`]'s values, as found by
+/// [`Distribution::validate`].
+///
+/// The messages say what is wrong with the values only; the caller adds
+/// where the distribution was found (which link or service).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DistributionError {
+    /// A uniform distribution whose `min` is greater than its `max`.
+    #[error(
+        "uniform min {} is greater than max {}",
+        format_duration(*min),
+        format_duration(*max)
+    )]
+    UniformMinGreaterThanMax {
+        /// The given minimum.
+        min: Duration,
+        /// The given maximum.
+        max: Duration,
+    },
+    /// An exponential distribution with a zero mean.
+    #[error("exponential mean must be greater than 0s, got 0s (use constant 0s for no delay)")]
+    ExponentialZeroMean,
+    /// A log-normal distribution with a zero mean but a nonzero standard
+    /// deviation, which no log-normal has.
+    #[error(
+        "lognormal mean is 0s but std_dev is {}; a nonzero std_dev needs a mean greater than 0s",
+        format_duration(*std_dev)
+    )]
+    LogNormalZeroMean {
+        /// The given standard deviation.
+        std_dev: Duration,
+    },
+    /// A Pareto distribution with a zero scale.
+    #[error("pareto scale must be greater than 0s, got 0s")]
+    ParetoZeroScale,
+    /// A Pareto distribution whose shape is NaN, infinite, zero or negative.
+    #[error("pareto shape must be a finite number > 0, got {shape}")]
+    ParetoInvalidShape {
+        /// The given shape.
+        shape: f64,
+    },
+    /// An empirical distribution without samples.
+    #[error("empirical distribution has no samples; give at least one")]
+    EmpiricalEmpty,
+}
+
+impl Default for Distribution {
+    /// [`Distribution::ZERO`]: no delay.
+    fn default() -> Self {
+        Self::ZERO
+    }
+}
+
+impl Distribution {
+    /// No delay at all: a constant zero.
+    ///
+    /// ```
+    /// use microsim::distribution::Distribution;
+    ///
+    /// assert!(Distribution::ZERO.is_zero());
+    /// assert_eq!(Distribution::default(), Distribution::ZERO);
+    /// ```
+    pub const ZERO: Distribution = Distribution::Constant(std::time::Duration::ZERO);
+
+    /// The largest value [`sample`](Self::sample) returns for the continuous
+    /// kinds (exponential, normal, lognormal, pareto): 10^7 seconds, about
+    /// 116 days. Heavier draws are clamped to it instead of overflowing.
+    /// Constant, uniform and empirical return their values unchanged.
+    pub const SAMPLE_CAP: Duration = Duration::from_secs(10_000_000);
+
+    /// Always `value`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use microsim::distribution::Distribution;
+    /// use rand::SeedableRng;
+    /// use rand_chacha::ChaCha8Rng;
+    ///
+    /// let d = Distribution::constant(Duration::from_micros(250));
+    /// let mut rng = ChaCha8Rng::seed_from_u64(1);
+    /// assert_eq!(d.sample(&mut rng), Duration::from_micros(250));
+    /// assert_eq!(d.to_string(), "constant 250us");
+    /// ```
+    pub fn constant(value: Duration) -> Self {
+        Self::Constant(value)
+    }
+
+    /// Uniform between `min` and `max`, both included. Not validated: see
+    /// [`validate`](Self::validate).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use microsim::distribution::Distribution;
+    /// use rand::SeedableRng;
+    /// use rand_chacha::ChaCha8Rng;
+    ///
+    /// let (min, max) = (Duration::from_millis(1), Duration::from_millis(5));
+    /// let d = Distribution::uniform(min, max);
+    /// let mut rng = ChaCha8Rng::seed_from_u64(1);
+    /// let x = d.sample(&mut rng);
+    /// assert!(min <= x && x <= max);
+    /// assert_eq!(d.mean(), Some(Duration::from_millis(3)));
+    /// assert_eq!(d.to_string(), "uniform(1ms..5ms)");
+    /// ```
+    pub fn uniform(min: Duration, max: Duration) -> Self {
+        Self::Uniform { min, max }
+    }
+
+    /// Exponential with the given mean. Not validated: see
+    /// [`validate`](Self::validate).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use microsim::distribution::Distribution;
+    /// use rand::SeedableRng;
+    /// use rand_chacha::ChaCha8Rng;
+    ///
+    /// let d = Distribution::exponential(Duration::from_millis(1));
+    /// let mut rng = ChaCha8Rng::seed_from_u64(1);
+    /// let total: Duration = (0..10_000).map(|_| d.sample(&mut rng)).sum();
+    /// let mean = total / 10_000;
+    /// assert!(mean > Duration::from_micros(900) && mean < Duration::from_micros(1100));
+    /// assert_eq!(d.to_string(), "exponential(mean 1ms)");
+    /// ```
+    pub fn exponential(mean: Duration) -> Self {
+        Self::Exponential { mean }
+    }
+
+    /// Normal with the given mean and standard deviation, truncated at zero
+    /// (negative draws are redrawn).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use microsim::distribution::Distribution;
+    /// use rand::SeedableRng;
+    /// use rand_chacha::ChaCha8Rng;
+    ///
+    /// let d = Distribution::normal(Duration::from_millis(1), Duration::from_millis(2));
+    /// let mut rng = ChaCha8Rng::seed_from_u64(1);
+    /// let _never_negative: Duration = d.sample(&mut rng);
+    /// // Truncation at zero raises the mean.
+    /// assert!(d.mean().unwrap() > Duration::from_millis(2));
+    /// assert_eq!(d.to_string(), "normal(mean 1ms, sd 2ms)");
+    /// ```
+    pub fn normal(mean: Duration, std_dev: Duration) -> Self {
+        Self::Normal { mean, std_dev }
+    }
+
+    /// Log-normal whose values have the given mean and standard deviation.
+    /// Not validated: see [`validate`](Self::validate).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use microsim::distribution::Distribution;
+    /// use rand::SeedableRng;
+    /// use rand_chacha::ChaCha8Rng;
+    ///
+    /// let d = Distribution::lognormal(Duration::from_millis(2), Duration::from_millis(1));
+    /// let mut rng = ChaCha8Rng::seed_from_u64(1);
+    /// assert!(d.sample(&mut rng) > Duration::ZERO);
+    /// assert_eq!(d.mean(), Some(Duration::from_millis(2)));
+    /// assert_eq!(d.to_string(), "lognormal(mean 2ms, sd 1ms)");
+    /// ```
+    pub fn lognormal(mean: Duration, std_dev: Duration) -> Self {
+        Self::LogNormal { mean, std_dev }
+    }
+
+    /// Pareto with minimum `scale` and tail index `shape`. Not validated:
+    /// see [`validate`](Self::validate).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use microsim::distribution::Distribution;
+    /// use rand::SeedableRng;
+    /// use rand_chacha::ChaCha8Rng;
+    ///
+    /// let d = Distribution::pareto(Duration::from_millis(1), 2.5);
+    /// let mut rng = ChaCha8Rng::seed_from_u64(1);
+    /// assert!(d.sample(&mut rng) >= Duration::from_millis(1));
+    /// assert_eq!(d.mean(), Some(Duration::from_nanos(1_666_667)));
+    /// assert_eq!(d.to_string(), "pareto(scale 1ms, shape 2.5)");
+    /// ```
+    pub fn pareto(scale: Duration, shape: f64) -> Self {
+        Self::Pareto { scale, shape }
+    }
+
+    /// Draws uniformly from the given samples. Not validated: see
+    /// [`validate`](Self::validate).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use microsim::distribution::Distribution;
+    /// use rand::SeedableRng;
+    /// use rand_chacha::ChaCha8Rng;
+    ///
+    /// let samples = [1, 2, 6].map(Duration::from_millis);
+    /// let d = Distribution::empirical(samples);
+    /// let mut rng = ChaCha8Rng::seed_from_u64(1);
+    /// assert!(samples.contains(&d.sample(&mut rng)));
+    /// assert_eq!(d.mean(), Some(Duration::from_millis(3)));
+    /// assert_eq!(d.to_string(), "empirical(3 samples)");
+    /// ```
+    pub fn empirical(samples: impl IntoIterator<Item = Duration>) -> Self {
+        Self::Empirical {
+            samples: samples.into_iter().collect(),
+        }
+    }
+
+    /// Checks that the values make a proper distribution.
+    ///
+    /// # Errors
+    ///
+    /// Returns a [`DistributionError`] when a uniform's `min` is greater than
+    /// its `max`, an exponential's mean is zero, a lognormal's mean is zero
+    /// while its standard deviation is not, a Pareto's scale is zero or its
+    /// shape is not a finite number greater than zero, or an empirical
+    /// distribution has no samples. Constant and normal distributions are
+    /// always valid (a normal with zero standard deviation is a constant).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use microsim::distribution::Distribution;
+    ///
+    /// let ms = Duration::from_millis;
+    /// assert!(Distribution::uniform(ms(1), ms(5)).validate().is_ok());
+    /// let err = Distribution::uniform(ms(5), ms(1)).validate().unwrap_err();
+    /// assert_eq!(err.to_string(), "uniform min 5ms is greater than max 1ms");
+    /// let err = Distribution::pareto(ms(1), f64::NAN).validate().unwrap_err();
+    /// assert_eq!(err.to_string(), "pareto shape must be a finite number > 0, got NaN");
+    /// ```
+    pub fn validate(&self) -> Result<(), DistributionError> {
+        match self {
+            Self::Constant(_) | Self::Normal { .. } => Ok(()),
+            Self::Uniform { min, max } => {
+                if min > max {
+                    Err(DistributionError::UniformMinGreaterThanMax {
+                        min: *min,
+                        max: *max,
+                    })
+                } else {
+                    Ok(())
+                }
+            }
+            Self::Exponential { mean } => {
+                if mean.is_zero() {
+                    Err(DistributionError::ExponentialZeroMean)
+                } else {
+                    Ok(())
+                }
+            }
+            Self::LogNormal { mean, std_dev } => {
+                if mean.is_zero() && !std_dev.is_zero() {
+                    Err(DistributionError::LogNormalZeroMean { std_dev: *std_dev })
+                } else {
+                    Ok(())
+                }
+            }
+            Self::Pareto { scale, shape } => {
+                if scale.is_zero() {
+                    Err(DistributionError::ParetoZeroScale)
+                } else if !(shape.is_finite() && *shape > 0.0) {
+                    Err(DistributionError::ParetoInvalidShape { shape: *shape })
+                } else {
+                    Ok(())
+                }
+            }
+            Self::Empirical { samples } => {
+                if samples.is_empty() {
+                    Err(DistributionError::EmpiricalEmpty)
+                } else {
+                    Ok(())
+                }
+            }
+        }
+    }
+
+    /// Draws one duration.
+    ///
+    /// Constant, uniform and empirical values are exact (integer
+    /// nanoseconds, no floating point). The continuous kinds are computed in
+    /// `f64` nanoseconds, rounded to the nearest nanosecond and capped at
+    /// [`SAMPLE_CAP`](Self::SAMPLE_CAP).
+    ///
+    /// The distribution should have passed [`validate`](Self::validate).
+    /// This method never panics: a distribution that would fail validation
+    /// returns [`Duration::ZERO`] — except a uniform with `min > max`, which
+    /// draws between the two as if they were given in order.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use microsim::distribution::Distribution;
+    /// use rand::SeedableRng;
+    /// use rand_chacha::ChaCha8Rng;
+    ///
+    /// let d = Distribution::lognormal(Duration::from_millis(2), Duration::from_millis(1));
+    /// let draw = |seed| {
+    ///     let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    ///     (0..5).map(|_| d.sample(&mut rng)).collect::<Vec<_>>()
+    /// };
+    /// // The same seed gives the same delays.
+    /// assert_eq!(draw(42), draw(42));
+    /// ```
+    pub fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> Duration {
+        match self {
+            Self::Constant(d) => *d,
+            Self::Uniform { min, max } => {
+                let (lo, hi) = if min <= max { (min, max) } else { (max, min) };
+                let (lo, hi) = (lo.as_nanos(), hi.as_nanos());
+                let nanos = match (u64::try_from(lo), u64::try_from(hi)) {
+                    (Ok(lo), Ok(hi)) => u128::from(rng.random_range(lo..=hi)),
+                    _ => rng.random_range(lo..=hi),
+                };
+                duration_from_nanos_u128(nanos)
+            }
+            Self::Exponential { mean } => {
+                if mean.is_zero() {
+                    return Duration::ZERO;
+                }
+                let x: f64 = rand_distr::Exp1.sample(rng);
+                duration_from_nanos_f64(x * nanos_f64(*mean))
+            }
+            Self::Normal { mean, std_dev } => {
+                if std_dev.is_zero() {
+                    return *mean;
+                }
+                let (mu, sigma) = (nanos_f64(*mean), nanos_f64(*std_dev));
+                // mu >= 0, so each draw is accepted with probability >= 1/2.
+                loop {
+                    let z: f64 = rand_distr::StandardNormal.sample(rng);
+                    let x = mu + sigma * z;
+                    if x >= 0.0 {
+                        return duration_from_nanos_f64(x);
+                    }
+                }
+            }
+            Self::LogNormal { mean, std_dev } => {
+                if std_dev.is_zero() {
+                    return *mean;
+                }
+                let Some((mu, sigma)) = lognormal_params(*mean, *std_dev) else {
+                    return Duration::ZERO;
+                };
+                let z: f64 = rand_distr::StandardNormal.sample(rng);
+                duration_from_nanos_f64((mu + sigma * z).exp())
+            }
+            Self::Pareto { scale, shape } => {
+                match rand_distr::Pareto::new(nanos_f64(*scale), *shape) {
+                    Ok(pareto) if !scale.is_zero() && shape.is_finite() => {
+                        duration_from_nanos_f64(pareto.sample(rng))
+                    }
+                    _ => Duration::ZERO,
+                }
+            }
+            Self::Empirical { samples } => {
+                if samples.is_empty() {
+                    Duration::ZERO
+                } else {
+                    samples[rng.random_range(0..samples.len())]
+                }
+            }
+        }
+    }
+
+    /// The exact mean of the distribution (to the nanosecond), or `None` when
+    /// it has no finite mean (Pareto with `shape <= 1`) or fails
+    /// [`validate`](Self::validate).
+    ///
+    /// For a normal truncated at zero this is the mean of the truncated
+    /// distribution, `mu + sigma * phi(a) / (1 - Phi(a))` with
+    /// `a = -mu / sigma`, where `phi` and `Phi` are the standard normal
+    /// density and distribution function; `Phi` is computed from an `erf`
+    /// series accurate to about 1e-15. The cap at
+    /// [`SAMPLE_CAP`](Self::SAMPLE_CAP) is not taken into account.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use microsim::distribution::Distribution;
+    ///
+    /// let ms = Duration::from_millis;
+    /// assert_eq!(Distribution::pareto(ms(1), 3.0).mean(), Some(Duration::from_micros(1500)));
+    /// assert_eq!(Distribution::pareto(ms(1), 1.0).mean(), None);
+    /// // Half-normal: sigma * sqrt(2 / pi).
+    /// assert_eq!(Distribution::normal(ms(0), ms(1)).mean(), Some(Duration::from_nanos(797_885)));
+    /// ```
+    pub fn mean(&self) -> Option<Duration> {
+        self.validate().ok()?;
+        match self {
+            Self::Constant(d) => Some(*d),
+            Self::Uniform { min, max } => {
+                let sum = min.as_nanos() + max.as_nanos();
+                Some(duration_from_nanos_u128(sum / 2 + sum % 2))
+            }
+            Self::Exponential { mean } | Self::LogNormal { mean, .. } => Some(*mean),
+            Self::Normal { mean, std_dev } => {
+                if std_dev.is_zero() {
+                    return Some(*mean);
+                }
+                let (mu, sigma) = (nanos_f64(*mean), nanos_f64(*std_dev));
+                let a = -mu / sigma;
+                // 1 - Phi(a) = erfc(a / sqrt 2) / 2; with a <= 0 this is >= 1/2.
+                let survival = 0.5 * (1.0 + erf(-a / std::f64::consts::SQRT_2));
+                let density = (-0.5 * a * a).exp() / (2.0 * std::f64::consts::PI).sqrt();
+                Some(duration_from_nanos_f64(mu + sigma * density / survival))
+            }
+            Self::Pareto { scale, shape } => {
+                if *shape <= 1.0 {
+                    None
+                } else {
+                    Some(duration_from_nanos_f64(
+                        nanos_f64(*scale) * shape / (shape - 1.0),
+                    ))
+                }
+            }
+            Self::Empirical { samples } => {
+                let sum: u128 = samples.iter().map(Duration::as_nanos).sum();
+                let n = samples.len() as u128;
+                Some(duration_from_nanos_u128((sum + n / 2) / n))
+            }
+        }
+    }
+
+    /// True only for a constant zero, such as [`Distribution::ZERO`]: the
+    /// engine skips sleeping altogether for it.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use microsim::distribution::Distribution;
+    ///
+    /// assert!(Distribution::constant(Duration::ZERO).is_zero());
+    /// assert!(!Distribution::constant(Duration::from_nanos(1)).is_zero());
+    /// assert!(!Distribution::uniform(Duration::ZERO, Duration::ZERO).is_zero());
+    /// ```
+    pub fn is_zero(&self) -> bool {
+        matches!(self, Self::Constant(d) if d.is_zero())
+    }
+}
+
+impl fmt::Display for Distribution {
+    /// A short human form such as `constant 250us`, `uniform(1ms..5ms)` or
+    /// `pareto(scale 1ms, shape 2.5)`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let d = |d: &Duration| format_duration(*d);
+        match self {
+            Self::Constant(v) => write!(f, "constant {}", d(v)),
+            Self::Uniform { min, max } => write!(f, "uniform({}..{})", d(min), d(max)),
+            Self::Exponential { mean } => write!(f, "exponential(mean {})", d(mean)),
+            Self::Normal { mean, std_dev } => {
+                write!(f, "normal(mean {}, sd {})", d(mean), d(std_dev))
+            }
+            Self::LogNormal { mean, std_dev } => {
+                write!(f, "lognormal(mean {}, sd {})", d(mean), d(std_dev))
+            }
+            Self::Pareto { scale, shape } => {
+                write!(f, "pareto(scale {}, shape {shape})", d(scale))
+            }
+            Self::Empirical { samples } => match samples.len() {
+                1 => write!(f, "empirical(1 sample)"),
+                n => write!(f, "empirical({n} samples)"),
+            },
+        }
+    }
+}
+
+/// `mu` and `sigma` of the underlying normal for a lognormal whose values
+/// have mean `mean` and standard deviation `std_dev`, in log-nanoseconds.
+/// `None` when `mean` is zero.
+fn lognormal_params(mean: Duration, std_dev: Duration) -> Option<(f64, f64)> {
+    if mean.is_zero() {
+        return None;
+    }
+    let (m, s) = (nanos_f64(mean), nanos_f64(std_dev));
+    let ratio = s / m;
+    let sigma2 = (ratio * ratio).ln_1p();
+    Some((m.ln() - sigma2 / 2.0, sigma2.sqrt()))
+}
+
+/// A duration in nanoseconds as `f64`.
+fn nanos_f64(d: Duration) -> f64 {
+    d.as_nanos() as f64
+}
+
+/// Rounds `nanos` to the nearest nanosecond, clamped to
+/// `0..=`[`Distribution::SAMPLE_CAP`]; NaN gives zero.
+fn duration_from_nanos_f64(nanos: f64) -> Duration {
+    if nanos.is_nan() || nanos <= 0.0 {
+        Duration::ZERO
+    } else if nanos >= CAP_NANOS {
+        Distribution::SAMPLE_CAP
+    } else {
+        // In range 0..1e16, so the conversion is exact after rounding.
+        Duration::from_nanos(nanos.round() as u64)
+    }
+}
+
+/// A duration from a nanosecond count, saturating at [`Duration::MAX`].
+fn duration_from_nanos_u128(nanos: u128) -> Duration {
+    const PER_SEC: u128 = 1_000_000_000;
+    match u64::try_from(nanos / PER_SEC) {
+        Ok(secs) => Duration::new(secs, (nanos % PER_SEC) as u32),
+        Err(_) => Duration::MAX,
+    }
+}
+
+/// The error function, from the series
+/// `erf(x) = 2/sqrt(pi) * exp(-x²) * Σ 2^n x^(2n+1) / (1·3·…·(2n+1))`,
+/// whose terms are all positive (no cancellation), so it is accurate to a
+/// few ulps; beyond |x| = 6, `1 - erf(|x|) < 1e-17` and ±1 is returned.
+fn erf(x: f64) -> f64 {
+    if x.is_nan() {
+        return f64::NAN;
+    }
+    let ax = x.abs();
+    if ax >= 6.0 {
+        return x.signum();
+    }
+    let x2 = ax * ax;
+    let mut term = ax;
+    let mut sum = ax;
+    let mut n = 0.0;
+    // With ax < 6 the terms shrink below 1e-17 of the sum within ~150 steps.
+    for _ in 0..400 {
+        n += 1.0;
+        term *= 2.0 * x2 / (2.0 * n + 1.0);
+        sum += term;
+        if term < sum * 1e-17 {
+            break;
+        }
+    }
+    let value = 2.0 / std::f64::consts::PI.sqrt() * (-x2).exp() * sum;
+    value.min(1.0).copysign(x)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+    use rand_chacha::ChaCha8Rng;
+
+    const N: usize = 200_000;
+
+    fn ms(v: f64) -> Duration {
+        Duration::from_nanos((v * 1e6).round() as u64)
+    }
+
+    fn rng(seed: u64) -> ChaCha8Rng {
+        ChaCha8Rng::seed_from_u64(seed)
+    }
+
+    /// `n` samples in f64 milliseconds.
+    fn draw(d: &Distribution, n: usize, seed: u64) -> Vec<f64> {
+        let mut rng = rng(seed);
+        (0..n)
+            .map(|_| d.sample(&mut rng).as_secs_f64() * 1e3)
+            .collect()
+    }
+
+    fn mean_sd(xs: &[f64]) -> (f64, f64) {
+        let n = xs.len() as f64;
+        let mean = xs.iter().sum::<f64>() / n;
+        let var = xs.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / (n - 1.0);
+        (mean, var.sqrt())
+    }
+
+    fn quantile(xs: &[f64], q: f64) -> f64 {
+        let mut sorted = xs.to_vec();
+        sorted.sort_by(f64::total_cmp);
+        sorted[((sorted.len() - 1) as f64 * q).round() as usize]
+    }
+
+    fn assert_close(what: &str, got: f64, want: f64, rel: f64) {
+        assert!(
+            (got - want).abs() <= rel * want.abs(),
+            "{what}: got {got}, want {want} within {}%",
+            rel * 100.0
+        );
+    }
+
+    #[test]
+    fn constant_is_exact() {
+        let value = Duration::new(3, 141_592_653);
+        let d = Distribution::constant(value);
+        let mut rng = rng(1);
+        for _ in 0..1000 {
+            assert_eq!(d.sample(&mut rng), value);
+        }
+        assert_eq!(d.mean(), Some(value));
+        // Beyond the cap too: constants are never capped.
+        let huge = Distribution::constant(Duration::MAX);
+        assert_eq!(huge.sample(&mut rng), Duration::MAX);
+    }
+
+    #[test]
+    fn exponential_mean_and_p99() {
+        let xs = draw(&Distribution::exponential(ms(1.0)), N, 11);
+        let (mean, sd) = mean_sd(&xs);
+        assert_close("mean", mean, 1.0, 0.01);
+        assert_close("sd", sd, 1.0, 0.02);
+        // p99 of Exp(1) is ln(100) = 4.605.
+        assert_close("p99", quantile(&xs, 0.99), 100f64.ln(), 0.03);
+        assert!(xs.iter().all(|&x| x >= 0.0));
+    }
+
+    #[test]
+    fn lognormal_mean_and_sd() {
+        let d = Distribution::lognormal(ms(2.0), ms(1.0));
+        let xs = draw(&d, N, 12);
+        let (mean, sd) = mean_sd(&xs);
+        assert_close("mean", mean, 2.0, 0.02);
+        assert_close("sd", sd, 1.0, 0.02);
+        assert!(xs.iter().all(|&x| x > 0.0));
+        // Median is exp(mu) = m / sqrt(1 + s²/m²) = 2 / sqrt(1.25).
+        assert_close("median", quantile(&xs, 0.5), 2.0 / 1.25f64.sqrt(), 0.01);
+        assert_eq!(d.mean(), Some(ms(2.0)));
+    }
+
+    #[test]
+    fn lognormal_with_zero_sd_is_constant() {
+        let d = Distribution::lognormal(ms(2.0), Duration::ZERO);
+        assert_eq!(d.sample(&mut rng(1)), ms(2.0));
+        let zero = Distribution::lognormal(Duration::ZERO, Duration::ZERO);
+        assert!(zero.validate().is_ok());
+        assert_eq!(zero.sample(&mut rng(1)), Duration::ZERO);
+    }
+
+    #[test]
+    fn uniform_bounds_and_mean() {
+        let (lo, hi) = (ms(1.0), ms(5.0));
+        let d = Distribution::uniform(lo, hi);
+        let mut rng = rng(13);
+        let samples: Vec<Duration> = (0..N).map(|_| d.sample(&mut rng)).collect();
+        assert!(samples.iter().all(|s| lo <= *s && *s <= hi));
+        let xs: Vec<f64> = samples.iter().map(|s| s.as_secs_f64() * 1e3).collect();
+        let (mean, sd) = mean_sd(&xs);
+        assert_close("mean", mean, 3.0, 0.01);
+        assert_close("sd", sd, 4.0 / 12f64.sqrt(), 0.02);
+        assert_eq!(d.mean(), Some(ms(3.0)));
+    }
+
+    #[test]
+    fn uniform_endpoints_are_exact_and_reachable() {
+        let lo = Duration::from_nanos(10);
+        let hi = Duration::from_nanos(12);
+        let d = Distribution::uniform(lo, hi);
+        let mut rng = rng(14);
+        let mut seen = [0usize; 3];
+        for _ in 0..3_000 {
+            let x = d.sample(&mut rng).as_nanos();
+            seen[(x - 10) as usize] += 1;
+        }
+        assert!(seen.iter().all(|&c| c > 800), "{seen:?}");
+        let point = Distribution::uniform(lo, lo);
+        assert_eq!(point.sample(&mut rng), lo);
+        // Beyond u64 nanoseconds works exactly too.
+        let big = Distribution::uniform(Duration::MAX - Duration::from_nanos(1), Duration::MAX);
+        let x = big.sample(&mut rng);
+        assert!(x >= Duration::MAX - Duration::from_nanos(1));
+        assert_eq!(
+            big.mean(),
+            Some(Duration::MAX),
+            "mean rounds halves up to the nanosecond"
+        );
+    }
+
+    #[test]
+    fn normal_is_never_negative_and_matches_truncated_mean() {
+        let d = Distribution::normal(ms(1.0), ms(2.0));
+        let mean = d.mean().unwrap().as_secs_f64() * 1e3;
+        // a = -0.5: phi(a) = 0.3520653, 1 - Phi(a) = 0.6914625.
+        assert_close(
+            "analytic",
+            mean,
+            1.0 + 2.0 * 0.352_065_3 / 0.691_462_5,
+            1e-6,
+        );
+        let xs = draw(&d, N, 15);
+        assert!(xs.iter().all(|&x| x >= 0.0));
+        let (sample_mean, _) = mean_sd(&xs);
+        assert_close("mean", sample_mean, mean, 0.02);
+        // A truncated normal keeps its shape: about 1 - Phi(0.5)/(1-Phi(-0.5))
+        // of the mass lies below 1ms, i.e. (0.6914625-0.5)/0.6914625.
+        let below = xs.iter().filter(|&&x| x < 1.0).count() as f64 / N as f64;
+        assert_close("mass below mean", below, 0.191_462_5 / 0.691_462_5, 0.03);
+    }
+
+    #[test]
+    fn normal_with_small_sd_is_untruncated() {
+        let d = Distribution::normal(ms(10.0), ms(1.0));
+        let xs = draw(&d, N, 16);
+        let (mean, sd) = mean_sd(&xs);
+        assert_close("mean", mean, 10.0, 0.01);
+        assert_close("sd", sd, 1.0, 0.02);
+        assert_close(
+            "analytic",
+            d.mean().unwrap().as_secs_f64() * 1e3,
+            10.0,
+            1e-9,
+        );
+        let fixed = Distribution::normal(ms(3.0), Duration::ZERO);
+        assert_eq!(fixed.sample(&mut rng(1)), ms(3.0));
+        assert_eq!(fixed.mean(), Some(ms(3.0)));
+    }
+
+    #[test]
+    fn pareto_mean_and_minimum() {
+        let d = Distribution::pareto(ms(1.0), 3.0);
+        let xs = draw(&d, N, 17);
+        assert!(xs.iter().all(|&x| x >= 1.0));
+        let (mean, _) = mean_sd(&xs);
+        assert_close("mean", mean, 1.5, 0.03);
+        // P(X > x) = (1/x)^3, so the median is 2^(1/3).
+        assert_close("median", quantile(&xs, 0.5), 2f64.powf(1.0 / 3.0), 0.01);
+        assert_eq!(d.mean(), Some(ms(1.5)));
+        assert_eq!(Distribution::pareto(ms(1.0), 0.5).mean(), None);
+    }
+
+    #[test]
+    fn heavy_tails_are_capped() {
+        let d = Distribution::pareto(Duration::from_secs(1), 0.05);
+        let mut rng = rng(18);
+        let samples: Vec<Duration> = (0..10_000).map(|_| d.sample(&mut rng)).collect();
+        assert!(samples.iter().all(|s| *s <= Distribution::SAMPLE_CAP));
+        assert!(samples.contains(&Distribution::SAMPLE_CAP));
+        let huge = Distribution::exponential(Duration::MAX);
+        assert!(huge.sample(&mut rng) <= Distribution::SAMPLE_CAP);
+    }
+
+    #[test]
+    fn empirical_returns_only_given_samples_equally_often() {
+        let values = [1.0, 2.0, 7.0, 0.25].map(ms);
+        let d = Distribution::empirical(values);
+        let mut rng = rng(19);
+        let mut counts = [0usize; 4];
+        for _ in 0..N {
+            let x = d.sample(&mut rng);
+            let i = values.iter().position(|v| *v == x).expect("a given sample");
+            counts[i] += 1;
+        }
+        let expected = N as f64 / 4.0;
+        for c in counts {
+            assert_close("frequency", c as f64, expected, 0.02);
+        }
+        assert_eq!(d.mean(), Some(ms(2.5625)));
+    }
+
+    #[test]
+    fn same_seed_same_sequence() {
+        let all = [
+            Distribution::constant(ms(1.0)),
+            Distribution::uniform(ms(1.0), ms(9.0)),
+            Distribution::exponential(ms(1.0)),
+            Distribution::normal(ms(1.0), ms(1.0)),
+            Distribution::lognormal(ms(1.0), ms(3.0)),
+            Distribution::pareto(ms(1.0), 1.5),
+            Distribution::empirical([ms(1.0), ms(2.0), ms(3.0)]),
+        ];
+        for d in &all {
+            let a: Vec<Duration> = {
+                let mut r = rng(99);
+                (0..100).map(|_| d.sample(&mut r)).collect()
+            };
+            let b: Vec<Duration> = {
+                let mut r = rng(99);
+                (0..100).map(|_| d.sample(&mut r)).collect()
+            };
+            let c: Vec<Duration> = {
+                let mut r = rng(100);
+                (0..100).map(|_| d.sample(&mut r)).collect()
+            };
+            assert_eq!(a, b, "{d}");
+            if !matches!(d, Distribution::Constant(_)) {
+                assert_ne!(a, c, "{d}: a different seed should differ");
+            }
+        }
+    }
+
+    #[test]
+    fn validate_errors() {
+        use DistributionError as E;
+        let zero = Duration::ZERO;
+        assert_eq!(
+            Distribution::uniform(ms(5.0), ms(1.0)).validate(),
+            Err(E::UniformMinGreaterThanMax {
+                min: ms(5.0),
+                max: ms(1.0)
+            })
+        );
+        assert_eq!(
+            Distribution::exponential(zero).validate(),
+            Err(E::ExponentialZeroMean)
+        );
+        assert_eq!(
+            Distribution::lognormal(zero, ms(2.0)).validate(),
+            Err(E::LogNormalZeroMean { std_dev: ms(2.0) })
+        );
+        assert_eq!(
+            Distribution::pareto(zero, 2.0).validate(),
+            Err(E::ParetoZeroScale)
+        );
+        for shape in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 0.0, -0.0, -1.0] {
+            let err = Distribution::pareto(ms(1.0), shape).validate().unwrap_err();
+            assert!(
+                matches!(err, E::ParetoInvalidShape { shape: s } if s.to_bits() == shape.to_bits()),
+                "{shape}: {err:?}"
+            );
+        }
+        assert_eq!(
+            Distribution::empirical([]).validate(),
+            Err(E::EmpiricalEmpty)
+        );
+
+        let messages = [
+            (
+                Distribution::uniform(ms(5.0), ms(1.0)),
+                "uniform min 5ms is greater than max 1ms",
+            ),
+            (
+                Distribution::exponential(zero),
+                "exponential mean must be greater than 0s, got 0s (use constant 0s for no delay)",
+            ),
+            (
+                Distribution::lognormal(zero, ms(2.0)),
+                "lognormal mean is 0s but std_dev is 2ms; a nonzero std_dev needs a mean greater than 0s",
+            ),
+            (
+                Distribution::pareto(zero, 2.0),
+                "pareto scale must be greater than 0s, got 0s",
+            ),
+            (
+                Distribution::pareto(ms(1.0), f64::NAN),
+                "pareto shape must be a finite number > 0, got NaN",
+            ),
+            (
+                Distribution::pareto(ms(1.0), -2.5),
+                "pareto shape must be a finite number > 0, got -2.5",
+            ),
+            (
+                Distribution::pareto(ms(1.0), f64::INFINITY),
+                "pareto shape must be a finite number > 0, got inf",
+            ),
+            (
+                Distribution::empirical([]),
+                "empirical distribution has no samples; give at least one",
+            ),
+        ];
+        for (d, want) in messages {
+            assert_eq!(d.validate().unwrap_err().to_string(), want);
+        }
+
+        for ok in [
+            Distribution::ZERO,
+            Distribution::uniform(ms(1.0), ms(1.0)),
+            Distribution::normal(zero, zero),
+            Distribution::normal(zero, ms(1.0)),
+            Distribution::lognormal(zero, zero),
+            Distribution::pareto(ms(1.0), 1e-3),
+            Distribution::empirical([zero]),
+        ] {
+            assert_eq!(ok.validate(), Ok(()), "{ok}");
+        }
+    }
+
+    #[test]
+    fn invalid_distributions_sample_without_panicking() {
+        let zero = Duration::ZERO;
+        let mut rng = rng(20);
+        for d in [
+            Distribution::exponential(zero),
+            Distribution::lognormal(zero, ms(1.0)),
+            Distribution::pareto(zero, 2.0),
+            Distribution::pareto(ms(1.0), f64::NAN),
+            Distribution::pareto(ms(1.0), -1.0),
+            Distribution::pareto(ms(1.0), f64::INFINITY),
+            Distribution::empirical([]),
+        ] {
+            assert_eq!(d.sample(&mut rng), zero, "{d}");
+            assert_eq!(d.mean(), None, "{d}");
+        }
+        let swapped = Distribution::uniform(ms(5.0), ms(1.0));
+        let x = swapped.sample(&mut rng);
+        assert!(ms(1.0) <= x && x <= ms(5.0));
+    }
+
+    #[test]
+    fn json_round_trip_of_every_variant() {
+        let cases = [
+            (Distribution::constant(ms(0.2)), r#"{"constant":"200us"}"#),
+            (
+                Distribution::uniform(ms(1.0), ms(5.0)),
+                r#"{"uniform":{"min":"1ms","max":"5ms"}}"#,
+            ),
+            (
+                Distribution::exponential(ms(1.0)),
+                r#"{"exponential":{"mean":"1ms"}}"#,
+            ),
+            (
+                Distribution::normal(ms(1.0), ms(0.25)),
+                r#"{"normal":{"mean":"1ms","std_dev":"250us"}}"#,
+            ),
+            (
+                Distribution::lognormal(ms(2.0), ms(1.0)),
+                r#"{"lognormal":{"mean":"2ms","std_dev":"1ms"}}"#,
+            ),
+            (
+                Distribution::pareto(ms(1.0), 2.5),
+                r#"{"pareto":{"scale":"1ms","shape":2.5}}"#,
+            ),
+            (
+                Distribution::empirical([ms(1.0), ms(2.0)]),
+                r#"{"empirical":{"samples":["1ms","2ms"]}}"#,
+            ),
+        ];
+        for (d, json) in cases {
+            assert_eq!(serde_json::to_string(&d).unwrap(), json);
+            assert_eq!(serde_json::from_str::<Distribution>(json).unwrap(), d);
+        }
+        assert_eq!(
+            serde_json::from_str::<Distribution>(
+                r#"{"log_normal":{"mean":"2ms","std_dev":"1ms"}}"#
+            )
+            .unwrap(),
+            Distribution::lognormal(ms(2.0), ms(1.0))
+        );
+    }
+
+    #[test]
+    fn json_errors_are_clear() {
+        let err = |json: &str| {
+            serde_json::from_str::<Distribution>(json)
+                .unwrap_err()
+                .to_string()
+        };
+        assert!(err(r#"{"constant":200}"#).contains("duration \"200\" has no unit"));
+        assert!(err(r#"{"exponential":{"mean":"1ms","extra":1}}"#).contains("unknown field"));
+        assert!(err(r#"{"gamma":{"mean":"1ms"}}"#).contains("unknown variant"));
+        assert!(err(r#"{"uniform":{"min":"1ms"}}"#).contains("missing field `max`"));
+        assert!(err(r#"{"exponential":{"mean":"1 sec"}}"#).contains("unknown unit"));
+    }
+
+    #[test]
+    fn display_forms() {
+        let cases = [
+            (Distribution::constant(ms(0.25)), "constant 250us"),
+            (Distribution::exponential(ms(1.0)), "exponential(mean 1ms)"),
+            (Distribution::uniform(ms(1.0), ms(5.0)), "uniform(1ms..5ms)"),
+            (
+                Distribution::normal(ms(1.0), ms(0.5)),
+                "normal(mean 1ms, sd 500us)",
+            ),
+            (
+                Distribution::lognormal(ms(2.0), ms(1.0)),
+                "lognormal(mean 2ms, sd 1ms)",
+            ),
+            (
+                Distribution::pareto(ms(1.0), 2.5),
+                "pareto(scale 1ms, shape 2.5)",
+            ),
+            (
+                Distribution::empirical([ms(1.0), ms(2.0), ms(3.0)]),
+                "empirical(3 samples)",
+            ),
+            (Distribution::empirical([ms(1.0)]), "empirical(1 sample)"),
+        ];
+        for (d, want) in cases {
+            assert_eq!(d.to_string(), want);
+        }
+    }
+
+    #[test]
+    fn zero_and_default() {
+        assert!(Distribution::ZERO.is_zero());
+        assert!(Distribution::default().is_zero());
+        assert!(!Distribution::exponential(ms(1.0)).is_zero());
+        assert!(!Distribution::empirical([Duration::ZERO]).is_zero());
+        assert_eq!(Distribution::ZERO.sample(&mut rng(1)), Duration::ZERO);
+    }
+
+    #[test]
+    fn erf_matches_reference_values() {
+        let cases = [
+            (0.0, 0.0),
+            (0.1, 0.112_462_916_018_284_9),
+            (0.5, 0.520_499_877_813_046_5),
+            (1.0, 0.842_700_792_949_714_9),
+            (2.0, 0.995_322_265_018_952_7),
+            (3.0, 0.999_977_909_503_001_4),
+            (-1.0, -0.842_700_792_949_714_9),
+        ];
+        for (x, want) in cases {
+            assert!((erf(x) - want).abs() < 1e-14, "erf({x}) = {}", erf(x));
+        }
+        // erfc(4) = 1.541725790028002e-8, so relative accuracy of the tail
+        // holds well beyond 1e-7.
+        assert!(((1.0 - erf(4.0)) - 1.541_725_790_028_002e-8).abs() < 1e-15);
+        assert_eq!(erf(10.0), 1.0);
+        assert_eq!(erf(-10.0), -1.0);
+        assert!(erf(f64::NAN).is_nan());
+    }
+}

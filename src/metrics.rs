@@ -1,0 +1,753 @@
+//! Measurement: latency distributions and worker busy time.
+//!
+//! This module is the one place where microsim turns simulated events into
+//! figures. Everything the [`report`](crate::report) shows is computed here.
+//!
+//! # Latency
+//!
+//! A [`LatencyHistogram`] records one [`Duration`] per observation (for
+//! example one completed request) at nanosecond resolution. It keeps two
+//! things side by side:
+//!
+//! * an [HdrHistogram](https://hdrhistogram.github.io/HdrHistogram/) with
+//!   three significant digits, which answers percentile queries
+//!   ([`quantile`](LatencyHistogram::quantile)) with a relative error of at
+//!   most about 0.1 %, whatever the range of values;
+//! * the exact count, sum, minimum and maximum, so that the
+//!   [`mean`](LatencyHistogram::mean), [`min`](LatencyHistogram::min) and
+//!   [`max`](LatencyHistogram::max) are exact. Percentiles are clamped into
+//!   `[min, max]`, so a latency that never varies reports the same figure for
+//!   every percentile.
+//!
+//! Which interval a histogram measures (queue wait, processing, end-to-end)
+//! and which observations enter it (usually only those in the measured
+//! window, after warm-up) is decided by whoever records into it; the
+//! histogram itself knows nothing about time windows.
+//!
+//! A [`LatencySummary`] is what a report shows of one distribution: count,
+//! mean, p50, p90, p99, p99.9 and max, in milliseconds as `f64`
+//! (nanoseconds divided by 10⁶, so the figures are deterministic).
+//!
+//! # Utilisation
+//!
+//! A [`BusyTime`] accumulates how long the workers of a pool were busy inside
+//! a measurement window `[window_start, window_end)`, clipping every busy
+//! interval to the window. Dividing by the worker time available in the
+//! window gives the [`utilization`](BusyTime::utilization), a figure between
+//! 0 and 1 when the intervals of each worker do not overlap.
+//!
+//! # Example
+//!
+//! ```
+//! use std::time::Duration;
+//! use microsim::metrics::{BusyTime, LatencyHistogram};
+//!
+//! let mut latency = LatencyHistogram::new();
+//! latency.record(Duration::from_millis(2));
+//! latency.record(Duration::from_millis(4));
+//! assert_eq!(latency.mean(), Duration::from_millis(3));
+//! assert_eq!(latency.summary().max, 4.0);
+//!
+//! let mut busy = BusyTime::new(Duration::from_secs(10), Duration::from_secs(20));
+//! busy.record(Duration::from_secs(5), Duration::from_secs(15)); // 5 s inside the window
+//! assert_eq!(busy.busy(), Duration::from_secs(5));
+//! assert_eq!(busy.utilization(1), 0.5);
+//! ```
+
+use std::time::Duration;
+
+use hdrhistogram::Histogram;
+use serde::{Deserialize, Serialize};
+
+/// Significant decimal digits kept by the percentile histogram.
+const SIGNIFICANT_DIGITS: u8 = 3;
+
+/// Largest value (in nanoseconds, about 146 years) recorded into the
+/// percentile histogram; larger latencies are saturated to it there. The exact
+/// sum, minimum and maximum are not affected.
+const HISTOGRAM_CEILING_NS: u64 = u64::MAX / 4;
+
+const NANOS_PER_SEC: u128 = 1_000_000_000;
+
+/// Converts nanoseconds to a [`Duration`], saturating at [`Duration::MAX`].
+fn duration_from_nanos(nanos: u128) -> Duration {
+    if nanos >= Duration::MAX.as_nanos() {
+        return Duration::MAX;
+    }
+    // Below `Duration::MAX`, the seconds fit in a u64 and the remainder
+    // (below 10⁹) in a u32; the fallbacks are unreachable.
+    let secs = u64::try_from(nanos / NANOS_PER_SEC).unwrap_or(u64::MAX);
+    let subsec = u32::try_from(nanos % NANOS_PER_SEC).unwrap_or(0);
+    Duration::new(secs, subsec)
+}
+
+/// Milliseconds as `f64`, computed as nanoseconds `as f64 / 1e6`.
+fn millis(duration: Duration) -> f64 {
+    duration.as_nanos() as f64 / 1e6
+}
+
+/// Latency recorder: HdrHistogram for percentiles plus exact count, sum, min
+/// and max.
+///
+/// Values are recorded in nanoseconds. The histogram resizes itself as larger
+/// values arrive (3 significant digits, lowest discernible value 1 ns; a zero
+/// latency is recorded as 0). Recording never panics: latencies too large for
+/// the histogram (over about 146 years) are saturated there, while
+/// [`max`](Self::max) and [`mean`](Self::mean) stay exact.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use microsim::metrics::LatencyHistogram;
+///
+/// let mut h = LatencyHistogram::new();
+/// for ms in 1..=100 {
+///     h.record(Duration::from_millis(ms));
+/// }
+/// assert_eq!(h.count(), 100);
+/// assert_eq!(h.min(), Duration::from_millis(1));
+/// assert_eq!(h.max(), Duration::from_millis(100));
+/// // Percentiles are accurate to 3 significant digits.
+/// let p99 = h.quantile(0.99).as_secs_f64();
+/// assert!((p99 - 0.099).abs() <= 0.099 * 0.001);
+/// ```
+#[derive(Clone, Debug)]
+pub struct LatencyHistogram {
+    /// Percentiles, in nanoseconds (saturated at [`HISTOGRAM_CEILING_NS`]).
+    histogram: Histogram<u64>,
+    /// Exact number of recorded values.
+    count: u64,
+    /// Exact sum of recorded values in nanoseconds (saturating).
+    sum_ns: u128,
+    /// Exact smallest recorded value; meaningless when `count == 0`.
+    min: Duration,
+    /// Exact largest recorded value; meaningless when `count == 0`.
+    max: Duration,
+}
+
+impl LatencyHistogram {
+    /// Creates an empty recorder.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use microsim::metrics::LatencyHistogram;
+    ///
+    /// let h = LatencyHistogram::new();
+    /// assert!(h.is_empty());
+    /// ```
+    #[must_use]
+    pub fn new() -> Self {
+        Self {
+            histogram: new_histogram(),
+            count: 0,
+            sum_ns: 0,
+            min: Duration::ZERO,
+            max: Duration::ZERO,
+        }
+    }
+
+    /// Records one latency, in nanoseconds. Never panics.
+    ///
+    /// A zero latency is legal and recorded as 0. Latencies beyond the
+    /// histogram's range (about 146 years) are saturated in the histogram;
+    /// the exact minimum, maximum and sum still use the real value.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use microsim::metrics::LatencyHistogram;
+    ///
+    /// let mut h = LatencyHistogram::new();
+    /// h.record(Duration::ZERO);
+    /// h.record(Duration::MAX);
+    /// assert_eq!(h.count(), 2);
+    /// assert_eq!(h.max(), Duration::MAX);
+    /// ```
+    pub fn record(&mut self, latency: Duration) {
+        let nanos = latency.as_nanos();
+        let clamped = u64::try_from(nanos)
+            .unwrap_or(u64::MAX)
+            .min(HISTOGRAM_CEILING_NS);
+        if self.histogram.record(clamped).is_err() {
+            // Only reachable if the histogram could not grow; keep the
+            // observation rather than dropping it.
+            self.histogram.saturating_record(clamped);
+        }
+        if self.count == 0 {
+            self.min = latency;
+            self.max = latency;
+        } else {
+            self.min = self.min.min(latency);
+            self.max = self.max.max(latency);
+        }
+        self.count = self.count.saturating_add(1);
+        self.sum_ns = self.sum_ns.saturating_add(nanos);
+    }
+
+    /// Number of recorded latencies.
+    #[must_use]
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+
+    /// Whether nothing has been recorded.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// Exact mean: the sum of the recorded latencies divided by their count
+    /// (rounded down to the nanosecond). Zero when empty.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use microsim::metrics::LatencyHistogram;
+    ///
+    /// let mut h = LatencyHistogram::new();
+    /// h.record(Duration::from_nanos(1));
+    /// h.record(Duration::from_nanos(2));
+    /// assert_eq!(h.mean(), Duration::from_nanos(1)); // 1.5 ns, rounded down
+    /// ```
+    #[must_use]
+    pub fn mean(&self) -> Duration {
+        if self.count == 0 {
+            return Duration::ZERO;
+        }
+        duration_from_nanos(self.sum_ns / u128::from(self.count))
+    }
+
+    /// Exact smallest recorded latency; zero when empty.
+    #[must_use]
+    pub fn min(&self) -> Duration {
+        if self.count == 0 {
+            Duration::ZERO
+        } else {
+            self.min
+        }
+    }
+
+    /// Exact largest recorded latency; zero when empty.
+    #[must_use]
+    pub fn max(&self) -> Duration {
+        if self.count == 0 {
+            Duration::ZERO
+        } else {
+            self.max
+        }
+    }
+
+    /// Latency at quantile `q` (`0.5` is the median, `0.99` the 99th
+    /// percentile), from the histogram, then clamped into
+    /// [`[min, max]`](Self::min) so that a constant latency reports exactly.
+    ///
+    /// `q` is clamped into `[0, 1]`; `NaN` is treated as `0`. Zero when empty.
+    /// The histogram reports the highest value equivalent to the true
+    /// quantile at 3 significant digits, so the result may exceed it by at
+    /// most about 0.1 %.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use microsim::metrics::LatencyHistogram;
+    ///
+    /// let mut h = LatencyHistogram::new();
+    /// for _ in 0..10 {
+    ///     h.record(Duration::from_micros(500));
+    /// }
+    /// assert_eq!(h.quantile(0.999), Duration::from_micros(500));
+    /// ```
+    #[must_use]
+    pub fn quantile(&self, q: f64) -> Duration {
+        if self.count == 0 {
+            return Duration::ZERO;
+        }
+        let q = if q.is_nan() { 0.0 } else { q.clamp(0.0, 1.0) };
+        let value = Duration::from_nanos(self.histogram.value_at_quantile(q));
+        value.max(self.min).min(self.max)
+    }
+
+    /// Adds every latency recorded in `other` to `self`, as if they had been
+    /// recorded here.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use microsim::metrics::LatencyHistogram;
+    ///
+    /// let mut a = LatencyHistogram::new();
+    /// a.record(Duration::from_millis(1));
+    /// let mut b = LatencyHistogram::new();
+    /// b.record(Duration::from_millis(3));
+    /// a.merge(&b);
+    /// assert_eq!(a.count(), 2);
+    /// assert_eq!(a.mean(), Duration::from_millis(2));
+    /// ```
+    pub fn merge(&mut self, other: &LatencyHistogram) {
+        if other.count == 0 {
+            return;
+        }
+        if self.histogram.add(&other.histogram).is_err() {
+            // Only reachable if the histogram could not grow: copy value by
+            // value, saturating, instead of losing observations.
+            for bucket in other.histogram.iter_recorded() {
+                self.histogram
+                    .saturating_record_n(bucket.value_iterated_to(), bucket.count_at_value());
+            }
+        }
+        if self.count == 0 {
+            self.min = other.min;
+            self.max = other.max;
+        } else {
+            self.min = self.min.min(other.min);
+            self.max = self.max.max(other.max);
+        }
+        self.count = self.count.saturating_add(other.count);
+        self.sum_ns = self.sum_ns.saturating_add(other.sum_ns);
+    }
+
+    /// What a report shows of this distribution, in milliseconds; all zeros
+    /// when empty.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use microsim::metrics::LatencyHistogram;
+    ///
+    /// let mut h = LatencyHistogram::new();
+    /// h.record(Duration::from_micros(1500));
+    /// let s = h.summary();
+    /// assert_eq!(s.count, 1);
+    /// assert_eq!(s.p50, 1.5);
+    /// assert_eq!(s.max, 1.5);
+    /// ```
+    #[must_use]
+    pub fn summary(&self) -> LatencySummary {
+        if self.count == 0 {
+            return LatencySummary::default();
+        }
+        LatencySummary {
+            count: self.count,
+            mean: millis(self.mean()),
+            p50: millis(self.quantile(0.5)),
+            p90: millis(self.quantile(0.9)),
+            p99: millis(self.quantile(0.99)),
+            p999: millis(self.quantile(0.999)),
+            max: millis(self.max()),
+        }
+    }
+}
+
+impl Default for LatencyHistogram {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Creates the auto-resizing percentile histogram.
+fn new_histogram() -> Histogram<u64> {
+    // Fails only for more than 5 significant digits: a constant, not an input.
+    Histogram::new(SIGNIFICANT_DIGITS)
+        .expect("3 significant digits is a valid hdrhistogram precision")
+}
+
+/// What a report shows of one latency distribution, in milliseconds (`f64`).
+///
+/// Every figure is nanoseconds as `f64` divided by 10⁶. All fields are zero
+/// for an empty distribution ([`LatencySummary::default`]). Percentiles come
+/// from [`LatencyHistogram::quantile`] (3 significant digits, clamped into
+/// `[min, max]`); `count`, `mean` and `max` are exact.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use microsim::metrics::{LatencyHistogram, LatencySummary};
+///
+/// assert_eq!(LatencyHistogram::new().summary(), LatencySummary::default());
+///
+/// let mut h = LatencyHistogram::new();
+/// h.record(Duration::from_millis(2));
+/// let s = LatencySummary::from(&h);
+/// assert_eq!((s.count, s.mean, s.p999), (1, 2.0, 2.0));
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct LatencySummary {
+    /// Number of recorded latencies.
+    pub count: u64,
+    /// Exact mean, ms.
+    pub mean: f64,
+    /// Median (50th percentile), ms.
+    pub p50: f64,
+    /// 90th percentile, ms.
+    pub p90: f64,
+    /// 99th percentile, ms.
+    pub p99: f64,
+    /// 99.9th percentile, ms.
+    pub p999: f64,
+    /// Exact maximum, ms.
+    pub max: f64,
+}
+
+impl From<&LatencyHistogram> for LatencySummary {
+    fn from(histogram: &LatencyHistogram) -> Self {
+        histogram.summary()
+    }
+}
+
+/// Busy time of a pool of workers inside a measurement window, for
+/// utilisation.
+///
+/// Each [`record`](Self::record)ed busy interval `[start, end)` contributes
+/// only its overlap with the window `[window_start, window_end)`, so work that
+/// started during warm-up or finished after the window is counted only for
+/// the part inside it.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use microsim::metrics::BusyTime;
+///
+/// let s = Duration::from_secs;
+/// let mut busy = BusyTime::new(s(10), s(20));
+/// busy.record(s(8), s(12)); // straddles the start: 2 s count
+/// busy.record(s(14), s(16)); // inside: 2 s
+/// busy.record(s(19), s(25)); // straddles the end: 1 s
+/// busy.record(s(0), s(5)); // outside: nothing
+/// assert_eq!(busy.busy(), s(5));
+/// // Two workers had 20 s of worker time in the window.
+/// assert_eq!(busy.utilization(2), 0.25);
+/// ```
+#[derive(Clone, Debug)]
+pub struct BusyTime {
+    window_start: Duration,
+    window_end: Duration,
+    /// Busy time inside the window, ns.
+    busy: u128,
+}
+
+impl BusyTime {
+    /// Creates a tracker for the window `[window_start, window_end)`. A window
+    /// whose end is not after its start is empty: nothing is ever counted and
+    /// the utilisation is `0.0`.
+    #[must_use]
+    pub fn new(window_start: Duration, window_end: Duration) -> Self {
+        Self {
+            window_start,
+            window_end,
+            busy: 0,
+        }
+    }
+
+    /// Adds the overlap of the busy interval `[start, end)` with the window.
+    /// An interval whose end is not after its start adds nothing.
+    pub fn record(&mut self, start: Duration, end: Duration) {
+        let start = start.max(self.window_start);
+        let end = end.min(self.window_end);
+        if end > start {
+            self.busy = self.busy.saturating_add((end - start).as_nanos());
+        }
+    }
+
+    /// Total busy time recorded inside the window (summed over workers).
+    #[must_use]
+    pub fn busy(&self) -> Duration {
+        duration_from_nanos(self.busy)
+    }
+
+    /// Busy time divided by the worker time available in the window
+    /// (`workers` × window length); `0.0` if the window is empty or `workers`
+    /// is 0.
+    #[must_use]
+    pub fn utilization(&self, workers: usize) -> f64 {
+        let window = self.window_end.saturating_sub(self.window_start).as_nanos();
+        if window == 0 || workers == 0 {
+            return 0.0;
+        }
+        self.busy as f64 / (workers as f64 * window as f64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn within(actual: Duration, expected: u64, rel: f64) -> bool {
+        let actual = actual.as_nanos() as f64;
+        let expected = expected as f64;
+        (actual - expected).abs() <= expected * rel
+    }
+
+    #[test]
+    fn constant_latency_reports_exactly() {
+        let mut h = LatencyHistogram::new();
+        for _ in 0..1000 {
+            h.record(Duration::from_micros(500));
+        }
+        let s = h.summary();
+        assert_eq!(
+            s,
+            LatencySummary {
+                count: 1000,
+                mean: 0.5,
+                p50: 0.5,
+                p90: 0.5,
+                p99: 0.5,
+                p999: 0.5,
+                max: 0.5,
+            }
+        );
+        assert_eq!(h.min(), Duration::from_micros(500));
+        assert_eq!(h.quantile(0.0), Duration::from_micros(500));
+        assert_eq!(h.quantile(1.0), Duration::from_micros(500));
+    }
+
+    #[test]
+    fn uniform_quantiles_within_a_tenth_of_a_percent() {
+        let mut h = LatencyHistogram::new();
+        for ns in 1..=100_000u64 {
+            h.record(Duration::from_nanos(ns));
+        }
+        for (q, expected) in [
+            (0.01, 1_000),
+            (0.1, 10_000),
+            (0.25, 25_000),
+            (0.5, 50_000),
+            (0.9, 90_000),
+            (0.99, 99_000),
+            (0.999, 99_900),
+            (1.0, 100_000),
+        ] {
+            let got = h.quantile(q);
+            assert!(within(got, expected, 0.001), "q={q}: {got:?}");
+        }
+        assert_eq!(h.count(), 100_000);
+        assert_eq!(h.min(), Duration::from_nanos(1));
+        assert_eq!(h.max(), Duration::from_nanos(100_000));
+        // Sum is 100000 * 100001 / 2; the mean is 50000.5, rounded down.
+        assert_eq!(h.mean(), Duration::from_nanos(50_000));
+        let s = h.summary();
+        assert_eq!(s.max, 0.1);
+        assert_eq!(s.mean, 0.05);
+    }
+
+    #[test]
+    fn quantile_argument_is_clamped() {
+        let mut h = LatencyHistogram::new();
+        for ns in [10, 20, 30] {
+            h.record(Duration::from_nanos(ns));
+        }
+        assert_eq!(h.quantile(-1.0), Duration::from_nanos(10));
+        assert_eq!(h.quantile(f64::NEG_INFINITY), Duration::from_nanos(10));
+        assert_eq!(h.quantile(f64::NAN), Duration::from_nanos(10));
+        assert_eq!(h.quantile(2.0), Duration::from_nanos(30));
+        assert_eq!(h.quantile(f64::INFINITY), Duration::from_nanos(30));
+    }
+
+    #[test]
+    fn empty_is_all_zero() {
+        let h = LatencyHistogram::default();
+        assert!(h.is_empty());
+        assert_eq!(h.count(), 0);
+        assert_eq!(h.mean(), Duration::ZERO);
+        assert_eq!(h.min(), Duration::ZERO);
+        assert_eq!(h.max(), Duration::ZERO);
+        assert_eq!(h.quantile(0.5), Duration::ZERO);
+        assert_eq!(h.quantile(1.0), Duration::ZERO);
+        assert_eq!(h.summary(), LatencySummary::default());
+        let s = LatencySummary::default();
+        assert_eq!(
+            (s.count, s.mean, s.p50, s.p90, s.p99, s.p999, s.max),
+            (0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+        );
+    }
+
+    #[test]
+    fn zero_latency_is_recorded() {
+        let mut h = LatencyHistogram::new();
+        h.record(Duration::ZERO);
+        assert_eq!(h.count(), 1);
+        assert!(!h.is_empty());
+        assert_eq!(h.summary().count, 1);
+        assert_eq!(h.summary().p99, 0.0);
+        h.record(Duration::from_nanos(10));
+        assert_eq!(h.min(), Duration::ZERO);
+        assert_eq!(h.quantile(0.0), Duration::ZERO);
+    }
+
+    #[test]
+    fn huge_durations_do_not_panic() {
+        let mut h = LatencyHistogram::new();
+        h.record(Duration::MAX);
+        h.record(Duration::MAX);
+        h.record(Duration::from_nanos(u64::MAX));
+        h.record(Duration::from_secs(u64::MAX / 2));
+        h.record(Duration::ZERO);
+        assert_eq!(h.count(), 5);
+        assert_eq!(h.max(), Duration::MAX);
+        assert_eq!(h.min(), Duration::ZERO);
+        let mean = h.mean();
+        assert!(mean > Duration::from_secs(u64::MAX / 4));
+        for q in [0.0, 0.5, 0.9, 0.99, 0.999, 1.0] {
+            let v = h.quantile(q);
+            assert!(v <= h.max());
+        }
+        let s = h.summary();
+        assert!(s.max > 1e20);
+        assert!(s.p50 <= s.p999 && s.p999 <= s.max);
+
+        let mut other = LatencyHistogram::new();
+        other.record(Duration::from_millis(1));
+        other.merge(&h);
+        other.merge(&h);
+        assert_eq!(other.count(), 11);
+        assert_eq!(other.max(), Duration::MAX);
+
+        // Many maxima: the sum saturates instead of overflowing.
+        let mut many = LatencyHistogram::new();
+        for _ in 0..64 {
+            many.merge(&h);
+            let copy = many.clone();
+            many.merge(&copy);
+        }
+        assert!(many.mean() <= Duration::MAX);
+        let _ = many.summary();
+    }
+
+    #[test]
+    fn duration_from_nanos_saturates() {
+        assert_eq!(duration_from_nanos(0), Duration::ZERO);
+        assert_eq!(
+            duration_from_nanos(1_500_000_001),
+            Duration::new(1, 500_000_001)
+        );
+        assert_eq!(duration_from_nanos(Duration::MAX.as_nanos()), Duration::MAX);
+        assert_eq!(duration_from_nanos(u128::MAX), Duration::MAX);
+    }
+
+    #[test]
+    fn merge_into_empty_and_from_empty() {
+        let mut a = LatencyHistogram::new();
+        let mut b = LatencyHistogram::new();
+        b.record(Duration::from_millis(7));
+        a.merge(&LatencyHistogram::new());
+        assert!(a.is_empty());
+        a.merge(&b);
+        assert_eq!(a.summary(), b.summary());
+        assert_eq!(a.min(), Duration::from_millis(7));
+    }
+
+    #[test]
+    fn busy_time_intervals() {
+        let s = Duration::from_secs;
+        let ms = Duration::from_millis;
+        let mut b = BusyTime::new(s(10), s(20));
+        assert_eq!(b.busy(), Duration::ZERO);
+        assert_eq!(b.utilization(1), 0.0);
+
+        b.record(s(12), s(13)); // fully inside: 1 s
+        assert_eq!(b.busy(), s(1));
+        b.record(ms(9_500), ms(10_250)); // straddles the start: 0.25 s
+        assert_eq!(b.busy(), ms(1_250));
+        b.record(ms(19_000), s(30)); // straddles the end: 1 s
+        assert_eq!(b.busy(), ms(2_250));
+        b.record(s(0), s(10)); // ends exactly at the window start
+        b.record(s(20), s(25)); // starts exactly at the window end
+        b.record(s(1), s(2)); // before
+        b.record(s(30), s(40)); // after
+        b.record(s(15), s(15)); // empty
+        b.record(s(16), s(14)); // reversed: ignored
+        assert_eq!(b.busy(), ms(2_250));
+        b.record(s(0), s(100)); // covers the window: 10 s
+        assert_eq!(b.busy(), ms(12_250));
+
+        assert_eq!(b.utilization(1), 1.225);
+        assert_eq!(b.utilization(2), 0.6125);
+        assert_eq!(b.utilization(0), 0.0);
+    }
+
+    #[test]
+    fn busy_time_exact_utilization() {
+        let ms = Duration::from_millis;
+        let mut b = BusyTime::new(ms(1_000), ms(5_000));
+        for worker in 0..4u64 {
+            b.record(ms(1_000 + worker * 500), ms(3_000 + worker * 500));
+        }
+        // 2 + 2 + 2 + 2 s of 16 worker-seconds.
+        assert_eq!(b.busy(), ms(8_000));
+        assert_eq!(b.utilization(4), 0.5);
+    }
+
+    #[test]
+    fn busy_time_empty_window() {
+        let s = Duration::from_secs;
+        let mut b = BusyTime::new(s(5), s(5));
+        b.record(s(0), s(10));
+        assert_eq!(b.busy(), Duration::ZERO);
+        assert_eq!(b.utilization(3), 0.0);
+        let mut reversed = BusyTime::new(s(10), s(5));
+        reversed.record(s(0), s(20));
+        assert_eq!(reversed.busy(), Duration::ZERO);
+        assert_eq!(reversed.utilization(3), 0.0);
+        let mut huge = BusyTime::new(Duration::ZERO, Duration::MAX);
+        huge.record(Duration::ZERO, Duration::MAX);
+        huge.record(Duration::ZERO, Duration::MAX);
+        assert_eq!(huge.busy(), Duration::MAX);
+        assert!(huge.utilization(usize::MAX).is_finite());
+    }
+
+    proptest! {
+        #[test]
+        fn percentiles_are_monotonic(values in prop::collection::vec(0u64..10_000_000_000, 1..200)) {
+            let mut h = LatencyHistogram::new();
+            for &v in &values {
+                h.record(Duration::from_nanos(v));
+            }
+            let s = h.summary();
+            prop_assert!(s.p50 <= s.p90);
+            prop_assert!(s.p90 <= s.p99);
+            prop_assert!(s.p99 <= s.p999);
+            prop_assert!(s.p999 <= s.max);
+            prop_assert!(h.min() <= h.quantile(0.5));
+            prop_assert!(h.min() <= h.mean() && h.mean() <= h.max());
+            prop_assert_eq!(h.max(), Duration::from_nanos(*values.iter().max().unwrap()));
+            prop_assert_eq!(h.min(), Duration::from_nanos(*values.iter().min().unwrap()));
+        }
+
+        #[test]
+        fn merge_equals_recording_both(
+            a in prop::collection::vec(0u64..1_000_000_000_000, 0..100),
+            b in prop::collection::vec(0u64..1_000_000_000_000, 0..100),
+        ) {
+            let mut ha = LatencyHistogram::new();
+            let mut hb = LatencyHistogram::new();
+            let mut both = LatencyHistogram::new();
+            for &v in &a {
+                ha.record(Duration::from_nanos(v));
+                both.record(Duration::from_nanos(v));
+            }
+            for &v in &b {
+                hb.record(Duration::from_nanos(v));
+                both.record(Duration::from_nanos(v));
+            }
+            ha.merge(&hb);
+            prop_assert_eq!(ha.count(), both.count());
+            prop_assert_eq!(ha.mean(), both.mean());
+            prop_assert_eq!(ha.min(), both.min());
+            prop_assert_eq!(ha.max(), both.max());
+            for q in [0.0, 0.1, 0.5, 0.9, 0.99, 0.999, 1.0] {
+                prop_assert_eq!(ha.quantile(q), both.quantile(q));
+            }
+            prop_assert_eq!(ha.summary(), both.summary());
+        }
+    }
+}

@@ -1,0 +1,446 @@
+//! A running service: its worker actors, waiting queue, supervisor and statistics.
+//!
+//! ```text
+//!                     submit                 cast (only to an idle worker)
+//!   caller ──link──▶ admission ─────────────────────────────▶ worker actor 0 ─┐
+//!                      │  all busy: FIFO queue (bounded)                       │ handler
+//!                      │  queue full: CallError::Rejected          worker actor 1 ─┤
+//!                      ▼                                                 ...       │
+//!                   rejected (counted)          a finishing worker takes the next ◀┘
+//!                                                queued request itself
+//!   supervisor actor: restarts a worker whose handler panicked
+//! ```
+//!
+//! Every worker is a ractor actor with its own mailbox, and handles one request at a time as
+//! a thread would. ractor mailboxes are unbounded and one per actor, so the waiting room that
+//! `workers` share -- and its bound -- lives here, in front of them.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use ractor::{Actor, ActorProcessingErr, ActorRef, SupervisionEvent};
+use tokio::sync::oneshot;
+
+use crate::engine::{Engine, NodeId};
+use crate::error::{CallError, SimulationError};
+use crate::message::{RequestId, RequestMeta};
+use crate::metrics::{BusyTime, LatencyHistogram};
+use crate::random::SimRng;
+use crate::report::ServiceReport;
+use crate::service::{Capacity, Context, Service};
+
+type Reply<S> = oneshot::Sender<Result<<S as Service>::Response, CallError>>;
+type ReplyReceiver<S> = oneshot::Receiver<Result<<S as Service>::Response, CallError>>;
+
+/// One request waiting for, or being handled by, a worker.
+pub(crate) struct Job<S: Service> {
+    request: S::Request,
+    meta: RequestMeta,
+    arrived: Duration,
+    reply: Option<Reply<S>>,
+}
+
+/// A running service.
+pub(crate) struct Replica<S: Service> {
+    name: Arc<str>,
+    node: NodeId,
+    service: S,
+    state: Mutex<S::State>,
+    rng: Mutex<SimRng>,
+    engine: Arc<Engine>,
+    capacity: Capacity,
+    dispatch: Mutex<Dispatch<S>>,
+}
+
+/// Admission state and statistics, behind one lock.
+struct Dispatch<S: Service> {
+    workers: Vec<WorkerSlot<S>>,
+    idle: Vec<usize>,
+    queue: VecDeque<Job<S>>,
+    stats: ServiceStats,
+}
+
+struct WorkerSlot<S: Service> {
+    actor: Option<ActorRef<Job<S>>>,
+    /// Start of the request being handled, and when it arrived.
+    busy: Option<(Duration, Duration)>,
+}
+
+/// What a service measures. Requests count if they arrived at or after the warm-up.
+#[derive(Debug)]
+struct ServiceStats {
+    warmup: Duration,
+    handled: u64,
+    rejected: u64,
+    failed: u64,
+    panics: u64,
+    queue_wait: LatencyHistogram,
+    processing: LatencyHistogram,
+    latency: LatencyHistogram,
+    busy: BusyTime,
+}
+
+impl<S: Service> Replica<S> {
+    pub(crate) fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub(crate) fn node(&self) -> NodeId {
+        self.node
+    }
+
+    pub(crate) fn engine(&self) -> &Arc<Engine> {
+        &self.engine
+    }
+
+    pub(crate) fn state(&self) -> &Mutex<S::State> {
+        &self.state
+    }
+
+    pub(crate) fn rng(&self) -> MutexGuard<'_, SimRng> {
+        self.rng.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn dispatch(&self) -> MutexGuard<'_, Dispatch<S>> {
+        // Every update under this lock completes before anything that can panic.
+        self.dispatch.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Starts the service: a supervisor actor and its `workers` worker actors.
+    pub(crate) async fn start(
+        name: Arc<str>,
+        node: NodeId,
+        service: S,
+        capacity: Capacity,
+        rng: SimRng,
+        engine: Arc<Engine>,
+    ) -> Result<(Arc<Self>, ActorRef<()>), SimulationError> {
+        let timing = engine.timing;
+        let state = service.init_state();
+        let replica = Arc::new(Replica {
+            name,
+            node,
+            service,
+            state: Mutex::new(state),
+            rng: Mutex::new(rng),
+            engine,
+            capacity,
+            dispatch: Mutex::new(Dispatch {
+                workers: Vec::new(),
+                idle: Vec::new(),
+                queue: VecDeque::new(),
+                stats: ServiceStats {
+                    warmup: timing.warmup,
+                    handled: 0,
+                    rejected: 0,
+                    failed: 0,
+                    panics: 0,
+                    queue_wait: LatencyHistogram::new(),
+                    processing: LatencyHistogram::new(),
+                    latency: LatencyHistogram::new(),
+                    busy: BusyTime::new(timing.warmup, timing.duration),
+                },
+            }),
+        });
+        let supervisor = Supervisor {
+            replica: Arc::clone(&replica),
+        };
+        let (supervisor, _) =
+            Actor::spawn(None, supervisor, ())
+                .await
+                .map_err(|error| SimulationError::Spawn {
+                    service: replica.name.to_string(),
+                    reason: error.to_string(),
+                })?;
+        Ok((replica, supervisor))
+    }
+
+    /// Admits a request: straight to an idle worker, else into the queue, else rejected.
+    /// Returns the receiver of the response when `wants_reply`.
+    pub(crate) fn submit(
+        &self,
+        request: S::Request,
+        meta: RequestMeta,
+        wants_reply: bool,
+    ) -> Result<Option<ReplyReceiver<S>>, CallError> {
+        let now = self.engine.clock.now();
+        let (reply, receiver) = if wants_reply {
+            let (sender, receiver) = oneshot::channel();
+            (Some(sender), Some(receiver))
+        } else {
+            (None, None)
+        };
+        let job = Job {
+            request,
+            meta,
+            arrived: now,
+            reply,
+        };
+        let mut dispatch = self.dispatch();
+        if let Some(index) = dispatch.idle.pop() {
+            let actor = dispatch.workers[index].actor.clone();
+            dispatch.workers[index].busy = Some((now, now));
+            drop(dispatch);
+            if let Some(actor) = actor {
+                if let Err(error) = actor.cast(job) {
+                    self.fail_undeliverable(index, error);
+                }
+            }
+            return Ok(receiver);
+        }
+        let full = self
+            .capacity
+            .queue_capacity()
+            .is_some_and(|bound| dispatch.queue.len() >= bound);
+        if full {
+            if now >= dispatch.stats.warmup {
+                dispatch.stats.rejected += 1;
+            }
+            return Err(CallError::Rejected {
+                service: self.name.to_string(),
+                workers: self.capacity.worker_count(),
+                queue: self.capacity.queue_capacity().unwrap_or(usize::MAX),
+            });
+        }
+        dispatch.queue.push_back(job);
+        Ok(receiver)
+    }
+
+    /// A worker's mailbox refused a job (the actor has stopped): answer the caller.
+    fn fail_undeliverable(&self, index: usize, error: ractor::MessagingErr<Job<S>>) {
+        {
+            let mut dispatch = self.dispatch();
+            dispatch.workers[index].busy = None;
+        }
+        if let ractor::MessagingErr::SendErr(job) = error {
+            if let Some(reply) = job.reply {
+                let _ = reply.send(Err(CallError::Unavailable {
+                    service: self.name.to_string(),
+                }));
+            }
+        }
+    }
+
+    /// Runs on worker `index`: handles `job`, then every queued job until the queue is empty.
+    async fn serve(&self, index: usize, mut job: Job<S>, ctx: &mut Context<S>) {
+        loop {
+            let Job {
+                request,
+                meta,
+                arrived,
+                reply,
+            } = job;
+            let start = self.engine.clock.now();
+            self.dispatch().workers[index].busy = Some((start, arrived));
+            ctx.set_request(meta);
+            let result = self.service.handle(ctx, request).await;
+            let end = self.engine.clock.now();
+            let failed = result.is_err();
+            let next = {
+                let mut dispatch = self.dispatch();
+                dispatch.stats.finished(arrived, start, end, failed);
+                match dispatch.queue.pop_front() {
+                    Some(next) => {
+                        dispatch.workers[index].busy = Some((end, next.arrived));
+                        Some(next)
+                    }
+                    None => {
+                        dispatch.workers[index].busy = None;
+                        dispatch.idle.push(index);
+                        None
+                    }
+                }
+            };
+            if let Some(reply) = reply {
+                let outcome = result.map_err(|error| CallError::Failed {
+                    service: self.name.to_string(),
+                    message: error.to_string(),
+                });
+                // The caller may have stopped waiting (timed out); nothing to tell then.
+                let _ = reply.send(outcome);
+            }
+            match next {
+                Some(next) => job = next,
+                None => return,
+            }
+        }
+    }
+
+    /// The figures of this service for the report.
+    pub(crate) fn report(&self) -> ServiceReport {
+        let dispatch = self.dispatch();
+        let stats = &dispatch.stats;
+        ServiceReport {
+            workers: self.capacity.worker_count(),
+            queue_capacity: self.capacity.queue_capacity(),
+            handled: stats.handled,
+            rejected: stats.rejected,
+            failed: stats.failed,
+            panics: stats.panics,
+            utilization: stats.busy.utilization(self.capacity.worker_count()),
+            queue_wait_ms: stats.queue_wait.summary(),
+            processing_ms: stats.processing.summary(),
+            latency_ms: stats.latency.summary(),
+        }
+    }
+
+    /// Stops the actors and drops the references to them.
+    pub(crate) fn shutdown(&self) {
+        let workers: Vec<_> = self
+            .dispatch()
+            .workers
+            .iter_mut()
+            .filter_map(|slot| slot.actor.take())
+            .collect();
+        for worker in workers {
+            worker.stop(None);
+        }
+    }
+}
+
+impl ServiceStats {
+    fn finished(&mut self, arrived: Duration, start: Duration, end: Duration, failed: bool) {
+        self.busy.record(start, end);
+        if arrived < self.warmup {
+            return;
+        }
+        self.handled += 1;
+        if failed {
+            self.failed += 1;
+        }
+        self.queue_wait.record(start - arrived);
+        self.processing.record(end - start);
+        self.latency.record(end - arrived);
+    }
+}
+
+/// A worker: one handler at a time, like a thread.
+struct Worker<S: Service> {
+    replica: Arc<Replica<S>>,
+    index: usize,
+}
+
+impl<S: Service> Actor for Worker<S> {
+    type Msg = Job<S>;
+    type State = Context<S>;
+    type Arguments = ();
+
+    async fn pre_start(
+        &self,
+        _: ActorRef<Job<S>>,
+        _: (),
+    ) -> Result<Context<S>, ActorProcessingErr> {
+        let placeholder = RequestMeta::root(RequestId(0), Duration::ZERO, Duration::ZERO);
+        Ok(Context::new(Arc::clone(&self.replica), placeholder))
+    }
+
+    async fn handle(
+        &self,
+        _: ActorRef<Job<S>>,
+        job: Job<S>,
+        ctx: &mut Context<S>,
+    ) -> Result<(), ActorProcessingErr> {
+        self.replica.serve(self.index, job, ctx).await;
+        Ok(())
+    }
+}
+
+/// Starts the workers and restarts any whose handler panics.
+struct Supervisor<S: Service> {
+    replica: Arc<Replica<S>>,
+}
+
+impl<S: Service> Supervisor<S> {
+    async fn spawn_worker(
+        &self,
+        myself: &ActorRef<()>,
+        index: usize,
+    ) -> Result<ActorRef<Job<S>>, ActorProcessingErr> {
+        let worker = Worker {
+            replica: Arc::clone(&self.replica),
+            index,
+        };
+        let (actor, _) = Actor::spawn_linked(None, worker, (), myself.get_cell()).await?;
+        Ok(actor)
+    }
+}
+
+impl<S: Service> Actor for Supervisor<S> {
+    type Msg = ();
+    type State = ();
+    type Arguments = ();
+
+    async fn pre_start(&self, myself: ActorRef<()>, _: ()) -> Result<(), ActorProcessingErr> {
+        let workers = self.replica.capacity.worker_count();
+        let mut actors = Vec::with_capacity(workers);
+        for index in 0..workers {
+            actors.push(self.spawn_worker(&myself, index).await?);
+        }
+        let mut dispatch = self.replica.dispatch();
+        dispatch.workers = actors
+            .into_iter()
+            .map(|actor| WorkerSlot {
+                actor: Some(actor),
+                busy: None,
+            })
+            .collect();
+        // Idle workers are taken from the end: worker 0 first.
+        dispatch.idle = (0..workers).rev().collect();
+        Ok(())
+    }
+
+    async fn handle_supervisor_evt(
+        &self,
+        myself: ActorRef<()>,
+        event: SupervisionEvent,
+        _: &mut (),
+    ) -> Result<(), ActorProcessingErr> {
+        let SupervisionEvent::ActorFailed(cell, _) = event else {
+            return Ok(());
+        };
+        let now = self.replica.engine.clock.now();
+        let index = {
+            let mut dispatch = self.replica.dispatch();
+            let Some(index) = dispatch.workers.iter().position(|slot| {
+                slot.actor
+                    .as_ref()
+                    .is_some_and(|actor| actor.get_id() == cell.get_id())
+            }) else {
+                return Ok(());
+            };
+            let slot = &mut dispatch.workers[index];
+            slot.actor = None;
+            if let Some((start, arrived)) = slot.busy.take() {
+                dispatch.stats.busy.record(start, now);
+                if arrived >= dispatch.stats.warmup {
+                    dispatch.stats.panics += 1;
+                }
+            }
+            index
+        };
+        // The panicked request's reply channel was dropped with the handler: its caller has
+        // already been told (CallError::Crashed). Restart the worker in the same slot.
+        let actor = self.spawn_worker(&myself, index).await?;
+        let job = {
+            let mut dispatch = self.replica.dispatch();
+            dispatch.workers[index].actor = Some(actor.clone());
+            match dispatch.queue.pop_front() {
+                Some(job) => {
+                    dispatch.workers[index].busy = Some((now, job.arrived));
+                    Some(job)
+                }
+                None => {
+                    dispatch.idle.push(index);
+                    None
+                }
+            }
+        };
+        if let Some(job) = job {
+            if let Err(error) = actor.cast(job) {
+                self.replica.fail_undeliverable(index, error);
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,267 @@
+//! Services: what users write. Behaviour lives in a [`Service`] (shared, `&self`), mutable data
+//! in its [`Service::State`], and everything a handler can do to the simulated world -- spend
+//! time, call, send, draw random numbers -- goes through its [`Context`].
+
+use std::future::Future;
+use std::sync::{Arc, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use rand::Rng;
+
+use crate::distribution::Distribution;
+use crate::error::{CallError, ServiceError};
+use crate::handle::ServiceHandle;
+use crate::message::RequestMeta;
+use crate::random::SimRng;
+use crate::replica::Replica;
+
+/// A service's behaviour: how it handles one request.
+///
+/// Each running service has `workers` handlers in flight at most (see [`Capacity`]); they all
+/// share one `&self` and one [`State`](Service::State).
+///
+/// ```
+/// use std::time::Duration;
+/// use microsim::{Context, Distribution, Service, ServiceError};
+///
+/// /// Looks up a product: about 300 us of work, and counts lookups.
+/// struct Catalog {
+///     lookup: Distribution,
+/// }
+///
+/// impl Service for Catalog {
+///     type Request = u32;          // product id
+///     type Response = String;      // product name
+///     type State = u64;            // lookups so far
+///
+///     fn init_state(&self) -> u64 {
+///         0
+///     }
+///
+///     async fn handle(&self, ctx: &Context<Self>, product: u32) -> Result<String, ServiceError> {
+///         ctx.work(&self.lookup).await;
+///         ctx.with_state(|lookups| *lookups += 1);
+///         Ok(format!("product {product}"))
+///     }
+/// }
+/// # let _ = Catalog { lookup: Distribution::exponential(Duration::from_micros(300)) };
+/// ```
+pub trait Service: Send + Sync + Sized + 'static {
+    /// What callers send.
+    type Request: Send + 'static;
+    /// What the handler answers.
+    type Response: Send + 'static;
+    /// Mutable data shared by the service's workers, apart from its behaviour.
+    type State: Send + 'static;
+
+    /// Creates the state when the service starts.
+    fn init_state(&self) -> Self::State;
+
+    /// Handles one request. Time passes only where the handler waits on its `ctx`; an error
+    /// is returned to the caller as [`CallError::Failed`]. A panic fails this request with
+    /// [`CallError::Crashed`] and restarts the worker; the state survives.
+    fn handle(
+        &self,
+        ctx: &Context<Self>,
+        request: Self::Request,
+    ) -> impl Future<Output = Result<Self::Response, ServiceError>> + Send;
+}
+
+/// How much a service can do at once.
+///
+/// `workers` requests are handled concurrently (1 is a FIFO single server; c models c
+/// threads). A worker is busy from the start of a request's handling until its response is
+/// sent, downstream calls included. Requests that find every worker busy wait in one FIFO
+/// queue; with a bounded queue, an arrival that finds it full is rejected with
+/// [`CallError::Rejected`] and counted.
+///
+/// ```
+/// use microsim::Capacity;
+/// let pool = Capacity::workers(8).with_queue(100);
+/// assert_eq!(pool.worker_count(), 8);
+/// assert_eq!(pool.queue_capacity(), Some(100));
+/// assert_eq!(Capacity::default(), Capacity::workers(1));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Capacity {
+    workers: usize,
+    queue: Option<usize>,
+}
+
+impl Capacity {
+    /// `workers` concurrent handlers and an unbounded queue.
+    pub const fn workers(workers: usize) -> Self {
+        Capacity {
+            workers,
+            queue: None,
+        }
+    }
+
+    /// Bounds the waiting queue (beyond the workers) at `capacity` requests; 0 means a request
+    /// that finds every worker busy is rejected.
+    pub const fn with_queue(mut self, capacity: usize) -> Self {
+        self.queue = Some(capacity);
+        self
+    }
+
+    /// The number of concurrent handlers.
+    pub const fn worker_count(&self) -> usize {
+        self.workers
+    }
+
+    /// The waiting queue's bound, `None` if unbounded.
+    pub const fn queue_capacity(&self) -> Option<usize> {
+        self.queue
+    }
+}
+
+impl Default for Capacity {
+    /// One worker, unbounded queue.
+    fn default() -> Self {
+        Capacity::workers(1)
+    }
+}
+
+/// A handler's view of the simulated world.
+///
+/// All methods take `&self`, so a handler can run calls concurrently, for example with
+/// `tokio::join!`.
+pub struct Context<S: Service> {
+    replica: Arc<Replica<S>>,
+    request: RequestMeta,
+}
+
+impl<S: Service> std::fmt::Debug for Context<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Context")
+            .field("service", &self.replica.name())
+            .field("request", &self.request)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: Service> Context<S> {
+    pub(crate) fn new(replica: Arc<Replica<S>>, request: RequestMeta) -> Self {
+        Context { replica, request }
+    }
+
+    pub(crate) fn set_request(&mut self, request: RequestMeta) {
+        self.request = request;
+    }
+
+    /// The name of the service this handler belongs to.
+    pub fn service_name(&self) -> &str {
+        self.replica.name()
+    }
+
+    /// Simulated time since the start of the run.
+    pub fn now(&self) -> Duration {
+        self.replica.engine().clock.now()
+    }
+
+    /// The request being handled: id, trace, deadline.
+    pub fn request(&self) -> &RequestMeta {
+        &self.request
+    }
+
+    /// Spends processing time drawn from `distribution` (from this service's random stream)
+    /// and returns how long it was.
+    pub async fn work(&self, distribution: &Distribution) -> Duration {
+        let duration = self.sample(distribution);
+        self.work_for(duration).await;
+        duration
+    }
+
+    /// Spends exactly `duration` of processing time.
+    pub async fn work_for(&self, duration: Duration) {
+        self.replica.engine().clock.sleep(duration).await;
+    }
+
+    /// Draws a duration from `distribution` using this service's random stream.
+    pub fn sample(&self, distribution: &Distribution) -> Duration {
+        if distribution.is_zero() {
+            return Duration::ZERO;
+        }
+        self.with_rng(|rng| distribution.sample(rng))
+    }
+
+    /// Runs `f` with this service's random stream, for draws of your own (which product,
+    /// does the payment fail, ...). Deterministic under the simulation's seed.
+    pub fn with_rng<R>(&self, f: impl FnOnce(&mut SimRng) -> R) -> R {
+        let mut rng = self.replica.rng();
+        f(&mut rng)
+    }
+
+    /// A uniformly random `u64` from this service's stream.
+    pub fn random_u64(&self) -> u64 {
+        self.with_rng(|rng| rng.next_u64())
+    }
+
+    /// Runs `f` on the service's state. The lock is released when `f` returns, so state can
+    /// never be held across a wait.
+    pub fn with_state<R>(&self, f: impl FnOnce(&mut S::State) -> R) -> R {
+        let mut state: MutexGuard<'_, S::State> = self
+            .replica
+            .state()
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        f(&mut state)
+    }
+
+    /// Calls `to` with the simulation's default timeout and waits for its response.
+    ///
+    /// # Errors
+    /// [`CallError`] if the callee rejects, times out, crashes or fails.
+    pub async fn call<T: Service>(
+        &self,
+        to: &ServiceHandle<T>,
+        request: T::Request,
+    ) -> Result<T::Response, CallError> {
+        let timeout = self.replica.engine().timing.call_timeout;
+        self.call_with_timeout(to, request, timeout).await
+    }
+
+    /// Calls `to`, giving up after `timeout` of simulated time.
+    ///
+    /// # Errors
+    /// [`CallError`] if the callee rejects, times out, crashes or fails.
+    pub async fn call_with_timeout<T: Service>(
+        &self,
+        to: &ServiceHandle<T>,
+        request: T::Request,
+        timeout: Duration,
+    ) -> Result<T::Response, CallError> {
+        let engine = self.replica.engine();
+        let callee = to.running()?;
+        let now = engine.clock.now();
+        let meta = self
+            .request
+            .child(engine.next_request_id(), now, now.saturating_add(timeout));
+        engine
+            .call(self.replica.node(), &callee, request, meta, timeout)
+            .await
+    }
+
+    /// Sends a one-way message: `to` handles it like a request, and its response is dropped.
+    /// The handler does not wait, not even for the link latency.
+    ///
+    /// # Errors
+    /// [`CallError::Unavailable`] if `to` is not running in this simulation. A message that
+    /// later finds `to`'s queue full is counted in `to`'s `rejected`.
+    pub fn send<T: Service>(
+        &self,
+        to: &ServiceHandle<T>,
+        message: T::Request,
+    ) -> Result<(), CallError> {
+        let engine = self.replica.engine();
+        let callee = to.running()?;
+        let now = engine.clock.now();
+        let meta = self.request.child(
+            engine.next_request_id(),
+            now,
+            now.saturating_add(engine.timing.call_timeout),
+        );
+        engine.send(self.replica.node(), callee, message, meta);
+        Ok(())
+    }
+}

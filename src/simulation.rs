@@ -1,0 +1,571 @@
+//! Assembling and running a simulation.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use crate::clock::{Clock, ClockKind};
+use crate::distribution::Distribution;
+use crate::engine::{Engine, NodeId, Timing};
+use crate::error::{BuildError, SimulationError};
+use crate::handle::ServiceHandle;
+use crate::link::{CLIENT, Links};
+use crate::random::{self, SimRng};
+use crate::replica::Replica;
+use crate::report::{Report, ServiceReport, WorkloadReport};
+use crate::service::{Capacity, Service};
+use crate::workload::{Workload, WorkloadResult, WorkloadRun};
+
+/// Distinguishes simulations in one process, so a handle cannot be used in the wrong one.
+static NEXT_SIMULATION: AtomicU64 = AtomicU64::new(1);
+
+/// Settings of a simulation; see [`Simulation::builder`].
+///
+/// ```
+/// use std::time::Duration;
+/// use microsim::{ClockKind, Distribution, Simulation};
+///
+/// let sim = Simulation::builder()
+///     .seed(7)
+///     .duration(Duration::from_secs(60))
+///     .warmup(Duration::from_secs(5))
+///     .default_latency(Distribution::constant(Duration::from_micros(100)))
+///     .call_timeout(Duration::from_secs(5))
+///     .clock(ClockKind::Virtual)
+///     .build()?;
+/// # let _ = sim;
+/// # Ok::<(), microsim::BuildError>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct SimulationBuilder {
+    seed: u64,
+    duration: Duration,
+    warmup: Duration,
+    default_latency: Distribution,
+    call_timeout: Duration,
+    clock: ClockKind,
+}
+
+impl Default for SimulationBuilder {
+    fn default() -> Self {
+        SimulationBuilder {
+            seed: 0,
+            duration: Duration::from_secs(60),
+            warmup: Duration::ZERO,
+            default_latency: Distribution::ZERO,
+            call_timeout: Duration::from_secs(30),
+            clock: ClockKind::Virtual,
+        }
+    }
+}
+
+impl SimulationBuilder {
+    /// The seed every random draw derives from. Default 0.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// How long workloads send requests. Default 60 s.
+    pub fn duration(mut self, duration: Duration) -> Self {
+        self.duration = duration;
+        self
+    }
+
+    /// Requests intended before this are sent but not counted. Default 0.
+    pub fn warmup(mut self, warmup: Duration) -> Self {
+        self.warmup = warmup;
+        self
+    }
+
+    /// Link latency between endpoints without a link of their own. Default zero.
+    pub fn default_latency(mut self, latency: Distribution) -> Self {
+        self.default_latency = latency;
+        self
+    }
+
+    /// Timeout of every call that does not set its own. Default 30 s.
+    pub fn call_timeout(mut self, timeout: Duration) -> Self {
+        self.call_timeout = timeout;
+        self
+    }
+
+    /// Virtual (default) or real time.
+    pub fn clock(mut self, clock: ClockKind) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Checks the settings and returns an empty simulation.
+    ///
+    /// # Errors
+    /// [`BuildError::InvalidSetting`] for a zero duration, a warm-up not shorter than the
+    /// duration or a zero timeout; [`BuildError::InvalidDistribution`] for a bad default
+    /// latency.
+    pub fn build(self) -> Result<Simulation, BuildError> {
+        if self.duration.is_zero() {
+            return Err(BuildError::InvalidSetting {
+                setting: "duration",
+                reason: "must be greater than zero".into(),
+            });
+        }
+        if self.warmup >= self.duration {
+            return Err(BuildError::InvalidSetting {
+                setting: "warmup",
+                reason: format!(
+                    "{:?} leaves nothing to measure: it must be shorter than the duration {:?}",
+                    self.warmup, self.duration
+                ),
+            });
+        }
+        if self.call_timeout.is_zero() {
+            return Err(BuildError::InvalidSetting {
+                setting: "call_timeout",
+                reason: "must be greater than zero".into(),
+            });
+        }
+        self.default_latency
+            .validate()
+            .map_err(|source| BuildError::InvalidDistribution {
+                location: "default latency".into(),
+                source,
+            })?;
+        Ok(Simulation {
+            id: NEXT_SIMULATION.fetch_add(1, Ordering::Relaxed),
+            settings: self,
+            services: Vec::new(),
+            links: BTreeMap::new(),
+            workloads: Vec::new(),
+        })
+    }
+}
+
+/// A simulation being assembled: services, links between them, workloads. [`run`](Self::run)
+/// consumes it and returns the [`Report`].
+///
+/// ```
+/// use std::time::Duration;
+/// use microsim::{Capacity, Context, Distribution, Service, ServiceError, Simulation, Workload};
+///
+/// struct Echo;
+/// impl Service for Echo {
+///     type Request = ();
+///     type Response = ();
+///     type State = ();
+///     fn init_state(&self) {}
+///     async fn handle(&self, ctx: &Context<Self>, _: ()) -> Result<(), ServiceError> {
+///         ctx.work_for(Duration::from_micros(100)).await;
+///         Ok(())
+///     }
+/// }
+///
+/// let mut sim = Simulation::builder().duration(Duration::from_secs(1)).build()?;
+/// let echo = sim.add_service("echo", Echo, Capacity::workers(1))?;
+/// sim.add_link("client", "echo", Distribution::constant(Duration::from_micros(50)))?;
+/// sim.add_workload("ping", &echo, Workload::constant_rate(100.0), |_| ())?;
+/// let report = sim.run()?;
+/// let ping = &report.workloads["ping"];
+/// assert_eq!(ping.completed, 100);
+/// assert_eq!(ping.latency_ms.max, 0.2); // 50 us there, 100 us of work, 50 us back
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct Simulation {
+    id: u64,
+    settings: SimulationBuilder,
+    services: Vec<Box<dyn ServiceEntry>>,
+    links: BTreeMap<(String, String), Distribution>,
+    workloads: Vec<Box<dyn WorkloadEntry>>,
+}
+
+impl std::fmt::Debug for Simulation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Simulation")
+            .field("settings", &self.settings)
+            .field(
+                "services",
+                &self.services.iter().map(|s| s.name()).collect::<Vec<_>>(),
+            )
+            .field("links", &self.links)
+            .field(
+                "workloads",
+                &self.workloads.iter().map(|w| w.name()).collect::<Vec<_>>(),
+            )
+            .finish()
+    }
+}
+
+impl Simulation {
+    /// Starts describing a simulation; see [`SimulationBuilder`] for the settings and their
+    /// defaults.
+    pub fn builder() -> SimulationBuilder {
+        SimulationBuilder::default()
+    }
+
+    /// Adds a service named `name` with the given capacity and returns its handle.
+    ///
+    /// # Errors
+    /// [`BuildError::InvalidServiceName`] for an empty, reserved (`"client"`) or repeated
+    /// name; [`BuildError::ZeroWorkers`].
+    pub fn add_service<S: Service>(
+        &mut self,
+        name: &str,
+        service: S,
+        capacity: Capacity,
+    ) -> Result<ServiceHandle<S>, BuildError> {
+        let reason = if name.is_empty() {
+            Some("is empty")
+        } else if name == CLIENT {
+            Some("is reserved for the origin of workload requests")
+        } else if self.services.iter().any(|entry| entry.name() == name) {
+            Some("is used twice")
+        } else {
+            None
+        };
+        if let Some(reason) = reason {
+            return Err(BuildError::InvalidServiceName {
+                name: name.to_string(),
+                reason,
+            });
+        }
+        if capacity.worker_count() == 0 {
+            return Err(BuildError::ZeroWorkers {
+                service: name.to_string(),
+            });
+        }
+        let handle = ServiceHandle::new(Arc::from(name), self.id);
+        self.services.push(Box::new(PendingService {
+            handle: handle.clone(),
+            service,
+            capacity,
+        }));
+        Ok(handle)
+    }
+
+    /// Sets the latency of messages between `from` and `to` (in both directions of a call from
+    /// `from` to `to`). Use `"client"` as `from` for the latency workloads see. Services may
+    /// be added before or after their links; names are checked when the run starts.
+    ///
+    /// # Errors
+    /// [`BuildError::InvalidDistribution`] for invalid latency parameters,
+    /// [`BuildError::DuplicateLink`] if this link was already set.
+    pub fn add_link(
+        &mut self,
+        from: &str,
+        to: &str,
+        latency: Distribution,
+    ) -> Result<(), BuildError> {
+        latency
+            .validate()
+            .map_err(|source| BuildError::InvalidDistribution {
+                location: format!("link {from} -> {to}"),
+                source,
+            })?;
+        let key = (from.to_string(), to.to_string());
+        if self.links.contains_key(&key) {
+            return Err(BuildError::DuplicateLink {
+                from: key.0,
+                to: key.1,
+            });
+        }
+        self.links.insert(key, latency);
+        Ok(())
+    }
+
+    /// Adds a workload named `name` sending to `target`; `make_request` makes each request
+    /// from the workload's own random stream.
+    ///
+    /// # Errors
+    /// [`BuildError::InvalidRate`], [`BuildError::NoUsers`], an invalid think time,
+    /// [`BuildError::DuplicateWorkload`], or [`BuildError::ForeignHandle`] if `target` was
+    /// added to another simulation.
+    pub fn add_workload<S: Service>(
+        &mut self,
+        name: &str,
+        target: &ServiceHandle<S>,
+        workload: Workload,
+        make_request: impl FnMut(&mut SimRng) -> S::Request + Send + 'static,
+    ) -> Result<(), BuildError> {
+        workload.validate(name)?;
+        if self.workloads.iter().any(|entry| entry.name() == name) {
+            return Err(BuildError::DuplicateWorkload {
+                name: name.to_string(),
+            });
+        }
+        if target.simulation != self.id {
+            return Err(BuildError::ForeignHandle {
+                workload: name.to_string(),
+                service: target.name().to_string(),
+            });
+        }
+        self.workloads.push(Box::new(PendingWorkload {
+            name: name.to_string(),
+            workload,
+            target: target.clone(),
+            make_request: Box::new(make_request),
+        }));
+        Ok(())
+    }
+
+    /// Checks that every link names known endpoints.
+    fn validate_links(&self) -> Result<(), BuildError> {
+        let known: Vec<&str> = std::iter::once(CLIENT)
+            .chain(self.services.iter().map(|s| s.name()))
+            .collect();
+        for (from, to) in self.links.keys() {
+            for endpoint in [from, to] {
+                if !known.contains(&endpoint.as_str()) {
+                    return Err(BuildError::UnknownLinkEndpoint {
+                        from: from.clone(),
+                        to: to.clone(),
+                        unknown: endpoint.clone(),
+                        hint: did_you_mean(endpoint, &known),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs the simulation to the end of its duration, waits for every request in flight to
+    /// end, and returns the report.
+    ///
+    /// On the virtual clock this takes as long as the computation does, not the simulated
+    /// duration; on the real clock it takes the duration (plus the drain).
+    ///
+    /// # Errors
+    /// [`SimulationError::Build`] for links to unknown services (found before anything runs),
+    /// [`SimulationError::Stalled`] if a handler waits on something outside the simulation
+    /// forever, [`SimulationError::Runtime`] or [`SimulationError::Spawn`] if tokio or ractor
+    /// cannot start.
+    pub fn run(self) -> Result<Report, SimulationError> {
+        self.validate_links()?;
+        let settings = self.settings.clone();
+        let mut runtime = tokio::runtime::Builder::new_current_thread();
+        runtime.enable_time();
+        if settings.clock == ClockKind::Virtual {
+            runtime.start_paused(true);
+        }
+        let runtime = runtime.build()?;
+        let report = runtime.block_on(self.execute());
+        // Dropping the runtime ends every task left (stopped actors, abandoned one-way sends).
+        drop(runtime);
+        report
+    }
+
+    async fn execute(self) -> Result<Report, SimulationError> {
+        let Simulation {
+            settings,
+            services,
+            links,
+            workloads,
+            ..
+        } = self;
+        let names: Vec<&str> = std::iter::once(CLIENT)
+            .chain(services.iter().map(|s| s.name()))
+            .collect();
+        let links = Links::new(
+            settings.seed,
+            &names,
+            &settings.default_latency,
+            |from, to| links.get(&(from.to_string(), to.to_string())).cloned(),
+        );
+        let timing = Timing {
+            warmup: settings.warmup,
+            duration: settings.duration,
+            call_timeout: settings.call_timeout,
+        };
+        let engine = Arc::new(Engine::new(Clock::start(settings.clock), timing, links));
+
+        let mut running = Vec::with_capacity(services.len());
+        for (index, service) in services.into_iter().enumerate() {
+            running.push(
+                service
+                    .start(NodeId(index + 1), settings.seed, Arc::clone(&engine))
+                    .await?,
+            );
+        }
+        let started: Vec<(String, WorkloadResult)> = workloads
+            .into_iter()
+            .map(|workload| {
+                let name = workload.name().to_string();
+                (name, workload.start(&engine, settings.seed))
+            })
+            .collect();
+
+        let stalled = tokio::select! {
+            biased;
+            () = engine.in_flight.drained() => false,
+            () = engine.clock.stalled() => true,
+        };
+        let drained_at = engine.clock.now();
+        for service in &running {
+            service.shutdown();
+        }
+        if stalled {
+            return Err(SimulationError::Stalled {
+                at: drained_at,
+                in_flight: engine.in_flight.count(),
+            });
+        }
+        let measured = settings.duration - settings.warmup;
+        let workloads: BTreeMap<String, WorkloadReport> = started
+            .iter()
+            .map(|(name, result)| (name.clone(), result.report(measured)))
+            .collect();
+        let services: BTreeMap<String, ServiceReport> = running
+            .iter()
+            .map(|service| (service.name().to_string(), service.report()))
+            .collect();
+        Ok(Report {
+            seed: settings.seed,
+            clock: settings.clock,
+            simulated_seconds: settings.duration.as_secs_f64(),
+            measured_seconds: measured.as_secs_f64(),
+            drained_seconds: drained_at.as_secs_f64(),
+            workloads,
+            services,
+        })
+    }
+}
+
+/// `; did you mean "x"?` for the known name closest to `name`, if any is close.
+fn did_you_mean(name: &str, known: &[&str]) -> String {
+    known
+        .iter()
+        .map(|candidate| (edit_distance(name, candidate), *candidate))
+        .filter(|(distance, candidate)| *distance <= candidate.len().max(name.len()) / 3 + 1)
+        .min()
+        .map(|(_, candidate)| format!("; did you mean {candidate:?}?"))
+        .unwrap_or_default()
+}
+
+/// Levenshtein distance.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut previous = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let substitution = previous + usize::from(ca != *cb);
+            previous = row[j + 1];
+            row[j + 1] = substitution.min(row[j] + 1).min(previous + 1);
+        }
+    }
+    row[b.len()]
+}
+
+type StartFuture = Pin<Box<dyn Future<Output = Result<Box<dyn RunningService>, SimulationError>>>>;
+
+/// A service added to a simulation, type-erased until it starts.
+trait ServiceEntry {
+    fn name(&self) -> &str;
+    fn start(self: Box<Self>, node: NodeId, seed: u64, engine: Arc<Engine>) -> StartFuture;
+}
+
+trait RunningService {
+    fn name(&self) -> &str;
+    fn report(&self) -> ServiceReport;
+    fn shutdown(&self);
+}
+
+struct PendingService<S: Service> {
+    handle: ServiceHandle<S>,
+    service: S,
+    capacity: Capacity,
+}
+
+impl<S: Service> ServiceEntry for PendingService<S> {
+    fn name(&self) -> &str {
+        self.handle.name()
+    }
+
+    fn start(self: Box<Self>, node: NodeId, seed: u64, engine: Arc<Engine>) -> StartFuture {
+        Box::pin(async move {
+            let PendingService {
+                handle,
+                service,
+                capacity,
+            } = *self;
+            let name: Arc<str> = Arc::from(handle.name());
+            let rng = random::stream(seed, &format!("service/{name}"));
+            let (replica, supervisor) =
+                Replica::start(name, node, service, capacity, rng, engine).await?;
+            handle.bind(Arc::clone(&replica));
+            Ok(Box::new(RunningReplica {
+                replica,
+                supervisor,
+            }) as Box<dyn RunningService>)
+        })
+    }
+}
+
+struct RunningReplica<S: Service> {
+    replica: Arc<Replica<S>>,
+    supervisor: ractor::ActorRef<()>,
+}
+
+impl<S: Service> RunningService for RunningReplica<S> {
+    fn name(&self) -> &str {
+        self.replica.name()
+    }
+
+    fn report(&self) -> ServiceReport {
+        self.replica.report()
+    }
+
+    fn shutdown(&self) {
+        self.replica.shutdown();
+        self.supervisor.stop(None);
+    }
+}
+
+trait WorkloadEntry {
+    fn name(&self) -> &str;
+    fn start(self: Box<Self>, engine: &Arc<Engine>, seed: u64) -> WorkloadResult;
+}
+
+struct PendingWorkload<S: Service> {
+    name: String,
+    workload: Workload,
+    target: ServiceHandle<S>,
+    make_request: Box<dyn FnMut(&mut SimRng) -> S::Request + Send>,
+}
+
+impl<S: Service> WorkloadEntry for PendingWorkload<S> {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn start(self: Box<Self>, engine: &Arc<Engine>, seed: u64) -> WorkloadResult {
+        let target = self
+            .target
+            .running()
+            .expect("the target was checked to belong to this simulation, and every service starts before any workload");
+        WorkloadRun {
+            name: self.name,
+            workload: self.workload,
+            target,
+            make_request: self.make_request,
+        }
+        .start(engine, seed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggestions_pick_the_closest_name() {
+        assert_eq!(
+            did_you_mean("paymnet", &["client", "payment", "shipping"]),
+            "; did you mean \"payment\"?"
+        );
+        assert_eq!(did_you_mean("zzzzzz", &["client", "payment"]), "");
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+    }
+}

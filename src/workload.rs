@@ -1,0 +1,339 @@
+//! Workloads: the traffic that enters the system.
+//!
+//! - **Open loop** ([`Workload::poisson`], [`Workload::constant_rate`]): requests arrive at a
+//!   rate whatever the system does, as users on the internet do. Latency is measured from each
+//!   request's *intended* send time, so a stalled system cannot hide its queueing
+//!   (coordinated omission).
+//! - **Closed loop** ([`Workload::closed`]): a fixed number of users, each sending a request,
+//!   waiting for the response, then thinking for a drawn time.
+//!
+//! A workload sends during the simulation's duration; requests intended before the warm-up
+//! ends are sent but not counted. After the duration, the run waits for every request in
+//! flight to end before it reports.
+
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use rand::RngExt;
+use serde::{Deserialize, Serialize};
+
+use crate::distribution::Distribution;
+use crate::engine::{Engine, NodeId};
+use crate::error::{BuildError, CallError};
+use crate::message::RequestMeta;
+use crate::metrics::LatencyHistogram;
+use crate::random::SimRng;
+use crate::replica::Replica;
+use crate::report::WorkloadReport;
+use crate::service::Service;
+
+/// How requests arrive. Build one with [`Workload::poisson`], [`Workload::constant_rate`] or
+/// [`Workload::closed`].
+///
+/// ```
+/// use std::time::Duration;
+/// use microsim::{Distribution, Workload};
+///
+/// let open = Workload::poisson(800.0);
+/// let paced = Workload::constant_rate(100.0).with_timeout(Duration::from_secs(2));
+/// let users = Workload::closed(50, Distribution::exponential(Duration::from_secs(1)));
+/// # let _ = (open, paced, users);
+/// ```
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Workload {
+    arrivals: Arrivals,
+    timeout: Option<Duration>,
+}
+
+/// The arrival process of a [`Workload`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Arrivals {
+    /// Open loop, exponential gaps between requests (a Poisson process).
+    Poisson {
+        /// Requests per simulated second.
+        rate: f64,
+    },
+    /// Open loop, equal gaps of `1 / rate`.
+    ConstantRate {
+        /// Requests per simulated second.
+        rate: f64,
+    },
+    /// Closed loop: `users` each send, wait for the response, think, and repeat.
+    Closed {
+        /// The number of users.
+        users: usize,
+        /// Time between a response and the user's next request.
+        think: Distribution,
+    },
+}
+
+impl Workload {
+    /// Open loop with Poisson arrivals at `rate` requests per simulated second.
+    pub fn poisson(rate: f64) -> Self {
+        Workload::from(Arrivals::Poisson { rate })
+    }
+
+    /// Open loop with one request every `1 / rate` seconds.
+    pub fn constant_rate(rate: f64) -> Self {
+        Workload::from(Arrivals::ConstantRate { rate })
+    }
+
+    /// Closed loop: `users` users who think for a time drawn from `think` between a response
+    /// and their next request. Each user thinks once before its first request, so users do
+    /// not all start at the same instant.
+    pub fn closed(users: usize, think: Distribution) -> Self {
+        Workload::from(Arrivals::Closed { users, think })
+    }
+
+    /// Overrides the simulation's call timeout for this workload's requests.
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// The arrival process.
+    pub fn arrivals(&self) -> &Arrivals {
+        &self.arrivals
+    }
+
+    pub(crate) fn validate(&self, name: &str) -> Result<(), BuildError> {
+        match &self.arrivals {
+            Arrivals::Poisson { rate } | Arrivals::ConstantRate { rate } => {
+                if !(rate.is_finite() && *rate > 0.0) {
+                    return Err(BuildError::InvalidRate {
+                        workload: name.to_string(),
+                        rate: *rate,
+                    });
+                }
+            }
+            Arrivals::Closed { users, think } => {
+                if *users == 0 {
+                    return Err(BuildError::NoUsers {
+                        workload: name.to_string(),
+                    });
+                }
+                think
+                    .validate()
+                    .map_err(|source| BuildError::InvalidDistribution {
+                        location: format!("workload {name}: think time"),
+                        source,
+                    })?;
+            }
+        }
+        if self.timeout == Some(Duration::ZERO) {
+            return Err(BuildError::InvalidSetting {
+                setting: "workload timeout",
+                reason: format!("workload {name}: the timeout must be greater than zero"),
+            });
+        }
+        Ok(())
+    }
+}
+
+impl From<Arrivals> for Workload {
+    fn from(arrivals: Arrivals) -> Self {
+        Workload {
+            arrivals,
+            timeout: None,
+        }
+    }
+}
+
+/// Counts of one workload inside the measurement window.
+#[derive(Debug, Default)]
+struct WorkloadStats {
+    sent: u64,
+    completed: u64,
+    rejected: u64,
+    timed_out: u64,
+    crashed: u64,
+    errors: u64,
+    latency: LatencyHistogram,
+}
+
+impl WorkloadStats {
+    fn record<T>(&mut self, latency: Duration, outcome: &Result<T, CallError>) {
+        self.sent += 1;
+        match outcome {
+            Ok(_) => {
+                self.completed += 1;
+                self.latency.record(latency);
+            }
+            Err(CallError::Rejected { .. }) => self.rejected += 1,
+            Err(CallError::TimedOut { .. }) => self.timed_out += 1,
+            Err(CallError::Crashed { .. }) => self.crashed += 1,
+            Err(_) => self.errors += 1,
+        }
+    }
+}
+
+/// A workload bound to its target, ready to run.
+pub(crate) struct WorkloadRun<S: Service> {
+    pub(crate) name: String,
+    pub(crate) workload: Workload,
+    pub(crate) target: Arc<Replica<S>>,
+    pub(crate) make_request: Box<dyn FnMut(&mut SimRng) -> S::Request + Send>,
+}
+
+/// A started workload, read once the run has drained.
+#[derive(Debug)]
+pub(crate) struct WorkloadResult {
+    stats: Arc<Mutex<WorkloadStats>>,
+}
+
+impl WorkloadResult {
+    pub(crate) fn report(&self, measured: Duration) -> WorkloadReport {
+        let stats = self.stats.lock().unwrap_or_else(PoisonError::into_inner);
+        let seconds = measured.as_secs_f64();
+        WorkloadReport {
+            sent: stats.sent,
+            completed: stats.completed,
+            failed: stats.sent - stats.completed,
+            rejected: stats.rejected,
+            timed_out: stats.timed_out,
+            crashed: stats.crashed,
+            errors: stats.errors,
+            throughput_per_s: if seconds > 0.0 {
+                stats.completed as f64 / seconds
+            } else {
+                0.0
+            },
+            latency_ms: stats.latency.summary(),
+        }
+    }
+}
+
+impl<S: Service> WorkloadRun<S> {
+    /// Spawns the workload's generator (open loop) or users (closed loop).
+    pub(crate) fn start(self, engine: &Arc<Engine>, seed: u64) -> WorkloadResult {
+        let stats = Arc::new(Mutex::new(WorkloadStats::default()));
+        let timeout = self.workload.timeout.unwrap_or(engine.timing.call_timeout);
+        let arrivals_rng = crate::random::stream(seed, &format!("workload/{}/arrivals", self.name));
+        let requests_rng = crate::random::stream(seed, &format!("workload/{}/requests", self.name));
+        let shared = Arc::new(Shared {
+            engine: Arc::clone(engine),
+            target: self.target,
+            stats: Arc::clone(&stats),
+            make_request: Mutex::new((self.make_request, requests_rng)),
+            timeout,
+        });
+        match self.workload.arrivals {
+            Arrivals::Poisson { rate } => spawn_open(shared, arrivals_rng, Gaps::Exponential(rate)),
+            Arrivals::ConstantRate { rate } => {
+                spawn_open(shared, arrivals_rng, Gaps::Constant(rate))
+            }
+            Arrivals::Closed { users, think } => {
+                let think_rng = Arc::new(Mutex::new(arrivals_rng));
+                for _ in 0..users {
+                    spawn_user(Arc::clone(&shared), think.clone(), Arc::clone(&think_rng));
+                }
+            }
+        }
+        WorkloadResult { stats }
+    }
+}
+
+struct Shared<S: Service> {
+    engine: Arc<Engine>,
+    target: Arc<Replica<S>>,
+    stats: Arc<Mutex<WorkloadStats>>,
+    make_request: Mutex<(Box<dyn FnMut(&mut SimRng) -> S::Request + Send>, SimRng)>,
+    timeout: Duration,
+}
+
+impl<S: Service> Shared<S> {
+    fn next_request(&self) -> S::Request {
+        let mut guard = self
+            .make_request
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let (make, rng) = &mut *guard;
+        make(rng)
+    }
+
+    /// Sends one request intended at `intended` and records its outcome.
+    async fn request(&self, intended: Duration, request: S::Request) {
+        let engine = &self.engine;
+        let now = engine.clock.now();
+        let meta = RequestMeta::root(
+            engine.next_request_id(),
+            intended,
+            now.saturating_add(self.timeout),
+        );
+        let outcome = engine
+            .call(NodeId::CLIENT, &self.target, request, meta, self.timeout)
+            .await;
+        if intended >= engine.timing.warmup {
+            let latency = engine.clock.now().saturating_sub(intended);
+            self.stats
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .record(latency, &outcome);
+        }
+    }
+}
+
+enum Gaps {
+    Exponential(f64),
+    Constant(f64),
+}
+
+impl Gaps {
+    fn next(&self, rng: &mut SimRng) -> Duration {
+        match *self {
+            Gaps::Exponential(rate) => {
+                let gap: f64 = rng.sample(rand_distr::Exp1);
+                seconds(gap / rate)
+            }
+            Gaps::Constant(rate) => seconds(1.0 / rate),
+        }
+    }
+}
+
+/// Seconds as a duration rounded to the nearest nanosecond.
+fn seconds(value: f64) -> Duration {
+    Duration::from_nanos((value * 1e9).round().min(u64::MAX as f64) as u64)
+}
+
+fn spawn_open<S: Service>(shared: Arc<Shared<S>>, mut rng: SimRng, gaps: Gaps) {
+    let engine = Arc::clone(&shared.engine);
+    engine.in_flight.enter();
+    tokio::spawn(async move {
+        let engine = &shared.engine;
+        let end = engine.timing.duration;
+        let mut intended = match gaps {
+            Gaps::Exponential(_) => gaps.next(&mut rng),
+            Gaps::Constant(_) => Duration::ZERO,
+        };
+        while intended < end {
+            engine.clock.sleep_until(intended).await;
+            let request = shared.next_request();
+            engine.in_flight.enter();
+            let one = Arc::clone(&shared);
+            tokio::spawn(async move {
+                one.request(intended, request).await;
+                one.engine.in_flight.leave();
+            });
+            intended += gaps.next(&mut rng);
+        }
+        engine.in_flight.leave();
+    });
+}
+
+fn spawn_user<S: Service>(shared: Arc<Shared<S>>, think: Distribution, rng: Arc<Mutex<SimRng>>) {
+    shared.engine.in_flight.enter();
+    tokio::spawn(async move {
+        let engine = &shared.engine;
+        let draw = || think.sample(&mut *rng.lock().unwrap_or_else(PoisonError::into_inner));
+        engine.clock.sleep(draw()).await;
+        while engine.clock.now() < engine.timing.duration {
+            let intended = engine.clock.now();
+            let request = shared.next_request();
+            shared.request(intended, request).await;
+            engine.clock.sleep(draw()).await;
+        }
+        engine.in_flight.leave();
+    });
+}

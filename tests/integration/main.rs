@@ -1,0 +1,11 @@
+//! Integration tests of microsim: one binary, a module per concern.
+
+mod support;
+
+mod accuracy;
+mod capacity;
+mod determinism;
+mod exactness;
+mod failures;
+mod real_time;
+mod validation;

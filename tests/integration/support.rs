@@ -1,0 +1,50 @@
+//! Services shared by the tests.
+
+use std::time::Duration;
+
+use microsim::{Context, Distribution, Service, ServiceError};
+
+/// Spends a drawn processing time, then answers `()`.
+pub struct Worker {
+    pub work: Distribution,
+}
+
+impl Worker {
+    pub fn exponential(mean: Duration) -> Self {
+        Worker {
+            work: Distribution::exponential(mean),
+        }
+    }
+
+    pub fn constant(work: Duration) -> Self {
+        Worker {
+            work: Distribution::constant(work),
+        }
+    }
+}
+
+impl Service for Worker {
+    type Request = ();
+    type Response = ();
+    type State = ();
+
+    fn init_state(&self) {}
+
+    async fn handle(&self, ctx: &Context<Self>, _: ()) -> Result<(), ServiceError> {
+        ctx.work(&self.work).await;
+        Ok(())
+    }
+}
+
+pub fn us(micros: u64) -> Duration {
+    Duration::from_micros(micros)
+}
+
+pub fn ms(millis: u64) -> Duration {
+    Duration::from_millis(millis)
+}
+
+/// Relative error of `actual` against `expected`.
+pub fn relative_error(actual: f64, expected: f64) -> f64 {
+    (actual - expected).abs() / expected
+}
