@@ -191,6 +191,8 @@ struct TimerQueue {
     slots: Vec<TimerSlot>,
     free: Vec<u32>,
     sequence: u64,
+    /// Heap entries of timers cancelled before they fired.
+    stale: usize,
 }
 
 #[derive(Debug, Default)]
@@ -239,9 +241,28 @@ impl TimerQueue {
         let entry = &mut self.slots[key.slot as usize];
         if entry.generation == key.generation && entry.in_use {
             entry.in_use = false;
-            entry.waker = None;
             entry.generation = entry.generation.wrapping_add(1);
+            let cancelled = entry.waker.take().is_some();
             self.free.push(key.slot);
+            if cancelled {
+                // Cancelled before it fired: its heap entry is now stale.
+                self.stale += 1;
+                self.compact_if_mostly_stale();
+            }
+        }
+    }
+
+    /// Drops stale entries once they make up most of the heap. Cancelled call timeouts (every
+    /// answered call cancels one) would otherwise pile up for a whole timeout period and slow
+    /// every heap operation. Rebuilding costs O(heap) once per heap-size cancellations.
+    fn compact_if_mostly_stale(&mut self) {
+        if self.stale > 64 && self.stale * 2 > self.heap.len() {
+            let slots = &self.slots;
+            self.heap.retain(|&Reverse((_, _, slot, generation))| {
+                let entry = &slots[slot as usize];
+                entry.in_use && entry.generation == generation
+            });
+            self.stale = 0;
         }
     }
 
@@ -257,6 +278,7 @@ impl TimerQueue {
                 return Some(deadline);
             }
             self.heap.pop();
+            self.stale = self.stale.saturating_sub(1);
         }
         None
     }
@@ -272,6 +294,8 @@ impl TimerQueue {
                 if let Some(waker) = self.slots[slot as usize].waker.take() {
                     wakers.push(waker);
                 }
+            } else {
+                self.stale = self.stale.saturating_sub(1);
             }
         }
     }

@@ -182,10 +182,10 @@ impl<S: Service> Replica<S> {
             let actor = dispatch.workers[index].actor.clone();
             dispatch.workers[index].busy = Some((now, now));
             drop(dispatch);
-            if let Some(actor) = actor {
-                if let Err(error) = actor.cast(job) {
-                    self.fail_undeliverable(index, error);
-                }
+            if let Some(actor) = actor
+                && let Err(error) = actor.cast(job)
+            {
+                self.fail_undeliverable(index, error);
             }
             return Ok(receiver);
         }
@@ -213,12 +213,12 @@ impl<S: Service> Replica<S> {
             let mut dispatch = self.dispatch();
             dispatch.workers[index].busy = None;
         }
-        if let ractor::MessagingErr::SendErr(job) = error {
-            if let Some(reply) = job.reply {
-                let _ = reply.send(Err(CallError::Unavailable {
-                    service: self.name.to_string(),
-                }));
-            }
+        if let ractor::MessagingErr::SendErr(job) = error
+            && let Some(reply) = job.reply
+        {
+            let _ = reply.send(Err(CallError::Unavailable {
+                service: self.name.to_string(),
+            }));
         }
     }
 
@@ -436,10 +436,10 @@ impl<S: Service> Actor for Supervisor<S> {
                 }
             }
         };
-        if let Some(job) = job {
-            if let Err(error) = actor.cast(job) {
-                self.replica.fail_undeliverable(index, error);
-            }
+        if let Some(job) = job
+            && let Err(error) = actor.cast(job)
+        {
+            self.replica.fail_undeliverable(index, error);
         }
         Ok(())
     }

@@ -17,7 +17,7 @@ use crate::random::{self, SimRng};
 use crate::replica::Replica;
 use crate::report::{Report, ServiceReport, WorkloadReport};
 use crate::service::{Capacity, Service};
-use crate::workload::{Workload, WorkloadResult, WorkloadRun};
+use crate::workload::{MakeRequest, Workload, WorkloadResult, WorkloadRun};
 
 /// Distinguishes simulations in one process, so a handle cannot be used in the wrong one.
 static NEXT_SIMULATION: AtomicU64 = AtomicU64::new(1);
@@ -532,7 +532,7 @@ struct PendingWorkload<S: Service> {
     name: String,
     workload: Workload,
     target: ServiceHandle<S>,
-    make_request: Box<dyn FnMut(&mut SimRng) -> S::Request + Send>,
+    make_request: MakeRequest<S>,
 }
 
 impl<S: Service> WorkloadEntry for PendingWorkload<S> {

@@ -141,6 +141,9 @@ impl From<Arrivals> for Workload {
     }
 }
 
+/// Makes each request of a workload from the workload's random stream.
+pub(crate) type MakeRequest<S> = Box<dyn FnMut(&mut SimRng) -> <S as Service>::Request + Send>;
+
 /// Counts of one workload inside the measurement window.
 #[derive(Debug, Default)]
 struct WorkloadStats {
@@ -174,7 +177,7 @@ pub(crate) struct WorkloadRun<S: Service> {
     pub(crate) name: String,
     pub(crate) workload: Workload,
     pub(crate) target: Arc<Replica<S>>,
-    pub(crate) make_request: Box<dyn FnMut(&mut SimRng) -> S::Request + Send>,
+    pub(crate) make_request: MakeRequest<S>,
 }
 
 /// A started workload, read once the run has drained.
@@ -239,7 +242,7 @@ struct Shared<S: Service> {
     engine: Arc<Engine>,
     target: Arc<Replica<S>>,
     stats: Arc<Mutex<WorkloadStats>>,
-    make_request: Mutex<(Box<dyn FnMut(&mut SimRng) -> S::Request + Send>, SimRng)>,
+    make_request: Mutex<(MakeRequest<S>, SimRng)>,
     timeout: Duration,
 }
 

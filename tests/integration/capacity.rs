@@ -1,1 +1,143 @@
-//! capacity
+//! Workers, bounded queues and utilisation.
+
+use std::time::Duration;
+
+use microsim::{Capacity, Distribution, Simulation, Workload};
+
+use crate::support::{Caller, Worker, ms, relative_error};
+
+/// M/M/1/K with K = 5 in the system (1 worker + queue of 4), rho = 0.8:
+/// P(K) = (1 - rho) rho^K / (1 - rho^(K+1)) = 0.08882 of arrivals are rejected.
+/// 250 s at 800/s = 200,000 arrivals; the rejected fraction scatters by well under 2% here.
+#[test]
+fn a_full_queue_rejects_the_fraction_mm1k_predicts_and_counts_every_rejection() {
+    let mut sim = Simulation::builder()
+        .seed(11)
+        .duration(Duration::from_secs(260))
+        .warmup(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let server = sim
+        .add_service(
+            "server",
+            Worker::exponential(ms(1)),
+            Capacity::workers(1).with_queue(4),
+        )
+        .unwrap();
+    sim.add_workload("load", &server, Workload::poisson(800.0), |_| ())
+        .unwrap();
+    let report = sim.run().unwrap();
+    let load = &report.workloads["load"];
+    let server = &report.services["server"];
+    let rho: f64 = 0.8;
+    let p_full = (1.0 - rho) * rho.powi(5) / (1.0 - rho.powi(6));
+    let rejected_fraction = load.rejected as f64 / load.sent as f64;
+    assert!(
+        relative_error(rejected_fraction, p_full) < 0.05,
+        "rejected {rejected_fraction:.5}, M/M/1/K predicts {p_full:.5}"
+    );
+    // Nothing vanishes: every request completed or failed, and each rejection is counted on
+    // both sides.
+    assert_eq!(load.sent, load.completed + load.failed);
+    assert_eq!(load.failed, load.rejected);
+    assert_eq!(server.rejected, load.rejected);
+    assert_eq!(server.handled, load.completed);
+    // Never more than 5 in the system: the sojourn time's max is bounded by 5 services.
+    assert!(server.queue_wait_ms.count > 0);
+}
+
+/// M/M/2 with lambda = 1500/s, mu = 1000/s: Erlang C = 0.6429, W = 2.2857 ms.
+#[test]
+fn two_workers_match_erlang_c() {
+    let mut sim = Simulation::builder()
+        .seed(5)
+        .duration(Duration::from_secs(210))
+        .warmup(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let server = sim
+        .add_service("server", Worker::exponential(ms(1)), Capacity::workers(2))
+        .unwrap();
+    sim.add_workload("load", &server, Workload::poisson(1500.0), |_| ())
+        .unwrap();
+    let report = sim.run().unwrap();
+    let latency = &report.workloads["load"].latency_ms;
+    assert!(latency.count >= 290_000, "{}", latency.count);
+    assert!(
+        relative_error(latency.mean, 2.2857) < 0.03,
+        "mean {} ms, Erlang C predicts 2.2857 ms",
+        latency.mean
+    );
+    // U = X * S / c = 1500 * 1 ms / 2.
+    let utilization = report.services["server"].utilization;
+    assert!(relative_error(utilization, 0.75) < 0.01, "{utilization}");
+}
+
+/// A worker stays busy while its handler waits on a downstream call, so the caller's
+/// utilisation includes the callee's time. Constant times make every figure exact.
+#[test]
+fn a_worker_is_busy_until_its_response_is_sent() {
+    let mut sim = Simulation::builder()
+        .duration(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let backend = sim
+        .add_service("backend", Worker::constant(ms(1)), Capacity::workers(1))
+        .unwrap();
+    let frontend = Caller {
+        backend,
+        work: Duration::from_micros(500),
+    };
+    let frontend = sim
+        .add_service("frontend", frontend, Capacity::workers(1))
+        .unwrap();
+    sim.add_link(
+        "frontend",
+        "backend",
+        Distribution::constant(Duration::from_micros(250)),
+    )
+    .unwrap();
+    // One request every 4 ms: no queueing.
+    sim.add_workload("load", &frontend, Workload::constant_rate(250.0), |_| ())
+        .unwrap();
+    let report = sim.run().unwrap();
+    let load = &report.workloads["load"];
+    assert_eq!(load.completed, 2500);
+    // 0.5 ms work + 0.25 link + 1 ms backend + 0.25 link = 2 ms, every time.
+    assert_eq!(load.latency_ms.p50, 2.0);
+    assert_eq!(load.latency_ms.max, 2.0);
+    assert_eq!(report.services["frontend"].processing_ms.max, 2.0);
+    assert_eq!(report.services["frontend"].queue_wait_ms.max, 0.0);
+    // Busy 2 ms out of every 4 ms, and the backend 1 ms out of 4.
+    assert!((report.services["frontend"].utilization - 0.5).abs() < 1e-9);
+    assert!((report.services["backend"].utilization - 0.25).abs() < 1e-9);
+}
+
+/// A closed system obeys the response-time law R = N / X - Z.
+#[test]
+fn closed_loop_obeys_the_response_time_law() {
+    let mut sim = Simulation::builder()
+        .seed(3)
+        .duration(Duration::from_secs(110))
+        .warmup(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let server = sim
+        .add_service("server", Worker::exponential(ms(1)), Capacity::workers(1))
+        .unwrap();
+    let think = Duration::from_millis(10);
+    sim.add_workload(
+        "users",
+        &server,
+        Workload::closed(10, Distribution::exponential(think)),
+        |_| (),
+    )
+    .unwrap();
+    let report = sim.run().unwrap();
+    let users = &report.workloads["users"];
+    let x = users.throughput_per_s;
+    let r = users.latency_ms.mean / 1000.0;
+    let law = 10.0 / x - think.as_secs_f64();
+    assert!(relative_error(r, law) < 0.02, "R = {r}, N/X - Z = {law}");
+    assert!(users.completed > 50_000);
+}

@@ -1,1 +1,89 @@
-//! determinism
+//! One seed decides everything: same seed, same report, in this process and in another.
+
+use std::process::Command;
+use std::time::Duration;
+
+use microsim::{Capacity, Distribution, Simulation, Workload};
+
+use crate::support::{Caller, Worker, ms, us};
+
+/// A small network with random processing, random links and random arrivals.
+fn report_json(seed: u64) -> String {
+    let mut sim = Simulation::builder()
+        .seed(seed)
+        .duration(Duration::from_secs(20))
+        .warmup(Duration::from_secs(1))
+        .default_latency(Distribution::uniform(us(50), us(150)))
+        .build()
+        .unwrap();
+    let database = sim
+        .add_service(
+            "database",
+            Worker::exponential(us(400)),
+            Capacity::workers(2).with_queue(8),
+        )
+        .unwrap();
+    let api = sim
+        .add_service(
+            "api",
+            Caller {
+                backend: database,
+                work: us(100),
+            },
+            Capacity::workers(4),
+        )
+        .unwrap();
+    sim.add_link("client", "api", Distribution::lognormal(ms(2), ms(1)))
+        .unwrap();
+    sim.add_workload("open", &api, Workload::poisson(2000.0), |_| ())
+        .unwrap();
+    sim.add_workload(
+        "closed",
+        &api,
+        Workload::closed(20, Distribution::exponential(ms(5))),
+        |_| (),
+    )
+    .unwrap();
+    sim.run().unwrap().to_json()
+}
+
+#[test]
+fn same_seed_gives_an_identical_report() {
+    let first = report_json(42);
+    let second = report_json(42);
+    assert_eq!(first, second);
+    assert!(first.contains("\"rejected\""));
+}
+
+#[test]
+fn another_seed_gives_another_report() {
+    assert_ne!(report_json(42), report_json(43));
+}
+
+const PRINT: &str = "MICROSIM_TEST_PRINT_REPORT";
+
+/// Prints the report when run as the child of the cross-process test.
+#[test]
+fn print_report_for_cross_process_check() {
+    if std::env::var_os(PRINT).is_some() {
+        println!("<<<{}>>>", report_json(42));
+    }
+}
+
+#[test]
+fn same_seed_gives_an_identical_report_in_another_process() {
+    let output = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "determinism::print_report_for_cross_process_check",
+            "--nocapture",
+        ])
+        .env(PRINT, "1")
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let start = stdout.find("<<<").expect("child printed a report") + 3;
+    let end = stdout.find(">>>").unwrap();
+    assert_eq!(&stdout[start..end], report_json(42));
+}

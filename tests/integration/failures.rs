@@ -1,1 +1,163 @@
-//! failures
+//! Every request ends: completed, or failed with a cause. Nothing hangs or vanishes.
+
+use std::time::Duration;
+
+use microsim::{
+    CallError, Capacity, Context, Service, ServiceError, ServiceHandle, Simulation, Workload,
+};
+
+use crate::support::{Worker, ms};
+
+#[test]
+fn a_response_that_never_comes_fails_with_a_timeout_at_exactly_the_timeout() {
+    let mut sim = Simulation::builder()
+        .duration(Duration::from_secs(1))
+        .call_timeout(ms(100))
+        .build()
+        .unwrap();
+    // Each request would take an hour.
+    let slow = sim
+        .add_service(
+            "slow",
+            Worker::constant(Duration::from_secs(3600)),
+            Capacity::workers(4),
+        )
+        .unwrap();
+    sim.add_workload("load", &slow, Workload::constant_rate(10.0), |_| ())
+        .unwrap();
+    let report = sim.run().unwrap();
+    let load = &report.workloads["load"];
+    assert_eq!(load.sent, 10);
+    assert_eq!(load.timed_out, 10);
+    assert_eq!(load.failed, 10);
+    assert_eq!(load.completed, 0);
+    // The last request, sent at 0.9 s, timed out at 1.0 s: the run drained then, without
+    // waiting for the hour-long handlers.
+    assert!(
+        (report.drained_seconds - 1.0).abs() < 1e-9,
+        "{}",
+        report.drained_seconds
+    );
+}
+
+/// Panics on every third request (counted in its state, which survives restarts).
+struct Flaky;
+
+impl Service for Flaky {
+    type Request = ();
+    type Response = ();
+    type State = u64;
+
+    fn init_state(&self) -> u64 {
+        0
+    }
+
+    async fn handle(&self, ctx: &Context<Self>, _: ()) -> Result<(), ServiceError> {
+        ctx.work_for(ms(1)).await;
+        let n = ctx.with_state(|count| {
+            *count += 1;
+            *count
+        });
+        if n.is_multiple_of(3) {
+            panic!("flaky handler fails request {n}");
+        }
+        Ok(())
+    }
+}
+
+#[test]
+fn a_panicking_handler_fails_its_request_and_the_worker_is_restarted() {
+    let mut sim = Simulation::builder()
+        .duration(Duration::from_secs(3))
+        .build()
+        .unwrap();
+    let flaky = sim
+        .add_service("flaky", Flaky, Capacity::workers(2))
+        .unwrap();
+    sim.add_workload("load", &flaky, Workload::constant_rate(100.0), |_| ())
+        .unwrap();
+    let report = sim.run().unwrap();
+    let load = &report.workloads["load"];
+    let service = &report.services["flaky"];
+    assert_eq!(load.sent, 300);
+    assert_eq!(load.crashed, 100);
+    assert_eq!(load.completed, 200);
+    assert_eq!(service.panics, 100);
+    assert_eq!(service.handled, 200);
+}
+
+/// Calls `inner` and reports how the call failed.
+struct Gateway {
+    inner: ServiceHandle<Flaky>,
+}
+
+impl Service for Gateway {
+    type Request = ();
+    type Response = ();
+    type State = ();
+
+    fn init_state(&self) {}
+
+    async fn handle(&self, ctx: &Context<Self>, _: ()) -> Result<(), ServiceError> {
+        match ctx.call(&self.inner, ()).await {
+            Err(CallError::Crashed { service }) => {
+                assert_eq!(service, "flaky");
+                Err(ServiceError::new("flaky crashed"))
+            }
+            other => Ok(other?),
+        }
+    }
+}
+
+#[test]
+fn a_caller_sees_a_crash_as_a_distinct_error_and_can_report_it() {
+    let mut sim = Simulation::builder()
+        .duration(Duration::from_secs(3))
+        .build()
+        .unwrap();
+    let inner = sim
+        .add_service("flaky", Flaky, Capacity::workers(1))
+        .unwrap();
+    let gateway = sim
+        .add_service("gateway", Gateway { inner }, Capacity::workers(8))
+        .unwrap();
+    sim.add_workload("load", &gateway, Workload::constant_rate(100.0), |_| ())
+        .unwrap();
+    let report = sim.run().unwrap();
+    let load = &report.workloads["load"];
+    assert_eq!(load.errors, 100);
+    assert_eq!(load.completed, 200);
+    assert_eq!(report.services["gateway"].failed, 100);
+}
+
+/// Waits on a future from outside the simulation that never resolves.
+struct Stuck;
+
+impl Service for Stuck {
+    type Request = ();
+    type Response = ();
+    type State = ();
+
+    fn init_state(&self) {}
+
+    async fn handle(&self, _: &Context<Self>, _: ()) -> Result<(), ServiceError> {
+        std::future::pending::<()>().await;
+        Ok(())
+    }
+}
+
+#[test]
+fn a_handler_stuck_forever_still_ends_its_callers_with_timeouts() {
+    let mut sim = Simulation::builder()
+        .duration(Duration::from_secs(1))
+        .call_timeout(ms(250))
+        .build()
+        .unwrap();
+    let stuck = sim
+        .add_service("stuck", Stuck, Capacity::workers(1))
+        .unwrap();
+    sim.add_workload("load", &stuck, Workload::constant_rate(4.0), |_| ())
+        .unwrap();
+    let report = sim.run().unwrap();
+    assert_eq!(report.workloads["load"].timed_out, 4);
+}

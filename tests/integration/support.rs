@@ -48,3 +48,23 @@ pub fn ms(millis: u64) -> Duration {
 pub fn relative_error(actual: f64, expected: f64) -> f64 {
     (actual - expected).abs() / expected
 }
+
+/// Calls `backend` once per request, after `work` of its own.
+pub struct Caller {
+    pub backend: microsim::ServiceHandle<Worker>,
+    pub work: Duration,
+}
+
+impl Service for Caller {
+    type Request = ();
+    type Response = ();
+    type State = ();
+
+    fn init_state(&self) {}
+
+    async fn handle(&self, ctx: &Context<Self>, _: ()) -> Result<(), ServiceError> {
+        ctx.work_for(self.work).await;
+        ctx.call(&self.backend, ()).await?;
+        Ok(())
+    }
+}
