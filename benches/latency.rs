@@ -1,1 +1,311 @@
-fn main() {}
+//! What a request costs in microsim, beside the raw baselines it is built on.
+//!
+//! - `request_response` (real time): one request/response round trip, three ways, each on a
+//!   current-thread tokio runtime so the ratios are fair:
+//!   - `microsim_service`: through a microsim service (a ractor actor behind microsim's
+//!     admission, clock, timeout and metrics);
+//!   - `ractor_call`: a raw ractor `call` to an echo actor;
+//!   - `tokio_mpsc_oneshot`: a raw tokio unbounded mpsc send answered on a oneshot.
+//!
+//!   Each is reported as time per round trip; `microsim_service / ractor_call` is what microsim
+//!   adds on top of ractor.
+//! - `virtual_time`: an M/M/1 queue (1 worker, exponential work of mean 1 ms, Poisson arrivals
+//!   at 800/s) on the virtual clock. Throughput is in simulated requests per wall-clock second.
+//!
+//! With `CI` set in the environment, runs are shorter.
+//!
+//! ```text
+//! cargo bench --bench latency
+//! CI=1 cargo bench --bench latency
+//! ```
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use criterion::{BenchmarkGroup, Criterion, SamplingMode, Throughput, measurement::WallTime};
+use criterion::{criterion_group, criterion_main};
+use microsim::{
+    Capacity, ClockKind, Context, Distribution, Service, ServiceError, Simulation, Workload,
+};
+use ractor::rpc::CallResult;
+use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
+use tokio::sync::{mpsc, oneshot};
+
+/// Shorter runs on CI.
+fn on_ci() -> bool {
+    std::env::var_os("CI").is_some()
+}
+
+/// The runtime of the baselines: current-thread, as a simulation's own runtime is.
+fn current_thread_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime")
+}
+
+// ---------------------------------------------------------------------------------------------
+// request_response / microsim_service
+
+/// Answers at once: no processing time, no downstream calls.
+struct Noop;
+
+impl Service for Noop {
+    type Request = ();
+    type Response = ();
+    type State = ();
+
+    fn init_state(&self) {}
+
+    async fn handle(&self, _: &Context<Self>, (): ()) -> Result<(), ServiceError> {
+        Ok(())
+    }
+}
+
+/// Runs one real-time simulation of `duration`: one [`Noop`] service with one worker, and (if
+/// `with_user`) one closed-loop user with zero think time, so requests go back to back.
+/// Returns the wall time of [`Simulation::run`] and the number of completed requests.
+fn run_back_to_back(duration: Duration, with_user: bool) -> (Duration, u64) {
+    let mut sim = Simulation::builder()
+        .clock(ClockKind::Real)
+        .duration(duration)
+        .build()
+        .expect("valid settings");
+    let noop = sim
+        .add_service("noop", Noop, Capacity::workers(1))
+        .expect("a valid service");
+    if with_user {
+        sim.add_workload(
+            "user",
+            &noop,
+            Workload::closed(1, Distribution::ZERO),
+            |_| (),
+        )
+        .expect("a valid workload");
+    }
+    let started = Instant::now();
+    let report = sim.run().expect("a real-time run");
+    let elapsed = started.elapsed();
+    let completed = report.workloads.get("user").map_or(0, |user| {
+        assert_eq!(user.failed, 0, "a zero-work request failed: {user:?}");
+        user.completed
+    });
+    (elapsed, completed)
+}
+
+/// The median of `runs` wall times of a run with the service but no user: building the
+/// runtime, spawning and stopping the actors, dropping the runtime.
+fn setup_cost(runs: usize) -> Duration {
+    let mut times: Vec<Duration> = (0..runs)
+        .map(|_| run_back_to_back(Duration::from_millis(1), false).0)
+        .collect();
+    times.sort();
+    times[times.len() / 2]
+}
+
+/// The library only exposes whole runs, not a single call, so one round trip is measured as a
+/// share of a run: for `iters` round trips, run a real-time simulation in which one user sends
+/// zero-work requests back to back, long enough for about `iters` of them but at least
+/// `min_run` (20 ms, 5 ms on CI), and return `wall time of the run * iters / completed`.
+///
+/// The wall time covers the whole `Simulation::run`, so it includes the run's setup and
+/// teardown (runtime, actor spawn and stop). Subtracting a separately measured setup would add
+/// the noise of a second measurement; instead the run is kept long enough for the setup to be
+/// negligible. It is measured once below and printed as a share of the shortest run (tens of
+/// microseconds against 20 ms: well under 1%). The figure is therefore a slight upper bound.
+fn microsim_service(group: &mut BenchmarkGroup<'_, WallTime>) {
+    let min_run = if on_ci() {
+        Duration::from_millis(5)
+    } else {
+        Duration::from_millis(20)
+    };
+    let (elapsed, completed) = run_back_to_back(min_run, true);
+    let per_request = elapsed.div_f64(completed as f64);
+    let setup = setup_cost(11);
+    eprintln!(
+        "microsim_service: {completed} requests in a {min_run:?} run (~{per_request:?} each); \
+         a run's setup and teardown take {setup:?}, {:.2}% of the shortest run, included",
+        100.0 * setup.as_secs_f64() / elapsed.as_secs_f64()
+    );
+
+    group.bench_function("microsim_service", |b| {
+        b.iter_custom(|iters| {
+            let duration = min_run.max(per_request.mul_f64(iters as f64));
+            let (elapsed, completed) = run_back_to_back(duration, true);
+            assert!(completed > 0, "a {duration:?} run completed no request");
+            elapsed.mul_f64(iters as f64 / completed as f64)
+        });
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// request_response / ractor_call
+
+/// Answers every [`Ping`] with its value.
+struct Echo;
+
+/// A value to send back on the reply port.
+struct Ping(u64, RpcReplyPort<u64>);
+
+impl Actor for Echo {
+    type Msg = Ping;
+    type State = ();
+    type Arguments = ();
+
+    async fn pre_start(&self, _: ActorRef<Ping>, (): ()) -> Result<(), ActorProcessingErr> {
+        Ok(())
+    }
+
+    async fn handle(
+        &self,
+        _: ActorRef<Ping>,
+        Ping(value, reply): Ping,
+        _: &mut (),
+    ) -> Result<(), ActorProcessingErr> {
+        // The caller waits for the reply: it cannot have gone away.
+        let _ = reply.send(value);
+        Ok(())
+    }
+}
+
+fn ractor_call(group: &mut BenchmarkGroup<'_, WallTime>) {
+    let runtime = current_thread_runtime();
+    let (echo, echo_task) = runtime
+        .block_on(Actor::spawn(None, Echo, ()))
+        .expect("spawn the echo actor");
+    group.bench_function("ractor_call", |b| {
+        b.iter_custom(|iters| {
+            runtime.block_on(async {
+                let started = Instant::now();
+                for i in 0..iters {
+                    let reply = echo
+                        .call(|port| Ping(black_box(i), port), None)
+                        .await
+                        .expect("the echo actor is running");
+                    let CallResult::Success(value) = reply else {
+                        panic!("the echo actor did not answer");
+                    };
+                    black_box(value);
+                }
+                started.elapsed()
+            })
+        });
+    });
+    echo.stop(None);
+    runtime
+        .block_on(echo_task)
+        .expect("the echo actor stops cleanly");
+}
+
+// ---------------------------------------------------------------------------------------------
+// request_response / tokio_mpsc_oneshot
+
+fn tokio_mpsc_oneshot(group: &mut BenchmarkGroup<'_, WallTime>) {
+    let runtime = current_thread_runtime();
+    let (requests, mut inbox) = mpsc::unbounded_channel::<(u64, oneshot::Sender<u64>)>();
+    let server = runtime.spawn(async move {
+        while let Some((value, reply)) = inbox.recv().await {
+            let _ = reply.send(value);
+        }
+    });
+    group.bench_function("tokio_mpsc_oneshot", |b| {
+        b.iter_custom(|iters| {
+            runtime.block_on(async {
+                let started = Instant::now();
+                for i in 0..iters {
+                    let (reply, response) = oneshot::channel();
+                    requests
+                        .send((black_box(i), reply))
+                        .expect("the server task is running");
+                    black_box(response.await.expect("the server task answers"));
+                }
+                started.elapsed()
+            })
+        });
+    });
+    drop(requests);
+    runtime
+        .block_on(server)
+        .expect("the server task ends cleanly");
+}
+
+fn request_response(c: &mut Criterion) {
+    let mut group = c.benchmark_group("request_response");
+    group.throughput(Throughput::Elements(1));
+    microsim_service(&mut group);
+    ractor_call(&mut group);
+    tokio_mpsc_oneshot(&mut group);
+    group.finish();
+}
+
+// ---------------------------------------------------------------------------------------------
+// virtual_time
+
+/// An M/M/1 server: every request takes an exponentially distributed time.
+struct Server {
+    work: Distribution,
+}
+
+impl Service for Server {
+    type Request = ();
+    type Response = ();
+    type State = ();
+
+    fn init_state(&self) {}
+
+    async fn handle(&self, ctx: &Context<Self>, (): ()) -> Result<(), ServiceError> {
+        ctx.work(&self.work).await;
+        Ok(())
+    }
+}
+
+/// Arrival rate of the M/M/1 run, requests per simulated second (service rate 1000/s).
+const ARRIVALS_PER_S: f64 = 800.0;
+
+/// Runs the M/M/1 queue on the virtual clock for `duration` and returns the requests sent.
+fn run_mm1(duration: Duration) -> u64 {
+    let mut sim = Simulation::builder()
+        .seed(1)
+        .duration(duration)
+        .build()
+        .expect("valid settings");
+    let server = Server {
+        work: Distribution::exponential(Duration::from_millis(1)),
+    };
+    let server = sim
+        .add_service("server", server, Capacity::workers(1))
+        .expect("a valid service");
+    sim.add_workload(
+        "arrivals",
+        &server,
+        Workload::poisson(ARRIVALS_PER_S),
+        |_| (),
+    )
+    .expect("a valid workload");
+    let report = sim.run().expect("a virtual-time run");
+    report.workloads["arrivals"].sent
+}
+
+fn virtual_time(c: &mut Criterion) {
+    let target_requests = if on_ci() { 10_000.0 } else { 50_000.0 };
+    let duration = Duration::from_secs_f64(target_requests / ARRIVALS_PER_S);
+    // Runs are deterministic: every run sends the same requests as this one.
+    let requests = run_mm1(duration);
+
+    let mut group = c.benchmark_group("virtual_time");
+    group.throughput(Throughput::Elements(requests));
+    group.sample_size(10);
+    group.sampling_mode(SamplingMode::Flat);
+    group.warm_up_time(Duration::from_secs(1));
+    group.measurement_time(Duration::from_secs(if on_ci() { 3 } else { 10 }));
+    group.bench_function("mm1", |b| {
+        b.iter(|| {
+            let sent = run_mm1(duration);
+            assert_eq!(sent, requests, "a seeded virtual-time run changed");
+        });
+    });
+    group.finish();
+}
+
+criterion_group!(benches, request_response, virtual_time);
+criterion_main!(benches);

@@ -14,7 +14,7 @@
 //!   yielding until the deadline passes.
 //!
 //! Everything that waits in the simulation -- processing time, link latency, think time,
-//! arrivals, call timeouts -- goes through [`Clock::sleep`] and [`Clock::timeout`]. Code
+//! arrivals, call timeouts -- goes through this clock (`Clock::sleep`, `Clock::timeout`). Code
 //! running inside a simulation must not use `tokio::time` directly: on the virtual clock
 //! tokio's timers do not measure simulated time.
 

@@ -330,12 +330,16 @@ fn spawn_user<S: Service>(shared: Arc<Shared<S>>, think: Distribution, rng: Arc<
     tokio::spawn(async move {
         let engine = &shared.engine;
         let draw = || think.sample(&mut *rng.lock().unwrap_or_else(PoisonError::into_inner));
-        engine.clock.sleep(draw()).await;
-        while engine.clock.now() < engine.timing.duration {
-            let intended = engine.clock.now();
+        let end = engine.timing.duration;
+        // Think, then send -- unless the thinking would end after the sending window.
+        loop {
+            let intended = engine.clock.now().saturating_add(draw());
+            if intended >= end {
+                break;
+            }
+            engine.clock.sleep_until(intended).await;
             let request = shared.next_request();
             shared.request(intended, request).await;
-            engine.clock.sleep(draw()).await;
         }
         engine.in_flight.leave();
     });
