@@ -120,6 +120,8 @@ pub mod metrics;
 pub mod random;
 mod replica;
 pub mod report;
+#[cfg(feature = "scenario")]
+pub mod scenario;
 pub mod service;
 pub mod simulation;
 pub mod workload;

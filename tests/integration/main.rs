@@ -8,4 +8,5 @@ mod determinism;
 mod exactness;
 mod failures;
 mod real_time;
+mod scenario_files;
 mod validation;

@@ -1,0 +1,2 @@
+//! The `microsim` command (placeholder).
+fn main() {}
