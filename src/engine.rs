@@ -10,6 +10,7 @@ use crate::clock::Clock;
 use crate::error::CallError;
 use crate::link::Links;
 use crate::message::{RequestId, RequestMeta};
+use crate::progress::Progress;
 use crate::replica::Replica;
 use crate::service::Service;
 
@@ -37,16 +38,18 @@ pub(crate) struct Engine {
     pub(crate) links: Links,
     next_request: AtomicU64,
     pub(crate) in_flight: InFlight,
+    pub(crate) progress: Progress,
 }
 
 impl Engine {
-    pub(crate) fn new(clock: Clock, timing: Timing, links: Links) -> Self {
+    pub(crate) fn new(clock: Clock, timing: Timing, links: Links, progress: Progress) -> Self {
         Engine {
             clock,
             timing,
             links,
             next_request: AtomicU64::new(1),
             in_flight: InFlight::default(),
+            progress,
         }
     }
 

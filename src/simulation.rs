@@ -13,6 +13,7 @@ use crate::engine::{Engine, NodeId, Timing};
 use crate::error::{BuildError, SimulationError};
 use crate::handle::ServiceHandle;
 use crate::link::{CLIENT, Links};
+use crate::progress::Progress;
 use crate::random::{self, SimRng};
 use crate::replica::Replica;
 use crate::report::{Report, ServiceReport, WorkloadReport};
@@ -139,6 +140,7 @@ impl SimulationBuilder {
             services: Vec::new(),
             links: BTreeMap::new(),
             workloads: Vec::new(),
+            progress: Progress::default(),
         })
     }
 }
@@ -178,6 +180,7 @@ pub struct Simulation {
     services: Vec<Box<dyn ServiceEntry>>,
     links: BTreeMap<(String, String), Distribution>,
     workloads: Vec<Box<dyn WorkloadEntry>>,
+    progress: Progress,
 }
 
 impl std::fmt::Debug for Simulation {
@@ -202,6 +205,11 @@ impl Simulation {
     /// defaults.
     pub fn builder() -> SimulationBuilder {
         SimulationBuilder::default()
+    }
+
+    /// A live view of the run, to read from another thread while [`run`](Self::run) works.
+    pub fn progress(&self) -> Progress {
+        self.progress.clone()
     }
 
     /// Adds a service named `name` with the given capacity and returns its handle.
@@ -341,7 +349,10 @@ impl Simulation {
     /// forever, [`SimulationError::Runtime`] or [`SimulationError::Spawn`] if tokio or ractor
     /// cannot start.
     pub fn run(self) -> Result<Report, SimulationError> {
-        self.validate_links()?;
+        if let Err(error) = self.validate_links() {
+            self.progress.finish();
+            return Err(error.into());
+        }
         let settings = self.settings.clone();
         let mut runtime = tokio::runtime::Builder::new_current_thread();
         runtime.enable_time();
@@ -349,7 +360,9 @@ impl Simulation {
             runtime.start_paused(true);
         }
         let runtime = runtime.build()?;
+        let progress = self.progress.clone();
         let report = runtime.block_on(self.execute());
+        progress.finish();
         // Dropping the runtime ends every task left (stopped actors, abandoned one-way sends).
         drop(runtime);
         report
@@ -361,6 +374,7 @@ impl Simulation {
             services,
             links,
             workloads,
+            progress,
             ..
         } = self;
         let names: Vec<&str> = std::iter::once(CLIENT)
@@ -377,7 +391,8 @@ impl Simulation {
             duration: settings.duration,
             call_timeout: settings.call_timeout,
         };
-        let engine = Arc::new(Engine::new(Clock::start(settings.clock), timing, links));
+        let clock = Clock::start(settings.clock);
+        let engine = Arc::new(Engine::new(clock, timing, links, progress));
 
         let mut running = Vec::with_capacity(services.len());
         for (index, service) in services.into_iter().enumerate() {

@@ -268,8 +268,10 @@ impl<S: Service> Shared<S> {
         let outcome = engine
             .call(NodeId::CLIENT, &self.target, request, meta, self.timeout)
             .await;
+        let ended = engine.clock.now();
+        engine.progress.request_ended(ended);
         if intended >= engine.timing.warmup {
-            let latency = engine.clock.now().saturating_sub(intended);
+            let latency = ended.saturating_sub(intended);
             self.stats
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
