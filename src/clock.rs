@@ -101,7 +101,9 @@ impl Clock {
                 }
                 .await
             }
-            Clock::Real(origin) => real_sleep_until(*origin + deadline).await,
+            // Boxed so the (much larger) tokio timer does not inflate every virtual-clock
+            // future that contains a sleep.
+            Clock::Real(origin) => Box::pin(real_sleep_until(*origin + deadline)).await,
         }
     }
 
