@@ -4,14 +4,14 @@
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use tokio::sync::Notify;
+use tokio::sync::{Notify, oneshot};
 
 use crate::clock::Clock;
 use crate::error::CallError;
 use crate::link::Links;
 use crate::message::{RequestId, RequestMeta};
 use crate::progress::Progress;
-use crate::replica::Replica;
+use crate::replica::{Replica, Responder};
 use crate::service::Service;
 
 /// A place messages come from or go to: the workload client (node 0) or a service.
@@ -70,13 +70,14 @@ impl Engine {
         let link = self.links.between(from, to.node());
         let round_trip = async {
             self.clock.sleep(link.sample()).await;
-            let outcome = match to.submit(request, meta, true) {
-                Ok(Some(response)) => response.await.unwrap_or_else(|_| {
+            let (reply, response) = oneshot::channel();
+            let outcome = match to.submit(request, meta, Responder::Caller(reply)) {
+                // A dropped reply means the handler panicked while holding it.
+                Ok(()) => response.await.unwrap_or_else(|_| {
                     Err(CallError::Crashed {
                         service: to.name().to_string(),
                     })
                 }),
-                Ok(None) => unreachable!("a call always asks for a response"),
                 Err(error) => Err(error),
             };
             self.clock.sleep(link.sample()).await;
@@ -101,12 +102,29 @@ impl Engine {
         meta: RequestMeta,
     ) {
         let engine = std::sync::Arc::clone(self);
+        let guard = InFlightGuard::enter(std::sync::Arc::clone(self));
         tokio::spawn(async move {
             let link = engine.links.between(from, to.node());
             engine.clock.sleep(link.sample()).await;
             // A rejected one-way message is counted in the receiver's `rejected`.
-            let _ = to.submit(message, meta, false);
+            let _ = to.submit(message, meta, Responder::OneWay { _in_flight: guard });
         });
+    }
+}
+
+/// Counts one piece of work as in flight for as long as it lives.
+pub(crate) struct InFlightGuard(std::sync::Arc<Engine>);
+
+impl InFlightGuard {
+    pub(crate) fn enter(engine: std::sync::Arc<Engine>) -> Self {
+        engine.in_flight.enter();
+        InFlightGuard(engine)
+    }
+}
+
+impl Drop for InFlightGuard {
+    fn drop(&mut self) {
+        self.0.in_flight.leave();
     }
 }
 

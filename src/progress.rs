@@ -59,7 +59,9 @@ impl Progress {
 
     pub(crate) fn request_ended(&self, at: Duration) {
         let nanos = u64::try_from(at.as_nanos()).unwrap_or(u64::MAX);
-        self.inner.simulated_nanos.fetch_max(nanos, Ordering::Relaxed);
+        self.inner
+            .simulated_nanos
+            .fetch_max(nanos, Ordering::Relaxed);
         self.inner.requests.fetch_add(1, Ordering::Relaxed);
     }
 

@@ -22,7 +22,7 @@ use std::time::Duration;
 use ractor::{Actor, ActorProcessingErr, ActorRef, SupervisionEvent};
 use tokio::sync::oneshot;
 
-use crate::engine::{Engine, NodeId};
+use crate::engine::{Engine, InFlightGuard, NodeId};
 use crate::error::{CallError, SimulationError};
 use crate::message::{RequestId, RequestMeta};
 use crate::metrics::{BusyTime, LatencyHistogram};
@@ -31,14 +31,22 @@ use crate::report::ServiceReport;
 use crate::service::{Capacity, Context, Service};
 
 type Reply<S> = oneshot::Sender<Result<<S as Service>::Response, CallError>>;
-type ReplyReceiver<S> = oneshot::Receiver<Result<<S as Service>::Response, CallError>>;
+
+/// Where a request's outcome goes.
+pub(crate) enum Responder<S: Service> {
+    /// A caller waiting for the response.
+    Caller(Reply<S>),
+    /// Nobody: a one-way message. The guard keeps it counted as in flight until it is handled,
+    /// rejected or lost to a panic (whichever drops the job).
+    OneWay { _in_flight: InFlightGuard },
+}
 
 /// One request waiting for, or being handled by, a worker.
 pub(crate) struct Job<S: Service> {
     request: S::Request,
     meta: RequestMeta,
     arrived: Duration,
-    reply: Option<Reply<S>>,
+    reply: Responder<S>,
 }
 
 /// A running service.
@@ -157,20 +165,13 @@ impl<S: Service> Replica<S> {
     }
 
     /// Admits a request: straight to an idle worker, else into the queue, else rejected.
-    /// Returns the receiver of the response when `wants_reply`.
     pub(crate) fn submit(
         &self,
         request: S::Request,
         meta: RequestMeta,
-        wants_reply: bool,
-    ) -> Result<Option<ReplyReceiver<S>>, CallError> {
+        reply: Responder<S>,
+    ) -> Result<(), CallError> {
         let now = self.engine.clock.now();
-        let (reply, receiver) = if wants_reply {
-            let (sender, receiver) = oneshot::channel();
-            (Some(sender), Some(receiver))
-        } else {
-            (None, None)
-        };
         let job = Job {
             request,
             meta,
@@ -187,7 +188,7 @@ impl<S: Service> Replica<S> {
             {
                 self.fail_undeliverable(index, error);
             }
-            return Ok(receiver);
+            return Ok(());
         }
         let full = self
             .capacity
@@ -204,7 +205,7 @@ impl<S: Service> Replica<S> {
             });
         }
         dispatch.queue.push_back(job);
-        Ok(receiver)
+        Ok(())
     }
 
     /// A worker's mailbox refused a job (the actor has stopped): answer the caller.
@@ -214,7 +215,7 @@ impl<S: Service> Replica<S> {
             dispatch.workers[index].busy = None;
         }
         if let ractor::MessagingErr::SendErr(job) = error
-            && let Some(reply) = job.reply
+            && let Responder::Caller(reply) = job.reply
         {
             let _ = reply.send(Err(CallError::Unavailable {
                 service: self.name.to_string(),
@@ -252,7 +253,7 @@ impl<S: Service> Replica<S> {
                     }
                 }
             };
-            if let Some(reply) = reply {
+            if let Responder::Caller(reply) = reply {
                 let outcome = result.map_err(|error| CallError::Failed {
                     service: self.name.to_string(),
                     message: error.to_string(),

@@ -349,21 +349,22 @@ impl Simulation {
     /// forever, [`SimulationError::Runtime`] or [`SimulationError::Spawn`] if tokio or ractor
     /// cannot start.
     pub fn run(self) -> Result<Report, SimulationError> {
-        if let Err(error) = self.validate_links() {
-            self.progress.finish();
-            return Err(error.into());
-        }
-        let settings = self.settings.clone();
+        let progress = self.progress.clone();
+        let outcome = self.run_to_end();
+        progress.finish();
+        outcome
+    }
+
+    fn run_to_end(self) -> Result<Report, SimulationError> {
+        self.validate_links()?;
         let mut runtime = tokio::runtime::Builder::new_current_thread();
         runtime.enable_time();
-        if settings.clock == ClockKind::Virtual {
+        if self.settings.clock == ClockKind::Virtual {
             runtime.start_paused(true);
         }
         let runtime = runtime.build()?;
-        let progress = self.progress.clone();
         let report = runtime.block_on(self.execute());
-        progress.finish();
-        // Dropping the runtime ends every task left (stopped actors, abandoned one-way sends).
+        // Dropping the runtime ends every task left (stopped actors, abandoned handlers).
         drop(runtime);
         report
     }

@@ -7,6 +7,7 @@ mod capacity;
 mod determinism;
 mod exactness;
 mod failures;
+mod messaging;
 mod real_time;
 mod scenario_files;
 mod validation;
