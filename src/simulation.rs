@@ -177,9 +177,9 @@ impl SimulationBuilder {
 pub struct Simulation {
     id: u64,
     settings: SimulationBuilder,
-    services: Vec<Box<dyn ServiceEntry>>,
+    services: Vec<Box<dyn ServiceEntry + Send>>,
     links: BTreeMap<(String, String), Distribution>,
-    workloads: Vec<Box<dyn WorkloadEntry>>,
+    workloads: Vec<Box<dyn WorkloadEntry + Send>>,
     progress: Progress,
 }
 

@@ -10,4 +10,5 @@ mod failures;
 mod messaging;
 mod real_time;
 mod scenario_files;
+mod send_sync;
 mod validation;
