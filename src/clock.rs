@@ -52,7 +52,7 @@ pub enum ClockKind {
 #[derive(Clone, Debug)]
 pub(crate) enum Clock {
     Virtual(Arc<VirtualClock>),
-    Real(tokio::time::Instant),
+    Real(Arc<RealClock>),
 }
 
 /// Returned by [`Clock::timeout`] when the deadline passes first.
@@ -69,7 +69,16 @@ impl Clock {
                 tokio::spawn(drive(Arc::clone(&clock)));
                 Clock::Virtual(clock)
             }
-            ClockKind::Real => Clock::Real(tokio::time::Instant::now()),
+            ClockKind::Real => {
+                let clock = Arc::new(RealClock {
+                    origin: tokio::time::Instant::now(),
+                    timers: Mutex::default(),
+                    armed: AtomicU64::new(u64::MAX),
+                    rearm: Notify::new(),
+                });
+                tokio::spawn(drive_real(Arc::clone(&clock)));
+                Clock::Real(clock)
+            }
         }
     }
 
@@ -77,7 +86,7 @@ impl Clock {
     pub(crate) fn now(&self) -> Duration {
         match self {
             Clock::Virtual(clock) => Duration::from_nanos(clock.now.load(Ordering::Acquire)),
-            Clock::Real(origin) => origin.elapsed(),
+            Clock::Real(clock) => clock.origin.elapsed(),
         }
     }
 
@@ -93,30 +102,34 @@ impl Clock {
     /// Waits until the clock reads `deadline` (time since the start).
     pub(crate) async fn sleep_until(&self, deadline: Duration) {
         match self {
-            Clock::Virtual(clock) => {
-                VirtualSleep {
-                    clock: Arc::clone(clock),
-                    deadline: nanos(deadline),
-                    timer: None,
-                }
-                .await
-            }
+            Clock::Virtual(clock) => QueuedSleep::new(Arc::clone(clock), deadline).await,
             // Boxed so the (much larger) tokio timer does not inflate every virtual-clock
             // future that contains a sleep.
-            Clock::Real(origin) => Box::pin(real_sleep_until(*origin + deadline)).await,
+            Clock::Real(clock) => Box::pin(real_sleep_until(clock.origin + deadline)).await,
         }
     }
 
     /// Runs `future` for at most `limit` of this clock's time. If the future and the deadline
     /// are ready in the same instant, the future wins.
+    #[cfg(test)]
     pub(crate) async fn timeout<F: Future>(
         &self,
         limit: Duration,
         future: F,
     ) -> Result<F::Output, Elapsed> {
-        let deadline = self.now().saturating_add(limit);
+        self.timeout_at(self.now().saturating_add(limit), future)
+            .await
+    }
+
+    /// Runs `future` until the clock reads `deadline`. If the future and the deadline are
+    /// ready in the same instant, the future wins.
+    pub(crate) async fn timeout_at<F: Future>(
+        &self,
+        deadline: Duration,
+        future: F,
+    ) -> Result<F::Output, Elapsed> {
         let future = std::pin::pin!(future);
-        let sleep = std::pin::pin!(self.sleep_until(deadline));
+        let sleep = std::pin::pin!(self.deadline(deadline));
         let mut both = Some((future, sleep));
         std::future::poll_fn(move |cx| {
             let (future, sleep) = both.as_mut().expect("timeout polled after completion");
@@ -131,6 +144,17 @@ impl Clock {
             Poll::Pending
         })
         .await
+    }
+
+    /// Waits until `deadline` like [`sleep_until`](Self::sleep_until), tuned for deadlines that
+    /// are usually cancelled (call timeouts). On the real clock it joins a timer queue of our
+    /// own instead of registering a tokio timer per call, at the price of millisecond
+    /// precision, which is plenty for a timeout.
+    async fn deadline(&self, deadline: Duration) {
+        match self {
+            Clock::Virtual(clock) => QueuedSleep::new(Arc::clone(clock), deadline).await,
+            Clock::Real(clock) => QueuedSleep::new(Arc::clone(clock), deadline).await,
+        }
     }
 
     /// Resolves when the virtual clock finds the runtime idle with no timer left: nothing in the
@@ -181,6 +205,81 @@ impl VirtualClock {
         // A panic while the lock is held cannot leave the queue inconsistent: every method
         // finishes its update before anything that could panic.
         self.timers.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// The wall clock, with a timer queue for call timeouts (see [`Clock::deadline`]).
+#[derive(Debug)]
+pub(crate) struct RealClock {
+    origin: tokio::time::Instant,
+    timers: Mutex<TimerQueue>,
+    /// The deadline (ns since the origin) the driver is sleeping until; `u64::MAX` if none.
+    armed: AtomicU64,
+    rearm: Notify,
+}
+
+/// What a [`QueuedSleep`] needs from its clock.
+trait TimerHost: Send + Sync + 'static {
+    fn now_nanos(&self) -> u64;
+    fn timers(&self) -> MutexGuard<'_, TimerQueue>;
+    /// Called after a timer was inserted (the lock released).
+    fn inserted(&self, _deadline: u64) {}
+}
+
+impl TimerHost for VirtualClock {
+    fn now_nanos(&self) -> u64 {
+        self.now.load(Ordering::Acquire)
+    }
+
+    fn timers(&self) -> MutexGuard<'_, TimerQueue> {
+        VirtualClock::timers(self)
+    }
+}
+
+impl TimerHost for RealClock {
+    fn now_nanos(&self) -> u64 {
+        nanos(self.origin.elapsed())
+    }
+
+    fn timers(&self) -> MutexGuard<'_, TimerQueue> {
+        self.timers.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn inserted(&self, deadline: u64) {
+        if deadline < self.armed.load(Ordering::Acquire) {
+            self.rearm.notify_one();
+        }
+    }
+}
+
+/// The real clock's timer driver: sleeps on a tokio timer until the earliest deadline, wakes
+/// what is due, and is re-armed when an earlier deadline arrives.
+async fn drive_real(clock: Arc<RealClock>) {
+    let mut wakers = Vec::new();
+    loop {
+        let next = {
+            let mut timers = clock.timers.lock().unwrap_or_else(PoisonError::into_inner);
+            timers.take_due(clock.now_nanos(), &mut wakers);
+            let next = timers.next_deadline();
+            clock
+                .armed
+                .store(next.unwrap_or(u64::MAX), Ordering::Release);
+            next
+        };
+        for waker in wakers.drain(..) {
+            waker.wake();
+        }
+        match next {
+            Some(deadline) => {
+                let sleep = tokio::time::sleep_until(clock.origin + Duration::from_nanos(deadline));
+                tokio::select! {
+                    biased;
+                    () = sleep => {}
+                    () = clock.rearm.notified() => {}
+                }
+            }
+            None => clock.rearm.notified().await,
+        }
     }
 }
 
@@ -336,34 +435,50 @@ async fn drive(clock: Arc<VirtualClock>) {
     }
 }
 
-/// A wait on the virtual clock.
-struct VirtualSleep {
-    clock: Arc<VirtualClock>,
+/// A wait in a clock's timer queue.
+struct QueuedSleep<H: TimerHost> {
+    clock: Arc<H>,
     deadline: u64,
     timer: Option<TimerKey>,
 }
 
-impl Future for VirtualSleep {
+impl<H: TimerHost> QueuedSleep<H> {
+    fn new(clock: Arc<H>, deadline: Duration) -> Self {
+        QueuedSleep {
+            clock,
+            deadline: nanos(deadline),
+            timer: None,
+        }
+    }
+}
+
+impl<H: TimerHost> Future for QueuedSleep<H> {
     type Output = ();
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = &mut *self;
-        if this.clock.now.load(Ordering::Acquire) >= this.deadline {
+        if this.clock.now_nanos() >= this.deadline {
             if let Some(key) = this.timer.take() {
                 this.clock.timers().remove(key);
             }
             return Poll::Ready(());
         }
-        let mut timers = this.clock.timers();
         match this.timer {
-            Some(key) => timers.update_waker(key, cx.waker()),
-            None => this.timer = Some(timers.insert(this.deadline, cx.waker().clone())),
+            Some(key) => this.clock.timers().update_waker(key, cx.waker()),
+            None => {
+                let key = this
+                    .clock
+                    .timers()
+                    .insert(this.deadline, cx.waker().clone());
+                this.timer = Some(key);
+                this.clock.inserted(this.deadline);
+            }
         }
         Poll::Pending
     }
 }
 
-impl Drop for VirtualSleep {
+impl<H: TimerHost> Drop for QueuedSleep<H> {
     fn drop(&mut self) {
         if let Some(key) = self.timer.take() {
             self.clock.timers().remove(key);

@@ -58,7 +58,8 @@ impl Engine {
     }
 
     /// Sends `request` from `from` to `to` and waits for the response: link latency out,
-    /// admission (or rejection), queueing, handling, link latency back -- all within `timeout`.
+    /// admission (or rejection), queueing, handling, link latency back -- all before
+    /// `meta.deadline`, which the caller set `timeout` after the send.
     pub(crate) async fn call<S: Service>(
         &self,
         from: NodeId,
@@ -68,6 +69,7 @@ impl Engine {
         timeout: Duration,
     ) -> Result<S::Response, CallError> {
         let link = self.links.between(from, to.node());
+        let deadline = meta.deadline;
         let round_trip = async {
             self.clock.sleep(link.sample()).await;
             let (reply, response) = oneshot::channel();
@@ -83,7 +85,7 @@ impl Engine {
             self.clock.sleep(link.sample()).await;
             outcome
         };
-        match self.clock.timeout(timeout, round_trip).await {
+        match self.clock.timeout_at(deadline, round_trip).await {
             Ok(outcome) => outcome,
             Err(_) => Err(CallError::TimedOut {
                 service: to.name().to_string(),

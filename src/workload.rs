@@ -335,11 +335,14 @@ fn spawn_user<S: Service>(shared: Arc<Shared<S>>, think: Distribution, rng: Arc<
         let end = engine.timing.duration;
         // Think, then send -- unless the thinking would end after the sending window.
         loop {
-            let intended = engine.clock.now().saturating_add(draw());
+            let think = draw();
+            let intended = engine.clock.now().saturating_add(think);
             if intended >= end {
                 break;
             }
-            engine.clock.sleep_until(intended).await;
+            if !think.is_zero() {
+                engine.clock.sleep_until(intended).await;
+            }
             let request = shared.next_request();
             shared.request(intended, request).await;
         }
