@@ -331,7 +331,13 @@ fn spawn_user<S: Service>(shared: Arc<Shared<S>>, think: Distribution, rng: Arc<
     shared.engine.in_flight.enter();
     tokio::spawn(async move {
         let engine = &shared.engine;
-        let draw = || think.sample(&mut *rng.lock().unwrap_or_else(PoisonError::into_inner));
+        let zero = think.is_zero();
+        let draw = || {
+            if zero {
+                return Duration::ZERO;
+            }
+            think.sample(&mut *rng.lock().unwrap_or_else(PoisonError::into_inner))
+        };
         let end = engine.timing.duration;
         // Think, then send -- unless the thinking would end after the sending window.
         loop {
