@@ -4,6 +4,8 @@ mod support;
 
 mod accuracy;
 mod capacity;
+#[cfg(feature = "cli")]
+mod command;
 mod determinism;
 mod exactness;
 mod failures;
