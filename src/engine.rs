@@ -13,6 +13,7 @@ use crate::message::{RequestId, RequestMeta};
 use crate::progress::Progress;
 use crate::replica::{Replica, Responder};
 use crate::service::Service;
+use crate::settle::Settle;
 
 /// A place messages come from or go to: the workload client (node 0) or a service.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -66,6 +67,7 @@ impl Engine {
         to: &Replica<S>,
         request: S::Request,
         meta: RequestMeta,
+        settle: Option<Settle>,
         timeout: Duration,
     ) -> Result<S::Response, CallError> {
         let link = self.links.between(from, to.node());
@@ -73,7 +75,7 @@ impl Engine {
         let round_trip = async {
             self.clock.sleep(link.sample()).await;
             let (reply, response) = oneshot::channel();
-            let outcome = match to.submit(request, meta, Responder::Caller(reply)) {
+            let outcome = match to.submit(request, meta, settle, Responder::Caller(reply)) {
                 // A dropped reply means the handler panicked while holding it.
                 Ok(()) => response.await.unwrap_or_else(|_| {
                     Err(CallError::Crashed {
@@ -102,6 +104,7 @@ impl Engine {
         to: std::sync::Arc<Replica<S>>,
         message: S::Request,
         meta: RequestMeta,
+        settle: Option<Settle>,
     ) {
         let engine = std::sync::Arc::clone(self);
         let guard = InFlightGuard::enter(std::sync::Arc::clone(self));
@@ -109,7 +112,12 @@ impl Engine {
             let link = engine.links.between(from, to.node());
             engine.clock.sleep(link.sample()).await;
             // A rejected one-way message is counted in the receiver's `rejected`.
-            let _ = to.submit(message, meta, Responder::OneWay { _in_flight: guard });
+            let _ = to.submit(
+                message,
+                meta,
+                settle,
+                Responder::OneWay { _in_flight: guard },
+            );
         });
     }
 }

@@ -81,6 +81,24 @@ pub enum BuildError {
         /// The target's name.
         service: String,
     },
+    /// A topic's settings are invalid.
+    #[error("topic {topic}: {reason}")]
+    InvalidTopic {
+        /// The topic.
+        topic: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A subscription names a topic or service from another simulation.
+    #[error("subscription of {service} to {topic}: {reason}")]
+    InvalidSubscription {
+        /// The service.
+        service: String,
+        /// The topic.
+        topic: String,
+        /// What is wrong.
+        reason: String,
+    },
     /// A simulation setting is out of range.
     #[error("simulation {setting}: {reason}")]
     InvalidSetting {
@@ -161,6 +179,14 @@ pub enum CallError {
         service: String,
         /// The handler's error.
         message: String,
+    },
+    /// A topic held its capacity of events and rejects new ones.
+    #[error("topic {topic} is full ({capacity} events held) and rejects new events")]
+    TopicFull {
+        /// The topic.
+        topic: String,
+        /// Its capacity.
+        capacity: usize,
     },
     /// The callee is not running (the simulation is shutting down).
     #[error("{service} is not running")]

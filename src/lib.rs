@@ -108,6 +108,7 @@
 //!
 //! See `DESIGN.md` for why it is built this way.
 
+mod broker;
 pub mod clock;
 pub mod distribution;
 pub mod duration_format;
@@ -124,7 +125,9 @@ pub mod report;
 #[cfg(feature = "scenario")]
 pub mod scenario;
 pub mod service;
+mod settle;
 pub mod simulation;
+pub mod topic;
 pub mod workload;
 
 pub use rand;
@@ -138,4 +141,5 @@ pub use progress::Progress;
 pub use report::Report;
 pub use service::{Capacity, Context, Service};
 pub use simulation::{Simulation, SimulationBuilder};
+pub use topic::{Delivery, Event, Topic, TopicHandle, WhenFull};
 pub use workload::{Arrivals, Workload};

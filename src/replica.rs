@@ -29,6 +29,7 @@ use crate::metrics::{BusyTime, LatencyHistogram};
 use crate::random::SimRng;
 use crate::report::ServiceReport;
 use crate::service::{Capacity, Context, Service};
+use crate::settle::Settle;
 
 type Reply<S> = oneshot::Sender<Result<<S as Service>::Response, CallError>>;
 
@@ -39,6 +40,8 @@ pub(crate) enum Responder<S: Service> {
     /// Nobody: a one-way message. The guard keeps it counted as in flight until it is handled,
     /// rejected or lost to a panic (whichever drops the job).
     OneWay { _in_flight: InFlightGuard },
+    /// A broker delivering an event: told whether the handler succeeded.
+    Event(oneshot::Sender<Result<(), CallError>>),
 }
 
 /// One request waiting for, or being handled by, a worker.
@@ -46,6 +49,7 @@ pub(crate) struct Job<S: Service> {
     request: S::Request,
     meta: RequestMeta,
     arrived: Duration,
+    settle: Option<Settle>,
     reply: Responder<S>,
 }
 
@@ -96,6 +100,10 @@ impl<S: Service> Replica<S> {
 
     pub(crate) fn node(&self) -> NodeId {
         self.node
+    }
+
+    pub(crate) fn worker_count(&self) -> usize {
+        self.capacity.worker_count()
     }
 
     pub(crate) fn engine(&self) -> &Arc<Engine> {
@@ -169,6 +177,7 @@ impl<S: Service> Replica<S> {
         &self,
         request: S::Request,
         meta: RequestMeta,
+        settle: Option<Settle>,
         reply: Responder<S>,
     ) -> Result<(), CallError> {
         let now = self.engine.clock.now();
@@ -176,6 +185,7 @@ impl<S: Service> Replica<S> {
             request,
             meta,
             arrived: now,
+            settle,
             reply,
         };
         let mut dispatch = self.dispatch();
@@ -230,11 +240,12 @@ impl<S: Service> Replica<S> {
                 request,
                 meta,
                 arrived,
+                settle,
                 reply,
             } = job;
             let start = self.engine.clock.now();
             self.dispatch().workers[index].busy = Some((start, arrived));
-            ctx.set_request(meta);
+            ctx.set_request(meta, settle);
             let result = self.service.handle(ctx, request).await;
             let end = self.engine.clock.now();
             let failed = result.is_err();
@@ -253,14 +264,22 @@ impl<S: Service> Replica<S> {
                     }
                 }
             };
-            if let Responder::Caller(reply) = reply {
-                let outcome = result.map_err(|error| CallError::Failed {
-                    service: self.name.to_string(),
-                    message: error.to_string(),
-                });
-                // The caller may have stopped waiting (timed out); nothing to tell then.
-                let _ = reply.send(outcome);
+            let outcome = result.map_err(|error| CallError::Failed {
+                service: self.name.to_string(),
+                message: error.to_string(),
+            });
+            // The caller may have stopped waiting (timed out); nothing to tell then.
+            match reply {
+                Responder::Caller(reply) => {
+                    let _ = reply.send(outcome);
+                }
+                Responder::Event(reply) => {
+                    let _ = reply.send(outcome.map(|_| ()));
+                }
+                Responder::OneWay { .. } => {}
             }
+            // The work this request caused, beyond what its handler still holds, is done.
+            ctx.end_request();
             match next {
                 Some(next) => job = next,
                 None => return,

@@ -111,6 +111,56 @@ pub struct Report {
     pub workloads: BTreeMap<String, WorkloadReport>,
     /// Per-service figures, by service name.
     pub services: BTreeMap<String, ServiceReport>,
+    /// Per-topic figures, by topic name (empty without topics).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub topics: BTreeMap<String, TopicReport>,
+}
+
+/// What went through one topic, in the measured window (events published at or after the
+/// warm-up).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct TopicReport {
+    /// The topic's delivery guarantee.
+    pub delivery: crate::topic::Delivery,
+    /// Events published.
+    pub published: u64,
+    /// Publishes refused because the topic was full.
+    pub rejected: u64,
+    /// Deliveries made to subscribers, redeliveries included.
+    pub delivered: u64,
+    /// Deliveries beyond the first of an event to a subscriber.
+    pub redelivered: u64,
+    /// Handler runs of an event beyond its first, for one subscriber: the handler saw it
+    /// again after a crash, a timeout or an error.
+    pub duplicates: u64,
+    /// Events sent to the dead-letter topic after their last delivery failed (counted per
+    /// subscriber).
+    pub dead_lettered: u64,
+    /// At-most-once deliveries whose handler failed or crashed: the event is gone.
+    pub lost: u64,
+    /// Per subscribing service.
+    pub subscribers: BTreeMap<String, SubscriberReport>,
+}
+
+/// What one subscriber of a topic went through.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
+#[non_exhaustive]
+pub struct SubscriberReport {
+    /// Events handled successfully (acknowledged).
+    pub handled: u64,
+    /// Events dead-lettered for this subscriber.
+    pub dead_lettered: u64,
+    /// Events lost for this subscriber.
+    pub lost: u64,
+    /// From publish to the end of the successful handling, ms.
+    pub latency_ms: LatencySummary,
+    /// Most events waiting at the broker for this subscriber at once.
+    pub lag_max: u64,
+    /// Events waiting, averaged over simulated time.
+    pub lag_mean: f64,
+    /// Most events waiting within each hundredth of the duration.
+    pub lag_timeline: Vec<u64>,
 }
 
 /// What the clients of one workload saw, in the measured window.
@@ -139,6 +189,11 @@ pub struct WorkloadReport {
     /// Latency of completed requests, from intended send time to response,
     /// ms.
     pub latency_ms: LatencySummary,
+    /// Settled latency of completed requests, ms: from intended send time until the
+    /// response has arrived *and* every event and one-way message the request caused,
+    /// transitively, has been handled (or dead-lettered or lost). Equal to `latency_ms`
+    /// for purely synchronous flows.
+    pub settled_ms: LatencySummary,
 }
 
 /// What one service went through, in the measured window.
@@ -191,6 +246,7 @@ impl Report {
             drained_seconds: 0.0,
             workloads: BTreeMap::new(),
             services: BTreeMap::new(),
+            topics: BTreeMap::new(),
         }
     }
 
@@ -476,6 +532,7 @@ mod tests {
                     p999: 34.5,
                     max: 60.1,
                 },
+                settled_ms: LatencySummary::default(),
             },
         );
         report.workloads.insert(
@@ -490,6 +547,7 @@ mod tests {
                 errors: 1,
                 throughput_per_s: 0.090_909,
                 latency_ms: summary(1.0),
+                settled_ms: summary(1.0),
             },
         );
         report.services.insert(
@@ -725,6 +783,7 @@ mod tests {
                 "latency_ms",
                 "rejected",
                 "sent",
+                "settled_ms",
                 "throughput_per_s",
                 "timed_out",
             ]

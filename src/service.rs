@@ -8,12 +8,15 @@ use std::time::Duration;
 
 use rand::Rng;
 
+use crate::broker::BrokerMsg;
 use crate::distribution::Distribution;
 use crate::error::{CallError, ServiceError};
 use crate::handle::ServiceHandle;
 use crate::message::RequestMeta;
 use crate::random::SimRng;
 use crate::replica::Replica;
+use crate::settle::Settle;
+use crate::topic::{Event, TopicHandle};
 
 /// A service's behaviour: how it handles one request.
 ///
@@ -129,6 +132,7 @@ impl Default for Capacity {
 pub struct Context<S: Service> {
     replica: Arc<Replica<S>>,
     request: RequestMeta,
+    settle: Option<Settle>,
 }
 
 impl<S: Service> std::fmt::Debug for Context<S> {
@@ -142,11 +146,25 @@ impl<S: Service> std::fmt::Debug for Context<S> {
 
 impl<S: Service> Context<S> {
     pub(crate) fn new(replica: Arc<Replica<S>>, request: RequestMeta) -> Self {
-        Context { replica, request }
+        Context {
+            replica,
+            request,
+            settle: None,
+        }
     }
 
-    pub(crate) fn set_request(&mut self, request: RequestMeta) {
+    pub(crate) fn set_request(&mut self, request: RequestMeta, settle: Option<Settle>) {
         self.request = request;
+        self.settle = settle;
+    }
+
+    pub(crate) fn end_request(&mut self) {
+        self.settle = None;
+    }
+
+    /// A settle token for work this request causes.
+    pub(crate) fn fork_settle(&self) -> Option<Settle> {
+        self.settle.as_ref().map(Settle::fork)
     }
 
     /// The name of the service this handler belongs to.
@@ -238,8 +256,93 @@ impl<S: Service> Context<S> {
             .request
             .child(engine.next_request_id(), now, now.saturating_add(timeout));
         engine
-            .call(self.replica.node(), &callee, request, meta, timeout)
+            .call(
+                self.replica.node(),
+                &callee,
+                request,
+                meta,
+                self.settle.as_ref().map(Settle::link),
+                timeout,
+            )
             .await
+    }
+
+    /// Publishes `event` to `topic` and waits for the broker's confirmation: the publisher
+    /// pays the round trip over its link to the topic, not the delivery, which happens
+    /// asynchronously. On a full topic that blocks, the publish waits for room (within the
+    /// call timeout).
+    ///
+    /// # Errors
+    /// [`CallError::TopicFull`] from a full topic that rejects, [`CallError::TimedOut`] if
+    /// the broker does not confirm within the call timeout, [`CallError::Unavailable`] for a
+    /// topic of another simulation.
+    pub async fn publish<E: Event>(
+        &self,
+        topic: &TopicHandle<E>,
+        event: E,
+    ) -> Result<(), CallError> {
+        self.publish_with_key(topic, None, event).await
+    }
+
+    /// Publishes `event` with a partition key: events with the same key are handled in
+    /// publish order by each subscriber, one at a time, even by a consumer group.
+    ///
+    /// # Errors
+    /// As [`publish`](Self::publish).
+    pub async fn publish_keyed<E: Event>(
+        &self,
+        topic: &TopicHandle<E>,
+        key: u64,
+        event: E,
+    ) -> Result<(), CallError> {
+        self.publish_with_key(topic, Some(key), event).await
+    }
+
+    async fn publish_with_key<E: Event>(
+        &self,
+        topic: &TopicHandle<E>,
+        key: Option<u64>,
+        event: E,
+    ) -> Result<(), CallError> {
+        let engine = self.replica.engine();
+        let broker = topic.running()?;
+        let link = engine.links.between(self.replica.node(), broker.node);
+        let now = engine.clock.now();
+        let timeout = engine.timing.call_timeout;
+        let deadline = now.saturating_add(timeout);
+        let meta = self.request.child(engine.next_request_id(), now, deadline);
+        let settle = self.fork_settle();
+        let round_trip = async {
+            engine.clock.sleep(link.sample()).await;
+            let (reply, confirmed) = tokio::sync::oneshot::channel();
+            let message = BrokerMsg::Publish {
+                event,
+                key,
+                meta,
+                settle,
+                reply: Some(reply),
+            };
+            let outcome = if broker.actor.cast(message).is_err() {
+                Err(CallError::Unavailable {
+                    service: topic.name().to_string(),
+                })
+            } else {
+                confirmed.await.unwrap_or_else(|_| {
+                    Err(CallError::Unavailable {
+                        service: topic.name().to_string(),
+                    })
+                })
+            };
+            engine.clock.sleep(link.sample()).await;
+            outcome
+        };
+        match engine.clock.timeout_at(deadline, round_trip).await {
+            Ok(outcome) => outcome,
+            Err(_) => Err(CallError::TimedOut {
+                service: topic.name().to_string(),
+                timeout,
+            }),
+        }
     }
 
     /// Sends a one-way message: `to` handles it like a request, and its response is dropped.
@@ -261,7 +364,13 @@ impl<S: Service> Context<S> {
             now,
             now.saturating_add(engine.timing.call_timeout),
         );
-        engine.send(self.replica.node(), callee, message, meta);
+        engine.send(
+            self.replica.node(),
+            callee,
+            message,
+            meta,
+            self.fork_settle(),
+        );
         Ok(())
     }
 }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use crate::broker::{RunningTopic, ServiceSubscriber};
 use crate::clock::{Clock, ClockKind};
 use crate::distribution::Distribution;
 use crate::engine::{Engine, NodeId, Timing};
@@ -16,8 +17,9 @@ use crate::link::{CLIENT, Links};
 use crate::progress::Progress;
 use crate::random::{self, SimRng};
 use crate::replica::Replica;
-use crate::report::{Report, ServiceReport, WorkloadReport};
+use crate::report::{Report, ServiceReport, TopicReport, WorkloadReport};
 use crate::service::{Capacity, Service};
+use crate::topic::{Delivery, Event, Topic, TopicHandle};
 use crate::workload::{MakeRequest, Workload, WorkloadResult, WorkloadRun};
 
 /// Distinguishes simulations in one process, so a handle cannot be used in the wrong one.
@@ -140,6 +142,7 @@ impl SimulationBuilder {
             services: Vec::new(),
             links: BTreeMap::new(),
             workloads: Vec::new(),
+            topics: Vec::new(),
             progress: Progress::default(),
         })
     }
@@ -180,6 +183,7 @@ pub struct Simulation {
     services: Vec<Box<dyn ServiceEntry + Send>>,
     links: BTreeMap<(String, String), Distribution>,
     workloads: Vec<Box<dyn WorkloadEntry + Send>>,
+    topics: Vec<Box<dyn TopicEntry + Send>>,
     progress: Progress,
 }
 
@@ -227,8 +231,8 @@ impl Simulation {
             Some("is empty")
         } else if name == CLIENT {
             Some("is reserved for the origin of workload requests")
-        } else if self.services.iter().any(|entry| entry.name() == name) {
-            Some("is used twice")
+        } else if self.name_taken(name) {
+            Some("is used twice (services and topics share one namespace)")
         } else {
             None
         };
@@ -317,10 +321,108 @@ impl Simulation {
         Ok(())
     }
 
+    fn name_taken(&self, name: &str) -> bool {
+        self.services.iter().any(|entry| entry.name() == name)
+            || self.topics.iter().any(|entry| entry.name() == name)
+    }
+
+    /// Adds a topic named `name` carrying events of type `E` and returns its handle. An
+    /// at-least-once topic also gets a dead-letter topic, `NAME.dead-letter`
+    /// ([`TopicHandle::dead_letter`]). A link from a service to the topic sets the latency of
+    /// its publishes.
+    ///
+    /// # Errors
+    /// [`BuildError::InvalidServiceName`] for an empty, reserved or taken name (services and
+    /// topics share one namespace), [`BuildError::InvalidTopic`] for a zero ack timeout, zero
+    /// max deliveries or zero capacity, [`BuildError::InvalidDistribution`] for a bad broker
+    /// latency.
+    pub fn add_topic<E: Event>(
+        &mut self,
+        name: &str,
+        topic: Topic,
+    ) -> Result<TopicHandle<E>, BuildError> {
+        let dead_letter_name = format!("{name}.dead-letter");
+        let reason = if name.is_empty() {
+            Some("is empty")
+        } else if name == CLIENT {
+            Some("is reserved for the origin of workload requests")
+        } else if self.name_taken(name) || self.name_taken(&dead_letter_name) {
+            Some("is used twice (services and topics share one namespace)")
+        } else {
+            None
+        };
+        if let Some(reason) = reason {
+            return Err(BuildError::InvalidServiceName {
+                name: name.to_string(),
+                reason,
+            });
+        }
+        topic.validate(name)?;
+        let dead_letter = match topic.delivery() {
+            Delivery::AtLeastOnce { .. } => {
+                let handle = TopicHandle::new(Arc::from(dead_letter_name.as_str()), self.id, None);
+                self.topics.push(Box::new(PendingTopic {
+                    handle: handle.clone(),
+                    topic: Topic::at_most_once(),
+                }));
+                Some(handle)
+            }
+            Delivery::AtMostOnce => None,
+        };
+        let handle = TopicHandle::new(Arc::from(name), self.id, dead_letter);
+        self.topics.push(Box::new(PendingTopic {
+            handle: handle.clone(),
+            topic,
+        }));
+        Ok(handle)
+    }
+
+    /// Subscribes `service` to `topic`: every event published there is handed to `service`
+    /// as the request `to_request(&event)`. A service subscribes once per topic; its workers
+    /// form a consumer group (each event goes to one of them).
+    ///
+    /// # Errors
+    /// [`BuildError::InvalidSubscription`] if the topic or service belongs to another
+    /// simulation, or the service already subscribes to the topic.
+    pub fn subscribe<E: Event, S: Service>(
+        &mut self,
+        topic: &TopicHandle<E>,
+        service: &ServiceHandle<S>,
+        to_request: impl Fn(&E) -> S::Request + Send + Sync + 'static,
+    ) -> Result<(), BuildError> {
+        let invalid = |reason: &str| BuildError::InvalidSubscription {
+            service: service.name().to_string(),
+            topic: topic.name().to_string(),
+            reason: reason.to_string(),
+        };
+        if topic.simulation != self.id || service.simulation != self.id {
+            return Err(invalid(
+                "the topic and the service must belong to this simulation",
+            ));
+        }
+        let mut subscribers = topic
+            .shared
+            .subscribers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if subscribers
+            .iter()
+            .any(|existing| existing.name() == service.name())
+        {
+            return Err(invalid("the service already subscribes to this topic"));
+        }
+        subscribers.push(Arc::new(ServiceSubscriber {
+            service: service.clone(),
+            to_request,
+        }));
+        Ok(())
+    }
+
     /// Checks that every link names known endpoints.
     fn validate_links(&self) -> Result<(), BuildError> {
         let known: Vec<&str> = std::iter::once(CLIENT)
             .chain(self.services.iter().map(|s| s.name()))
+            .chain(self.topics.iter().map(|t| t.name()))
             .collect();
         for (from, to) in self.links.keys() {
             for endpoint in [from, to] {
@@ -375,11 +477,13 @@ impl Simulation {
             services,
             links,
             workloads,
+            topics,
             progress,
             ..
         } = self;
         let names: Vec<&str> = std::iter::once(CLIENT)
             .chain(services.iter().map(|s| s.name()))
+            .chain(topics.iter().map(|t| t.name()))
             .collect();
         let links = Links::new(
             settings.seed,
@@ -403,6 +507,19 @@ impl Simulation {
                     .await?,
             );
         }
+        let first_topic = running.len() + 1;
+        let mut brokers = Vec::with_capacity(topics.len());
+        for (index, topic) in topics.into_iter().enumerate() {
+            brokers.push(
+                topic
+                    .start(
+                        NodeId(first_topic + index),
+                        settings.seed,
+                        Arc::clone(&engine),
+                    )
+                    .await?,
+            );
+        }
         let started: Vec<(String, WorkloadResult)> = workloads
             .into_iter()
             .map(|workload| {
@@ -420,6 +537,9 @@ impl Simulation {
         for service in &running {
             service.shutdown();
         }
+        for broker in &brokers {
+            broker.shutdown();
+        }
         if stalled {
             return Err(SimulationError::Stalled {
                 at: drained_at,
@@ -430,6 +550,10 @@ impl Simulation {
         let workloads: BTreeMap<String, WorkloadReport> = started
             .iter()
             .map(|(name, result)| (name.clone(), result.report(measured)))
+            .collect();
+        let topics: BTreeMap<String, TopicReport> = brokers
+            .iter()
+            .map(|broker| (broker.name().to_string(), broker.report(drained_at)))
             .collect();
         let services: BTreeMap<String, ServiceReport> = running
             .iter()
@@ -443,6 +567,7 @@ impl Simulation {
             drained_seconds: drained_at.as_secs_f64(),
             workloads,
             services,
+            topics,
         })
     }
 }
@@ -568,6 +693,33 @@ impl<S: Service> WorkloadEntry for PendingWorkload<S> {
             make_request: self.make_request,
         }
         .start(engine, seed)
+    }
+}
+
+type StartTopicFuture =
+    Pin<Box<dyn Future<Output = Result<Box<dyn RunningTopic>, SimulationError>>>>;
+
+/// A topic added to a simulation, type-erased until it starts.
+trait TopicEntry {
+    fn name(&self) -> &str;
+    fn start(self: Box<Self>, node: NodeId, seed: u64, engine: Arc<Engine>) -> StartTopicFuture;
+}
+
+struct PendingTopic<E: Event> {
+    handle: TopicHandle<E>,
+    topic: Topic,
+}
+
+impl<E: Event> TopicEntry for PendingTopic<E> {
+    fn name(&self) -> &str {
+        self.handle.name()
+    }
+
+    fn start(self: Box<Self>, node: NodeId, seed: u64, engine: Arc<Engine>) -> StartTopicFuture {
+        Box::pin(async move {
+            let rng = random::stream(seed, &format!("topic/{}", self.handle.name()));
+            crate::broker::start(&self.handle, self.topic, node, rng, engine).await
+        })
     }
 }
 

@@ -26,6 +26,7 @@ use crate::random::SimRng;
 use crate::replica::Replica;
 use crate::report::WorkloadReport;
 use crate::service::Service;
+use crate::settle::{Settle, SettledLatency};
 
 /// How requests arrive. Build one with [`Workload::poisson`], [`Workload::constant_rate`] or
 /// [`Workload::closed`].
@@ -184,6 +185,7 @@ pub(crate) struct WorkloadRun<S: Service> {
 #[derive(Debug)]
 pub(crate) struct WorkloadResult {
     stats: Arc<Mutex<WorkloadStats>>,
+    settled: Arc<SettledLatency>,
 }
 
 impl WorkloadResult {
@@ -204,6 +206,12 @@ impl WorkloadResult {
                 0.0
             },
             latency_ms: stats.latency.summary(),
+            settled_ms: self
+                .settled
+                .histogram
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .summary(),
         }
     }
 }
@@ -212,6 +220,10 @@ impl<S: Service> WorkloadRun<S> {
     /// Spawns the workload's generator (open loop) or users (closed loop).
     pub(crate) fn start(self, engine: &Arc<Engine>, seed: u64) -> WorkloadResult {
         let stats = Arc::new(Mutex::new(WorkloadStats::default()));
+        let settled = Arc::new(SettledLatency {
+            warmup: engine.timing.warmup,
+            histogram: Mutex::default(),
+        });
         let timeout = self.workload.timeout.unwrap_or(engine.timing.call_timeout);
         let arrivals_rng = crate::random::stream(seed, &format!("workload/{}/arrivals", self.name));
         let requests_rng = crate::random::stream(seed, &format!("workload/{}/requests", self.name));
@@ -219,6 +231,7 @@ impl<S: Service> WorkloadRun<S> {
             engine: Arc::clone(engine),
             target: self.target,
             stats: Arc::clone(&stats),
+            settled: Arc::clone(&settled),
             make_request: Mutex::new((self.make_request, requests_rng)),
             timeout,
         });
@@ -234,7 +247,7 @@ impl<S: Service> WorkloadRun<S> {
                 }
             }
         }
-        WorkloadResult { stats }
+        WorkloadResult { stats, settled }
     }
 }
 
@@ -242,6 +255,7 @@ struct Shared<S: Service> {
     engine: Arc<Engine>,
     target: Arc<Replica<S>>,
     stats: Arc<Mutex<WorkloadStats>>,
+    settled: Arc<SettledLatency>,
     make_request: Mutex<(MakeRequest<S>, SimRng)>,
     timeout: Duration,
 }
@@ -265,9 +279,22 @@ impl<S: Service> Shared<S> {
             intended,
             now.saturating_add(self.timeout),
         );
+        let settle = Settle::root(engine, intended, Arc::clone(&self.settled) as _);
         let outcome = engine
-            .call(NodeId::CLIENT, &self.target, request, meta, self.timeout)
+            .call(
+                NodeId::CLIENT,
+                &self.target,
+                request,
+                meta,
+                Some(settle.link()),
+                self.timeout,
+            )
             .await;
+        if outcome.is_err() {
+            // Settled latency, like response latency, covers completed requests.
+            settle.forget();
+        }
+        drop(settle);
         let ended = engine.clock.now();
         engine.progress.request_ended(ended);
         if intended >= engine.timing.warmup {

@@ -7,6 +7,7 @@ mod capacity;
 #[cfg(feature = "cli")]
 mod command;
 mod determinism;
+mod events;
 mod exactness;
 mod failures;
 mod messaging;

@@ -87,7 +87,10 @@ fn names_must_be_unique_and_not_reserved() {
     let twice = sim
         .add_service("a", Worker::constant(ms(1)), Capacity::default())
         .unwrap_err();
-    assert_eq!(twice.to_string(), "service name \"a\" is used twice");
+    assert_eq!(
+        twice.to_string(),
+        "service name \"a\" is used twice (services and topics share one namespace)"
+    );
     let reserved = sim
         .add_service("client", Worker::constant(ms(1)), Capacity::default())
         .unwrap_err();

@@ -1,0 +1,144 @@
+//! Settled latency: how long until everything a request caused has finished.
+//!
+//! A workload request is *settled* when its response has arrived and every event and one-way
+//! message it caused -- transitively, through every handler they ran -- has been handled,
+//! dead-lettered or lost. That is what people mean when they ask how long an event-driven
+//! flow ("order placed" to "shipped") takes, and it is invisible in response latency.
+//!
+//! Each workload request carries a [`Settle`] token. Work that the request causes takes a
+//! token of its own ([`Settle::fork`]) and drops it when done; when the last token drops, the
+//! request's settled latency is recorded. The tokens also keep the run from reporting before
+//! the work they stand for has ended.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use crate::engine::{Engine, InFlightGuard};
+use crate::metrics::LatencyHistogram;
+
+/// Where a settled latency is recorded.
+pub(crate) trait SettleSink: Send + Sync {
+    fn settled(&self, intended: Duration, at: Duration);
+}
+
+struct Root {
+    outstanding: AtomicUsize,
+    /// Set when the count reached zero: the request has settled, later work is not its own.
+    settled: AtomicBool,
+    /// Set when the request failed: nothing is recorded then.
+    forgotten: AtomicBool,
+    intended: Duration,
+    engine: Arc<Engine>,
+    sink: Arc<dyn SettleSink>,
+    /// Keeps the run from reporting until the request settles.
+    in_flight: Mutex<Option<InFlightGuard>>,
+}
+
+/// One piece of outstanding work of a request's causal tree (a *counted* token), or a link
+/// to the tree that counts nothing (held by the callee of a synchronous call, whose caller's
+/// token already covers it -- and which must not hold the request open if the caller gives
+/// up on it).
+pub(crate) struct Settle {
+    root: Arc<Root>,
+    counted: bool,
+}
+
+impl Settle {
+    /// The token of a new workload request intended at `intended`.
+    pub(crate) fn root(
+        engine: &Arc<Engine>,
+        intended: Duration,
+        sink: Arc<dyn SettleSink>,
+    ) -> Self {
+        Settle {
+            root: Arc::new(Root {
+                outstanding: AtomicUsize::new(1),
+                settled: AtomicBool::new(false),
+                forgotten: AtomicBool::new(false),
+                intended,
+                engine: Arc::clone(engine),
+                sink,
+                in_flight: Mutex::new(Some(InFlightGuard::enter(Arc::clone(engine)))),
+            }),
+            counted: true,
+        }
+    }
+
+    /// Records nothing for this request when it settles (it failed).
+    pub(crate) fn forget(&self) {
+        self.root.forgotten.store(true, Ordering::Release);
+    }
+
+    /// A token for more work caused by the same request.
+    pub(crate) fn fork(&self) -> Settle {
+        // Work started after the request settled (by a call its caller gave up on) is not
+        // counted: the request's settled time is already recorded.
+        let counted = !self.root.settled.load(Ordering::Acquire);
+        if counted {
+            self.root.outstanding.fetch_add(1, Ordering::AcqRel);
+        }
+        Settle {
+            root: Arc::clone(&self.root),
+            counted,
+        }
+    }
+
+    /// A link to the same request that counts nothing, for the callee of a synchronous call.
+    pub(crate) fn link(&self) -> Settle {
+        Settle {
+            root: Arc::clone(&self.root),
+            counted: false,
+        }
+    }
+}
+
+impl Drop for Settle {
+    fn drop(&mut self) {
+        if !self.counted || self.root.outstanding.fetch_sub(1, Ordering::AcqRel) != 1 {
+            return;
+        }
+        self.root.settled.store(true, Ordering::Release);
+        if !self.root.forgotten.load(Ordering::Acquire) {
+            let now = self.root.engine.clock.now();
+            self.root.sink.settled(self.root.intended, now);
+        }
+        let guard = self
+            .root
+            .in_flight
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        drop(guard);
+    }
+}
+
+impl std::fmt::Debug for Settle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settle")
+            .field("intended", &self.root.intended)
+            .field(
+                "outstanding",
+                &self.root.outstanding.load(Ordering::Relaxed),
+            )
+            .finish()
+    }
+}
+
+/// Settled latencies of one workload's measured requests.
+#[derive(Debug, Default)]
+pub(crate) struct SettledLatency {
+    pub(crate) warmup: Duration,
+    pub(crate) histogram: std::sync::Mutex<LatencyHistogram>,
+}
+
+impl SettleSink for SettledLatency {
+    fn settled(&self, intended: Duration, at: Duration) {
+        if intended >= self.warmup {
+            self.histogram
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .record(at.saturating_sub(intended));
+        }
+    }
+}

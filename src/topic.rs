@@ -1,0 +1,238 @@
+//! Topics: event-driven communication through a broker.
+//!
+//! Instead of asking, a service *publishes* an event to a topic and carries on; the broker
+//! delivers it to every subscribing service (fan-out), each of which handles it like a
+//! request on one of its workers (a service with several workers is a consumer group: each
+//! event goes to one of them). Publishing costs the publisher only the round trip to the
+//! broker (the link from the service to the topic, there and back for the confirm); delivery
+//! is asynchronous and takes the topic's broker latency.
+//!
+//! Delivery guarantees, per topic ([`Delivery`]):
+//! - **at most once**: an event is acknowledged when it is handed to the subscriber; if the
+//!   handler panics or fails, the event is lost (and counted);
+//! - **at least once**: an event is acknowledged when its handler finishes successfully; a
+//!   handler error is a negative acknowledgement (redelivered at once), and no answer within
+//!   the ack timeout (a crash, a slow handler) means redelivery. After `max_deliveries`
+//!   attempts the event goes to the topic's dead-letter topic, which can itself be subscribed
+//!   to. A redelivered event may run its handler twice: duplicates are counted.
+//!
+//! Events published with a key ([`Context::publish_keyed`](crate::Context::publish_keyed))
+//! are handled in publish order per key and subscriber, even by a consumer group: the broker
+//! keeps at most one event per key in flight to each subscriber.
+//!
+//! The broker of each topic is a ractor actor. It hands each subscriber at most as many
+//! events at once as the subscriber has workers (its prefetch); the rest wait at the broker
+//! and are that subscriber's *lag*.
+
+use std::marker::PhantomData;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::distribution::Distribution;
+use crate::error::{BuildError, CallError};
+
+/// Anything that can be published: cloned once per subscriber.
+pub trait Event: Clone + Send + Sync + 'static {}
+
+impl<T: Clone + Send + Sync + 'static> Event for T {}
+
+/// When a topic acknowledges an event.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Delivery {
+    /// Acknowledged on delivery; a failing handler loses the event.
+    AtMostOnce,
+    /// Acknowledged after the handler succeeds; redelivered otherwise, then dead-lettered.
+    AtLeastOnce {
+        /// How long the broker waits for an acknowledgement before redelivering.
+        #[serde(with = "crate::duration_format")]
+        ack_timeout: Duration,
+        /// Attempts before the event goes to the dead-letter topic (at least 1).
+        max_deliveries: u32,
+    },
+}
+
+/// What a full topic does with a new event.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WhenFull {
+    /// The publisher waits until there is room (backpressure), within its call timeout.
+    #[default]
+    Block,
+    /// The publish fails at once with [`CallError::TopicFull`].
+    Reject,
+}
+
+/// A topic's settings.
+///
+/// ```
+/// use std::time::Duration;
+/// use microsim::{Distribution, Topic, WhenFull};
+///
+/// let orders = Topic::at_least_once(Duration::from_secs(1), 5)
+///     .with_broker_latency(Distribution::exponential(Duration::from_micros(500)))
+///     .with_capacity(10_000, WhenFull::Block);
+/// # let _ = orders;
+/// ```
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Topic {
+    pub(crate) delivery: Delivery,
+    pub(crate) broker_latency: Distribution,
+    pub(crate) capacity: Option<usize>,
+    pub(crate) when_full: WhenFull,
+}
+
+impl Topic {
+    /// At-most-once delivery, zero broker latency, unbounded.
+    pub fn at_most_once() -> Self {
+        Topic {
+            delivery: Delivery::AtMostOnce,
+            broker_latency: Distribution::ZERO,
+            capacity: None,
+            when_full: WhenFull::Block,
+        }
+    }
+
+    /// At-least-once delivery: redelivered when not acknowledged within `ack_timeout`, sent
+    /// to the dead-letter topic after `max_deliveries` attempts.
+    pub fn at_least_once(ack_timeout: Duration, max_deliveries: u32) -> Self {
+        Topic {
+            delivery: Delivery::AtLeastOnce {
+                ack_timeout,
+                max_deliveries,
+            },
+            ..Topic::at_most_once()
+        }
+    }
+
+    /// Time from publish to delivery, drawn per delivery.
+    pub fn with_broker_latency(mut self, latency: Distribution) -> Self {
+        self.broker_latency = latency;
+        self
+    }
+
+    /// Holds at most `capacity` events not yet handled by every subscriber; a publish to a
+    /// full topic blocks or is rejected.
+    pub fn with_capacity(mut self, capacity: usize, when_full: WhenFull) -> Self {
+        self.capacity = Some(capacity);
+        self.when_full = when_full;
+        self
+    }
+
+    /// The delivery guarantee.
+    pub fn delivery(&self) -> &Delivery {
+        &self.delivery
+    }
+
+    pub(crate) fn validate(&self, name: &str) -> Result<(), BuildError> {
+        if let Delivery::AtLeastOnce {
+            ack_timeout,
+            max_deliveries,
+        } = self.delivery
+        {
+            if ack_timeout.is_zero() {
+                return Err(BuildError::InvalidTopic {
+                    topic: name.to_string(),
+                    reason: "ack_timeout must be greater than zero".into(),
+                });
+            }
+            if max_deliveries == 0 {
+                return Err(BuildError::InvalidTopic {
+                    topic: name.to_string(),
+                    reason: "max_deliveries must be at least 1".into(),
+                });
+            }
+        }
+        if self.capacity == Some(0) {
+            return Err(BuildError::InvalidTopic {
+                topic: name.to_string(),
+                reason: "capacity must be at least 1".into(),
+            });
+        }
+        self.broker_latency
+            .validate()
+            .map_err(|source| BuildError::InvalidDistribution {
+                location: format!("topic {name}: broker latency"),
+                source,
+            })
+    }
+}
+
+/// A typed reference to a topic carrying events of type `E`, returned by
+/// [`Simulation::add_topic`](crate::Simulation::add_topic). Cheap to clone.
+pub struct TopicHandle<E: Event> {
+    pub(crate) name: Arc<str>,
+    pub(crate) simulation: u64,
+    pub(crate) shared: Arc<TopicShared<E>>,
+    dead_letter: Option<Box<TopicHandle<E>>>,
+    _event: PhantomData<fn() -> E>,
+}
+
+/// What a handle shares with the running broker.
+pub(crate) struct TopicShared<E: Event> {
+    pub(crate) subscribers: Mutex<Vec<Arc<dyn crate::broker::Subscriber<E>>>>,
+    pub(crate) running: OnceLock<Arc<crate::broker::BrokerLink<E>>>,
+}
+
+impl<E: Event> TopicHandle<E> {
+    pub(crate) fn new(
+        name: Arc<str>,
+        simulation: u64,
+        dead_letter: Option<TopicHandle<E>>,
+    ) -> Self {
+        TopicHandle {
+            name,
+            simulation,
+            shared: Arc::new(TopicShared {
+                subscribers: Mutex::new(Vec::new()),
+                running: OnceLock::new(),
+            }),
+            dead_letter: dead_letter.map(Box::new),
+            _event: PhantomData,
+        }
+    }
+
+    /// The topic's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The dead-letter topic of an at-least-once topic (named `NAME.dead-letter`), where
+    /// events go after their last failed delivery. Subscribe to it like any topic.
+    pub fn dead_letter(&self) -> Option<&TopicHandle<E>> {
+        self.dead_letter.as_deref()
+    }
+
+    pub(crate) fn running(&self) -> Result<Arc<crate::broker::BrokerLink<E>>, CallError> {
+        self.shared
+            .running
+            .get()
+            .cloned()
+            .ok_or_else(|| CallError::Unavailable {
+                service: self.name.to_string(),
+            })
+    }
+}
+
+impl<E: Event> Clone for TopicHandle<E> {
+    fn clone(&self) -> Self {
+        TopicHandle {
+            name: Arc::clone(&self.name),
+            simulation: self.simulation,
+            shared: Arc::clone(&self.shared),
+            dead_letter: self.dead_letter.clone(),
+            _event: PhantomData,
+        }
+    }
+}
+
+impl<E: Event> std::fmt::Debug for TopicHandle<E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TopicHandle")
+            .field("name", &self.name)
+            .finish()
+    }
+}
