@@ -389,12 +389,18 @@ impl fmt::Display for Report {
         )?;
 
         if !self.workloads.is_empty() {
+            // Settled latency differs from response latency only where requests cause
+            // asynchronous work; show it then.
+            let settling = self
+                .workloads
+                .values()
+                .any(|w| w.settled_ms != w.latency_ms);
             let rows: Vec<Row> = self
                 .workloads
                 .iter()
                 .map(|(name, w)| Row {
                     name: name.clone(),
-                    cells: vec![
+                    cells: [
                         w.sent.to_string(),
                         w.completed.to_string(),
                         w.failed.to_string(),
@@ -407,7 +413,15 @@ impl fmt::Display for Report {
                         ms(w.latency_ms.p99),
                         ms(w.latency_ms.p999),
                         ms(w.latency_ms.max),
-                    ],
+                    ]
+                    .into_iter()
+                    .chain(
+                        settling
+                            .then(|| [ms(w.settled_ms.p50), ms(w.settled_ms.p99)])
+                            .into_iter()
+                            .flatten(),
+                    )
+                    .collect(),
                     note: (w.crashed != 0 || w.errors != 0).then(|| {
                         format!(
                             "{name}: {} crashed, {} errors (included in failed)",
@@ -416,27 +430,25 @@ impl fmt::Display for Report {
                     }),
                 })
                 .collect();
+            let mut headers = vec![
+                "sent",
+                "completed",
+                "failed",
+                "rejected",
+                "timed out",
+                "throughput/s",
+                "mean ms",
+                "p50 ms",
+                "p90 ms",
+                "p99 ms",
+                "p99.9 ms",
+                "max ms",
+            ];
+            if settling {
+                headers.extend(["settled p50", "settled p99"]);
+            }
             f.write_str("\n")?;
-            write_table(
-                f,
-                "workload",
-                &[
-                    "sent",
-                    "completed",
-                    "failed",
-                    "rejected",
-                    "timed out",
-                    "throughput/s",
-                    "mean ms",
-                    "p50 ms",
-                    "p90 ms",
-                    "p99 ms",
-                    "p99.9 ms",
-                    "max ms",
-                ],
-                "",
-                &rows,
-            )?;
+            write_table(f, "workload", &headers, "", &rows)?;
         }
 
         if !self.services.is_empty() {
@@ -486,6 +498,88 @@ impl fmt::Display for Report {
                 "  (ms)",
                 &rows,
             )?;
+        }
+
+        if !self.topics.is_empty() {
+            let rows: Vec<Row> = self
+                .topics
+                .iter()
+                .map(|(name, t)| Row {
+                    name: name.clone(),
+                    cells: vec![
+                        match t.delivery {
+                            crate::topic::Delivery::AtMostOnce => "at most once".to_string(),
+                            crate::topic::Delivery::AtLeastOnce { .. } => {
+                                "at least once".to_string()
+                            }
+                        },
+                        t.published.to_string(),
+                        t.rejected.to_string(),
+                        t.delivered.to_string(),
+                        t.redelivered.to_string(),
+                        t.duplicates.to_string(),
+                        t.dead_lettered.to_string(),
+                        t.lost.to_string(),
+                    ],
+                    note: None,
+                })
+                .collect();
+            f.write_str("\n")?;
+            write_table(
+                f,
+                "topic",
+                &[
+                    "delivery",
+                    "published",
+                    "rejected",
+                    "delivered",
+                    "redelivered",
+                    "duplicates",
+                    "dead-lettered",
+                    "lost",
+                ],
+                "",
+                &rows,
+            )?;
+            let rows: Vec<Row> = self
+                .topics
+                .iter()
+                .flat_map(|(topic, t)| {
+                    t.subscribers.iter().map(move |(name, s)| Row {
+                        name: format!("{topic} -> {name}"),
+                        cells: vec![
+                            s.handled.to_string(),
+                            s.dead_lettered.to_string(),
+                            s.lost.to_string(),
+                            ms(s.latency_ms.p50),
+                            ms(s.latency_ms.p99),
+                            ms(s.latency_ms.max),
+                            s.lag_max.to_string(),
+                            format!("{:.2}", s.lag_mean),
+                        ],
+                        note: None,
+                    })
+                })
+                .collect();
+            if !rows.is_empty() {
+                f.write_str("\n")?;
+                write_table(
+                    f,
+                    "subscription",
+                    &[
+                        "handled",
+                        "dead-lettered",
+                        "lost",
+                        "p50 ms",
+                        "p99 ms",
+                        "max ms",
+                        "lag max",
+                        "lag mean",
+                    ],
+                    "  (publish to handled)",
+                    &rows,
+                )?;
+            }
         }
         Ok(())
     }

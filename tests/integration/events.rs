@@ -451,3 +451,95 @@ fn bad_topic_settings_are_errors_naming_the_topic() {
         "{error}"
     );
 }
+
+/// A shop publishing 500 orders/s to a billing consumer that handles 100/s, through a topic
+/// holding at most 5 events.
+fn overloaded_topic(when_full: microsim::WhenFull) -> microsim::Report {
+    let mut sim = Simulation::builder()
+        .duration(Duration::from_secs(1))
+        .call_timeout(Duration::from_secs(60))
+        .build()
+        .unwrap();
+    let orders = sim
+        .add_topic::<OrderPlaced>("orders", Topic::at_most_once().with_capacity(5, when_full))
+        .unwrap();
+    let shop = shop(&mut sim, &orders, false);
+    let billing = Consumer::new(Distribution::constant(ms(10)), None);
+    let billing = sim
+        .add_service("billing", billing, Capacity::workers(1))
+        .unwrap();
+    sim.subscribe(&orders, &billing, OrderPlaced::clone)
+        .unwrap();
+    sim.add_workload("orders", &shop, Workload::constant_rate(500.0), |_| ())
+        .unwrap();
+    sim.run().unwrap()
+}
+
+#[test]
+fn a_full_topic_that_blocks_slows_its_publishers_and_loses_nothing() {
+    let report = overloaded_topic(microsim::WhenFull::Block);
+    let topic = &report.topics["orders"];
+    let orders = &report.workloads["orders"];
+    assert_eq!(orders.failed, 0);
+    assert_eq!(topic.rejected, 0);
+    assert_eq!(topic.published, 500);
+    assert_eq!(topic.subscribers["billing"].handled, 500);
+    // At most 5 held, one of them in flight: at most 4 wait.
+    assert!(
+        topic.subscribers["billing"].lag_max <= 4,
+        "{:?}",
+        topic.subscribers["billing"]
+    );
+    // Backpressure: publishers wait for room, so the shop's responses take as long as the
+    // consumer needs -- 500 events at 10 ms each is 5 s of work for a 1 s burst.
+    assert!(orders.latency_ms.max > 3000.0, "{:?}", orders.latency_ms);
+    assert!(report.drained_seconds > 4.9, "{}", report.drained_seconds);
+}
+
+#[test]
+fn a_full_topic_that_rejects_fails_the_publish() {
+    let report = overloaded_topic(microsim::WhenFull::Reject);
+    let topic = &report.topics["orders"];
+    let orders = &report.workloads["orders"];
+    assert!(topic.rejected > 300, "{}", topic.rejected);
+    // Each rejected publish failed its shop request (the handler returned the error).
+    assert_eq!(orders.errors, topic.rejected);
+    assert_eq!(topic.published + topic.rejected, 500);
+    assert_eq!(topic.subscribers["billing"].handled, topic.published);
+    // Nobody waits: the shop answers in its 100 us of work plus the publish.
+    assert!(orders.latency_ms.max < 1.0, "{:?}", orders.latency_ms);
+}
+
+#[test]
+fn lag_grows_while_a_consumer_falls_behind() {
+    let mut sim = Simulation::builder()
+        .duration(Duration::from_secs(2))
+        .build()
+        .unwrap();
+    let orders = sim
+        .add_topic::<OrderPlaced>("orders", Topic::at_most_once())
+        .unwrap();
+    let shop = shop(&mut sim, &orders, false);
+    // Handles 100/s; receives 150/s: the backlog grows by about 50 events a second.
+    let billing = Consumer::new(Distribution::constant(ms(10)), None);
+    let billing = sim
+        .add_service("billing", billing, Capacity::workers(1))
+        .unwrap();
+    sim.subscribe(&orders, &billing, OrderPlaced::clone)
+        .unwrap();
+    sim.add_workload("orders", &shop, Workload::constant_rate(150.0), |_| ())
+        .unwrap();
+    let report = sim.run().unwrap();
+    let billing = &report.topics["orders"].subscribers["billing"];
+    // 300 events, 200 handled by the end of the sending window: about 100 waiting.
+    assert!((95..=101).contains(&billing.lag_max), "{billing:?}");
+    let timeline = &billing.lag_timeline;
+    assert_eq!(timeline.len(), 100);
+    assert!(
+        timeline.windows(2).all(|pair| pair[0] <= pair[1] + 1),
+        "{timeline:?}"
+    );
+    assert!(timeline[49] >= 45 && timeline[49] <= 52, "{timeline:?}");
+    // The drain handled everything.
+    assert_eq!(billing.handled, 300);
+}
