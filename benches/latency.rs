@@ -9,6 +9,18 @@
 //!
 //!   Each is reported as time per round trip; `microsim_service / ractor_call` is what microsim
 //!   adds on top of ractor.
+//! - `events` (real time): what an event costs, beside the request/response round trip of a
+//!   microsim service (`microsim_service`, the same figure as in `request_response`):
+//!   - `publish_1_subscriber`: one user calls a publisher service back to back; each call
+//!     publishes one event to an at-most-once topic (no broker or link latency) and answers;
+//!     one subscriber handles every event. Time per event handled, the call included;
+//!   - `fanout_100_subscribers`: the same with 100 subscribers. Time per event published,
+//!     until all 100 have handled it (runs of at least 500 ms, to amortise starting 100
+//!     services).
+//!
+//!   `publish_1_subscriber - microsim_service` is about what publishing and delivering one
+//!   event adds to a call; `fanout_100_subscribers / publish_1_subscriber` shows how fan-out
+//!   scales.
 //! - `virtual_time`: an M/M/1 queue (1 worker, exponential work of mean 1 ms, Poisson arrivals
 //!   at 800/s) on the virtual clock. Throughput is in simulated requests per wall-clock second.
 //!
@@ -25,7 +37,8 @@ use std::time::{Duration, Instant};
 use criterion::{BenchmarkGroup, Criterion, SamplingMode, Throughput, measurement::WallTime};
 use criterion::{criterion_group, criterion_main};
 use microsim::{
-    Capacity, ClockKind, Context, Distribution, Service, ServiceError, Simulation, Workload,
+    Capacity, ClockKind, Context, Distribution, Service, ServiceError, Simulation, Topic,
+    TopicHandle, Workload,
 };
 use ractor::rpc::CallResult;
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
@@ -239,6 +252,147 @@ fn request_response(c: &mut Criterion) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// events
+
+/// Publishes one event per request and answers once the broker has confirmed it.
+struct Publisher {
+    topic: TopicHandle<()>,
+}
+
+impl Service for Publisher {
+    type Request = ();
+    type Response = ();
+    type State = ();
+
+    fn init_state(&self) {}
+
+    async fn handle(&self, ctx: &Context<Self>, (): ()) -> Result<(), ServiceError> {
+        ctx.publish(&self.topic, ()).await?;
+        Ok(())
+    }
+}
+
+/// Runs one real-time simulation of `duration`: a [`Publisher`] (one worker) publishing to an
+/// at-most-once topic without broker or link latency, to which `subscribers` [`Noop`] services
+/// (one worker each) subscribe, and (if `with_user`) one closed-loop user with zero think time
+/// calling the publisher back to back. Returns the wall time of [`Simulation::run`] and the
+/// number of events published, after checking that every subscriber handled every one.
+fn run_publishing(duration: Duration, subscribers: usize, with_user: bool) -> (Duration, u64) {
+    let mut sim = Simulation::builder()
+        .clock(ClockKind::Real)
+        .duration(duration)
+        .build()
+        .expect("valid settings");
+    let topic = sim
+        .add_topic::<()>("events", Topic::at_most_once())
+        .expect("a valid topic");
+    let publisher = sim
+        .add_service(
+            "publisher",
+            Publisher {
+                topic: topic.clone(),
+            },
+            Capacity::workers(1),
+        )
+        .expect("a valid service");
+    for index in 0..subscribers {
+        let subscriber = sim
+            .add_service(
+                &format!("subscriber-{index:03}"),
+                Noop,
+                Capacity::workers(1),
+            )
+            .expect("a valid service");
+        sim.subscribe(&topic, &subscriber, |_| ())
+            .expect("a valid subscription");
+    }
+    if with_user {
+        sim.add_workload(
+            "user",
+            &publisher,
+            Workload::closed(1, Distribution::ZERO),
+            |_| (),
+        )
+        .expect("a valid workload");
+    }
+    let started = Instant::now();
+    let report = sim.run().expect("a real-time run");
+    let elapsed = started.elapsed();
+    if let Some(user) = report.workloads.get("user") {
+        assert_eq!(user.failed, 0, "a publish failed: {user:?}");
+    }
+    let events = &report.topics["events"];
+    for (name, subscriber) in &events.subscribers {
+        assert_eq!(
+            subscriber.handled, events.published,
+            "{name} did not handle every event"
+        );
+    }
+    (elapsed, events.published)
+}
+
+/// Measures one event as a share of a run, as [`microsim_service`] measures one request: for
+/// `iters` events, a run long enough for about `iters` of them but at least `min_run`, and
+/// `wall time of the run * iters / events published`. Every subscriber has handled every
+/// event when the run returns, so this is the cost of an event from publish to handled by all
+/// (the user's call to the publisher included).
+///
+/// As there, the run's setup and teardown are included rather than subtracted; `min_run` is
+/// chosen to keep them small, and their share is printed. Starting 100 subscribers (200
+/// actors with their supervisors) takes milliseconds, hence a longer `min_run` for fan-out.
+fn publishing(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    name: &str,
+    subscribers: usize,
+    min_run: Duration,
+) {
+    let (elapsed, events) = run_publishing(min_run, subscribers, true);
+    assert!(events > 0, "a {min_run:?} run published no event");
+    let per_event = elapsed.div_f64(events as f64);
+    let mut setups: Vec<Duration> = (0..5)
+        .map(|_| run_publishing(Duration::from_millis(1), subscribers, false).0)
+        .collect();
+    setups.sort();
+    let setup = setups[setups.len() / 2];
+    eprintln!(
+        "{name}: {events} events to {subscribers} subscriber(s) in a {min_run:?} run \
+         (~{per_event:?} each); a run's setup and teardown take {setup:?}, {:.2}% of the \
+         shortest run, included",
+        100.0 * setup.as_secs_f64() / elapsed.as_secs_f64()
+    );
+    group.bench_function(name, |b| {
+        b.iter_custom(|iters| {
+            let duration = min_run.max(per_event.mul_f64(iters as f64));
+            let (elapsed, events) = run_publishing(duration, subscribers, true);
+            assert!(events > 0, "a {duration:?} run published no event");
+            elapsed.mul_f64(iters as f64 / events as f64)
+        });
+    });
+}
+
+fn events(c: &mut Criterion) {
+    let ci = on_ci();
+    let mut group = c.benchmark_group("events");
+    group.throughput(Throughput::Elements(1));
+    if ci {
+        group.sample_size(20);
+        group.warm_up_time(Duration::from_millis(500));
+        group.measurement_time(Duration::from_secs(2));
+    }
+    // The request/response figure, beside the events.
+    microsim_service(&mut group);
+    let min_run = Duration::from_millis(if ci { 5 } else { 20 });
+    publishing(&mut group, "publish_1_subscriber", 1, min_run);
+    // Fan-out runs last at least half a second (100 ms on CI): fewer, flat samples.
+    group.sample_size(10);
+    group.sampling_mode(SamplingMode::Flat);
+    group.measurement_time(Duration::from_secs(if ci { 3 } else { 10 }));
+    let min_run = Duration::from_millis(if ci { 100 } else { 500 });
+    publishing(&mut group, "fanout_100_subscribers", 100, min_run);
+    group.finish();
+}
+
+// ---------------------------------------------------------------------------------------------
 // virtual_time
 
 /// An M/M/1 server: every request takes an exponentially distributed time.
@@ -307,5 +461,5 @@ fn virtual_time(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, request_response, virtual_time);
+criterion_group!(benches, request_response, events, virtual_time);
 criterion_main!(benches);

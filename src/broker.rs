@@ -65,7 +65,7 @@ where
     fn prefetch(&self) -> usize {
         self.service
             .running()
-            .map_or(1, |replica| replica.worker_count())
+            .map_or(1, |replicas| replicas.worker_count())
     }
 
     fn deliver(
@@ -75,8 +75,8 @@ where
         settle: Option<Settle>,
         reply: oneshot::Sender<Result<(), CallError>>,
     ) -> Result<(), CallError> {
-        let replica = self.service.running()?;
-        replica.submit(
+        let replicas = self.service.running()?;
+        replicas.pick().submit(
             (self.to_request)(event),
             meta,
             settle,

@@ -11,7 +11,7 @@ use crate::error::CallError;
 use crate::link::Links;
 use crate::message::{RequestId, RequestMeta};
 use crate::progress::Progress;
-use crate::replica::{Replica, Responder};
+use crate::replica::{ReplicaSet, Responder};
 use crate::service::Service;
 use crate::settle::Settle;
 
@@ -64,7 +64,7 @@ impl Engine {
     pub(crate) async fn call<S: Service>(
         &self,
         from: NodeId,
-        to: &Replica<S>,
+        to: &ReplicaSet<S>,
         request: S::Request,
         meta: RequestMeta,
         settle: Option<Settle>,
@@ -74,8 +74,11 @@ impl Engine {
         let deadline = meta.deadline;
         let round_trip = async {
             self.clock.sleep(link.sample()).await;
+            // The replica is picked when the request arrives.
+            let replica = to.pick();
+            let submitted = self.clock.now();
             let (reply, response) = oneshot::channel();
-            let outcome = match to.submit(request, meta, settle, Responder::Caller(reply)) {
+            let outcome = match replica.submit(request, meta, settle, Responder::Caller(reply)) {
                 // A dropped reply means the handler panicked while holding it.
                 Ok(()) => response.await.unwrap_or_else(|_| {
                     Err(CallError::Crashed {
@@ -84,6 +87,11 @@ impl Engine {
                 }),
                 Err(error) => Err(error),
             };
+            to.observe(
+                replica,
+                self.clock.now().saturating_sub(submitted),
+                self.clock.now(),
+            );
             self.clock.sleep(link.sample()).await;
             outcome
         };
@@ -101,7 +109,7 @@ impl Engine {
     pub(crate) fn send<S: Service>(
         self: &std::sync::Arc<Self>,
         from: NodeId,
-        to: std::sync::Arc<Replica<S>>,
+        to: std::sync::Arc<ReplicaSet<S>>,
         message: S::Request,
         meta: RequestMeta,
         settle: Option<Settle>,
@@ -112,7 +120,7 @@ impl Engine {
             let link = engine.links.between(from, to.node());
             engine.clock.sleep(link.sample()).await;
             // A rejected one-way message is counted in the receiver's `rejected`.
-            let _ = to.submit(
+            let _ = to.pick().submit(
                 message,
                 meta,
                 settle,

@@ -4,7 +4,7 @@ use std::marker::PhantomData;
 use std::sync::{Arc, OnceLock};
 
 use crate::error::CallError;
-use crate::replica::Replica;
+use crate::replica::ReplicaSet;
 use crate::service::Service;
 
 /// A reference to a service of type `S`, returned by
@@ -13,7 +13,7 @@ use crate::service::Service;
 pub struct ServiceHandle<S: Service> {
     name: Arc<str>,
     pub(crate) simulation: u64,
-    running: Arc<OnceLock<Arc<Replica<S>>>>,
+    running: Arc<OnceLock<Arc<ReplicaSet<S>>>>,
     _service: PhantomData<fn() -> S>,
 }
 
@@ -32,12 +32,12 @@ impl<S: Service> ServiceHandle<S> {
         &self.name
     }
 
-    pub(crate) fn bind(&self, replica: Arc<Replica<S>>) {
+    pub(crate) fn bind(&self, replicas: Arc<ReplicaSet<S>>) {
         // Each handle is bound once, by the run that owns its simulation.
-        let _ = self.running.set(replica);
+        let _ = self.running.set(replicas);
     }
 
-    pub(crate) fn running(&self) -> Result<Arc<Replica<S>>, CallError> {
+    pub(crate) fn running(&self) -> Result<Arc<ReplicaSet<S>>, CallError> {
         self.running
             .get()
             .cloned()

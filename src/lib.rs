@@ -108,6 +108,7 @@
 //!
 //! See `DESIGN.md` for why it is built this way.
 
+pub mod balancer;
 mod broker;
 pub mod clock;
 pub mod distribution;
@@ -132,6 +133,7 @@ pub mod workload;
 
 pub use rand;
 
+pub use balancer::Balancer;
 pub use clock::ClockKind;
 pub use distribution::Distribution;
 pub use error::{BuildError, CallError, ServiceError, SimulationError};

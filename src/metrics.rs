@@ -457,6 +457,12 @@ impl BusyTime {
         }
     }
 
+    /// The length of the measurement window.
+    #[must_use]
+    pub fn window(&self) -> Duration {
+        self.window_end.saturating_sub(self.window_start)
+    }
+
     /// Total busy time recorded inside the window (summed over workers).
     #[must_use]
     pub fn busy(&self) -> Duration {

@@ -22,12 +22,13 @@ use std::time::Duration;
 use ractor::{Actor, ActorProcessingErr, ActorRef, SupervisionEvent};
 use tokio::sync::oneshot;
 
+use crate::balancer::BalancerState;
 use crate::engine::{Engine, InFlightGuard, NodeId};
 use crate::error::{CallError, SimulationError};
 use crate::message::{RequestId, RequestMeta};
 use crate::metrics::{BusyTime, LatencyHistogram};
 use crate::random::SimRng;
-use crate::report::ServiceReport;
+use crate::report::{ReplicaReport, ServiceReport};
 use crate::service::{Capacity, Context, Service};
 use crate::settle::Settle;
 
@@ -57,12 +58,15 @@ pub(crate) struct Job<S: Service> {
 pub(crate) struct Replica<S: Service> {
     name: Arc<str>,
     node: NodeId,
-    service: S,
+    /// Position among the service's replicas.
+    index: usize,
+    service: Arc<S>,
     state: Mutex<S::State>,
     rng: Mutex<SimRng>,
     engine: Arc<Engine>,
     capacity: Capacity,
     dispatch: Mutex<Dispatch<S>>,
+    supervisor: Mutex<Option<ActorRef<()>>>,
 }
 
 /// Admission state and statistics, behind one lock.
@@ -102,6 +106,10 @@ impl<S: Service> Replica<S> {
         self.node
     }
 
+    pub(crate) fn index(&self) -> usize {
+        self.index
+    }
+
     pub(crate) fn worker_count(&self) -> usize {
         self.capacity.worker_count()
     }
@@ -124,24 +132,28 @@ impl<S: Service> Replica<S> {
     }
 
     /// Starts the service: a supervisor actor and its `workers` worker actors.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) async fn start(
         name: Arc<str>,
         node: NodeId,
-        service: S,
+        index: usize,
+        service: Arc<S>,
         capacity: Capacity,
         rng: SimRng,
         engine: Arc<Engine>,
-    ) -> Result<(Arc<Self>, ActorRef<()>), SimulationError> {
+    ) -> Result<Arc<Self>, SimulationError> {
         let timing = engine.timing;
         let state = service.init_state();
         let replica = Arc::new(Replica {
             name,
             node,
+            index,
             service,
             state: Mutex::new(state),
             rng: Mutex::new(rng),
             engine,
             capacity,
+            supervisor: Mutex::new(None),
             dispatch: Mutex::new(Dispatch {
                 workers: Vec::new(),
                 idle: Vec::new(),
@@ -169,7 +181,11 @@ impl<S: Service> Replica<S> {
                     service: replica.name.to_string(),
                     reason: error.to_string(),
                 })?;
-        Ok((replica, supervisor))
+        *replica
+            .supervisor
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(supervisor);
+        Ok(replica)
     }
 
     /// Admits a request: straight to an idle worker, else into the queue, else rejected.
@@ -288,19 +304,29 @@ impl<S: Service> Replica<S> {
     }
 
     /// The figures of this service for the report.
-    pub(crate) fn report(&self) -> ServiceReport {
+    /// Requests in this replica: being handled or waiting.
+    pub(crate) fn outstanding(&self) -> usize {
+        let dispatch = self.dispatch();
+        dispatch.workers.len() - dispatch.idle.len() + dispatch.queue.len()
+    }
+
+    /// Adds this replica's figures to `total` (the service's) and returns its own line.
+    fn report_into(&self, total: &mut ServiceTotals) -> ReplicaReport {
         let dispatch = self.dispatch();
         let stats = &dispatch.stats;
-        ServiceReport {
-            workers: self.capacity.worker_count(),
-            queue_capacity: self.capacity.queue_capacity(),
+        total.handled += stats.handled;
+        total.rejected += stats.rejected;
+        total.failed += stats.failed;
+        total.panics += stats.panics;
+        total.busy += stats.busy.busy();
+        total.window = stats.busy.window();
+        total.queue_wait.merge(&stats.queue_wait);
+        total.processing.merge(&stats.processing);
+        total.latency.merge(&stats.latency);
+        ReplicaReport {
             handled: stats.handled,
             rejected: stats.rejected,
-            failed: stats.failed,
-            panics: stats.panics,
             utilization: stats.busy.utilization(self.capacity.worker_count()),
-            queue_wait_ms: stats.queue_wait.summary(),
-            processing_ms: stats.processing.summary(),
             latency_ms: stats.latency.summary(),
         }
     }
@@ -315,6 +341,123 @@ impl<S: Service> Replica<S> {
             .collect();
         for worker in workers {
             worker.stop(None);
+        }
+        let supervisor = self
+            .supervisor
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(supervisor) = supervisor {
+            supervisor.stop(None);
+        }
+    }
+}
+
+/// A running service: its replicas and the balancer that picks among them.
+pub(crate) struct ReplicaSet<S: Service> {
+    replicas: Vec<Arc<Replica<S>>>,
+    balancer: Mutex<BalancerState>,
+}
+
+#[derive(Default)]
+struct ServiceTotals {
+    handled: u64,
+    rejected: u64,
+    failed: u64,
+    panics: u64,
+    busy: Duration,
+    window: Duration,
+    queue_wait: LatencyHistogram,
+    processing: LatencyHistogram,
+    latency: LatencyHistogram,
+}
+
+impl<S: Service> ReplicaSet<S> {
+    pub(crate) fn new(replicas: Vec<Arc<Replica<S>>>, balancer: BalancerState) -> Self {
+        ReplicaSet {
+            replicas,
+            balancer: Mutex::new(balancer),
+        }
+    }
+
+    pub(crate) fn name(&self) -> &str {
+        self.replicas[0].name()
+    }
+
+    pub(crate) fn node(&self) -> NodeId {
+        self.replicas[0].node()
+    }
+
+    /// Workers over all replicas.
+    pub(crate) fn worker_count(&self) -> usize {
+        self.replicas
+            .iter()
+            .map(|replica| replica.worker_count())
+            .sum()
+    }
+
+    /// The replica the balancer chooses for the next request.
+    pub(crate) fn pick(&self) -> &Arc<Replica<S>> {
+        if self.replicas.len() == 1 {
+            return &self.replicas[0];
+        }
+        let index = self
+            .balancer
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pick(self.replicas.len(), |index| {
+                self.replicas[index].outstanding()
+            });
+        &self.replicas[index]
+    }
+
+    /// Tells the balancer how long `replica` took to answer.
+    pub(crate) fn observe(&self, replica: &Replica<S>, latency: Duration, now: Duration) {
+        if self.replicas.len() > 1 {
+            self.balancer
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .observe(replica.index, latency, now);
+        }
+    }
+
+    /// The service's figures, summed over replicas (with a line per replica when several).
+    pub(crate) fn report(&self) -> ServiceReport {
+        let mut total = ServiceTotals::default();
+        let replicas: Vec<ReplicaReport> = self
+            .replicas
+            .iter()
+            .map(|replica| replica.report_into(&mut total))
+            .collect();
+        let first = &self.replicas[0];
+        let workers = self.worker_count();
+        let available = total.window.as_secs_f64() * workers as f64;
+        ServiceReport {
+            workers: first.capacity.worker_count(),
+            queue_capacity: first.capacity.queue_capacity(),
+            handled: total.handled,
+            rejected: total.rejected,
+            failed: total.failed,
+            panics: total.panics,
+            utilization: if available > 0.0 {
+                total.busy.as_secs_f64() / available
+            } else {
+                0.0
+            },
+            queue_wait_ms: total.queue_wait.summary(),
+            processing_ms: total.processing.summary(),
+            latency_ms: total.latency.summary(),
+            replicas: if replicas.len() > 1 {
+                replicas
+            } else {
+                Vec::new()
+            },
+        }
+    }
+
+    pub(crate) fn shutdown(&self) {
+        for replica in &self.replicas {
+            replica.shutdown();
         }
     }
 }

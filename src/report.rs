@@ -116,6 +116,20 @@ pub struct Report {
     pub topics: BTreeMap<String, TopicReport>,
 }
 
+/// One replica's share of its service's work.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
+#[non_exhaustive]
+pub struct ReplicaReport {
+    /// Requests it handled.
+    pub handled: u64,
+    /// Requests its full queue rejected.
+    pub rejected: u64,
+    /// Its busy worker time over its available worker time.
+    pub utilization: f64,
+    /// Arrival to response sent, ms.
+    pub latency_ms: LatencySummary,
+}
+
 /// What went through one topic, in the measured window (events published at or after the
 /// warm-up).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -200,6 +214,9 @@ pub struct WorkloadReport {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
 #[non_exhaustive]
 pub struct ServiceReport {
+    /// Per replica, in replica order; empty for a service with one replica.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub replicas: Vec<ReplicaReport>,
     /// Number of workers handling requests concurrently.
     pub workers: usize,
     /// Capacity of the queue in front of the workers; `None` = unbounded.
@@ -647,6 +664,7 @@ mod tests {
         report.services.insert(
             "frontend".to_string(),
             ServiceReport {
+                replicas: Vec::new(),
                 workers: 64,
                 queue_capacity: Some(1000),
                 handled: 48_000,
@@ -662,6 +680,7 @@ mod tests {
         report.services.insert(
             "a-service-with-a-very-long-name".to_string(),
             ServiceReport {
+                replicas: Vec::new(),
                 workers: 2,
                 queue_capacity: None,
                 handled: 12,
@@ -809,6 +828,10 @@ mod tests {
         report
             .workloads
             .insert(String::new(), WorkloadReport::default());
+        // Synchronous flows: settled equals response latency, so no settled columns.
+        for workload in report.workloads.values_mut() {
+            workload.settled_ms = workload.latency_ms.clone();
+        }
         let text = report.to_string();
         assert!(text.contains("NaN s simulated"));
         assert!(text.contains(&u64::MAX.to_string()));

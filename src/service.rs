@@ -172,6 +172,11 @@ impl<S: Service> Context<S> {
         self.replica.name()
     }
 
+    /// Which replica of the service is handling the request (0 for a single replica).
+    pub fn replica(&self) -> usize {
+        self.replica.index()
+    }
+
     /// Simulated time since the start of the run.
     pub fn now(&self) -> Duration {
         self.replica.engine().clock.now()

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use crate::balancer::{Balancer, BalancerState};
 use crate::broker::{RunningTopic, ServiceSubscriber};
 use crate::clock::{Clock, ClockKind};
 use crate::distribution::Distribution;
@@ -16,7 +17,7 @@ use crate::handle::ServiceHandle;
 use crate::link::{CLIENT, Links};
 use crate::progress::Progress;
 use crate::random::{self, SimRng};
-use crate::replica::Replica;
+use crate::replica::{Replica, ReplicaSet};
 use crate::report::{Report, ServiceReport, TopicReport, WorkloadReport};
 use crate::service::{Capacity, Service};
 use crate::topic::{Delivery, Event, Topic, TopicHandle};
@@ -227,6 +228,59 @@ impl Simulation {
         service: S,
         capacity: Capacity,
     ) -> Result<ServiceHandle<S>, BuildError> {
+        self.add_replicated_service(name, service, capacity, 1, Balancer::RoundRobin)
+    }
+
+    /// Adds a service running `replicas` replicas, each with its own workers and queue of
+    /// `capacity` and its own [`State`](Service::State), sharing one behaviour. Every call,
+    /// message or event to the service goes to the replica `balancer` picks. The report shows
+    /// the service's totals and a line per replica.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use microsim::{Balancer, Capacity, Context, Service, ServiceError, Simulation, Workload};
+    /// # struct Api;
+    /// # impl Service for Api {
+    /// #     type Request = (); type Response = (); type State = ();
+    /// #     fn init_state(&self) {}
+    /// #     async fn handle(&self, ctx: &Context<Self>, _: ()) -> Result<(), ServiceError> {
+    /// #         ctx.work_for(Duration::from_millis(1)).await; Ok(())
+    /// #     }
+    /// # }
+    /// let mut sim = Simulation::builder().duration(Duration::from_secs(1)).build()?;
+    /// let api = sim.add_replicated_service("api", Api, Capacity::workers(1), 3, Balancer::RoundRobin)?;
+    /// sim.add_workload("load", &api, Workload::constant_rate(300.0), |_| ())?;
+    /// let report = sim.run()?;
+    /// let handled: Vec<u64> = report.services["api"].replicas.iter().map(|r| r.handled).collect();
+    /// assert_eq!(handled, [100, 100, 100]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`add_service`](Self::add_service), and [`BuildError::InvalidSetting`] for zero
+    /// replicas or a peak-EWMA decay of zero.
+    pub fn add_replicated_service<S: Service>(
+        &mut self,
+        name: &str,
+        service: S,
+        capacity: Capacity,
+        replicas: usize,
+        balancer: Balancer,
+    ) -> Result<ServiceHandle<S>, BuildError> {
+        if replicas == 0 {
+            return Err(BuildError::InvalidSetting {
+                setting: "replicas",
+                reason: format!("service {name}: needs at least 1 replica, got 0"),
+            });
+        }
+        if let Balancer::PeakEwma { decay } = balancer
+            && decay.is_zero()
+        {
+            return Err(BuildError::InvalidSetting {
+                setting: "balancer",
+                reason: format!("service {name}: the peak-EWMA decay must be greater than zero"),
+            });
+        }
         let reason = if name.is_empty() {
             Some("is empty")
         } else if name == CLIENT {
@@ -252,6 +306,8 @@ impl Simulation {
             handle: handle.clone(),
             service,
             capacity,
+            replicas,
+            balancer,
         }));
         Ok(handle)
     }
@@ -617,6 +673,8 @@ struct PendingService<S: Service> {
     handle: ServiceHandle<S>,
     service: S,
     capacity: Capacity,
+    replicas: usize,
+    balancer: Balancer,
 }
 
 impl<S: Service> ServiceEntry for PendingService<S> {
@@ -630,37 +688,58 @@ impl<S: Service> ServiceEntry for PendingService<S> {
                 handle,
                 service,
                 capacity,
+                replicas,
+                balancer,
             } = *self;
             let name: Arc<str> = Arc::from(handle.name());
-            let rng = random::stream(seed, &format!("service/{name}"));
-            let (replica, supervisor) =
-                Replica::start(name, node, service, capacity, rng, engine).await?;
-            handle.bind(Arc::clone(&replica));
-            Ok(Box::new(RunningReplica {
-                replica,
-                supervisor,
-            }) as Box<dyn RunningService>)
+            let service = Arc::new(service);
+            let mut started = Vec::with_capacity(replicas);
+            for index in 0..replicas {
+                // Replica 0 keeps the stream a single-replica service has.
+                let label = match index {
+                    0 => format!("service/{name}"),
+                    _ => format!("service/{name}#{index}"),
+                };
+                let rng = random::stream(seed, &label);
+                let replica = Replica::start(
+                    Arc::clone(&name),
+                    node,
+                    index,
+                    Arc::clone(&service),
+                    capacity,
+                    rng,
+                    Arc::clone(&engine),
+                )
+                .await?;
+                started.push(replica);
+            }
+            let balancer = BalancerState::new(
+                balancer,
+                replicas,
+                random::stream(seed, &format!("balancer/{name}")),
+            );
+            let set = Arc::new(ReplicaSet::new(started, balancer));
+            handle.bind(Arc::clone(&set));
+            Ok(Box::new(RunningReplicas { set }) as Box<dyn RunningService>)
         })
     }
 }
 
-struct RunningReplica<S: Service> {
-    replica: Arc<Replica<S>>,
-    supervisor: ractor::ActorRef<()>,
+struct RunningReplicas<S: Service> {
+    set: Arc<ReplicaSet<S>>,
 }
 
-impl<S: Service> RunningService for RunningReplica<S> {
+impl<S: Service> RunningService for RunningReplicas<S> {
     fn name(&self) -> &str {
-        self.replica.name()
+        self.set.name()
     }
 
     fn report(&self) -> ServiceReport {
-        self.replica.report()
+        self.set.report()
     }
 
     fn shutdown(&self) {
-        self.replica.shutdown();
-        self.supervisor.stop(None);
+        self.set.shutdown();
     }
 }
 

@@ -23,7 +23,7 @@ use crate::error::{BuildError, CallError};
 use crate::message::RequestMeta;
 use crate::metrics::LatencyHistogram;
 use crate::random::SimRng;
-use crate::replica::Replica;
+use crate::replica::ReplicaSet;
 use crate::report::WorkloadReport;
 use crate::service::Service;
 use crate::settle::{Settle, SettledLatency};
@@ -177,7 +177,7 @@ impl WorkloadStats {
 pub(crate) struct WorkloadRun<S: Service> {
     pub(crate) name: String,
     pub(crate) workload: Workload,
-    pub(crate) target: Arc<Replica<S>>,
+    pub(crate) target: Arc<ReplicaSet<S>>,
     pub(crate) make_request: MakeRequest<S>,
 }
 
@@ -253,7 +253,7 @@ impl<S: Service> WorkloadRun<S> {
 
 struct Shared<S: Service> {
     engine: Arc<Engine>,
-    target: Arc<Replica<S>>,
+    target: Arc<ReplicaSet<S>>,
     stats: Arc<Mutex<WorkloadStats>>,
     settled: Arc<SettledLatency>,
     make_request: Mutex<(MakeRequest<S>, SimRng)>,
@@ -335,6 +335,7 @@ fn spawn_open<S: Service>(shared: Arc<Shared<S>>, mut rng: SimRng, gaps: Gaps) {
     tokio::spawn(async move {
         let engine = &shared.engine;
         let end = engine.timing.duration;
+        let mut sent: u64 = 0;
         let mut intended = match gaps {
             Gaps::Exponential(_) => gaps.next(&mut rng),
             Gaps::Constant(_) => Duration::ZERO,
@@ -348,7 +349,12 @@ fn spawn_open<S: Service>(shared: Arc<Shared<S>>, mut rng: SimRng, gaps: Gaps) {
                 one.request(intended, request).await;
                 one.engine.in_flight.leave();
             });
-            intended += gaps.next(&mut rng);
+            sent += 1;
+            intended = match gaps {
+                Gaps::Exponential(_) => intended + gaps.next(&mut rng),
+                // The k-th request at k / rate exactly: summing rounded gaps would drift.
+                Gaps::Constant(rate) => seconds(sent as f64 / rate),
+            };
         }
         engine.in_flight.leave();
     });

@@ -3,6 +3,7 @@
 mod support;
 
 mod accuracy;
+mod balancing;
 mod capacity;
 #[cfg(feature = "cli")]
 mod command;
