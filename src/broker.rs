@@ -394,7 +394,9 @@ impl<E: Event> BrokerState<E> {
         }
         let latency = sample(&self.topic.broker_latency, &mut self.rng);
         let event = held.event.clone();
-        let meta = held.meta.clone();
+        let mut meta = held.meta.clone();
+        // Nobody waits for an event's handling: its calls get their own timeouts only.
+        meta.deadline = Duration::MAX;
         let settle = held.settles[index].as_ref().map(Settle::fork);
         let ack_timeout = match self.topic.delivery {
             Delivery::AtLeastOnce { ack_timeout, .. } => Some(ack_timeout),

@@ -244,7 +244,10 @@ impl<S: Service> Context<S> {
         self.call_with_timeout(to, request, timeout).await
     }
 
-    /// Calls `to`, giving up after `timeout` of simulated time.
+    /// Calls `to`, giving up after `timeout` of simulated time -- or earlier, when the request
+    /// being handled has a nearer deadline (deadline propagation: a downstream call never
+    /// waits past the time its caller stops waiting). Requests that nobody waits for (events,
+    /// one-way messages) have no deadline.
     ///
     /// # Errors
     /// [`CallError`] if the callee rejects, times out, crashes or fails.
@@ -257,9 +260,16 @@ impl<S: Service> Context<S> {
         let engine = self.replica.engine();
         let callee = to.running()?;
         let now = engine.clock.now();
-        let meta = self
-            .request
-            .child(engine.next_request_id(), now, now.saturating_add(timeout));
+        // Deadline propagation: never wait past the time the caller's own caller gives up.
+        let deadline = now.saturating_add(timeout).min(self.request.deadline);
+        let timeout = deadline.saturating_sub(now);
+        if timeout.is_zero() {
+            return Err(CallError::TimedOut {
+                service: to.name().to_string(),
+                timeout,
+            });
+        }
+        let meta = self.request.child(engine.next_request_id(), now, deadline);
         engine
             .call(
                 self.replica.node(),
@@ -364,11 +374,10 @@ impl<S: Service> Context<S> {
         let engine = self.replica.engine();
         let callee = to.running()?;
         let now = engine.clock.now();
-        let meta = self.request.child(
-            engine.next_request_id(),
-            now,
-            now.saturating_add(engine.timing.call_timeout),
-        );
+        // Nobody waits for a one-way message: it has no deadline.
+        let meta = self
+            .request
+            .child(engine.next_request_id(), now, Duration::MAX);
         engine.send(
             self.replica.node(),
             callee,

@@ -20,6 +20,8 @@ pub(super) struct RawFile {
     #[serde(default)]
     pub(super) services: BTreeMap<Spanned<String>, Spanned<RawService>>,
     #[serde(default)]
+    pub(super) topics: BTreeMap<Spanned<String>, Spanned<RawTopic>>,
+    #[serde(default)]
     pub(super) links: Vec<Spanned<RawLink>>,
     #[serde(default)]
     pub(super) workloads: BTreeMap<Spanned<String>, Spanned<RawWorkload>>,
@@ -45,6 +47,20 @@ pub(super) struct RawService {
     pub(super) work: Option<Spanned<Distribution>>,
     #[serde(default)]
     pub(super) steps: Vec<Spanned<RawStep>>,
+    #[serde(default)]
+    pub(super) subscribes: Vec<Spanned<String>>,
+}
+
+/// `[topics.NAME]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename = "RawTopic")]
+pub(super) struct RawTopic {
+    pub(super) delivery: Option<Spanned<String>>,
+    pub(super) ack_timeout: Option<Spanned<Dur>>,
+    pub(super) max_deliveries: Option<Spanned<i64>>,
+    pub(super) broker_latency: Option<Spanned<Distribution>>,
+    pub(super) capacity: Option<Spanned<i64>>,
+    pub(super) when_full: Option<Spanned<String>>,
 }
 
 /// One step: exactly one of its keys must be set (checked after deserializing, so that the
@@ -55,6 +71,9 @@ pub(super) struct RawStep {
     pub(super) call: Option<Spanned<String>>,
     pub(super) work: Option<Spanned<Distribution>>,
     pub(super) parallel: Option<Spanned<Vec<Spanned<RawStep>>>>,
+    pub(super) publish: Option<Spanned<String>>,
+    /// Only with `publish`: how many partition keys to draw from.
+    pub(super) keys: Option<Spanned<i64>>,
 }
 
 /// `[[links]]`.
@@ -108,7 +127,11 @@ pub(super) const EXPECTED_NAMES: &[(&str, &str)] = &[
     ),
     (
         "struct RawStep",
-        "a step such as { call = \"NAME\" }, { work = DISTRIBUTION } or { parallel = [STEP, ...] }",
+        "a step such as { call = \"NAME\" }, { work = DISTRIBUTION }, { publish = \"TOPIC\" } or { parallel = [STEP, ...] }",
+    ),
+    (
+        "struct RawTopic",
+        "a topic table such as { delivery = \"at_least_once\", ack_timeout = \"1s\" }",
     ),
     ("struct RawLink", "a link table with from, to and latency"),
     (

@@ -13,9 +13,12 @@
 //!
 //! Every service of a file is a scripted service: it spends its `work` (if any), then runs its
 //! `steps` in order -- `{ call = "svc" }` waits for another service's response,
-//! `{ work = DIST }` spends more processing time, and `{ parallel = [STEP, ...] }` runs its
-//! branches at once and waits for all of them. A failed call fails the request. Requests and
-//! responses carry no data: a file models time, not content.
+//! `{ work = DIST }` spends more processing time, `{ publish = "topic" }` publishes an event
+//! and waits for the broker's confirmation, and `{ parallel = [STEP, ...] }` runs its
+//! branches at once and waits for all of them. A failed call or publish fails the request.
+//! A service's `subscribes = ["topic", ...]` hands it every event of those topics, which it
+//! handles like a request. Requests, responses and events carry no data: a file models time,
+//! not content.
 //!
 //! ```
 //! use microsim::scenario::Scenario;
@@ -91,12 +94,13 @@ use crate::duration_format::format_duration;
 use crate::link::CLIENT;
 use crate::service::Capacity;
 use crate::simulation::Simulation;
+use crate::topic::{Topic, TopicHandle, WhenFull};
 use crate::workload::Workload;
 
 pub use error::ScenarioError;
 
 use error::{Source, closest};
-use file::{Dur, RawFile, RawService, RawStep, RawWorkload};
+use file::{Dur, RawFile, RawService, RawStep, RawTopic, RawWorkload};
 use scripted::{Action, ScriptedService};
 
 /// The file behind [`Scenario::bundled_store`].
@@ -119,6 +123,8 @@ pub struct Scenario {
     call_timeout: Duration,
     /// By name.
     services: BTreeMap<String, ServiceSpec>,
+    /// By name; without the dead-letter topics, which the engine adds.
+    topics: BTreeMap<String, TopicSpec>,
     /// In file order.
     links: Vec<LinkSpec>,
     /// By name.
@@ -133,13 +139,48 @@ struct ServiceSpec {
     capacity: Capacity,
     work: Option<Distribution>,
     steps: Vec<StepSpec>,
+    /// Topics, dead-letter topics included, in file order.
+    subscribes: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
 enum StepSpec {
     Call(String),
     Work(Distribution),
+    Publish { topic: String, keys: Option<u64> },
     Parallel(Vec<StepSpec>),
+}
+
+#[derive(Debug, Clone)]
+struct TopicSpec {
+    span: Range<usize>,
+    topic: Topic,
+}
+
+/// The names a file declares, to check references against.
+struct Names<'a> {
+    services: &'a [&'a str],
+    /// Declared topics and the dead-letter topics of the at-least-once ones.
+    topics: &'a [&'a str],
+}
+
+impl Names<'_> {
+    fn is_service(&self, name: &str) -> bool {
+        self.services.contains(&name)
+    }
+
+    fn is_topic(&self, name: &str) -> bool {
+        self.topics.contains(&name)
+    }
+}
+
+/// What a service does that an event cycle can run through: calls and publishes (each with
+/// where it is written), and the topics it subscribes to.
+#[derive(Default)]
+struct Edges {
+    calls: Vec<Spanned<String>>,
+    publishes: Vec<Spanned<String>>,
+    subscribes: Vec<Spanned<String>>,
 }
 
 #[derive(Debug, Clone)]
@@ -172,8 +213,10 @@ impl Scenario {
     /// # Errors
     /// [`ScenarioError::Invalid`] for invalid TOML, an unknown or missing key, a value of the
     /// wrong type or out of range (a duration without a unit, a zero or negative rate, an
-    /// invalid distribution), a call, link or workload naming a service that does not exist,
-    /// or a call cycle. The message names `origin`, the line and column, and the key path.
+    /// invalid distribution, a zero ack timeout or max deliveries), a call, link or workload
+    /// naming a service that does not exist, a publish or subscription naming a topic that
+    /// does not exist, a topic named like a service, or a call or event cycle. The message
+    /// names `origin`, the line and column, and the key path.
     pub fn parse(text: &str, origin: &str) -> Result<Scenario, ScenarioError> {
         let source = Source::parse(text, origin)?;
         let raw: RawFile = toml::from_str(text).map_err(|e| source.deserialize_error(&e))?;
@@ -240,6 +283,11 @@ impl Scenario {
         self.services.keys().map(String::as_str)
     }
 
+    /// The declared topics' names, sorted (without the dead-letter topics the engine adds).
+    pub fn topic_names(&self) -> impl Iterator<Item = &str> {
+        self.topics.keys().map(String::as_str)
+    }
+
     /// The workloads' names, sorted.
     pub fn workload_names(&self) -> impl Iterator<Item = &str> {
         self.workloads.keys().map(String::as_str)
@@ -266,6 +314,17 @@ impl Scenario {
             .build()
             .map_err(|e| locate(&None, "simulation", e.to_string()))?;
 
+        // Topics first: a service holds the handles of the topics it publishes to.
+        let mut topics: BTreeMap<String, TopicHandle<()>> = BTreeMap::new();
+        for (name, spec) in &self.topics {
+            let handle = sim
+                .add_topic::<()>(name, spec.topic.clone())
+                .map_err(|e| self.error(spec.span.clone(), e.to_string()))?;
+            if let Some(dead_letter) = handle.dead_letter() {
+                topics.insert(dead_letter.name().to_string(), dead_letter.clone());
+            }
+            topics.insert(name.clone(), handle);
+        }
         let mut handles = BTreeMap::new();
         for name in &self.build_order {
             let Some(spec) = self.services.get(name) else {
@@ -274,12 +333,13 @@ impl Scenario {
             let steps = spec
                 .steps
                 .iter()
-                .map(|step| bind(step, &handles))
+                .map(|step| bind(step, &handles, &topics))
                 .collect::<Option<Vec<Action>>>()
                 .ok_or_else(|| {
                     self.error(
                         spec.span.clone(),
-                        "calls a service added after it".to_string(),
+                        "calls a service added after it, or publishes to an unknown topic"
+                            .to_string(),
                     )
                 })?;
             let service = ScriptedService {
@@ -290,6 +350,19 @@ impl Scenario {
                 .add_service(name, service, spec.capacity)
                 .map_err(|e| self.error(spec.span.clone(), e.to_string()))?;
             handles.insert(name.clone(), handle);
+        }
+        // Subscriptions last: they need both ends.
+        for (name, spec) in &self.services {
+            let Some(service) = handles.get(name) else {
+                continue;
+            };
+            for topic in &spec.subscribes {
+                let topic = topics.get(topic).ok_or_else(|| {
+                    self.error(spec.span.clone(), format!("unknown topic {topic:?}"))
+                })?;
+                sim.subscribe(topic, service, |_| ())
+                    .map_err(|e| self.error(spec.span.clone(), e.to_string()))?;
+            }
         }
         for link in &self.links {
             sim.add_link(&link.from, &link.to, link.latency.clone())
@@ -331,6 +404,7 @@ impl Scenario {
         let RawFile {
             simulation,
             services: raw_services,
+            topics: raw_topics,
             links: raw_links,
             workloads: raw_workloads,
         } = raw;
@@ -346,6 +420,7 @@ impl Scenario {
             default_latency: Distribution::ZERO,
             call_timeout: Duration::from_secs(30),
             services: BTreeMap::new(),
+            topics: BTreeMap::new(),
             links: Vec::new(),
             workloads: BTreeMap::new(),
             build_order: Vec::new(),
@@ -378,9 +453,10 @@ impl Scenario {
             }
         }
 
-        // [services.NAME]: names first, so that calls can be checked against all of them.
-        let owned_names: Vec<String> = raw_services.keys().map(|k| k.get_ref().clone()).collect();
-        let names: Vec<&str> = owned_names.iter().map(String::as_str).collect();
+        // Names first, so that calls, publishes and subscriptions can be checked against all
+        // of them.
+        let service_names: Vec<String> = raw_services.keys().map(|k| k.get_ref().clone()).collect();
+        let services: Vec<&str> = service_names.iter().map(String::as_str).collect();
         for name in raw_services.keys() {
             if name.get_ref().is_empty() {
                 return Err(source.error(name.span(), "a service name must not be empty"));
@@ -392,36 +468,98 @@ impl Scenario {
                 ));
             }
         }
-        let mut calls: BTreeMap<String, Vec<Spanned<String>>> = BTreeMap::new();
+
+        // [topics.NAME]
+        let declared: Vec<&str> = raw_topics.keys().map(|k| k.get_ref().as_str()).collect();
+        let mut topic_names: Vec<String> = Vec::new();
+        let mut dead_letter_edges: BTreeMap<String, Vec<Spanned<String>>> = BTreeMap::new();
+        for (name, topic) in &raw_topics {
+            let span = topic.span();
+            let spec = check_topic(source, name, &services, &declared, topic.get_ref())?;
+            if let crate::topic::Delivery::AtLeastOnce { .. } = spec.delivery() {
+                let dead_letter = format!("{}.dead-letter", name.get_ref());
+                dead_letter_edges.insert(
+                    name.get_ref().clone(),
+                    vec![Spanned::new(name.span(), dead_letter.clone())],
+                );
+                topic_names.push(dead_letter);
+            }
+            topic_names.push(name.get_ref().clone());
+            scenario
+                .topics
+                .insert(name.get_ref().clone(), TopicSpec { span, topic: spec });
+        }
+        topic_names.sort();
+        let topics: Vec<&str> = topic_names.iter().map(String::as_str).collect();
+        let names = Names {
+            services: &services,
+            topics: &topics,
+        };
+
+        // [services.NAME]
+        let mut edges: BTreeMap<String, Edges> = BTreeMap::new();
         for (name, service) in raw_services {
             let name = name.into_inner();
             let span = service.span();
-            let (spec, service_calls) = check_service(source, &names, service.into_inner())?;
-            calls.insert(name.clone(), service_calls);
+            let (spec, service_edges) = check_service(source, &names, service.into_inner())?;
+            edges.insert(name.clone(), service_edges);
             scenario.services.insert(name, ServiceSpec { span, ..spec });
         }
-        scenario.build_order = build_order(source, &calls)?;
+        let calls: BTreeMap<String, Vec<Spanned<String>>> = edges
+            .iter_mut()
+            .map(|(name, e)| (name.clone(), std::mem::take(&mut e.calls)))
+            .collect();
+        scenario.build_order = topological_order(&calls, []).map_err(|(cycle, span)| {
+            source.error(span, format!("call cycle {}", cycle.join(" -> ")))
+        })?;
+        check_event_cycles(source, calls, edges, dead_letter_edges)?;
 
         // [[links]]
         let mut seen: BTreeMap<(String, String), usize> = BTreeMap::new();
         for link in raw_links {
             let span = link.span();
             let link = link.into_inner();
-            let from_known =
-                link.from.get_ref() == CLIENT || names.contains(&link.from.get_ref().as_str());
-            if !from_known {
-                let mut endpoints = names.clone();
+            let from = link.from.get_ref().as_str();
+            if names.is_topic(from) {
+                return Err(source.error(
+                    link.from.span(),
+                    format!(
+                        "a link cannot start at topic {from:?}: a topic delivers its events \
+                         after its broker_latency"
+                    ),
+                ));
+            }
+            if from != CLIENT && !names.is_service(from) {
+                let mut endpoints = services.clone();
                 endpoints.push(CLIENT);
                 return Err(unknown_service(source, &link.from, &endpoints));
             }
-            if link.to.get_ref() == CLIENT {
+            let to = link.to.get_ref().as_str();
+            if to == CLIENT {
                 return Err(source.error(
                     link.to.span(),
                     "a link cannot lead to \"client\": a link from A to B covers both the request and the response",
                 ));
             }
-            if !names.contains(&link.to.get_ref().as_str()) {
-                return Err(unknown_service(source, &link.to, &names));
+            if names.is_topic(to) && from == CLIENT {
+                return Err(source.error(
+                    link.to.span(),
+                    format!(
+                        "a link from \"client\" to topic {to:?} is never used: workloads send \
+                         requests to services, they do not publish"
+                    ),
+                ));
+            }
+            if !names.is_service(to) && !names.is_topic(to) {
+                let hint = closest(to, services.iter().chain(&topics).copied())
+                    .map(|close| format!("; did you mean {close:?}?"))
+                    .unwrap_or_default();
+                let what = if topics.is_empty() {
+                    "service"
+                } else {
+                    "service or topic"
+                };
+                return Err(source.error(link.to.span(), format!("unknown {what} {to:?}{hint}")));
             }
             let key = (link.from.get_ref().clone(), link.to.get_ref().clone());
             let (line, _) = error::line_column(text, span.start);
@@ -501,18 +639,23 @@ impl Scenario {
     }
 }
 
-/// Binds a step to the handles of the services already added.
+/// Binds a step to the handles of the services already added and of the topics.
 fn bind(
     step: &StepSpec,
     handles: &BTreeMap<String, crate::ServiceHandle<ScriptedService>>,
+    topics: &BTreeMap<String, TopicHandle<()>>,
 ) -> Option<Action> {
     Some(match step {
         StepSpec::Call(name) => Action::Call(handles.get(name)?.clone()),
         StepSpec::Work(work) => Action::Work(work.clone()),
+        StepSpec::Publish { topic, keys } => Action::Publish {
+            topic: topics.get(topic)?.clone(),
+            keys: *keys,
+        },
         StepSpec::Parallel(branches) => Action::Parallel(
             branches
                 .iter()
-                .map(|branch| bind(branch, handles))
+                .map(|branch| bind(branch, handles, topics))
                 .collect::<Option<_>>()?,
         ),
     })
@@ -541,12 +684,199 @@ fn unknown_service(source: &Source<'_>, name: &Spanned<String>, known: &[&str]) 
     )
 }
 
-/// Checks one `[services.NAME]` table; returns it and the calls it makes, in order.
+/// A reference to a topic that is not one: unknown (with the closest topic suggested), or a
+/// service (`publish`: whether the reference is a publish step, which could be a call).
+fn unknown_topic(
+    source: &Source<'_>,
+    name: &Spanned<String>,
+    names: &Names<'_>,
+    publish: bool,
+) -> ScenarioError {
+    let wanted = name.get_ref();
+    if names.is_service(wanted) {
+        let hint = if publish {
+            format!(": call it with {{ call = {wanted:?} }}")
+        } else {
+            String::new()
+        };
+        return source.error(
+            name.span(),
+            format!("{wanted:?} is a service, not a topic{hint}"),
+        );
+    }
+    let hint = match closest(wanted, names.topics.iter().copied()) {
+        Some(close) => format!("; did you mean {close:?}?"),
+        None if names.topics.is_empty() => "; declare topics in [topics.NAME] tables".to_string(),
+        None => String::new(),
+    };
+    source.error(name.span(), format!("unknown topic {wanted:?}{hint}"))
+}
+
+/// Checks one `[topics.NAME]` table (its name against the services and the other topics).
+fn check_topic(
+    source: &Source<'_>,
+    name: &Spanned<String>,
+    services: &[&str],
+    declared: &[&str],
+    raw: &RawTopic,
+) -> Result<Topic, ScenarioError> {
+    let topic_name = name.get_ref().as_str();
+    if topic_name.is_empty() {
+        return Err(source.error(name.span(), "a topic name must not be empty"));
+    }
+    if topic_name == CLIENT {
+        return Err(source.error(
+            name.span(),
+            "\"client\" is reserved: it is where workload requests come from",
+        ));
+    }
+    if services.contains(&topic_name) {
+        return Err(source.error(
+            name.span(),
+            format!(
+                "topic {topic_name:?} has the name of a service: services and topics share one \
+                 namespace"
+            ),
+        ));
+    }
+    let at_least_once = match &raw.delivery {
+        None => false,
+        Some(delivery) => match delivery.get_ref().as_str() {
+            "at_most_once" => false,
+            "at_least_once" => true,
+            other => {
+                let hint = closest(other, ["at_most_once", "at_least_once"])
+                    .map(|c| format!("did you mean {c:?}?"))
+                    .unwrap_or_else(|| {
+                        "expected \"at_most_once\" or \"at_least_once\"".to_string()
+                    });
+                return Err(source.error(
+                    delivery.span(),
+                    format!("unknown delivery {other:?}; {hint}"),
+                ));
+            }
+        },
+    };
+    let mut topic = if at_least_once {
+        let dead_letter = format!("{topic_name}.dead-letter");
+        let taken = if services.contains(&dead_letter.as_str()) {
+            Some("service")
+        } else if declared.contains(&dead_letter.as_str()) {
+            Some("topic")
+        } else {
+            None
+        };
+        if let Some(taken) = taken {
+            return Err(source.error(
+                name.span(),
+                format!(
+                    "an at_least_once topic's dead-letter topic is named {dead_letter:?}, which \
+                     is already a {taken}"
+                ),
+            ));
+        }
+        let ack_timeout = match &raw.ack_timeout {
+            None => Duration::from_secs(30),
+            Some(timeout) => {
+                let Dur(value) = *timeout.get_ref();
+                if value.is_zero() {
+                    return Err(source.error(timeout.span(), "ack_timeout must be greater than 0s"));
+                }
+                value
+            }
+        };
+        let max_deliveries = match &raw.max_deliveries {
+            None => 5,
+            Some(max) => {
+                let value = *max.get_ref();
+                if value < 1 {
+                    return Err(source.error(
+                        max.span(),
+                        format!("max_deliveries must be at least 1, got {value}"),
+                    ));
+                }
+                u32::try_from(value).map_err(|_| {
+                    source.error(
+                        max.span(),
+                        format!("max_deliveries must be at most {}, got {value}", u32::MAX),
+                    )
+                })?
+            }
+        };
+        Topic::at_least_once(ack_timeout, max_deliveries)
+    } else {
+        for (key, span) in [
+            ("ack_timeout", raw.ack_timeout.as_ref().map(Spanned::span)),
+            (
+                "max_deliveries",
+                raw.max_deliveries.as_ref().map(Spanned::span),
+            ),
+        ] {
+            if let Some(span) = span {
+                return Err(source.error(
+                    span,
+                    format!(
+                        "{key} applies only to at_least_once topics; add delivery = \
+                         \"at_least_once\" (the default is at_most_once)"
+                    ),
+                ));
+            }
+        }
+        Topic::at_most_once()
+    };
+    if let Some(latency) = &raw.broker_latency {
+        let span = latency.span();
+        let latency = latency.get_ref().clone();
+        topic =
+            topic.with_broker_latency(checked_distribution(source, Spanned::new(span, latency))?);
+    }
+    let when_full = match &raw.when_full {
+        None => WhenFull::Block,
+        Some(when_full) => {
+            if raw.capacity.is_none() {
+                return Err(source.error(
+                    when_full.span(),
+                    "when_full applies only to a topic with a capacity: an unbounded topic is \
+                     never full",
+                ));
+            }
+            match when_full.get_ref().as_str() {
+                "block" => WhenFull::Block,
+                "reject" => WhenFull::Reject,
+                other => {
+                    let hint = closest(other, ["block", "reject"])
+                        .map(|c| format!("did you mean {c:?}?"))
+                        .unwrap_or_else(|| "expected \"block\" or \"reject\"".to_string());
+                    return Err(source.error(
+                        when_full.span(),
+                        format!("unknown when_full {other:?}; {hint}"),
+                    ));
+                }
+            }
+        }
+    };
+    if let Some(capacity) = &raw.capacity {
+        let bound = match usize::try_from(*capacity.get_ref()) {
+            Ok(n) if n >= 1 => n,
+            _ => {
+                return Err(source.error(
+                    capacity.span(),
+                    format!("capacity must be at least 1, got {}", capacity.get_ref()),
+                ));
+            }
+        };
+        topic = topic.with_capacity(bound, when_full);
+    }
+    Ok(topic)
+}
+
+/// Checks one `[services.NAME]` table; returns it and what it calls, publishes to and
+/// subscribes to, in order.
 fn check_service(
     source: &Source<'_>,
-    names: &[&str],
+    names: &Names<'_>,
     raw: RawService,
-) -> Result<(ServiceSpec, Vec<Spanned<String>>), ScenarioError> {
+) -> Result<(ServiceSpec, Edges), ScenarioError> {
     let workers = match raw.workers {
         None => 1,
         Some(workers) => match usize::try_from(*workers.get_ref()) {
@@ -573,38 +903,56 @@ fn check_service(
         .work
         .map(|work| checked_distribution(source, work))
         .transpose()?;
-    let mut calls = Vec::new();
+    let mut edges = Edges::default();
     let steps = raw
         .steps
         .into_iter()
-        .map(|step| check_step(source, names, step, &mut calls))
+        .map(|step| check_step(source, names, step, &mut edges))
         .collect::<Result<Vec<_>, _>>()?;
+    let mut subscribes: Vec<String> = Vec::new();
+    for topic in raw.subscribes {
+        if !names.is_topic(topic.get_ref()) {
+            return Err(unknown_topic(source, &topic, names, false));
+        }
+        if subscribes.contains(topic.get_ref()) {
+            return Err(source.error(
+                topic.span(),
+                format!("subscribes to {:?} twice", topic.get_ref()),
+            ));
+        }
+        subscribes.push(topic.get_ref().clone());
+        edges.subscribes.push(topic);
+    }
     Ok((
         ServiceSpec {
             span: 0..0,
             capacity,
             work,
             steps,
+            subscribes,
         },
-        calls,
+        edges,
     ))
 }
 
 fn check_step(
     source: &Source<'_>,
-    names: &[&str],
+    names: &Names<'_>,
     step: Spanned<RawStep>,
-    calls: &mut Vec<Spanned<String>>,
+    edges: &mut Edges,
 ) -> Result<StepSpec, ScenarioError> {
     let span = step.span();
     let RawStep {
         call,
         work,
         parallel,
+        publish,
+        keys,
     } = step.into_inner();
     let given: Vec<&str> = [
         call.as_ref().map(|_| "call"),
         work.as_ref().map(|_| "work"),
+        publish.as_ref().map(|_| "publish"),
         parallel.as_ref().map(|_| "parallel"),
     ]
     .into_iter()
@@ -618,16 +966,55 @@ fn check_step(
         };
         return Err(source.error(
             span,
-            format!("a step has exactly one of the keys call, work or parallel; found {found}"),
+            format!(
+                "a step has exactly one of the keys call, work, publish or parallel; found {found}"
+            ),
+        ));
+    }
+    if let Some(keys) = &keys
+        && publish.is_none()
+    {
+        return Err(source.error(
+            keys.span(),
+            "keys applies only to a publish step, e.g. { publish = \"orders\", keys = 100 }",
         ));
     }
     if let Some(call) = call {
-        if !names.contains(&call.get_ref().as_str()) {
-            return Err(unknown_service(source, &call, names));
+        if !names.is_service(call.get_ref()) {
+            if names.is_topic(call.get_ref()) {
+                return Err(source.error(
+                    call.span(),
+                    format!(
+                        "{0:?} is a topic, not a service: publish to it with {{ publish = {0:?} }}",
+                        call.get_ref()
+                    ),
+                ));
+            }
+            return Err(unknown_service(source, &call, names.services));
         }
         let name = call.get_ref().clone();
-        calls.push(call);
+        edges.calls.push(call);
         return Ok(StepSpec::Call(name));
+    }
+    if let Some(publish) = publish {
+        if !names.is_topic(publish.get_ref()) {
+            return Err(unknown_topic(source, &publish, names, true));
+        }
+        let keys = match keys {
+            None => None,
+            Some(keys) => match u64::try_from(*keys.get_ref()) {
+                Ok(n) if n >= 1 => Some(n),
+                _ => {
+                    return Err(source.error(
+                        keys.span(),
+                        format!("keys must be at least 1, got {}", keys.get_ref()),
+                    ));
+                }
+            },
+        };
+        let topic = publish.get_ref().clone();
+        edges.publishes.push(publish);
+        return Ok(StepSpec::Publish { topic, keys });
     }
     if let Some(work) = work {
         return Ok(StepSpec::Work(checked_distribution(source, work)?));
@@ -646,65 +1033,70 @@ fn check_step(
     Ok(StepSpec::Parallel(
         branches
             .into_iter()
-            .map(|branch| check_step(source, names, branch, calls))
+            .map(|branch| check_step(source, names, branch, edges))
             .collect::<Result<_, _>>()?,
     ))
 }
 
-/// Orders the services so that every callee comes before its callers, or reports the first
-/// call cycle (services visited by name, calls in file order).
-fn build_order(
-    source: &Source<'_>,
-    calls: &BTreeMap<String, Vec<Spanned<String>>>,
-) -> Result<Vec<String>, ScenarioError> {
+/// Orders the nodes of a graph so that every node comes after the nodes it leads to, or
+/// returns the first cycle (nodes visited by name, edges in order) with the span of the edge
+/// that starts it.
+/// The search starts from each of `roots` in turn, then from the other nodes by name.
+fn topological_order<'n>(
+    edges: &'n BTreeMap<String, Vec<Spanned<String>>>,
+    roots: impl IntoIterator<Item = &'n str>,
+) -> Result<Vec<String>, (Vec<String>, Range<usize>)> {
     #[derive(Clone, Copy, PartialEq, Eq)]
     enum Mark {
         New,
         Active,
         Done,
     }
-    let mut marks: BTreeMap<&str, Mark> = calls.keys().map(|k| (k.as_str(), Mark::New)).collect();
-    let mut order = Vec::with_capacity(calls.len());
-    for root in calls.keys() {
-        if marks.get(root.as_str()) != Some(&Mark::New) {
+    let mut marks: BTreeMap<&str, Mark> = edges.keys().map(|k| (k.as_str(), Mark::New)).collect();
+    let mut order = Vec::with_capacity(edges.len());
+    for root in roots.into_iter().chain(edges.keys().map(String::as_str)) {
+        if marks.get(root) != Some(&Mark::New) {
             continue;
         }
-        // Iterative depth-first search: (service, index of its next call); the path of active
-        // services is the stack, with the span of the call that led to each.
-        let mut stack: Vec<(&str, usize, Option<Range<usize>>)> = vec![(root.as_str(), 0, None)];
-        marks.insert(root.as_str(), Mark::Active);
-        while let Some((service, next, _)) = stack.last().cloned() {
-            let outgoing = calls.get(service).map_or(&[][..], Vec::as_slice);
-            let Some(call) = outgoing.get(next) else {
-                marks.insert(service, Mark::Done);
-                order.push(service.to_string());
+        // Iterative depth-first search: (node, index of its next edge); the path of active
+        // nodes is the stack, with the span of the edge that led to each.
+        let mut stack: Vec<(&str, usize, Option<Range<usize>>)> = vec![(root, 0, None)];
+        marks.insert(root, Mark::Active);
+        while let Some((node, next, _)) = stack.last().cloned() {
+            let outgoing = edges.get(node).map_or(&[][..], Vec::as_slice);
+            let Some(edge) = outgoing.get(next) else {
+                marks.insert(node, Mark::Done);
+                order.push(node.to_string());
                 stack.pop();
                 continue;
             };
             if let Some(top) = stack.last_mut() {
                 top.1 += 1;
             }
-            let callee = call.get_ref().as_str();
-            match marks.get(callee).copied().unwrap_or(Mark::Done) {
+            let target = edge.get_ref().as_str();
+            match marks.get(target).copied().unwrap_or(Mark::Done) {
                 Mark::Done => {}
                 Mark::New => {
-                    marks.insert(callee, Mark::Active);
-                    stack.push((callee, 0, Some(call.span())));
+                    marks.insert(target, Mark::Active);
+                    stack.push((target, 0, Some(edge.span())));
                 }
                 Mark::Active => {
-                    // The cycle runs from `callee`'s place on the stack to here.
+                    // The cycle runs from `target`'s place on the stack to here.
                     let start = stack
                         .iter()
-                        .position(|(name, _, _)| *name == callee)
+                        .position(|(name, _, _)| *name == target)
                         .unwrap_or(0);
-                    let mut cycle: Vec<&str> = stack[start..].iter().map(|(n, _, _)| *n).collect();
-                    cycle.push(callee);
-                    // Point at the first call of the cycle.
+                    let mut cycle: Vec<String> = stack[start..]
+                        .iter()
+                        .map(|(n, _, _)| n.to_string())
+                        .collect();
+                    cycle.push(target.to_string());
+                    // Point at the first edge of the cycle.
                     let span = stack
                         .get(start + 1)
                         .and_then(|(_, _, span)| span.clone())
-                        .unwrap_or_else(|| call.span());
-                    return Err(source.error(span, format!("call cycle {}", cycle.join(" -> "))));
+                        .unwrap_or_else(|| edge.span());
+                    return Err((cycle, span));
                 }
             }
         }
@@ -712,9 +1104,52 @@ fn build_order(
     Ok(order)
 }
 
+/// Rejects cycles through publishes and subscriptions: a service whose event leads, through
+/// topics, subscribers and calls, back to a publish of the same event would publish forever.
+/// Called after the call graph was found acyclic, so any cycle involves a topic.
+fn check_event_cycles(
+    source: &Source<'_>,
+    calls: BTreeMap<String, Vec<Spanned<String>>>,
+    edges: BTreeMap<String, Edges>,
+    dead_letters: BTreeMap<String, Vec<Spanned<String>>>,
+) -> Result<(), ScenarioError> {
+    // Nodes: services and topics. Edges: a service to what it calls and publishes to, a
+    // topic to its subscribers and to its dead-letter topic.
+    let services: Vec<String> = edges.keys().cloned().collect();
+    let mut graph = calls;
+    for (service, service_edges) in edges {
+        for topic in service_edges.subscribes {
+            let span = topic.span();
+            graph
+                .entry(topic.into_inner())
+                .or_default()
+                .push(Spanned::new(span, service.clone()));
+        }
+        graph
+            .entry(service)
+            .or_default()
+            .extend(service_edges.publishes);
+    }
+    for (topic, dead_letter) in dead_letters {
+        graph.entry(topic).or_default().extend(dead_letter);
+    }
+    // From the services first, so that a cycle is told from a publisher.
+    topological_order(&graph, services.iter().map(String::as_str))
+        .map(|_| ())
+        .map_err(|(cycle, span)| {
+            source.error(
+                span,
+                format!(
+                    "event cycle {}: every event would cause another, forever",
+                    cycle.join(" -> ")
+                ),
+            )
+        })
+}
+
 fn check_workload(
     source: &Source<'_>,
-    names: &[&str],
+    names: &Names<'_>,
     span: Range<usize>,
     raw: RawWorkload,
 ) -> Result<WorkloadSpec, ScenarioError> {
@@ -730,8 +1165,17 @@ fn check_workload(
             "a workload cannot target \"client\": its requests come from there",
         ));
     }
-    if !names.contains(&target.get_ref().as_str()) {
-        return Err(unknown_service(source, &target, names));
+    if names.is_topic(target.get_ref()) {
+        return Err(source.error(
+            target.span(),
+            format!(
+                "{:?} is a topic: a workload sends requests to a service (which may publish)",
+                target.get_ref()
+            ),
+        ));
+    }
+    if !names.is_service(target.get_ref()) {
+        return Err(unknown_service(source, &target, names.services));
     }
     let mut workload = match (open, closed) {
         (Some(_), Some(closed)) => {

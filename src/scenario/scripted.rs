@@ -1,14 +1,18 @@
 //! The one service type behind every scenario file: it spends its own work, then runs its
-//! steps -- calls, work, parallel branches -- in order.
+//! steps -- calls, work, publishes, parallel branches -- in order. It handles the events of
+//! the topics it subscribes to the same way: events, like requests, carry no data.
 
 use std::future::{Future, poll_fn};
 use std::pin::Pin;
 use std::task::Poll;
 
+use rand::RngExt;
+
 use crate::distribution::Distribution;
 use crate::error::ServiceError;
 use crate::handle::ServiceHandle;
 use crate::service::{Context, Service};
+use crate::topic::TopicHandle;
 
 /// A service described by a scenario file.
 #[derive(Debug)]
@@ -26,6 +30,14 @@ pub(crate) enum Action {
     Call(ServiceHandle<ScriptedService>),
     /// Spend processing time.
     Work(Distribution),
+    /// Publish an event and wait for the broker's confirmation; with `keys`, the event's
+    /// partition key is drawn uniformly from `0..keys`.
+    Publish {
+        /// Where to publish.
+        topic: TopicHandle<()>,
+        /// How many partition keys, if the events are keyed.
+        keys: Option<u64>,
+    },
     /// Run every branch at once and wait for all of them.
     Parallel(Vec<Action>),
 }
@@ -46,27 +58,40 @@ impl Service for ScriptedService {
         for action in &self.steps {
             // Only parallel steps pay for a boxed future.
             match action {
-                Action::Call(service) => ctx.call(service, ()).await?,
-                Action::Work(work) => {
-                    ctx.work(work).await;
-                }
                 Action::Parallel(branches) => run_parallel(branches, ctx).await?,
+                other => run_simple(other, ctx).await?,
             }
         }
         Ok(())
     }
 }
 
+/// Runs a step other than `parallel` (which it treats as nothing: it needs a boxed future).
+async fn run_simple(action: &Action, ctx: &Context<ScriptedService>) -> Result<(), ServiceError> {
+    match action {
+        Action::Call(service) => ctx.call(service, ()).await?,
+        Action::Work(work) => {
+            ctx.work(work).await;
+        }
+        Action::Publish { topic, keys: None } => ctx.publish(topic, ()).await?,
+        Action::Publish {
+            topic,
+            keys: Some(keys),
+        } => {
+            let key = ctx.with_rng(|rng| rng.random_range(0..*keys));
+            ctx.publish_keyed(topic, key, ()).await?;
+        }
+        Action::Parallel(_) => {}
+    }
+    Ok(())
+}
+
 fn run_action<'a>(action: &'a Action, ctx: &'a Context<ScriptedService>) -> StepFuture<'a> {
     Box::pin(async move {
         match action {
-            Action::Call(service) => ctx.call(service, ()).await?,
-            Action::Work(work) => {
-                ctx.work(work).await;
-            }
-            Action::Parallel(branches) => run_parallel(branches, ctx).await?,
+            Action::Parallel(branches) => run_parallel(branches, ctx).await,
+            other => run_simple(other, ctx).await,
         }
-        Ok(())
     })
 }
 

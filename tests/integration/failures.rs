@@ -161,3 +161,57 @@ fn a_handler_stuck_forever_still_ends_its_callers_with_timeouts() {
     let report = sim.run().unwrap();
     assert_eq!(report.workloads["load"].timed_out, 4);
 }
+
+/// Calls `inner` with a generous 10 s timeout of its own.
+struct Patient {
+    inner: ServiceHandle<Worker>,
+}
+
+impl Service for Patient {
+    type Request = ();
+    type Response = ();
+    type State = ();
+
+    fn init_state(&self) {}
+
+    async fn handle(&self, ctx: &Context<Self>, _: ()) -> Result<(), ServiceError> {
+        ctx.work_for(ms(20)).await;
+        ctx.call_with_timeout(&self.inner, (), Duration::from_secs(10))
+            .await?;
+        Ok(())
+    }
+}
+
+#[test]
+fn a_downstream_call_never_waits_past_its_callers_deadline() {
+    let mut sim = Simulation::builder()
+        .duration(Duration::from_secs(1))
+        .build()
+        .unwrap();
+    let slow = sim
+        .add_service(
+            "slow",
+            Worker::constant(Duration::from_secs(5)),
+            Capacity::workers(100),
+        )
+        .unwrap();
+    let patient = sim
+        .add_service("patient", Patient { inner: slow }, Capacity::workers(100))
+        .unwrap();
+    // The client gives up after 100 ms: the patient service's 10 s call to `slow` is cut to
+    // the 80 ms left after its own 20 ms of work.
+    sim.add_workload(
+        "load",
+        &patient,
+        Workload::constant_rate(10.0).with_timeout(ms(100)),
+        |_| (),
+    )
+    .unwrap();
+    let report = sim.run().unwrap();
+    assert_eq!(report.workloads["load"].timed_out, 10);
+    let patient = &report.services["patient"];
+    assert_eq!(patient.failed, 10);
+    // Each handler ended when the deadline passed, 100 ms after the request was sent.
+    assert_eq!(patient.processing_ms.max, 100.0);
+    assert_eq!(patient.processing_ms.p50, 100.0);
+}

@@ -110,6 +110,210 @@ fn fanout_file_amplifies_the_tail() {
     );
 }
 
+/// An event chain with constant times: order -> orders -> payment -> payments -> shipping.
+const CHAIN: &str = r#"[simulation]
+duration = "1s"
+
+[topics.orders]
+delivery = "at_least_once"
+ack_timeout = "1s"
+max_deliveries = 3
+broker_latency = { constant = "500us" }
+
+[topics.payments]
+broker_latency = { constant = "300us" }
+
+[services.order]
+work = { constant = "1ms" }
+# The publish and 100 us of work at once: the publish (200 us) is the longer branch.
+steps = [{ parallel = [{ publish = "orders" }, { work = { constant = "100us" } }] }]
+
+[services.payment]
+subscribes = ["orders"]
+work = { constant = "2ms" }
+steps = [{ publish = "payments" }]
+
+[services.shipping]
+subscribes = ["payments"]
+work = { constant = "1ms" }
+
+[[links]]
+from = "client"
+to = "order"
+latency = { constant = "1ms" }
+
+[[links]]
+from = "order"
+to = "orders"
+latency = { constant = "100us" }
+
+[[links]]
+from = "payment"
+to = "payments"
+latency = { constant = "100us" }
+
+[workloads.checkout]
+target = "order"
+open = { rate = 100.0, arrivals = "constant" }
+"#;
+
+/// The settled latency of the chain is the analytic sum, and the response excludes the
+/// asynchronous part. One order every 10 ms: no queueing anywhere. From the send (0 ms):
+/// - the request reaches order at 1.0 (client link); order works 1 ms (2.0) and publishes:
+///   the broker has the event at 2.1 and the confirm is back at 2.2; the response reaches
+///   the client at 3.2. Response latency: 3.2 ms.
+/// - orders delivers 500 us after 2.1 (2.6); payment works 2 ms (4.6) and publishes: the
+///   broker has it at 4.7, and payment's handling ends with the confirm at 4.8 (a subscriber
+///   that publishes pays the round trip before it ends): 2.7 ms after the publish at 2.1.
+/// - payments delivers 300 us after 4.7 (5.0); shipping works 1 ms: 6.0, the settled latency,
+///   1.3 ms after the publish at 4.7.
+#[test]
+fn an_event_chain_settles_at_the_analytic_sum() {
+    let scenario = Scenario::parse(CHAIN, "chain.toml").unwrap();
+    assert_eq!(
+        scenario.topic_names().collect::<Vec<_>>(),
+        ["orders", "payments"]
+    );
+    let report = scenario.to_simulation(None).unwrap().run().unwrap();
+    let checkout = &report.workloads["checkout"];
+    assert_eq!(checkout.completed, 100);
+    assert_eq!(checkout.sent, checkout.completed + checkout.failed);
+    assert_eq!(checkout.latency_ms.p50, 3.2);
+    assert_eq!(checkout.latency_ms.max, 3.2);
+    assert_eq!(checkout.settled_ms.count, 100);
+    assert_eq!(checkout.settled_ms.p50, 6.0);
+    assert_eq!(checkout.settled_ms.max, 6.0);
+    assert_eq!(checkout.settled_ms.mean, 6.0);
+    let orders = &report.topics["orders"];
+    assert_eq!(orders.published, 100);
+    assert_eq!(orders.subscribers["payment"].handled, 100);
+    assert_eq!(orders.subscribers["payment"].latency_ms.max, 2.7);
+    let payments = &report.topics["payments"];
+    assert_eq!(payments.published, 100);
+    assert_eq!(payments.subscribers["shipping"].handled, 100);
+    assert_eq!(payments.subscribers["shipping"].latency_ms.max, 1.3);
+    // The at-least-once topic has its dead-letter topic, unused here.
+    assert_eq!(report.topics["orders.dead-letter"].published, 0);
+    // The JSON report carries the topics and the settled latency.
+    let json: serde_json::Value = serde_json::from_str(&report.to_json()).unwrap();
+    assert_eq!(
+        json["topics"]["orders"]["delivery"]["at_least_once"]["max_deliveries"],
+        3
+    );
+    assert_eq!(
+        json["topics"]["payments"]["subscribers"]["shipping"]["latency_ms"]["max"],
+        1.3
+    );
+    assert_eq!(json["workloads"]["checkout"]["settled_ms"]["p50"], 6.0);
+}
+
+/// Fan-out: every subscriber of a topic handles every event once.
+#[test]
+fn every_subscriber_of_a_topic_handles_every_event() {
+    let text = r#"[simulation]
+duration = "5s"
+seed = 3
+
+[topics.news]
+broker_latency = { exponential = { mean = "200us" } }
+
+[services.editor]
+workers = 4
+work = { exponential = { mean = "500us" } }
+steps = [{ publish = "news" }]
+
+[services.web]
+subscribes = ["news"]
+work = { exponential = { mean = "300us" } }
+
+[services.mobile]
+workers = 2
+subscribes = ["news"]
+work = { exponential = { mean = "1ms" } }
+
+[services.archive]
+subscribes = ["news"]
+work = { constant = "100us" }
+
+[workloads.stories]
+target = "editor"
+open = { rate = 300.0 }
+"#;
+    let report = Scenario::parse(text, "fanout.toml")
+        .unwrap()
+        .to_simulation(None)
+        .unwrap()
+        .run()
+        .unwrap();
+    let stories = &report.workloads["stories"];
+    assert!(stories.completed > 1000, "{stories:?}");
+    assert_eq!(stories.failed, 0);
+    let news = &report.topics["news"];
+    assert_eq!(news.published, stories.completed);
+    assert_eq!(news.subscribers.len(), 3);
+    for name in ["web", "mobile", "archive"] {
+        assert_eq!(news.subscribers[name].handled, news.published, "{name}");
+        assert_eq!(report.services[name].handled, news.published, "{name}");
+    }
+    assert_eq!(news.delivered, 3 * news.published);
+    assert_eq!((news.lost, news.redelivered, news.rejected), (0, 0, 0));
+}
+
+/// The shipped event-driven store: every order ends, and settling takes longer than the
+/// response, which does not wait for payment, inventory, email and shipping.
+#[test]
+fn events_file_runs_and_settles_after_the_response() {
+    let scenario = Scenario::parse(&shipped("events.toml"), "events.toml").unwrap();
+    assert_eq!(
+        scenario.topic_names().collect::<Vec<_>>(),
+        ["order-placed", "payment-done"]
+    );
+    let report = scenario.to_simulation(None).unwrap().run().unwrap();
+    eprintln!("{report}");
+    let orders = &report.workloads["orders"];
+    assert!(orders.sent > 4000, "{orders:?}");
+    assert_eq!(orders.sent, orders.completed + orders.failed);
+    assert!(
+        orders.settled_ms.p50 > orders.latency_ms.p50,
+        "settled p50 {} vs latency p50 {}",
+        orders.settled_ms.p50,
+        orders.latency_ms.p50
+    );
+    let placed = &report.topics["order-placed"];
+    for name in ["payment", "inventory", "email"] {
+        let subscriber = &placed.subscribers[name];
+        assert_eq!(
+            subscriber.handled + subscriber.dead_lettered,
+            placed.published,
+            "{name}"
+        );
+    }
+    let done = &report.topics["payment-done"];
+    assert!(done.published > 4000, "{done:?}");
+    assert_eq!(done.subscribers["shipping"].handled, done.published);
+    // The slowest subscriber lags; the broker holds its backlog.
+    assert!(placed.subscribers["email"].lag_max > placed.subscribers["inventory"].lag_max);
+    // The same seed gives the same report.
+    let again = scenario.to_simulation(None).unwrap().run().unwrap();
+    assert_eq!(again.to_json(), report.to_json());
+}
+
+/// Every complete example in SCENARIOS.md (a toml block with a workload) parses.
+#[test]
+fn every_example_in_the_reference_parses() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("SCENARIOS.md");
+    let reference = std::fs::read_to_string(path).unwrap();
+    let mut examples = 0;
+    for block in reference.split("```toml\n").skip(1) {
+        let block = &block[..block.find("```").expect("its end")];
+        if block.contains("[workloads.") {
+            Scenario::parse(block, "SCENARIOS.md").unwrap_or_else(|e| panic!("{e}\n{block}"));
+            examples += 1;
+        }
+    }
+    assert!(examples >= 2, "{examples}");
+}
+
 /// One service, one workload, 60 s at 10 requests per second: quick to run.
 const SMALL: &str = "[services.a]\n[workloads.w]\ntarget = \"a\"\nopen = { rate = 10.0 }\n";
 
@@ -178,6 +382,13 @@ work = { constant = "1ms" }
 target = "frontend"
 open = { rate = 100.0 }
 "#;
+
+/// A small valid event file; `shop` and `billing` get extra lines (lines 6 and 8).
+fn events(shop: &str, billing: &str) -> String {
+    format!(
+        "[topics.orders]\ndelivery = \"at_least_once\"\nack_timeout = \"1s\"\n\n[services.shop]\n{shop}\n[services.billing]\n{billing}\n\n[workloads.w]\ntarget = \"shop\"\nopen = {{ rate = 1.0 }}\n"
+    )
+}
 
 fn error_of(text: &str) -> String {
     match Scenario::parse(text, "bad.toml") {
@@ -293,7 +504,7 @@ fn malformed_files_are_located_errors() {
         (
             "a step with two keys",
             "[services.a]\nsteps = [{ call = \"b\", work = { constant = \"1ms\" } }]\n[services.b]\n",
-            "bad.toml:2:10: services.a.steps[0]: a step has exactly one of the keys call, work or parallel; found call and work",
+            "bad.toml:2:10: services.a.steps[0]: a step has exactly one of the keys call, work, publish or parallel; found call and work",
         ),
         (
             "warm-up longer than the duration",
@@ -324,6 +535,130 @@ fn malformed_files_are_located_errors() {
             "unknown arrivals",
             "[services.a]\n[workloads.w]\ntarget = \"a\"\nopen = { rate = 1.0, arrivals = \"constnt\" }\n",
             "bad.toml:4:33: workloads.w.open.arrivals: unknown arrivals \"constnt\"; did you mean \"constant\"?",
+        ),
+        (
+            "publish to an unknown topic",
+            &events("steps = [{ publish = \"ordres\" }]", ""),
+            "bad.toml:6:22: services.shop.steps[0].publish: unknown topic \"ordres\"; did you mean \"orders\"?",
+        ),
+        (
+            "publish without any topic",
+            "[services.a]\nsteps = [{ publish = \"orders\" }]\n[workloads.w]\ntarget = \"a\"\nopen = { rate = 1.0 }\n",
+            "bad.toml:2:22: services.a.steps[0].publish: unknown topic \"orders\"; declare topics in [topics.NAME] tables",
+        ),
+        (
+            "subscribe to a service",
+            &events("", "subscribes = [\"orders\", \"billing\"]"),
+            "bad.toml:8:25: services.billing.subscribes[1]: \"billing\" is a service, not a topic",
+        ),
+        (
+            "subscribe to a misspelt topic",
+            &events("", "subscribes = [\"ordres\"]"),
+            "bad.toml:8:15: services.billing.subscribes[0]: unknown topic \"ordres\"; did you mean \"orders\"?",
+        ),
+        (
+            "subscribe to a misspelt dead-letter topic",
+            &events("", "subscribes = [\"orders.deadletter\"]"),
+            "bad.toml:8:15: services.billing.subscribes[0]: unknown topic \"orders.deadletter\"; did you mean \"orders.dead-letter\"?",
+        ),
+        (
+            "subscribe twice",
+            &events("", "subscribes = [\"orders\", \"orders\"]"),
+            "bad.toml:8:25: services.billing.subscribes[1]: subscribes to \"orders\" twice",
+        ),
+        (
+            "publish to a service",
+            &events("steps = [{ publish = \"billing\" }]", ""),
+            "bad.toml:6:22: services.shop.steps[0].publish: \"billing\" is a service, not a topic: call it with { call = \"billing\" }",
+        ),
+        (
+            "call a topic",
+            &events("steps = [{ call = \"orders\" }]", ""),
+            "bad.toml:6:19: services.shop.steps[0].call: \"orders\" is a topic, not a service: publish to it with { publish = \"orders\" }",
+        ),
+        (
+            "zero ack timeout",
+            "[topics.orders]\ndelivery = \"at_least_once\"\nack_timeout = \"0s\"\n",
+            "bad.toml:3:15: topics.orders.ack_timeout: ack_timeout must be greater than 0s",
+        ),
+        (
+            "zero max deliveries",
+            "[topics.orders]\ndelivery = \"at_least_once\"\nmax_deliveries = 0\n",
+            "bad.toml:3:18: topics.orders.max_deliveries: max_deliveries must be at least 1, got 0",
+        ),
+        (
+            "an ack timeout on an at-most-once topic",
+            "[topics.orders]\nack_timeout = \"1s\"\n",
+            "bad.toml:2:15: topics.orders.ack_timeout: ack_timeout applies only to at_least_once topics; add delivery = \"at_least_once\" (the default is at_most_once)",
+        ),
+        (
+            "unknown delivery",
+            "[topics.orders]\ndelivery = \"at-least-once\"\n",
+            "bad.toml:2:12: topics.orders.delivery: unknown delivery \"at-least-once\"; did you mean \"at_least_once\"?",
+        ),
+        (
+            "zero capacity",
+            "[topics.orders]\ncapacity = 0\n",
+            "bad.toml:2:12: topics.orders.capacity: capacity must be at least 1, got 0",
+        ),
+        (
+            "when_full without a capacity",
+            "[topics.orders]\nwhen_full = \"reject\"\n",
+            "bad.toml:2:13: topics.orders.when_full: when_full applies only to a topic with a capacity: an unbounded topic is never full",
+        ),
+        (
+            "unknown key in a topic",
+            "[topics.orders]\nack_timout = \"1s\"\n",
+            "bad.toml:2:1: topics.orders: unknown key \"ack_timout\"; did you mean \"ack_timeout\"?",
+        ),
+        (
+            "a topic named like a service",
+            "[services.orders]\n[topics.orders]\n[workloads.w]\ntarget = \"orders\"\nopen = { rate = 1.0 }\n",
+            "bad.toml:2:9: topics.orders: topic \"orders\" has the name of a service: services and topics share one namespace",
+        ),
+        (
+            "a dead-letter topic named like a service",
+            "[services.\"orders.dead-letter\"]\n[topics.orders]\ndelivery = \"at_least_once\"\n",
+            "bad.toml:2:9: topics.orders: an at_least_once topic's dead-letter topic is named \"orders.dead-letter\", which is already a service",
+        ),
+        (
+            "keys on a call",
+            &events("steps = [{ call = \"billing\", keys = 4 }]", ""),
+            "bad.toml:6:37: services.shop.steps[0].keys: keys applies only to a publish step, e.g. { publish = \"orders\", keys = 100 }",
+        ),
+        (
+            "zero keys",
+            &events("steps = [{ publish = \"orders\", keys = 0 }]", ""),
+            "bad.toml:6:39: services.shop.steps[0].keys: keys must be at least 1, got 0",
+        ),
+        (
+            "an event cycle",
+            &events(
+                "steps = [{ publish = \"orders\" }]\nsubscribes = [\"orders\"]",
+                "",
+            ),
+            "bad.toml:6:22: services.shop.steps[0].publish: event cycle shop -> orders -> shop: every event would cause another, forever",
+        ),
+        (
+            "an event cycle through a call and a dead-letter topic",
+            &events(
+                "steps = [{ call = \"billing\" }]\nsubscribes = [\"orders.dead-letter\"]",
+                "steps = [{ publish = \"orders\" }]",
+            ),
+            "bad.toml:9:22: services.billing.steps[0].publish: event cycle billing -> orders -> orders.dead-letter -> shop -> billing: every event would cause another, forever",
+        ),
+        (
+            "a link from a topic",
+            &format!(
+                "{}[[links]]\nfrom = \"orders\"\nto = \"billing\"\nlatency = {{ constant = \"1ms\" }}\n",
+                events("", "")
+            ),
+            "bad.toml:14:8: links[0].from: a link cannot start at topic \"orders\": a topic delivers its events after its broker_latency",
+        ),
+        (
+            "a workload targeting a topic",
+            "[topics.orders]\n[services.a]\n[workloads.w]\ntarget = \"orders\"\nopen = { rate = 1.0 }\n",
+            "bad.toml:4:10: workloads.w.target: \"orders\" is a topic: a workload sends requests to a service (which may publish)",
         ),
         (
             "no workloads",
@@ -405,6 +740,23 @@ proptest! {
         let text = mutate(BASE, at, len, insert);
         if let Err(err) = Scenario::parse(&text, "fuzz.toml") {
             // Every message names the file and a line.
+            let message = err.to_string();
+            prop_assert!(message.starts_with("fuzz.toml:"), "{}", message);
+        }
+    }
+
+    #[test]
+    fn mutations_of_an_event_file_never_panic(
+        at in 0usize..700,
+        len in 0usize..8,
+        insert in prop::sample::select(vec![
+            "", "\"", "=", "[", "]", "{", "}", ",", "\n", "0", "-1", "\"0s\"", "publish",
+            "subscribes = [\"a\"]", "keys = 0", "\"at_most_once\"", "[topics.a]",
+            "[topics.shop]", ".dead-letter", "#",
+        ]),
+    ) {
+        let text = mutate(CHAIN, at, len, insert);
+        if let Err(err) = Scenario::parse(&text, "fuzz.toml") {
             let message = err.to_string();
             prop_assert!(message.starts_with("fuzz.toml:"), "{}", message);
         }
