@@ -128,6 +128,7 @@ pub mod scenario;
 pub mod service;
 mod settle;
 pub mod simulation;
+mod suggest;
 pub mod topic;
 pub mod workload;
 

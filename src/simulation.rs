@@ -20,6 +20,7 @@ use crate::random::{self, SimRng};
 use crate::replica::{Replica, ReplicaSet};
 use crate::report::{Report, ServiceReport, TopicReport, WorkloadReport};
 use crate::service::{Capacity, Service};
+use crate::suggest::did_you_mean;
 use crate::topic::{Delivery, Event, Topic, TopicHandle};
 use crate::workload::{MakeRequest, Workload, WorkloadResult, WorkloadRun};
 
@@ -487,7 +488,7 @@ impl Simulation {
                         from: from.clone(),
                         to: to.clone(),
                         unknown: endpoint.clone(),
-                        hint: did_you_mean(endpoint, &known),
+                        hint: did_you_mean(endpoint, known.iter().copied()),
                     });
                 }
             }
@@ -626,33 +627,6 @@ impl Simulation {
             topics,
         })
     }
-}
-
-/// `; did you mean "x"?` for the known name closest to `name`, if any is close.
-fn did_you_mean(name: &str, known: &[&str]) -> String {
-    known
-        .iter()
-        .map(|candidate| (edit_distance(name, candidate), *candidate))
-        .filter(|(distance, candidate)| *distance <= candidate.len().max(name.len()) / 3 + 1)
-        .min()
-        .map(|(_, candidate)| format!("; did you mean {candidate:?}?"))
-        .unwrap_or_default()
-}
-
-/// Levenshtein distance.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut previous = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let substitution = previous + usize::from(ca != *cb);
-            previous = row[j + 1];
-            row[j + 1] = substitution.min(row[j] + 1).min(previous + 1);
-        }
-    }
-    row[b.len()]
 }
 
 type StartFuture = Pin<Box<dyn Future<Output = Result<Box<dyn RunningService>, SimulationError>>>>;
@@ -799,20 +773,5 @@ impl<E: Event> TopicEntry for PendingTopic<E> {
             let rng = random::stream(seed, &format!("topic/{}", self.handle.name()));
             crate::broker::start(&self.handle, self.topic, node, rng, engine).await
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn suggestions_pick_the_closest_name() {
-        assert_eq!(
-            did_you_mean("paymnet", &["client", "payment", "shipping"]),
-            "; did you mean \"payment\"?"
-        );
-        assert_eq!(did_you_mean("zzzzzz", &["client", "payment"]), "");
-        assert_eq!(edit_distance("kitten", "sitting"), 3);
     }
 }

@@ -1,5 +1,6 @@
 //! Errors in scenario files, located like a compiler locates them: file, line, column, key.
 
+use crate::suggest::closest;
 use std::fmt;
 use std::ops::Range;
 use std::path::PathBuf;
@@ -316,37 +317,6 @@ pub(super) fn suggestion(unknown: &str, expected: &[String]) -> String {
         [only] => format!("; expected {only:?}"),
         _ => format!("; expected one of {}", expected.join(", ")),
     }
-}
-
-/// The candidate closest to `name`, if it is close enough to be a likely typo.
-pub(super) fn closest<'c>(
-    name: &str,
-    candidates: impl IntoIterator<Item = &'c str>,
-) -> Option<&'c str> {
-    candidates
-        .into_iter()
-        .map(|candidate| (edit_distance(name, candidate), candidate))
-        .filter(|(distance, candidate)| {
-            *distance <= candidate.chars().count().max(name.chars().count()) / 3 + 1
-        })
-        .min()
-        .map(|(_, candidate)| candidate)
-}
-
-/// Levenshtein distance, in characters.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut previous = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let substitution = previous + usize::from(ca != *cb);
-            previous = row[j + 1];
-            row[j + 1] = substitution.min(row[j] + 1).min(previous + 1);
-        }
-    }
-    row[b.len()]
 }
 
 /// Rewords serde's and toml's messages in the file's terms.

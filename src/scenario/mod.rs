@@ -99,7 +99,8 @@ use crate::workload::Workload;
 
 pub use error::ScenarioError;
 
-use error::{Source, closest};
+use crate::suggest::closest;
+use error::Source;
 use file::{Dur, RawFile, RawService, RawStep, RawTopic, RawWorkload};
 use scripted::{Action, ScriptedService};
 
