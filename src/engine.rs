@@ -40,10 +40,113 @@ pub(crate) struct Engine {
     next_request: AtomicU64,
     pub(crate) in_flight: InFlight,
     pub(crate) progress: Progress,
+    pub(crate) faults: Faults,
+}
+
+/// The run's scheduled faults, resolved to nodes.
+#[derive(Debug, Default)]
+pub(crate) struct Faults {
+    active: Vec<ScheduledFault>,
+}
+
+#[derive(Debug)]
+pub(crate) struct ScheduledFault {
+    pub(crate) fault: crate::fault::Fault,
+    /// The nodes it names, in the order of `Fault::services`.
+    pub(crate) nodes: Vec<NodeId>,
+    pub(crate) rng: std::sync::Mutex<crate::random::SimRng>,
+    pub(crate) failed: AtomicU64,
+}
+
+impl Faults {
+    pub(crate) fn new(active: Vec<ScheduledFault>) -> Self {
+        Faults { active }
+    }
+
+    /// The product of the slowdowns on `node` (replica `replica`) at `now`.
+    pub(crate) fn slowdown(&self, node: NodeId, replica: usize, now: Duration) -> f64 {
+        let mut factor = 1.0;
+        for scheduled in &self.active {
+            if let crate::fault::FaultKind::Slow {
+                replica: which,
+                factor: slow,
+                ..
+            } = &scheduled.fault.kind
+                && scheduled.nodes[0] == node
+                && which.is_none_or(|which| which == replica)
+                && scheduled.fault.active(now)
+            {
+                factor *= slow;
+            }
+        }
+        factor
+    }
+
+    /// Latency added to a message from `from` to `to` at `now`.
+    pub(crate) fn extra_latency(&self, from: NodeId, to: NodeId, now: Duration) -> Duration {
+        let mut extra = Duration::ZERO;
+        for scheduled in &self.active {
+            if let crate::fault::FaultKind::Latency { extra: more, .. } = &scheduled.fault.kind
+                && scheduled.nodes[0] == from
+                && scheduled.nodes[1] == to
+                && scheduled.fault.active(now)
+            {
+                extra += *more;
+            }
+        }
+        extra
+    }
+
+    /// Whether an injected failure aborts a call to `node` at `now` (a draw per active fault).
+    pub(crate) fn aborts(&self, node: NodeId, now: Duration) -> bool {
+        use rand::RngExt;
+        for scheduled in &self.active {
+            if let crate::fault::FaultKind::Fail { probability, .. } = &scheduled.fault.kind
+                && scheduled.nodes[0] == node
+                && scheduled.fault.active(now)
+            {
+                let mut rng = scheduled
+                    .rng
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                if rng.random_bool(*probability) {
+                    scheduled.failed.fetch_add(1, Ordering::Relaxed);
+                    return true;
+                }
+            }
+        }
+        false
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.active.is_empty()
+    }
+
+    pub(crate) fn report(&self) -> Vec<crate::fault::FaultReport> {
+        self.active
+            .iter()
+            .map(|scheduled| crate::fault::FaultReport {
+                fault: scheduled.fault.to_string(),
+                start_seconds: scheduled.fault.at.as_secs_f64(),
+                end_seconds: scheduled
+                    .fault
+                    .at
+                    .checked_add(scheduled.fault.lasting)
+                    .map(|end| end.as_secs_f64()),
+                failed_calls: scheduled.failed.load(Ordering::Relaxed),
+            })
+            .collect()
+    }
 }
 
 impl Engine {
-    pub(crate) fn new(clock: Clock, timing: Timing, links: Links, progress: Progress) -> Self {
+    pub(crate) fn new(
+        clock: Clock,
+        timing: Timing,
+        links: Links,
+        progress: Progress,
+        faults: Faults,
+    ) -> Self {
         Engine {
             clock,
             timing,
@@ -51,7 +154,17 @@ impl Engine {
             next_request: AtomicU64::new(1),
             in_flight: InFlight::default(),
             progress,
+            faults,
         }
+    }
+
+    /// The latency of one message from `from` to `to`: the link's draw plus any latency fault.
+    pub(crate) fn hop(&self, link: &crate::link::Link, from: NodeId, to: NodeId) -> Duration {
+        let latency = link.sample();
+        if self.faults.is_empty() {
+            return latency;
+        }
+        latency + self.faults.extra_latency(from, to, self.clock.now())
     }
 
     pub(crate) fn next_request_id(&self) -> RequestId {
@@ -73,7 +186,14 @@ impl Engine {
         let link = self.links.between(from, to.node());
         let deadline = meta.deadline;
         let round_trip = async {
-            self.clock.sleep(link.sample()).await;
+            self.clock.sleep(self.hop(link, from, to.node())).await;
+            if !self.faults.is_empty() && self.faults.aborts(to.node(), self.clock.now()) {
+                self.clock.sleep(self.hop(link, from, to.node())).await;
+                return Err(CallError::Failed {
+                    service: to.name().to_string(),
+                    message: "injected fault".into(),
+                });
+            }
             // The replica is picked when the request arrives.
             let replica = to.pick();
             let submitted = self.clock.now();
@@ -92,7 +212,7 @@ impl Engine {
                 self.clock.now().saturating_sub(submitted),
                 self.clock.now(),
             );
-            self.clock.sleep(link.sample()).await;
+            self.clock.sleep(self.hop(link, from, to.node())).await;
             outcome
         };
         match self.clock.timeout_at(deadline, round_trip).await {
@@ -118,7 +238,7 @@ impl Engine {
         let guard = InFlightGuard::enter(std::sync::Arc::clone(self));
         tokio::spawn(async move {
             let link = engine.links.between(from, to.node());
-            engine.clock.sleep(link.sample()).await;
+            engine.clock.sleep(engine.hop(link, from, to.node())).await;
             // A rejected one-way message is counted in the receiver's `rejected`.
             let _ = to.pick().submit(
                 message,

@@ -99,6 +99,14 @@ pub enum BuildError {
         /// What is wrong.
         reason: String,
     },
+    /// A scheduled fault is invalid or names an unknown service.
+    #[error("fault {fault}: {reason}")]
+    InvalidFault {
+        /// The fault, e.g. `slow payment x3`.
+        fault: String,
+        /// What is wrong.
+        reason: String,
+    },
     /// A simulation setting is out of range.
     #[error("simulation {setting}: {reason}")]
     InvalidSetting {

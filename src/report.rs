@@ -114,6 +114,9 @@ pub struct Report {
     /// Per-topic figures, by topic name (empty without topics).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub topics: BTreeMap<String, TopicReport>,
+    /// The scheduled faults, in the order they were added (empty without faults).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub faults: Vec<crate::fault::FaultReport>,
 }
 
 /// One replica's share of its service's work.
@@ -264,6 +267,7 @@ impl Report {
             workloads: BTreeMap::new(),
             services: BTreeMap::new(),
             topics: BTreeMap::new(),
+            faults: Vec::new(),
         }
     }
 

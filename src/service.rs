@@ -197,7 +197,18 @@ impl<S: Service> Context<S> {
 
     /// Spends exactly `duration` of processing time.
     pub async fn work_for(&self, duration: Duration) {
-        self.replica.engine().clock.sleep(duration).await;
+        let engine = self.replica.engine();
+        let duration = if engine.faults.is_empty() {
+            duration
+        } else {
+            let factor = engine.faults.slowdown(
+                self.replica.node(),
+                self.replica.index(),
+                engine.clock.now(),
+            );
+            Duration::from_secs_f64(duration.as_secs_f64() * factor)
+        };
+        engine.clock.sleep(duration).await;
     }
 
     /// Draws a duration from `distribution` using this service's random stream.
@@ -328,7 +339,10 @@ impl<S: Service> Context<S> {
         let meta = self.request.child(engine.next_request_id(), now, deadline);
         let settle = self.fork_settle();
         let round_trip = async {
-            engine.clock.sleep(link.sample()).await;
+            engine
+                .clock
+                .sleep(engine.hop(link, self.replica.node(), broker.node))
+                .await;
             let (reply, confirmed) = tokio::sync::oneshot::channel();
             let message = BrokerMsg::Publish {
                 event,
@@ -348,7 +362,10 @@ impl<S: Service> Context<S> {
                     })
                 })
             };
-            engine.clock.sleep(link.sample()).await;
+            engine
+                .clock
+                .sleep(engine.hop(link, self.replica.node(), broker.node))
+                .await;
             outcome
         };
         match engine.clock.timeout_at(deadline, round_trip).await {

@@ -11,8 +11,9 @@ use crate::balancer::{Balancer, BalancerState};
 use crate::broker::{RunningTopic, ServiceSubscriber};
 use crate::clock::{Clock, ClockKind};
 use crate::distribution::Distribution;
-use crate::engine::{Engine, NodeId, Timing};
+use crate::engine::{Engine, Faults, NodeId, ScheduledFault, Timing};
 use crate::error::{BuildError, SimulationError};
+use crate::fault::Fault;
 use crate::handle::ServiceHandle;
 use crate::link::{CLIENT, Links};
 use crate::progress::Progress;
@@ -145,6 +146,7 @@ impl SimulationBuilder {
             links: BTreeMap::new(),
             workloads: Vec::new(),
             topics: Vec::new(),
+            faults: Vec::new(),
             progress: Progress::default(),
         })
     }
@@ -186,6 +188,7 @@ pub struct Simulation {
     links: BTreeMap<(String, String), Distribution>,
     workloads: Vec<Box<dyn WorkloadEntry + Send>>,
     topics: Vec<Box<dyn TopicEntry + Send>>,
+    faults: Vec<Fault>,
     progress: Progress,
 }
 
@@ -475,12 +478,61 @@ impl Simulation {
         Ok(())
     }
 
+    /// Schedules a fault (see [`Fault`]). Services are checked when the run starts.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use microsim::{Capacity, Context, Fault, Service, ServiceError, Simulation, Workload};
+    /// # struct Api;
+    /// # impl Service for Api {
+    /// #     type Request = (); type Response = (); type State = ();
+    /// #     fn init_state(&self) {}
+    /// #     async fn handle(&self, ctx: &Context<Self>, _: ()) -> Result<(), ServiceError> {
+    /// #         ctx.work_for(Duration::from_millis(1)).await; Ok(())
+    /// #     }
+    /// # }
+    /// let s = Duration::from_secs;
+    /// let mut sim = Simulation::builder().duration(s(3)).build()?;
+    /// let api = sim.add_service("api", Api, Capacity::workers(1))?;
+    /// sim.add_workload("load", &api, Workload::constant_rate(100.0), |_| ())?;
+    /// // Five times slower during the second second.
+    /// sim.add_fault(Fault::slow("api", 5.0).at(s(1)).lasting(s(1)))?;
+    /// let report = sim.run()?;
+    /// let latency = &report.workloads["load"].latency_ms;
+    /// assert_eq!(latency.max, 5.0);
+    /// assert!((latency.mean - (200.0 * 1.0 + 100.0 * 5.0) / 300.0).abs() < 1e-5); // mean is exact to the nanosecond
+    /// assert_eq!(report.faults[0].fault, "slow api x5");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`BuildError::InvalidFault`] for a factor that is not > 0, a probability outside
+    /// [0, 1] or a window of no time.
+    pub fn add_fault(&mut self, fault: Fault) -> Result<(), BuildError> {
+        fault.validate()?;
+        self.faults.push(fault);
+        Ok(())
+    }
+
     /// Checks that every link names known endpoints.
     fn validate_links(&self) -> Result<(), BuildError> {
         let known: Vec<&str> = std::iter::once(CLIENT)
             .chain(self.services.iter().map(|s| s.name()))
             .chain(self.topics.iter().map(|t| t.name()))
             .collect();
+        for fault in &self.faults {
+            for name in fault.services() {
+                if !known.contains(&name) {
+                    return Err(BuildError::InvalidFault {
+                        fault: fault.to_string(),
+                        reason: format!(
+                            "unknown service {name:?}{}",
+                            did_you_mean(name, known.iter().copied())
+                        ),
+                    });
+                }
+            }
+        }
         for (from, to) in self.links.keys() {
             for endpoint in [from, to] {
                 if !known.contains(&endpoint.as_str()) {
@@ -535,6 +587,7 @@ impl Simulation {
             links,
             workloads,
             topics,
+            faults,
             progress,
             ..
         } = self;
@@ -554,7 +607,28 @@ impl Simulation {
             call_timeout: settings.call_timeout,
         };
         let clock = Clock::start(settings.clock);
-        let engine = Arc::new(Engine::new(clock, timing, links, progress));
+        let faults = Faults::new(
+            faults
+                .into_iter()
+                .enumerate()
+                .map(|(index, fault)| ScheduledFault {
+                    nodes: fault
+                        .services()
+                        .iter()
+                        .map(|name| {
+                            NodeId(names.iter().position(|known| known == name).unwrap_or(0))
+                        })
+                        .collect(),
+                    rng: std::sync::Mutex::new(random::stream(
+                        settings.seed,
+                        &format!("fault/{index}"),
+                    )),
+                    failed: std::sync::atomic::AtomicU64::new(0),
+                    fault,
+                })
+                .collect(),
+        );
+        let engine = Arc::new(Engine::new(clock, timing, links, progress, faults));
 
         let mut running = Vec::with_capacity(services.len());
         for (index, service) in services.into_iter().enumerate() {
@@ -625,6 +699,7 @@ impl Simulation {
             workloads,
             services,
             topics,
+            faults: engine.faults.report(),
         })
     }
 }

@@ -11,6 +11,7 @@ mod determinism;
 mod events;
 mod exactness;
 mod failures;
+mod faults;
 mod messaging;
 mod real_time;
 mod scenario_files;
