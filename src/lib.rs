@@ -91,6 +91,20 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! ## Beyond request/response
+//!
+//! - **Events** ([`topic`]): [`Simulation::add_topic`] creates a topic with a broker actor;
+//!   [`Simulation::subscribe`] makes a service handle its events; handlers publish with
+//!   [`Context::publish`]. Fan-out, consumer groups, partition keys, at-most-once and
+//!   at-least-once delivery with dead-letter topics, and each workload's *settled* latency:
+//!   until everything its requests caused has finished.
+//! - **Replicas** ([`balancer`]): [`Simulation::add_replicated_service`] runs several replicas
+//!   behind a [`Balancer`].
+//! - **Faults** ([`fault`]): [`Simulation::add_fault`] slows a service down, adds latency to a
+//!   link or aborts a fraction of calls for a window of simulated time.
+//! - **Scenario files** (`scenario`, feature `scenario`): the same engine from a TOML file,
+//!   and the `microsim` command (feature `cli`).
+//!
 //! ## Guarantees
 //!
 //! - **Exact simulated time.** Processing times and link latencies are exact to the
