@@ -111,6 +111,11 @@ impl BalancerState {
         }
     }
 
+    /// Whether [`observe`](Self::observe) does anything: only peak-EWMA learns.
+    pub(crate) fn learns_from_latency(&self) -> bool {
+        matches!(self.balancer, Balancer::PeakEwma { .. })
+    }
+
     /// Records a response time observed from replica `index` (used by peak-EWMA).
     pub(crate) fn observe(&mut self, index: usize, latency: Duration, now: Duration) {
         let Balancer::PeakEwma { decay } = self.balancer else {

@@ -196,7 +196,9 @@ impl Engine {
             }
             // The replica is picked when the request arrives.
             let replica = to.pick();
-            let submitted = self.clock.now();
+            // Only a latency-aware balancer needs the response time: skip the clock reads
+            // otherwise (on the real clock each is a system call).
+            let submitted = to.observes_latency().then(|| self.clock.now());
             let (reply, response) = oneshot::channel();
             let outcome = match replica.submit(request, meta, settle, Responder::Caller(reply)) {
                 // A dropped reply means the handler panicked while holding it.
@@ -207,11 +209,10 @@ impl Engine {
                 }),
                 Err(error) => Err(error),
             };
-            to.observe(
-                replica,
-                self.clock.now().saturating_sub(submitted),
-                self.clock.now(),
-            );
+            if let Some(submitted) = submitted {
+                let now = self.clock.now();
+                to.observe(replica, now.saturating_sub(submitted), now);
+            }
             self.clock.sleep(self.hop(link, from, to.node())).await;
             outcome
         };

@@ -357,6 +357,8 @@ impl<S: Service> Replica<S> {
 pub(crate) struct ReplicaSet<S: Service> {
     replicas: Vec<Arc<Replica<S>>>,
     balancer: Mutex<BalancerState>,
+    /// Several replicas behind a balancer that learns from response times.
+    observes_latency: bool,
 }
 
 #[derive(Default)]
@@ -375,6 +377,7 @@ struct ServiceTotals {
 impl<S: Service> ReplicaSet<S> {
     pub(crate) fn new(replicas: Vec<Arc<Replica<S>>>, balancer: BalancerState) -> Self {
         ReplicaSet {
+            observes_latency: replicas.len() > 1 && balancer.learns_from_latency(),
             replicas,
             balancer: Mutex::new(balancer),
         }
@@ -411,14 +414,17 @@ impl<S: Service> ReplicaSet<S> {
         &self.replicas[index]
     }
 
+    /// Whether the balancer learns from response times (see [`observe`](Self::observe)).
+    pub(crate) fn observes_latency(&self) -> bool {
+        self.observes_latency
+    }
+
     /// Tells the balancer how long `replica` took to answer.
     pub(crate) fn observe(&self, replica: &Replica<S>, latency: Duration, now: Duration) {
-        if self.replicas.len() > 1 {
-            self.balancer
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .observe(replica.index, latency, now);
-        }
+        self.balancer
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .observe(replica.index, latency, now);
     }
 
     /// The service's figures, summed over replicas (with a line per replica when several).

@@ -313,13 +313,15 @@ enum Gaps {
 }
 
 impl Gaps {
-    fn next(&self, rng: &mut SimRng) -> Duration {
+    /// The intended time of request number `index` (from 0), given the previous one's.
+    fn arrival(&self, index: u64, previous: Duration, rng: &mut SimRng) -> Duration {
         match *self {
             Gaps::Exponential(rate) => {
                 let gap: f64 = rng.sample(rand_distr::Exp1);
-                seconds(gap / rate)
+                previous + seconds(gap / rate)
             }
-            Gaps::Constant(rate) => seconds(1.0 / rate),
+            // The k-th request at k / rate exactly: summing rounded gaps would drift.
+            Gaps::Constant(rate) => seconds(index as f64 / rate),
         }
     }
 }
@@ -336,10 +338,7 @@ fn spawn_open<S: Service>(shared: Arc<Shared<S>>, mut rng: SimRng, gaps: Gaps) {
         let engine = &shared.engine;
         let end = engine.timing.duration;
         let mut sent: u64 = 0;
-        let mut intended = match gaps {
-            Gaps::Exponential(_) => gaps.next(&mut rng),
-            Gaps::Constant(_) => Duration::ZERO,
-        };
+        let mut intended = gaps.arrival(0, Duration::ZERO, &mut rng);
         while intended < end {
             engine.clock.sleep_until(intended).await;
             let request = shared.next_request();
@@ -350,11 +349,7 @@ fn spawn_open<S: Service>(shared: Arc<Shared<S>>, mut rng: SimRng, gaps: Gaps) {
                 one.engine.in_flight.leave();
             });
             sent += 1;
-            intended = match gaps {
-                Gaps::Exponential(_) => intended + gaps.next(&mut rng),
-                // The k-th request at k / rate exactly: summing rounded gaps would drift.
-                Gaps::Constant(rate) => seconds(sent as f64 / rate),
-            };
+            intended = gaps.arrival(sent, intended, &mut rng);
         }
         engine.in_flight.leave();
     });
