@@ -82,6 +82,7 @@ impl Service for Payment {
 }
 
 /// What shoppers ask the frontend for.
+#[derive(Clone, Copy)]
 enum StoreRequest {
     /// Look at one product page.
     Browse,

@@ -10,8 +10,9 @@ use crate::clock::Clock;
 use crate::error::CallError;
 use crate::link::Links;
 use crate::message::{RequestId, RequestMeta};
+use crate::policy::{PairPolicy, Policies};
 use crate::progress::Progress;
-use crate::replica::{ReplicaSet, Responder};
+use crate::replica::{Cancel, ReplicaSet, Responder};
 use crate::service::Service;
 use crate::settle::Settle;
 
@@ -41,6 +42,7 @@ pub(crate) struct Engine {
     pub(crate) in_flight: InFlight,
     pub(crate) progress: Progress,
     pub(crate) faults: Faults,
+    pub(crate) policies: Policies,
 }
 
 /// The run's scheduled faults, resolved to nodes.
@@ -56,6 +58,8 @@ pub(crate) struct ScheduledFault {
     pub(crate) nodes: Vec<NodeId>,
     pub(crate) rng: std::sync::Mutex<crate::random::SimRng>,
     pub(crate) failed: AtomicU64,
+    pub(crate) lost: AtomicU64,
+    pub(crate) crashed: AtomicU64,
 }
 
 impl Faults {
@@ -118,6 +122,56 @@ impl Faults {
         false
     }
 
+    /// Whether a message from `from` to `to` at `now` is lost (a draw per active loss fault).
+    pub(crate) fn loses(&self, from: NodeId, to: NodeId, now: Duration) -> bool {
+        use rand::RngExt;
+        for scheduled in &self.active {
+            let lost = match &scheduled.fault.kind {
+                crate::fault::FaultKind::Partition { .. } => {
+                    let [a, b] = [scheduled.nodes[0], scheduled.nodes[1]];
+                    ((a == from && b == to) || (a == to && b == from))
+                        && scheduled.fault.active(now)
+                }
+                crate::fault::FaultKind::Loss { probability, .. } => {
+                    let [a, b] = [scheduled.nodes[0], scheduled.nodes[1]];
+                    ((a == from && b == to) || (a == to && b == from))
+                        && scheduled.fault.active(now)
+                        && scheduled
+                            .rng
+                            .lock()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner)
+                            .random_bool(*probability)
+                }
+                _ => false,
+            };
+            if lost {
+                scheduled.lost.fetch_add(1, Ordering::Relaxed);
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Whether a crash fault names `node`.
+    pub(crate) fn may_crash(&self, node: NodeId) -> bool {
+        self.crashes()
+            .any(|(_, scheduled)| scheduled.nodes[0] == node)
+    }
+
+    /// The crash faults: (index in the schedule, fault, node).
+    pub(crate) fn crashes(&self) -> impl Iterator<Item = (usize, &ScheduledFault)> {
+        self.active.iter().enumerate().filter(|(_, scheduled)| {
+            matches!(scheduled.fault.kind, crate::fault::FaultKind::Crash { .. })
+        })
+    }
+
+    /// Counts requests failed by crash fault number `index`.
+    pub(crate) fn count_crashed(&self, index: usize, requests: u64) {
+        self.active[index]
+            .crashed
+            .fetch_add(requests, Ordering::Relaxed);
+    }
+
     pub(crate) fn is_empty(&self) -> bool {
         self.active.is_empty()
     }
@@ -134,6 +188,8 @@ impl Faults {
                     .checked_add(scheduled.fault.lasting)
                     .map(|end| end.as_secs_f64()),
                 failed_calls: scheduled.failed.load(Ordering::Relaxed),
+                lost_messages: scheduled.lost.load(Ordering::Relaxed),
+                crashed_requests: scheduled.crashed.load(Ordering::Relaxed),
             })
             .collect()
     }
@@ -146,6 +202,7 @@ impl Engine {
         links: Links,
         progress: Progress,
         faults: Faults,
+        policies: Policies,
     ) -> Self {
         Engine {
             clock,
@@ -155,6 +212,7 @@ impl Engine {
             in_flight: InFlight::default(),
             progress,
             faults,
+            policies,
         }
     }
 
@@ -171,28 +229,236 @@ impl Engine {
         RequestId(self.next_request.fetch_add(1, Ordering::Relaxed))
     }
 
-    /// Sends `request` from `from` to `to` and waits for the response: link latency out,
-    /// admission (or rejection), queueing, handling, link latency back -- all before
-    /// `meta.deadline`, which the caller set `timeout` after the send.
+    /// Calls `to` from `from` and waits for the response, under the pair's [`CallPolicy`] if
+    /// it has one. Each attempt times out after `per_try`, and none waits past
+    /// `meta.deadline`, the time the caller gives up on the whole call.
+    ///
+    /// [`CallPolicy`]: crate::policy::CallPolicy
     pub(crate) async fn call<S: Service>(
+        &self,
+        from: NodeId,
+        to: &ReplicaSet<S>,
+        request: S::Request,
+        mut meta: RequestMeta,
+        settle: Option<&Settle>,
+        per_try: Duration,
+    ) -> Result<S::Response, CallError> {
+        if let Some(pair) = self.policies.between(from, to.node()) {
+            return self
+                .call_with_policy(pair, from, to, request, meta, settle, per_try)
+                .await;
+        }
+        let now = self.clock.now();
+        meta.deadline = now.saturating_add(per_try).min(meta.deadline);
+        self.attempt(from, to, request, meta, settle.map(Settle::link), None)
+            .await
+    }
+
+    /// A call under a policy: retries around admission (breaker, bulkhead, rate limit) around
+    /// a possibly hedged attempt.
+    #[allow(clippy::too_many_arguments)]
+    async fn call_with_policy<S: Service>(
+        &self,
+        pair: &PairPolicy,
+        from: NodeId,
+        to: &ReplicaSet<S>,
+        request: S::Request,
+        mut meta: RequestMeta,
+        settle: Option<&Settle>,
+        per_try: Duration,
+    ) -> Result<S::Response, CallError> {
+        let start = self.clock.now();
+        let counted = start >= self.timing.warmup;
+        let overall = meta.deadline;
+        let max_attempts = pair.max_attempts();
+        pair.begin_call(start, counted);
+        let mut attempt: u32 = 1;
+        let mut wait = Duration::ZERO;
+        let outcome = loop {
+            let now = self.clock.now();
+            let permit = match pair.admit(now, counted) {
+                Ok(permit) => permit,
+                // The caller's own refusals are not retried: they exist to shed load.
+                Err(refusal) => break Err(refusal.into_error(to.name())),
+            };
+            if counted {
+                let mut state = pair.state();
+                state.stats.attempts += 1;
+                if attempt > 1 {
+                    state.stats.retries += 1;
+                }
+            }
+            meta.sent_at = now;
+            meta.deadline = now.saturating_add(per_try).min(overall);
+            let result = self
+                .hedged_attempt(
+                    pair,
+                    from,
+                    to,
+                    request.clone(),
+                    meta.clone(),
+                    settle,
+                    counted,
+                )
+                .await;
+            let end = self.clock.now();
+            if counted && matches!(result, Err(CallError::TimedOut { .. })) {
+                pair.state().stats.timeouts += 1;
+            }
+            permit.finish(result.is_err(), end.saturating_sub(now), end);
+            let error = match result {
+                Ok(response) => break Ok(response),
+                Err(error) => error,
+            };
+            if attempt >= max_attempts {
+                break Err(error);
+            }
+            let Some(next_wait) = pair.retry_wait(attempt, wait, end, counted) else {
+                break Err(error);
+            };
+            // No time left for another attempt before the caller gives up.
+            if end.saturating_add(next_wait) >= overall {
+                break Err(error);
+            }
+            wait = next_wait;
+            self.clock.sleep(wait).await;
+            attempt += 1;
+            meta.id = self.next_request_id();
+        };
+        if counted {
+            let mut state = pair.state();
+            match &outcome {
+                Ok(_) => {
+                    state.stats.succeeded += 1;
+                    let took = self.clock.now().saturating_sub(start);
+                    state.stats.latency.record(took);
+                }
+                Err(_) => state.stats.failed += 1,
+            }
+        }
+        outcome
+    }
+
+    /// One attempt, with a second copy sent if it is slower than the policy's hedge delay:
+    /// the first successful answer wins and the other copy is cancelled.
+    #[allow(clippy::too_many_arguments)]
+    async fn hedged_attempt<S: Service>(
+        &self,
+        pair: &PairPolicy,
+        from: NodeId,
+        to: &ReplicaSet<S>,
+        request: S::Request,
+        meta: RequestMeta,
+        settle: Option<&Settle>,
+        counted: bool,
+    ) -> Result<S::Response, CallError> {
+        let now = self.clock.now();
+        let deadline = meta.deadline;
+        let Some(hedge_at) = pair
+            .hedge_delay()
+            .map(|delay| now.saturating_add(delay))
+            .filter(|at| *at < deadline)
+        else {
+            return self
+                .attempt(from, to, request, meta, settle.map(Settle::link), None)
+                .await;
+        };
+        let first_cancel = Cancel::default();
+        let mut second_meta = meta.clone();
+        let first = self.attempt(
+            from,
+            to,
+            request.clone(),
+            meta,
+            settle.map(Settle::link),
+            Some(first_cancel.clone()),
+        );
+        tokio::pin!(first);
+        tokio::select! {
+            biased;
+            result = &mut first => return result,
+            () = self.clock.sleep_until(hedge_at) => {}
+        }
+        if counted {
+            pair.state().stats.hedges_sent += 1;
+        }
+        second_meta.id = self.next_request_id();
+        second_meta.sent_at = hedge_at;
+        let second_cancel = Cancel::default();
+        let second = self.attempt(
+            from,
+            to,
+            request,
+            second_meta,
+            settle.map(Settle::link),
+            Some(second_cancel.clone()),
+        );
+        tokio::pin!(second);
+        let mut first_failed = None;
+        let mut second_failed = false;
+        loop {
+            tokio::select! {
+                biased;
+                result = &mut first, if first_failed.is_none() => match result {
+                    Ok(response) => {
+                        second_cancel.cancel();
+                        return Ok(response);
+                    }
+                    Err(error) => first_failed = Some(error),
+                },
+                result = &mut second, if !second_failed => match result {
+                    Ok(response) => {
+                        first_cancel.cancel();
+                        if counted {
+                            pair.state().stats.hedges_won += 1;
+                        }
+                        return Ok(response);
+                    }
+                    Err(_) => second_failed = true,
+                },
+            }
+            if second_failed && let Some(error) = first_failed.take() {
+                return Err(error);
+            }
+        }
+    }
+
+    /// Sends one copy of a request and waits for its response: link latency out, admission
+    /// (or rejection), queueing, handling, link latency back -- all before `meta.deadline`.
+    /// A copy whose `cancel` is set while it waits in a queue is dropped there.
+    async fn attempt<S: Service>(
         &self,
         from: NodeId,
         to: &ReplicaSet<S>,
         request: S::Request,
         meta: RequestMeta,
         settle: Option<Settle>,
-        timeout: Duration,
+        cancel: Option<Cancel>,
     ) -> Result<S::Response, CallError> {
         let link = self.links.between(from, to.node());
         let deadline = meta.deadline;
+        let timeout = deadline.saturating_sub(self.clock.now());
+        if timeout.is_zero() {
+            return Err(CallError::TimedOut {
+                service: to.name().to_string(),
+                timeout,
+            });
+        }
         let round_trip = async {
             self.clock.sleep(self.hop(link, from, to.node())).await;
-            if !self.faults.is_empty() && self.faults.aborts(to.node(), self.clock.now()) {
-                self.clock.sleep(self.hop(link, from, to.node())).await;
-                return Err(CallError::Failed {
-                    service: to.name().to_string(),
-                    message: "injected fault".into(),
-                });
+            if !self.faults.is_empty() {
+                let now = self.clock.now();
+                if self.faults.loses(from, to.node(), now) {
+                    // Lost on the way: the caller hears nothing and times out.
+                    return std::future::pending().await;
+                }
+                if self.faults.aborts(to.node(), now) {
+                    self.clock.sleep(self.hop(link, from, to.node())).await;
+                    return Err(CallError::Failed {
+                        service: to.name().to_string(),
+                        message: "injected fault".into(),
+                    });
+                }
             }
             // The replica is picked when the request arrives.
             let replica = to.pick();
@@ -200,20 +466,25 @@ impl Engine {
             // otherwise (on the real clock each is a system call).
             let submitted = to.observes_latency().then(|| self.clock.now());
             let (reply, response) = oneshot::channel();
-            let outcome = match replica.submit(request, meta, settle, Responder::Caller(reply)) {
-                // A dropped reply means the handler panicked while holding it.
-                Ok(()) => response.await.unwrap_or_else(|_| {
-                    Err(CallError::Crashed {
-                        service: to.name().to_string(),
-                    })
-                }),
-                Err(error) => Err(error),
-            };
+            let outcome =
+                match replica.submit(request, meta, settle, Responder::Caller(reply, cancel)) {
+                    // A dropped reply means the handler panicked (or its replica crashed) while
+                    // holding it.
+                    Ok(()) => response.await.unwrap_or_else(|_| {
+                        Err(CallError::Crashed {
+                            service: to.name().to_string(),
+                        })
+                    }),
+                    Err(error) => Err(error),
+                };
             if let Some(submitted) = submitted {
                 let now = self.clock.now();
                 to.observe(replica, now.saturating_sub(submitted), now);
             }
             self.clock.sleep(self.hop(link, from, to.node())).await;
+            if !self.faults.is_empty() && self.faults.loses(to.node(), from, self.clock.now()) {
+                return std::future::pending().await;
+            }
             outcome
         };
         match self.clock.timeout_at(deadline, round_trip).await {
@@ -240,6 +511,11 @@ impl Engine {
         tokio::spawn(async move {
             let link = engine.links.between(from, to.node());
             engine.clock.sleep(engine.hop(link, from, to.node())).await;
+            if !engine.faults.is_empty() && engine.faults.loses(from, to.node(), engine.clock.now())
+            {
+                // Lost on the way (counted by the fault); the guard ends it.
+                return;
+            }
             // A rejected one-way message is counted in the receiver's `rejected`.
             let _ = to.pick().submit(
                 message,

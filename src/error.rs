@@ -107,6 +107,16 @@ pub enum BuildError {
         /// What is wrong.
         reason: String,
     },
+    /// A call policy is invalid or names an unknown service.
+    #[error("policy {from} -> {to}: {reason}")]
+    InvalidPolicy {
+        /// The caller.
+        from: String,
+        /// The callee.
+        to: String,
+        /// What is wrong.
+        reason: String,
+    },
     /// A simulation setting is out of range.
     #[error("simulation {setting}: {reason}")]
     InvalidSetting {
@@ -195,6 +205,36 @@ pub enum CallError {
         topic: String,
         /// Its capacity.
         capacity: usize,
+    },
+    /// The callee's replica is down: a crash fault hit it while the request was in progress
+    /// or queued, or the request arrived while it was down.
+    #[error("{service} replica {replica} is down (crashed)")]
+    ReplicaDown {
+        /// The callee.
+        service: String,
+        /// The replica.
+        replica: usize,
+    },
+    /// The caller's circuit breaker to the callee is open (or half-open with its trial calls
+    /// taken): the call was not sent.
+    #[error("circuit breaker to {service} is open: call not sent")]
+    CircuitOpen {
+        /// The callee.
+        service: String,
+    },
+    /// The caller's bulkhead to the callee already has its maximum of calls in flight.
+    #[error("bulkhead to {service} is full ({max_concurrent} calls in flight): call not sent")]
+    BulkheadFull {
+        /// The callee.
+        service: String,
+        /// The bulkhead's limit.
+        max_concurrent: usize,
+    },
+    /// The caller's rate limiter to the callee has no token left.
+    #[error("rate limit to {service} reached: call not sent")]
+    RateLimited {
+        /// The callee.
+        service: String,
     },
     /// The callee is not running (the simulation is shutting down).
     #[error("{service} is not running")]

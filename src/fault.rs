@@ -1,11 +1,22 @@
-//! Faults on a schedule: make part of the system slow, lossy-free-but-late, or failing for a
+//! Faults on a schedule: make part of the system slow, late, lossy, failing or down for a
 //! window of simulated time, and see what the rest does.
 //!
-//! The vocabulary follows Istio's fault injection and Toxiproxy: *slow* a service (or one of
-//! its replicas) down by a factor, add *latency* to a link, make a fraction of a service's
-//! requests *fail* (an abort: the caller gets an error without the service doing any work).
-//! Each fault applies from `at` for `lasting`; requests that start inside the window are
-//! affected. The report lists the faults as a timeline.
+//! The vocabulary follows Istio's fault injection, Toxiproxy and Chaos Mesh:
+//!
+//! - *slow* a service (or one of its replicas) down by a factor;
+//! - add *latency* to a link;
+//! - make a fraction of a service's requests *fail* (an abort: the caller gets an error
+//!   without the service doing any work);
+//! - *lose* a fraction of the messages on a link (the caller hears nothing and times out);
+//! - *partition* two services: every message between them, either way, is lost;
+//! - *crash* a replica (or all of a service's): its requests in progress and in its queue
+//!   fail with [`CallError::ReplicaDown`](crate::CallError::ReplicaDown), and it refuses
+//!   requests until it restarts at the end of the window (its state survives, as a database
+//!   would; its queue does not).
+//!
+//! Each fault applies from `at` for `lasting`; messages and requests that start inside the
+//! window are affected (a crash acts at its start and its end). The report lists the faults
+//! as a timeline.
 
 use std::time::Duration;
 
@@ -24,7 +35,10 @@ use crate::error::BuildError;
 /// let one_replica = Fault::slow("catalog", 10.0).replica(2).at(s(20)).lasting(s(1));
 /// let wan = Fault::latency("frontend", "payment", Duration::from_millis(50)).at(s(30)).lasting(s(10));
 /// let abort = Fault::fail("inventory", 0.2).at(s(40)).lasting(s(5));
-/// # let _ = (slow, one_replica, wan, abort);
+/// let lossy = Fault::loss("frontend", "payment", 0.1).at(s(50)).lasting(s(5));
+/// let split = Fault::partition("orders", "stock").at(s(60)).lasting(s(5));
+/// let crash = Fault::crash("catalog").replica(0).at(s(70)).lasting(s(3));
+/// # let _ = (slow, one_replica, wan, abort, lossy, split, crash);
 /// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Fault {
@@ -69,6 +83,31 @@ pub enum FaultKind {
         /// The fraction of calls that fail, in [0, 1].
         probability: f64,
     },
+    /// Each message over the link from `from` to `to`, either way, is lost with
+    /// `probability`.
+    Loss {
+        /// The link's source (a service or `"client"`).
+        from: String,
+        /// The link's destination.
+        to: String,
+        /// The fraction of messages lost, in [0, 1].
+        probability: f64,
+    },
+    /// Every message between `a` and `b`, in either direction, is lost.
+    Partition {
+        /// One side.
+        a: String,
+        /// The other side.
+        b: String,
+    },
+    /// The replica (or every replica) of the service is down: work in progress is lost and
+    /// requests are refused until it restarts at the end of the window.
+    Crash {
+        /// The service.
+        service: String,
+        /// One replica only, or all.
+        replica: Option<usize>,
+    },
 }
 
 impl Fault {
@@ -106,12 +145,47 @@ impl Fault {
         })
     }
 
-    /// Limits a slowdown to one replica.
+    /// Loses each message between `from` and `to` (requests and responses) with
+    /// `probability`.
+    pub fn loss(from: &str, to: &str, probability: f64) -> Self {
+        Fault::new(FaultKind::Loss {
+            from: from.to_string(),
+            to: to.to_string(),
+            probability,
+        })
+    }
+
+    /// Loses every message between `a` and `b`, either way.
+    pub fn partition(a: &str, b: &str) -> Self {
+        Fault::new(FaultKind::Partition {
+            a: a.to_string(),
+            b: b.to_string(),
+        })
+    }
+
+    /// Crashes every replica of `service` at the start of the window and restarts them at
+    /// its end.
+    pub fn crash(service: &str) -> Self {
+        Fault::new(FaultKind::Crash {
+            service: service.to_string(),
+            replica: None,
+        })
+    }
+
+    /// Limits a slowdown or a crash to one replica (numbered from 0).
     pub fn replica(mut self, index: usize) -> Self {
-        if let FaultKind::Slow { replica, .. } = &mut self.kind {
+        if let FaultKind::Slow { replica, .. } | FaultKind::Crash { replica, .. } = &mut self.kind {
             *replica = Some(index);
         }
         self
+    }
+
+    /// The replica it is limited to, if any.
+    pub(crate) fn replica_index(&self) -> Option<usize> {
+        match &self.kind {
+            FaultKind::Slow { replica, .. } | FaultKind::Crash { replica, .. } => *replica,
+            _ => None,
+        }
     }
 
     /// Starts the fault at `at` (default: the start of the run).
@@ -134,8 +208,13 @@ impl Fault {
     /// The services it names.
     pub(crate) fn services(&self) -> Vec<&str> {
         match &self.kind {
-            FaultKind::Slow { service, .. } | FaultKind::Fail { service, .. } => vec![service],
-            FaultKind::Latency { from, to, .. } => vec![from, to],
+            FaultKind::Slow { service, .. }
+            | FaultKind::Fail { service, .. }
+            | FaultKind::Crash { service, .. } => vec![service],
+            FaultKind::Latency { from, to, .. } | FaultKind::Loss { from, to, .. } => {
+                vec![from, to]
+            }
+            FaultKind::Partition { a, b } => vec![a, b],
         }
     }
 
@@ -150,9 +229,16 @@ impl Fault {
             FaultKind::Slow { factor, .. } if !(factor.is_finite() && *factor > 0.0) => invalid(
                 format!("the slowdown factor must be a finite number > 0, got {factor}"),
             ),
-            FaultKind::Fail { probability, .. } if !(0.0..=1.0).contains(probability) => invalid(
-                format!("the probability must be within [0, 1], got {probability}"),
-            ),
+            FaultKind::Fail { probability, .. } | FaultKind::Loss { probability, .. }
+                if !(0.0..=1.0).contains(probability) =>
+            {
+                invalid(format!(
+                    "the probability must be within [0, 1], got {probability}"
+                ))
+            }
+            FaultKind::Partition { a, b } if a == b => invalid(format!(
+                "a partition needs two different sides, got {a:?} twice"
+            )),
             _ if self.lasting.is_zero() => invalid("it lasts no time at all".into()),
             _ => Ok(()),
         }
@@ -179,6 +265,20 @@ impl std::fmt::Display for Fault {
                 service,
                 probability,
             } => write!(f, "fail {service} p={probability}"),
+            FaultKind::Loss {
+                from,
+                to,
+                probability,
+            } => write!(f, "loss {from} -> {to} p={probability}"),
+            FaultKind::Partition { a, b } => write!(f, "partition {a} | {b}"),
+            FaultKind::Crash {
+                service,
+                replica: None,
+            } => write!(f, "crash {service}"),
+            FaultKind::Crash {
+                service,
+                replica: Some(replica),
+            } => write!(f, "crash {service} replica {replica}"),
         }
     }
 }
@@ -195,4 +295,10 @@ pub struct FaultReport {
     pub end_seconds: Option<f64>,
     /// Calls it failed (for `fail` faults).
     pub failed_calls: u64,
+    /// Messages it lost (for `loss` and `partition` faults).
+    #[serde(default)]
+    pub lost_messages: u64,
+    /// Requests its crash failed, in progress or queued (for `crash` faults).
+    #[serde(default)]
+    pub crashed_requests: u64,
 }

@@ -16,6 +16,7 @@
 //! `workers` share -- and its bound -- lives here, in front of them.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -34,10 +35,25 @@ use crate::settle::Settle;
 
 type Reply<S> = oneshot::Sender<Result<<S as Service>::Response, CallError>>;
 
+/// Set by a hedging caller on the copy that lost the race: a copy still waiting in a queue is
+/// dropped there instead of being handled.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Cancel(Arc<AtomicBool>);
+
+impl Cancel {
+    pub(crate) fn cancel(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+
+    fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
 /// Where a request's outcome goes.
 pub(crate) enum Responder<S: Service> {
-    /// A caller waiting for the response.
-    Caller(Reply<S>),
+    /// A caller waiting for the response, and whether it has withdrawn the request.
+    Caller(Reply<S>, Option<Cancel>),
     /// Nobody: a one-way message. The guard keeps it counted as in flight until it is handled,
     /// rejected or lost to a panic (whichever drops the job).
     OneWay { _in_flight: InFlightGuard },
@@ -67,6 +83,10 @@ pub(crate) struct Replica<S: Service> {
     capacity: Capacity,
     dispatch: Mutex<Dispatch<S>>,
     supervisor: Mutex<Option<ActorRef<()>>>,
+    /// Whether a crash fault may hit this replica (handlers then also watch `crash`).
+    crashable: bool,
+    /// Wakes the handlers in progress when the replica crashes.
+    crash: tokio::sync::Notify,
 }
 
 /// Admission state and statistics, behind one lock.
@@ -75,6 +95,8 @@ struct Dispatch<S: Service> {
     idle: Vec<usize>,
     queue: VecDeque<Job<S>>,
     stats: ServiceStats,
+    /// Down after a crash fault: refuses requests until restarted.
+    down: bool,
 }
 
 struct WorkerSlot<S: Service> {
@@ -91,10 +113,46 @@ struct ServiceStats {
     rejected: u64,
     failed: u64,
     panics: u64,
+    cancelled: u64,
+    crashed: u64,
     queue_wait: LatencyHistogram,
     processing: LatencyHistogram,
     latency: LatencyHistogram,
     busy: BusyTime,
+}
+
+impl<S: Service> Job<S> {
+    fn is_cancelled(&self) -> bool {
+        matches!(&self.reply, Responder::Caller(_, Some(cancel)) if cancel.is_cancelled())
+    }
+
+    /// Tells whoever waits for this job that it failed with `error`.
+    fn fail(self, error: CallError) {
+        match self.reply {
+            Responder::Caller(reply, _) => {
+                let _ = reply.send(Err(error));
+            }
+            Responder::Event(reply) => {
+                let _ = reply.send(Err(error));
+            }
+            Responder::OneWay { .. } => {}
+        }
+    }
+}
+
+impl<S: Service> Dispatch<S> {
+    /// The next queued job that its caller still wants; cancelled ones are dropped (counted).
+    fn next_job(&mut self) -> Option<Job<S>> {
+        while let Some(job) = self.queue.pop_front() {
+            if !job.is_cancelled() {
+                return Some(job);
+            }
+            if job.arrived >= self.stats.warmup {
+                self.stats.cancelled += 1;
+            }
+        }
+        None
+    }
 }
 
 impl<S: Service> Replica<S> {
@@ -141,6 +199,7 @@ impl<S: Service> Replica<S> {
         capacity: Capacity,
         rng: SimRng,
         engine: Arc<Engine>,
+        crashable: bool,
     ) -> Result<Arc<Self>, SimulationError> {
         let timing = engine.timing;
         let state = service.init_state();
@@ -154,16 +213,21 @@ impl<S: Service> Replica<S> {
             engine,
             capacity,
             supervisor: Mutex::new(None),
+            crashable,
+            crash: tokio::sync::Notify::new(),
             dispatch: Mutex::new(Dispatch {
                 workers: Vec::new(),
                 idle: Vec::new(),
                 queue: VecDeque::new(),
+                down: false,
                 stats: ServiceStats {
                     warmup: timing.warmup,
                     handled: 0,
                     rejected: 0,
                     failed: 0,
                     panics: 0,
+                    cancelled: 0,
+                    crashed: 0,
                     queue_wait: LatencyHistogram::new(),
                     processing: LatencyHistogram::new(),
                     latency: LatencyHistogram::new(),
@@ -205,6 +269,9 @@ impl<S: Service> Replica<S> {
             reply,
         };
         let mut dispatch = self.dispatch();
+        if dispatch.down {
+            return Err(self.down_error());
+        }
         if let Some(index) = dispatch.idle.pop() {
             let actor = dispatch.workers[index].actor.clone();
             dispatch.workers[index].busy = Some((now, now));
@@ -234,6 +301,68 @@ impl<S: Service> Replica<S> {
         Ok(())
     }
 
+    fn down_error(&self) -> CallError {
+        CallError::ReplicaDown {
+            service: self.name.to_string(),
+            replica: self.index,
+        }
+    }
+
+    /// Crashes the replica: it refuses requests until [`restart`](Self::restart), its queued
+    /// requests fail, and its handlers in progress are abandoned (their requests fail).
+    /// Returns how many requests it failed.
+    pub(crate) fn crash(&self) -> u64 {
+        let queued: Vec<Job<S>> = {
+            let mut dispatch = self.dispatch();
+            if dispatch.down {
+                return 0;
+            }
+            dispatch.down = true;
+            dispatch.queue.drain(..).collect()
+        };
+        let in_progress = {
+            let dispatch = self.dispatch();
+            dispatch
+                .workers
+                .iter()
+                .filter(|slot| slot.busy.is_some())
+                .count() as u64
+        };
+        let failed = queued.len() as u64 + in_progress;
+        for job in queued {
+            job.fail(self.down_error());
+        }
+        self.crash.notify_waiters();
+        failed
+    }
+
+    /// Brings a crashed replica back: it accepts requests again, with an empty queue.
+    pub(crate) fn restart(&self) {
+        self.dispatch().down = false;
+    }
+
+    /// Handles one request; on a replica a crash may hit, the handler is abandoned if the
+    /// replica crashes meanwhile.
+    async fn run_handler(
+        &self,
+        ctx: &Context<S>,
+        request: S::Request,
+    ) -> Result<S::Response, CallError> {
+        let failed = |error: crate::error::ServiceError| CallError::Failed {
+            service: self.name.to_string(),
+            message: error.to_string(),
+        };
+        if !self.crashable {
+            return self.service.handle(ctx, request).await.map_err(failed);
+        }
+        let crashed = self.crash.notified();
+        tokio::select! {
+            biased;
+            () = crashed => Err(self.down_error()),
+            result = self.service.handle(ctx, request) => result.map_err(failed),
+        }
+    }
+
     /// A worker's mailbox refused a job (the actor has stopped): answer the caller.
     fn fail_undeliverable(&self, index: usize, error: ractor::MessagingErr<Job<S>>) {
         {
@@ -241,7 +370,7 @@ impl<S: Service> Replica<S> {
             dispatch.workers[index].busy = None;
         }
         if let ractor::MessagingErr::SendErr(job) = error
-            && let Responder::Caller(reply) = job.reply
+            && let Responder::Caller(reply, _) = job.reply
         {
             let _ = reply.send(Err(CallError::Unavailable {
                 service: self.name.to_string(),
@@ -262,13 +391,18 @@ impl<S: Service> Replica<S> {
             let start = self.engine.clock.now();
             self.dispatch().workers[index].busy = Some((start, arrived));
             ctx.set_request(meta, settle);
-            let result = self.service.handle(ctx, request).await;
+            let outcome = self.run_handler(ctx, request).await;
             let end = self.engine.clock.now();
-            let failed = result.is_err();
+            let failed = outcome.is_err();
             let next = {
                 let mut dispatch = self.dispatch();
                 dispatch.stats.finished(arrived, start, end, failed);
-                match dispatch.queue.pop_front() {
+                if matches!(outcome, Err(CallError::ReplicaDown { .. }))
+                    && arrived >= dispatch.stats.warmup
+                {
+                    dispatch.stats.crashed += 1;
+                }
+                match dispatch.next_job() {
                     Some(next) => {
                         dispatch.workers[index].busy = Some((end, next.arrived));
                         Some(next)
@@ -280,13 +414,9 @@ impl<S: Service> Replica<S> {
                     }
                 }
             };
-            let outcome = result.map_err(|error| CallError::Failed {
-                service: self.name.to_string(),
-                message: error.to_string(),
-            });
             // The caller may have stopped waiting (timed out); nothing to tell then.
             match reply {
-                Responder::Caller(reply) => {
+                Responder::Caller(reply, _) => {
                     let _ = reply.send(outcome);
                 }
                 Responder::Event(reply) => {
@@ -318,6 +448,8 @@ impl<S: Service> Replica<S> {
         total.rejected += stats.rejected;
         total.failed += stats.failed;
         total.panics += stats.panics;
+        total.cancelled += stats.cancelled;
+        total.crashed += stats.crashed;
         total.busy += stats.busy.busy();
         total.window = stats.busy.window();
         total.queue_wait.merge(&stats.queue_wait);
@@ -367,6 +499,8 @@ struct ServiceTotals {
     rejected: u64,
     failed: u64,
     panics: u64,
+    cancelled: u64,
+    crashed: u64,
     busy: Duration,
     window: Duration,
     queue_wait: LatencyHistogram,
@@ -445,6 +579,8 @@ impl<S: Service> ReplicaSet<S> {
             rejected: total.rejected,
             failed: total.failed,
             panics: total.panics,
+            cancelled: total.cancelled,
+            crashed: total.crashed,
             utilization: if available > 0.0 {
                 total.busy.as_secs_f64() / available
             } else {
@@ -459,6 +595,16 @@ impl<S: Service> ReplicaSet<S> {
                 Vec::new()
             },
         }
+    }
+
+    /// Replica `index`, if there is one.
+    pub(crate) fn replica(&self, index: usize) -> Option<&Arc<Replica<S>>> {
+        self.replicas.get(index)
+    }
+
+    /// The replicas.
+    pub(crate) fn replicas(&self) -> &[Arc<Replica<S>>] {
+        &self.replicas
     }
 
     pub(crate) fn shutdown(&self) {
@@ -594,7 +740,7 @@ impl<S: Service> Actor for Supervisor<S> {
         let job = {
             let mut dispatch = self.replica.dispatch();
             dispatch.workers[index].actor = Some(actor.clone());
-            match dispatch.queue.pop_front() {
+            match dispatch.next_job() {
                 Some(job) => {
                     dispatch.workers[index].busy = Some((now, job.arrived));
                     Some(job)

@@ -117,6 +117,9 @@ pub struct Report {
     /// The scheduled faults, in the order they were added (empty without faults).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub faults: Vec<crate::fault::FaultReport>,
+    /// What each call policy did, by pair: `"caller -> callee"` (empty without policies).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub policies: BTreeMap<String, crate::policy::PolicyReport>,
 }
 
 /// One replica's share of its service's work.
@@ -193,11 +196,12 @@ pub struct WorkloadReport {
     pub completed: u64,
     /// Requests that failed, whatever the cause.
     pub failed: u64,
-    /// Part of `failed`: rejected by a full queue.
+    /// Part of `failed`: rejected by a full queue, or not sent by the client's own policy
+    /// (circuit open, bulkhead full, rate limited).
     pub rejected: u64,
     /// Part of `failed`: timed out.
     pub timed_out: u64,
-    /// Part of `failed`: the handler panicked.
+    /// Part of `failed`: the handler panicked, or a crash fault took its replica down.
     pub crashed: u64,
     /// Part of `failed`: the handler returned an error.
     pub errors: u64,
@@ -232,6 +236,12 @@ pub struct ServiceReport {
     pub failed: u64,
     /// Handler panicked (the worker was restarted).
     pub panics: u64,
+    /// Queued copies dropped because a hedging caller took the other copy's answer.
+    #[serde(default)]
+    pub cancelled: u64,
+    /// Requests in progress or queued when a crash fault took the replica down.
+    #[serde(default)]
+    pub crashed: u64,
     /// Busy worker time / available worker time in the measured window.
     pub utilization: f64,
     /// Arrival at the service to start of handling, ms.
@@ -268,6 +278,7 @@ impl Report {
             services: BTreeMap::new(),
             topics: BTreeMap::new(),
             faults: Vec::new(),
+            policies: BTreeMap::new(),
         }
     }
 
@@ -675,6 +686,8 @@ mod tests {
                 rejected: 50,
                 failed: 0,
                 panics: 0,
+                cancelled: 0,
+                crashed: 0,
                 utilization: 0.8,
                 queue_wait_ms: summary(0.01),
                 processing_ms: summary(1.234),
@@ -691,6 +704,8 @@ mod tests {
                 rejected: 0,
                 failed: 1,
                 panics: 2,
+                cancelled: 0,
+                crashed: 0,
                 utilization: 0.123_456,
                 queue_wait_ms: summary(0.25),
                 processing_ms: summary(2.0),
@@ -924,6 +939,8 @@ mod tests {
         assert_eq!(
             service,
             [
+                "cancelled",
+                "crashed",
                 "failed",
                 "handled",
                 "latency_ms",

@@ -12,6 +12,7 @@ use crate::broker::BrokerMsg;
 use crate::distribution::Distribution;
 use crate::error::{CallError, ServiceError};
 use crate::handle::ServiceHandle;
+use crate::idempotency::{IdempotencyStore, Lookup};
 use crate::message::RequestMeta;
 use crate::random::SimRng;
 use crate::replica::Replica;
@@ -50,8 +51,9 @@ use crate::topic::{Event, TopicHandle};
 /// # let _ = Catalog { lookup: Distribution::exponential(Duration::from_micros(300)) };
 /// ```
 pub trait Service: Send + Sync + Sized + 'static {
-    /// What callers send.
-    type Request: Send + 'static;
+    /// What callers send. `Clone`, because a request is data that crosses a network: a
+    /// retry or a hedge sends it again.
+    type Request: Clone + Send + 'static;
     /// What the handler answers.
     type Response: Send + 'static;
     /// Mutable data shared by the service's workers, apart from its behaviour.
@@ -242,55 +244,174 @@ impl<S: Service> Context<S> {
         f(&mut state)
     }
 
-    /// Calls `to` with the simulation's default timeout and waits for its response.
+    /// Calls `to` and waits for its response, under the [`CallPolicy`] set for this service
+    /// and `to` (timeout, retries, breaker, ...), or else with the simulation's call timeout.
     ///
     /// # Errors
-    /// [`CallError`] if the callee rejects, times out, crashes or fails.
+    /// [`CallError`] if the callee rejects, times out, crashes or fails (after every retry
+    /// the policy allows), or the policy refuses the call.
+    ///
+    /// [`CallPolicy`]: crate::CallPolicy
     pub async fn call<T: Service>(
         &self,
         to: &ServiceHandle<T>,
         request: T::Request,
     ) -> Result<T::Response, CallError> {
-        let timeout = self.replica.engine().timing.call_timeout;
-        self.call_with_timeout(to, request, timeout).await
+        self.call_as(to, request, None, None).await
     }
 
-    /// Calls `to`, giving up after `timeout` of simulated time -- or earlier, when the request
-    /// being handled has a nearer deadline (deadline propagation: a downstream call never
-    /// waits past the time its caller stops waiting). Requests that nobody waits for (events,
-    /// one-way messages) have no deadline.
+    /// Calls `to`, each attempt giving up after `timeout` of simulated time (this overrides
+    /// the policy's timeout) -- or earlier, when the request being handled has a nearer
+    /// deadline (deadline propagation: a downstream call never waits past the time its
+    /// caller stops waiting). Requests that nobody waits for (events, one-way messages) have
+    /// no deadline.
     ///
     /// # Errors
-    /// [`CallError`] if the callee rejects, times out, crashes or fails.
+    /// As [`call`](Self::call).
     pub async fn call_with_timeout<T: Service>(
         &self,
         to: &ServiceHandle<T>,
         request: T::Request,
         timeout: Duration,
     ) -> Result<T::Response, CallError> {
+        self.call_as(to, request, Some(timeout), None).await
+    }
+
+    /// Calls `to` with an idempotency key: every attempt of this call (retries and hedges)
+    /// carries `key`, so a callee that opts in with an
+    /// [`IdempotencyStore`](crate::idempotency::IdempotencyStore) applies the operation once
+    /// however many copies arrive. Use a key that names the operation, such as an order id.
+    ///
+    /// # Errors
+    /// As [`call`](Self::call).
+    pub async fn call_idempotent<T: Service>(
+        &self,
+        to: &ServiceHandle<T>,
+        key: impl Into<String>,
+        request: T::Request,
+    ) -> Result<T::Response, CallError> {
+        self.call_as(to, request, None, Some(key.into())).await
+    }
+
+    async fn call_as<T: Service>(
+        &self,
+        to: &ServiceHandle<T>,
+        request: T::Request,
+        timeout: Option<Duration>,
+        key: Option<String>,
+    ) -> Result<T::Response, CallError> {
         let engine = self.replica.engine();
         let callee = to.running()?;
         let now = engine.clock.now();
+        let from = self.replica.node();
+        let per_try = timeout
+            .or_else(|| {
+                engine
+                    .policies
+                    .between(from, callee.node())
+                    .and_then(|pair| pair.policy.timeout)
+            })
+            .unwrap_or(engine.timing.call_timeout);
         // Deadline propagation: never wait past the time the caller's own caller gives up.
-        let deadline = now.saturating_add(timeout).min(self.request.deadline);
-        let timeout = deadline.saturating_sub(now);
-        if timeout.is_zero() {
+        let deadline = self.request.deadline;
+        if deadline <= now {
             return Err(CallError::TimedOut {
                 service: to.name().to_string(),
-                timeout,
+                timeout: Duration::ZERO,
             });
         }
-        let meta = self.request.child(engine.next_request_id(), now, deadline);
+        let mut meta = self.request.child(engine.next_request_id(), now, deadline);
+        meta.idempotency_key = key;
         engine
-            .call(
-                self.replica.node(),
-                &callee,
-                request,
-                meta,
-                self.settle.as_ref().map(Settle::link),
-                timeout,
-            )
+            .call(from, &callee, request, meta, self.settle.as_ref(), per_try)
             .await
+    }
+
+    /// Handles `request` at most once per idempotency key (see [`crate::idempotency`]):
+    /// the first request with a key runs `handle` and its outcome is stored in the
+    /// [`IdempotencyStore`] that `store` picks out of the state; later requests with that key
+    /// get the stored outcome without running anything. Requests without a key always run.
+    ///
+    /// ```
+    /// use microsim::idempotency::IdempotencyStore;
+    /// use microsim::{Context, Service, ServiceError};
+    ///
+    /// #[derive(Default)]
+    /// struct Ledger {
+    ///     charges: u64,
+    ///     seen: IdempotencyStore<u64, u64>,
+    /// }
+    ///
+    /// /// Charges an amount, once per idempotency key.
+    /// struct Payment;
+    /// impl Service for Payment {
+    ///     type Request = u64; // cents
+    ///     type Response = u64; // receipt number
+    ///     type State = Ledger;
+    ///     fn init_state(&self) -> Ledger {
+    ///         Ledger::default()
+    ///     }
+    ///     async fn handle(&self, ctx: &Context<Self>, cents: u64) -> Result<u64, ServiceError> {
+    ///         ctx.idempotent(|ledger| &mut ledger.seen, cents, |_cents| async {
+    ///             Ok(ctx.with_state(|ledger| {
+    ///                 ledger.charges += 1;
+    ///                 ledger.charges
+    ///             }))
+    ///         })
+    ///         .await
+    ///     }
+    /// }
+    /// ```
+    ///
+    /// # Errors
+    /// The handler's error (stored and replayed like a response), or
+    /// [`IdempotencyError`](crate::idempotency::IdempotencyError) as a [`ServiceError`] when
+    /// the key's first request is still in progress or was a different request.
+    pub async fn idempotent<R, T, F, Fut>(
+        &self,
+        store: fn(&mut S::State) -> &mut IdempotencyStore<R, T>,
+        request: R,
+        handle: F,
+    ) -> Result<T, ServiceError>
+    where
+        R: PartialEq + Clone,
+        T: Clone,
+        F: FnOnce(R) -> Fut,
+        Fut: Future<Output = Result<T, ServiceError>>,
+    {
+        let Some(key) = self.request.idempotency_key.clone() else {
+            return handle(request).await;
+        };
+        match self.with_state(|state| store(state).begin(&key, &request)) {
+            Lookup::Replay(outcome) => outcome,
+            Lookup::Refused(error) => Err(ServiceError::new(error.to_string())),
+            Lookup::New => {
+                // If the handler is abandoned (its replica crashes), forget the key so that a
+                // retry runs it again.
+                struct Abandon<'a, S: Service, R, T> {
+                    ctx: &'a Context<S>,
+                    store: fn(&mut S::State) -> &mut IdempotencyStore<R, T>,
+                    key: Option<&'a str>,
+                }
+                impl<S: Service, R, T> Drop for Abandon<'_, S, R, T> {
+                    fn drop(&mut self) {
+                        if let Some(key) = self.key {
+                            self.ctx
+                                .with_state(|state| (self.store)(state).forget_pending(key));
+                        }
+                    }
+                }
+                let mut abandon = Abandon {
+                    ctx: self,
+                    store,
+                    key: Some(&key),
+                };
+                let outcome = handle(request).await;
+                abandon.key = None;
+                self.with_state(|state| store(state).finish(&key, outcome.clone()));
+                outcome
+            }
+        }
     }
 
     /// Publishes `event` to `topic` and waits for the broker's confirmation: the publisher

@@ -13,9 +13,10 @@ use crate::clock::{Clock, ClockKind};
 use crate::distribution::Distribution;
 use crate::engine::{Engine, Faults, NodeId, ScheduledFault, Timing};
 use crate::error::{BuildError, SimulationError};
-use crate::fault::Fault;
+use crate::fault::{Fault, FaultKind};
 use crate::handle::ServiceHandle;
 use crate::link::{CLIENT, Links};
+use crate::policy::{CallPolicy, Policies};
 use crate::progress::Progress;
 use crate::random::{self, SimRng};
 use crate::replica::{Replica, ReplicaSet};
@@ -147,6 +148,7 @@ impl SimulationBuilder {
             workloads: Vec::new(),
             topics: Vec::new(),
             faults: Vec::new(),
+            policies: BTreeMap::new(),
             progress: Progress::default(),
         })
     }
@@ -189,6 +191,7 @@ pub struct Simulation {
     workloads: Vec<Box<dyn WorkloadEntry + Send>>,
     topics: Vec<Box<dyn TopicEntry + Send>>,
     faults: Vec<Fault>,
+    policies: BTreeMap<(String, String), CallPolicy>,
     progress: Progress,
 }
 
@@ -514,6 +517,63 @@ impl Simulation {
         Ok(())
     }
 
+    /// Sets the [`CallPolicy`] of calls from `from` to `to` (`"client"` as `from` for the
+    /// workloads' requests): timeout, retries, circuit breaker, bulkhead, rate limit, hedging.
+    /// Names are checked when the run starts, like links'.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use microsim::policy::{CallPolicy, Retry, RetryBudget};
+    /// use microsim::{Capacity, Context, Fault, Service, ServiceError, Simulation, Workload};
+    ///
+    /// /// Fails one call in two while its fault is on.
+    /// struct Flaky;
+    /// impl Service for Flaky {
+    ///     type Request = (); type Response = (); type State = ();
+    ///     fn init_state(&self) {}
+    ///     async fn handle(&self, ctx: &Context<Self>, _: ()) -> Result<(), ServiceError> {
+    ///         ctx.work_for(Duration::from_millis(1)).await;
+    ///         Ok(())
+    ///     }
+    /// }
+    ///
+    /// let mut sim = Simulation::builder().duration(Duration::from_secs(10)).build()?;
+    /// let flaky = sim.add_service("flaky", Flaky, Capacity::workers(4))?;
+    /// sim.add_fault(Fault::fail("flaky", 0.5))?;
+    /// sim.add_policy("client", "flaky", CallPolicy::new().retry(Retry::attempts(5)))?;
+    /// sim.add_workload("load", &flaky, Workload::poisson(100.0), |_| ())?;
+    /// let report = sim.run()?;
+    /// let load = &report.workloads["load"];
+    /// let policy = &report.policies["client -> flaky"];
+    /// // Five attempts fail together one time in 32.
+    /// assert!(load.failed * 20 < load.sent, "{} of {} failed", load.failed, load.sent);
+    /// assert_eq!(policy.attempts, policy.calls + policy.retries);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`BuildError::InvalidPolicy`] for an invalid part (zero attempts, a budget ratio above
+    /// 1, a zero bulkhead, ...) or a pair set twice.
+    pub fn add_policy(
+        &mut self,
+        from: &str,
+        to: &str,
+        policy: CallPolicy,
+    ) -> Result<(), BuildError> {
+        let invalid = |reason: String| BuildError::InvalidPolicy {
+            from: from.to_string(),
+            to: to.to_string(),
+            reason,
+        };
+        policy.validate().map_err(invalid)?;
+        let key = (from.to_string(), to.to_string());
+        if self.policies.contains_key(&key) {
+            return Err(invalid("this pair already has a policy".into()));
+        }
+        self.policies.insert(key, policy);
+        Ok(())
+    }
+
     /// Checks that every link names known endpoints.
     fn validate_links(&self) -> Result<(), BuildError> {
         let known: Vec<&str> = std::iter::once(CLIENT)
@@ -528,6 +588,48 @@ impl Simulation {
                         reason: format!(
                             "unknown service {name:?}{}",
                             did_you_mean(name, known.iter().copied())
+                        ),
+                    });
+                }
+            }
+            let acts_on_a_service = matches!(
+                fault.kind,
+                FaultKind::Slow { .. } | FaultKind::Fail { .. } | FaultKind::Crash { .. }
+            );
+            let first = fault.services()[0];
+            if acts_on_a_service && !self.services.iter().any(|service| service.name() == first) {
+                return Err(BuildError::InvalidFault {
+                    fault: fault.to_string(),
+                    reason: format!("{first:?} is not a service"),
+                });
+            }
+            if let Some(replica) = fault.replica_index() {
+                let name = first;
+                let replicas = self
+                    .services
+                    .iter()
+                    .find(|service| service.name() == name)
+                    .map_or(0, |service| service.replicas());
+                if replica >= replicas {
+                    return Err(BuildError::InvalidFault {
+                        fault: fault.to_string(),
+                        reason: format!(
+                            "{name} has {replicas} replica{} (numbered from 0), so there is no replica {replica}",
+                            if replicas == 1 { "" } else { "s" }
+                        ),
+                    });
+                }
+            }
+        }
+        for (from, to) in self.policies.keys() {
+            for endpoint in [from, to] {
+                if !known.contains(&endpoint.as_str()) {
+                    return Err(BuildError::InvalidPolicy {
+                        from: from.clone(),
+                        to: to.clone(),
+                        reason: format!(
+                            "unknown service {endpoint:?}{}",
+                            did_you_mean(endpoint, known.iter().copied())
                         ),
                     });
                 }
@@ -588,6 +690,7 @@ impl Simulation {
             workloads,
             topics,
             faults,
+            policies,
             progress,
             ..
         } = self;
@@ -624,11 +727,18 @@ impl Simulation {
                         &format!("fault/{index}"),
                     )),
                     failed: std::sync::atomic::AtomicU64::new(0),
+                    lost: std::sync::atomic::AtomicU64::new(0),
+                    crashed: std::sync::atomic::AtomicU64::new(0),
                     fault,
                 })
                 .collect(),
         );
-        let engine = Arc::new(Engine::new(clock, timing, links, progress, faults));
+        let policies = Policies::new(settings.seed, &names, |from, to| {
+            policies.get(&(from.to_string(), to.to_string())).cloned()
+        });
+        let engine = Arc::new(Engine::new(
+            clock, timing, links, progress, faults, policies,
+        ));
 
         let mut running = Vec::with_capacity(services.len());
         for (index, service) in services.into_iter().enumerate() {
@@ -651,6 +761,7 @@ impl Simulation {
                     .await?,
             );
         }
+        let crashes = schedule_crashes(&engine, &running);
         let started: Vec<(String, WorkloadResult)> = workloads
             .into_iter()
             .map(|workload| {
@@ -665,6 +776,9 @@ impl Simulation {
             () = engine.clock.stalled() => true,
         };
         let drained_at = engine.clock.now();
+        for crash in crashes {
+            crash.abort();
+        }
         for service in &running {
             service.shutdown();
         }
@@ -700,22 +814,55 @@ impl Simulation {
             services,
             topics,
             faults: engine.faults.report(),
+            policies: engine.policies.report(),
         })
     }
 }
 
-type StartFuture = Pin<Box<dyn Future<Output = Result<Box<dyn RunningService>, SimulationError>>>>;
+/// Starts a task per crash fault that takes its replicas down at the start of its window and
+/// brings them back at its end. The tasks are not counted as in flight: a restart due after
+/// the run has drained never happens.
+fn schedule_crashes(
+    engine: &Arc<Engine>,
+    running: &[Arc<dyn RunningService>],
+) -> Vec<tokio::task::JoinHandle<()>> {
+    engine
+        .faults
+        .crashes()
+        .map(|(index, scheduled)| {
+            let engine = Arc::clone(engine);
+            let service = Arc::clone(&running[scheduled.nodes[0].0 - 1]);
+            let replica = scheduled.fault.replica_index();
+            let (at, lasting) = (scheduled.fault.at, scheduled.fault.lasting);
+            tokio::spawn(async move {
+                engine.clock.sleep_until(at).await;
+                let failed = service.crash(replica);
+                engine.faults.count_crashed(index, failed);
+                if let Some(end) = at.checked_add(lasting) {
+                    engine.clock.sleep_until(end).await;
+                    service.restart(replica);
+                }
+            })
+        })
+        .collect()
+}
+
+type StartFuture = Pin<Box<dyn Future<Output = Result<Arc<dyn RunningService>, SimulationError>>>>;
 
 /// A service added to a simulation, type-erased until it starts.
 trait ServiceEntry {
     fn name(&self) -> &str;
+    fn replicas(&self) -> usize;
     fn start(self: Box<Self>, node: NodeId, seed: u64, engine: Arc<Engine>) -> StartFuture;
 }
 
-trait RunningService {
+trait RunningService: Send + Sync {
     fn name(&self) -> &str;
     fn report(&self) -> ServiceReport;
     fn shutdown(&self);
+    /// Crashes one replica or all; returns the requests it failed.
+    fn crash(&self, replica: Option<usize>) -> u64;
+    fn restart(&self, replica: Option<usize>);
 }
 
 struct PendingService<S: Service> {
@@ -731,6 +878,10 @@ impl<S: Service> ServiceEntry for PendingService<S> {
         self.handle.name()
     }
 
+    fn replicas(&self) -> usize {
+        self.replicas
+    }
+
     fn start(self: Box<Self>, node: NodeId, seed: u64, engine: Arc<Engine>) -> StartFuture {
         Box::pin(async move {
             let PendingService {
@@ -742,6 +893,7 @@ impl<S: Service> ServiceEntry for PendingService<S> {
             } = *self;
             let name: Arc<str> = Arc::from(handle.name());
             let service = Arc::new(service);
+            let crashable = engine.faults.may_crash(node);
             let mut started = Vec::with_capacity(replicas);
             for index in 0..replicas {
                 // Replica 0 keeps the stream a single-replica service has.
@@ -758,6 +910,7 @@ impl<S: Service> ServiceEntry for PendingService<S> {
                     capacity,
                     rng,
                     Arc::clone(&engine),
+                    crashable,
                 )
                 .await?;
                 started.push(replica);
@@ -769,7 +922,7 @@ impl<S: Service> ServiceEntry for PendingService<S> {
             );
             let set = Arc::new(ReplicaSet::new(started, balancer));
             handle.bind(Arc::clone(&set));
-            Ok(Box::new(RunningReplicas { set }) as Box<dyn RunningService>)
+            Ok(Arc::new(RunningReplicas { set }) as Arc<dyn RunningService>)
         })
     }
 }
@@ -789,6 +942,33 @@ impl<S: Service> RunningService for RunningReplicas<S> {
 
     fn shutdown(&self) {
         self.set.shutdown();
+    }
+
+    fn crash(&self, replica: Option<usize>) -> u64 {
+        match replica {
+            Some(index) => self.set.replica(index).map_or(0, |replica| replica.crash()),
+            None => self
+                .set
+                .replicas()
+                .iter()
+                .map(|replica| replica.crash())
+                .sum(),
+        }
+    }
+
+    fn restart(&self, replica: Option<usize>) {
+        match replica {
+            Some(index) => {
+                if let Some(replica) = self.set.replica(index) {
+                    replica.restart();
+                }
+            }
+            None => self
+                .set
+                .replicas()
+                .iter()
+                .for_each(|replica| replica.restart()),
+        }
     }
 }
 

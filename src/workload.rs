@@ -165,9 +165,14 @@ impl WorkloadStats {
                 self.completed += 1;
                 self.latency.record(latency);
             }
-            Err(CallError::Rejected { .. }) => self.rejected += 1,
+            Err(
+                CallError::Rejected { .. }
+                | CallError::CircuitOpen { .. }
+                | CallError::BulkheadFull { .. }
+                | CallError::RateLimited { .. },
+            ) => self.rejected += 1,
             Err(CallError::TimedOut { .. }) => self.timed_out += 1,
-            Err(CallError::Crashed { .. }) => self.crashed += 1,
+            Err(CallError::Crashed { .. } | CallError::ReplicaDown { .. }) => self.crashed += 1,
             Err(_) => self.errors += 1,
         }
     }
@@ -274,6 +279,13 @@ impl<S: Service> Shared<S> {
     async fn request(&self, intended: Duration, request: S::Request) {
         let engine = &self.engine;
         let now = engine.clock.now();
+        // The workload's timeout bounds the whole call; a client policy's timeout, each
+        // attempt.
+        let per_try = engine
+            .policies
+            .between(NodeId::CLIENT, self.target.node())
+            .and_then(|pair| pair.policy.timeout)
+            .unwrap_or(self.timeout);
         let meta = RequestMeta::root(
             engine.next_request_id(),
             intended,
@@ -286,8 +298,8 @@ impl<S: Service> Shared<S> {
                 &self.target,
                 request,
                 meta,
-                Some(settle.link()),
-                self.timeout,
+                Some(&settle),
+                per_try,
             )
             .await;
         if outcome.is_err() {

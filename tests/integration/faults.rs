@@ -125,3 +125,143 @@ fn bad_faults_are_errors() {
     );
     let _ = Distribution::ZERO;
 }
+
+#[test]
+fn a_crashed_replica_fails_its_work_and_refuses_requests_until_it_restarts() {
+    // A call every 10 ms, in turn to two replicas: replica 0 gets one at 0, 20, 40, ... ms and
+    // works 15 ms on each. It crashes at 2.005 s, in the middle of the request of 2.000 s, and
+    // restarts at 3.005 s: that request and the 50 sent to it at 2.02 ... 3.00 s fail.
+    let mut sim = Simulation::builder().duration(secs(5)).build().unwrap();
+    let api = sim
+        .add_replicated_service(
+            "api",
+            Worker::constant(ms(15)),
+            Capacity::workers(1),
+            2,
+            microsim::Balancer::RoundRobin,
+        )
+        .unwrap();
+    sim.add_workload("load", &api, Workload::constant_rate(100.0), |_| ())
+        .unwrap();
+    sim.add_fault(Fault::crash("api").replica(0).at(ms(2005)).lasting(secs(1)))
+        .unwrap();
+    let report = sim.run().unwrap();
+    let load = &report.workloads["load"];
+    assert_eq!(load.sent, 500);
+    assert_eq!(load.crashed, 51, "{load:?}");
+    assert_eq!(load.completed, 449);
+    assert_eq!(load.failed, load.crashed, "every failure is the crash's");
+    assert_eq!(report.faults[0].crashed_requests, 1);
+    assert_eq!(report.faults[0].fault, "crash api replica 0");
+    let replicas = &report.services["api"].replicas;
+    assert_eq!(replicas[1].handled, 250, "replica 1 never noticed");
+    assert_eq!(report.services["api"].crashed, 1);
+    // Nothing waited for the crashed work: the slowest completed call is a normal one.
+    assert_eq!(load.latency_ms.max, 15.0);
+}
+
+#[test]
+fn a_partition_loses_every_message_between_its_sides_for_its_window() {
+    let mut sim = Simulation::builder()
+        .duration(secs(4))
+        .call_timeout(ms(100))
+        .build()
+        .unwrap();
+    let backend = sim
+        .add_service("backend", Worker::constant(ms(1)), Capacity::workers(1))
+        .unwrap();
+    let frontend = sim
+        .add_service(
+            "frontend",
+            crate::support::Caller {
+                backend,
+                work: Duration::ZERO,
+            },
+            Capacity::workers(16),
+        )
+        .unwrap();
+    // The client waits longer than the frontend does for the backend.
+    let load = Workload::constant_rate(100.0).with_timeout(secs(1));
+    sim.add_workload("load", &frontend, load, |_| ()).unwrap();
+    sim.add_fault(
+        Fault::partition("frontend", "backend")
+            .at(secs(2))
+            .lasting(secs(1)),
+    )
+    .unwrap();
+    let report = sim.run().unwrap();
+    let load = &report.workloads["load"];
+    // The 100 calls sent in [2 s, 3 s) time out at the frontend, which fails its request.
+    assert_eq!(load.errors, 100, "{load:?}");
+    assert_eq!(load.completed, 300);
+    assert_eq!(report.faults[0].lost_messages, 100);
+    assert_eq!(report.services["backend"].handled, 300);
+}
+
+#[test]
+fn a_lossy_link_loses_its_fraction_of_messages_each_way() {
+    let mut sim = Simulation::builder()
+        .duration(secs(6))
+        .call_timeout(ms(50))
+        .build()
+        .unwrap();
+    let api = sim
+        .add_service("api", Worker::constant(ms(1)), Capacity::workers(1))
+        .unwrap();
+    sim.add_workload("load", &api, Workload::constant_rate(100.0), |_| ())
+        .unwrap();
+    sim.add_fault(Fault::loss("client", "api", 0.25)).unwrap();
+    let report = sim.run().unwrap();
+    let load = &report.workloads["load"];
+    let lost = report.faults[0].lost_messages;
+    // Each failed call lost exactly one message: its request, or its response.
+    assert_eq!(load.timed_out, lost);
+    assert_eq!(load.failed, lost);
+    // A call fails with p = 1 - 0.75^2 = 0.4375: 262.5 of 600 expected, sd 12.2.
+    assert!((214..=311).contains(&lost), "{lost}");
+    // Lost responses were handled: the api saw every request that was not lost on the way.
+    let lost_requests = 600 - report.services["api"].handled;
+    assert!(
+        lost_requests < lost,
+        "{lost_requests} of {lost} lost on the way"
+    );
+}
+
+#[test]
+fn faults_on_unknown_replicas_or_non_services_are_errors() {
+    let mut sim = Simulation::builder().duration(secs(1)).build().unwrap();
+    sim.add_replicated_service(
+        "api",
+        Worker::constant(ms(1)),
+        Capacity::default(),
+        2,
+        microsim::Balancer::RoundRobin,
+    )
+    .unwrap();
+    sim.add_fault(Fault::crash("api").replica(2)).unwrap();
+    let error = sim.run().unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "fault crash api replica 2: api has 2 replicas (numbered from 0), so there is no replica 2"
+    );
+    let mut sim = Simulation::builder().duration(secs(1)).build().unwrap();
+    sim.add_service("api", Worker::constant(ms(1)), Capacity::default())
+        .unwrap();
+    sim.add_fault(Fault::crash("client")).unwrap();
+    assert_eq!(
+        sim.run().unwrap_err().to_string(),
+        "fault crash client: \"client\" is not a service"
+    );
+    let error = Simulation::builder()
+        .build()
+        .unwrap()
+        .add_fault(Fault::partition("a", "a"))
+        .unwrap_err();
+    assert!(error.to_string().contains("two different sides"), "{error}");
+    let error = Simulation::builder()
+        .build()
+        .unwrap()
+        .add_fault(Fault::loss("a", "b", -0.1))
+        .unwrap_err();
+    assert!(error.to_string().contains("within [0, 1]"), "{error}");
+}

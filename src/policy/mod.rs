@@ -1,0 +1,499 @@
+//! Call policies: what a caller does about a callee that is slow or failing.
+//!
+//! A [`CallPolicy`] is set per caller-to-callee pair with
+//! [`Simulation::add_policy`](crate::Simulation::add_policy) (the caller may be `"client"`,
+//! for workload requests) and applies to every call over that pair. Its parts, applied in
+//! this order around each attempt (Resilience4j's order):
+//!
+//! ```text
+//!   call ─▶ retry ─▶ circuit breaker ─▶ bulkhead ─▶ rate limiter ─▶ timeout ─▶ hedge ─▶ callee
+//! ```
+//!
+//! - [`Retry`]: up to `max_attempts` attempts, with [`Backoff`], [`Jitter`] and an optional
+//!   [`RetryBudget`];
+//! - [`CircuitBreaker`]: closed / open / half-open on the failure rate of recent attempts;
+//! - bulkhead: at most so many attempts in flight at once;
+//! - [`RateLimit`]: a token bucket;
+//! - timeout: each attempt's own, within the caller's deadline (deadline propagation: no
+//!   attempt waits past the time the caller's caller gives up);
+//! - [`Hedge`]: a second copy of a slow attempt, the first answer wins.
+//!
+//! The policy's state (breaker, budget, bucket, in-flight count, observed latencies) belongs
+//! to the pair: every replica and worker of the caller shares it, as a client library shared
+//! by one service would. The report gives, per pair, what the policy did
+//! ([`PolicyReport`]).
+//!
+//! ```
+//! use std::time::Duration;
+//! use microsim::policy::{Backoff, CallPolicy, CircuitBreaker, Hedge, Jitter, Retry, RetryBudget};
+//!
+//! let ms = Duration::from_millis;
+//! let policy = CallPolicy::new()
+//!     .timeout(ms(200))
+//!     .retry(
+//!         Retry::attempts(3)
+//!             .backoff(Backoff::exponential(ms(10), ms(100)))
+//!             .jitter(Jitter::Full)
+//!             .budget(RetryBudget::ratio(0.1)),
+//!     )
+//!     .circuit_breaker(CircuitBreaker::default().window_calls(50).minimum_calls(20))
+//!     .bulkhead(25)
+//!     .hedge(Hedge::at_percentile(95.0));
+//! assert_eq!(policy.timeout, Some(ms(200)));
+//! ```
+
+mod breaker;
+mod hedge;
+mod limit;
+mod retry;
+
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+pub use breaker::{BreakerState, BreakerTransition, BreakerWindow, CircuitBreaker};
+pub use hedge::Hedge;
+pub use limit::RateLimit;
+pub use retry::{Backoff, Jitter, Retry, RetryBudget};
+
+pub(crate) use breaker::{Admission, Breaker};
+use hedge::HedgeDelay;
+use limit::TokenBucket;
+use retry::BudgetState;
+
+use crate::engine::NodeId;
+use crate::metrics::{LatencyHistogram, LatencySummary};
+use crate::random::SimRng;
+
+/// What a caller does around its calls to one callee. Every part is optional; an empty
+/// policy changes nothing.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct CallPolicy {
+    /// Each attempt's timeout (instead of the simulation's call timeout).
+    #[serde(default, with = "crate::duration_format::option")]
+    pub timeout: Option<Duration>,
+    /// Retries of failed attempts.
+    #[serde(default)]
+    pub retry: Option<Retry>,
+    /// A circuit breaker.
+    #[serde(default)]
+    pub circuit_breaker: Option<CircuitBreaker>,
+    /// At most this many attempts in flight at once; more are rejected with
+    /// [`CallError::BulkheadFull`](crate::CallError::BulkheadFull).
+    #[serde(default)]
+    pub bulkhead: Option<usize>,
+    /// A token bucket on attempts.
+    #[serde(default)]
+    pub rate_limit: Option<RateLimit>,
+    /// A second copy of slow attempts.
+    #[serde(default)]
+    pub hedge: Option<Hedge>,
+}
+
+impl CallPolicy {
+    /// A policy that changes nothing; add parts with the other methods.
+    pub fn new() -> Self {
+        CallPolicy::default()
+    }
+
+    /// Each attempt times out after `timeout` (or earlier, at the caller's deadline).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Retries failed attempts.
+    pub fn retry(mut self, retry: Retry) -> Self {
+        self.retry = Some(retry);
+        self
+    }
+
+    /// Puts a circuit breaker in front of the callee.
+    pub fn circuit_breaker(mut self, breaker: CircuitBreaker) -> Self {
+        self.circuit_breaker = Some(breaker);
+        self
+    }
+
+    /// Allows at most `max_concurrent` attempts in flight.
+    pub fn bulkhead(mut self, max_concurrent: usize) -> Self {
+        self.bulkhead = Some(max_concurrent);
+        self
+    }
+
+    /// Limits the rate of attempts.
+    pub fn rate_limit(mut self, limit: RateLimit) -> Self {
+        self.rate_limit = Some(limit);
+        self
+    }
+
+    /// Hedges slow attempts.
+    pub fn hedge(mut self, hedge: Hedge) -> Self {
+        self.hedge = Some(hedge);
+        self
+    }
+
+    /// Checks every part; the message says which part is wrong and how.
+    pub(crate) fn validate(&self) -> Result<(), String> {
+        if self.timeout.is_some_and(|timeout| timeout.is_zero()) {
+            return Err("timeout must be > 0".into());
+        }
+        if let Some(retry) = &self.retry {
+            retry.validate()?;
+        }
+        if let Some(breaker) = &self.circuit_breaker {
+            breaker.validate()?;
+        }
+        if self.bulkhead == Some(0) {
+            return Err("bulkhead must allow at least 1 concurrent call".into());
+        }
+        if let Some(limit) = &self.rate_limit {
+            limit.validate()?;
+        }
+        if let Some(hedge) = &self.hedge {
+            hedge.validate()?;
+        }
+        Ok(())
+    }
+}
+
+/// What a [`CallPolicy`] did on one caller-to-callee pair, over calls that started in the
+/// measured window (breaker transitions: over the whole run).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct PolicyReport {
+    /// Calls made (each may take several attempts).
+    pub calls: u64,
+    /// Calls that got a successful response.
+    pub succeeded: u64,
+    /// Calls that failed after every attempt allowed.
+    pub failed: u64,
+    /// Attempts sent, the first of each call included (hedge copies not included).
+    pub attempts: u64,
+    /// Part of `attempts`: retries.
+    pub retries: u64,
+    /// Retries the retry budget refused (the call failed instead).
+    pub retries_denied: u64,
+    /// Attempts that timed out.
+    pub timeouts: u64,
+    /// Second copies sent by hedging.
+    pub hedges_sent: u64,
+    /// Part of `hedges_sent`: copies that answered first.
+    pub hedges_won: u64,
+    /// Attempts rejected by an open (or full half-open) circuit breaker.
+    pub breaker_rejected: u64,
+    /// Attempts rejected by a full bulkhead.
+    pub bulkhead_rejected: u64,
+    /// Attempts rejected by the rate limiter.
+    pub rate_limited: u64,
+    /// The circuit breaker's state changes, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub breaker_transitions: Vec<BreakerTransition>,
+    /// Latency of successful calls, from the call to its response (all attempts and backoff
+    /// included), ms.
+    pub latency_ms: LatencySummary,
+}
+
+/// The running policy of one pair.
+#[derive(Debug)]
+pub(crate) struct PairPolicy {
+    pub(crate) policy: CallPolicy,
+    state: Mutex<PolicyState>,
+    rng: Mutex<SimRng>,
+}
+
+#[derive(Debug)]
+pub(crate) struct PolicyState {
+    pub(crate) breaker: Option<Breaker>,
+    budget: Option<BudgetState>,
+    bucket: Option<TokenBucket>,
+    pub(crate) in_flight: usize,
+    hedge: Option<HedgeDelay>,
+    pub(crate) stats: PolicyStats,
+}
+
+/// Counters of a pair; see [`PolicyReport`] for their meaning.
+#[derive(Debug, Default)]
+pub(crate) struct PolicyStats {
+    pub(crate) calls: u64,
+    pub(crate) succeeded: u64,
+    pub(crate) failed: u64,
+    pub(crate) attempts: u64,
+    pub(crate) retries: u64,
+    pub(crate) retries_denied: u64,
+    pub(crate) timeouts: u64,
+    pub(crate) hedges_sent: u64,
+    pub(crate) hedges_won: u64,
+    pub(crate) breaker_rejected: u64,
+    pub(crate) bulkhead_rejected: u64,
+    pub(crate) rate_limited: u64,
+    pub(crate) latency: LatencyHistogram,
+}
+
+/// Why the caller refused to send an attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Refusal {
+    CircuitOpen,
+    BulkheadFull(usize),
+    RateLimited,
+}
+
+impl Refusal {
+    pub(crate) fn into_error(self, service: &str) -> crate::error::CallError {
+        use crate::error::CallError;
+        let service = service.to_string();
+        match self {
+            Refusal::CircuitOpen => CallError::CircuitOpen { service },
+            Refusal::BulkheadFull(max_concurrent) => CallError::BulkheadFull {
+                service,
+                max_concurrent,
+            },
+            Refusal::RateLimited => CallError::RateLimited { service },
+        }
+    }
+}
+
+/// Permission to send one attempt: holds a bulkhead slot until dropped, and says how to
+/// report the outcome to the breaker.
+#[derive(Debug)]
+pub(crate) struct Permit<'a> {
+    pair: &'a PairPolicy,
+    breaker_epoch: Option<u64>,
+    trial: bool,
+    released: bool,
+}
+
+impl PairPolicy {
+    pub(crate) fn new(policy: CallPolicy, rng: SimRng) -> Self {
+        let state = PolicyState {
+            breaker: policy.circuit_breaker.clone().map(Breaker::new),
+            budget: policy
+                .retry
+                .as_ref()
+                .and_then(|retry| retry.budget)
+                .map(BudgetState::new),
+            bucket: policy.rate_limit.map(TokenBucket::new),
+            in_flight: 0,
+            hedge: policy.hedge.map(HedgeDelay::new),
+            stats: PolicyStats::default(),
+        };
+        PairPolicy {
+            policy,
+            state: Mutex::new(state),
+            rng: Mutex::new(rng),
+        }
+    }
+
+    pub(crate) fn state(&self) -> MutexGuard<'_, PolicyState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The attempts allowed per call.
+    pub(crate) fn max_attempts(&self) -> u32 {
+        self.policy.retry.as_ref().map_or(1, Retry::max_attempts)
+    }
+
+    /// A new call starts at `now`.
+    pub(crate) fn begin_call(&self, now: Duration, counted: bool) {
+        let mut state = self.state();
+        if let Some(budget) = &mut state.budget {
+            budget.deposit(now);
+        }
+        if counted {
+            state.stats.calls += 1;
+        }
+    }
+
+    /// Whether retry number `retry` may be sent at `now`, and after what wait.
+    pub(crate) fn retry_wait(
+        &self,
+        retry: u32,
+        previous: Duration,
+        now: Duration,
+        counted: bool,
+    ) -> Option<Duration> {
+        let config = self.policy.retry.as_ref()?;
+        let mut state = self.state();
+        if let Some(budget) = &mut state.budget
+            && !budget.withdraw(now)
+        {
+            if counted {
+                state.stats.retries_denied += 1;
+            }
+            return None;
+        }
+        drop(state);
+        let mut rng = self.rng.lock().unwrap_or_else(PoisonError::into_inner);
+        Some(config.wait(retry, previous, &mut rng))
+    }
+
+    /// Asks the breaker, bulkhead and rate limiter whether an attempt may go at `now`.
+    pub(crate) fn admit(&self, now: Duration, counted: bool) -> Result<Permit<'_>, Refusal> {
+        let mut state = self.state();
+        let mut breaker_epoch = None;
+        let mut trial = false;
+        if let Some(breaker) = &mut state.breaker {
+            match breaker.admit(now) {
+                (Admission::Reject, _) => {
+                    if counted {
+                        state.stats.breaker_rejected += 1;
+                    }
+                    return Err(Refusal::CircuitOpen);
+                }
+                (Admission::Pass { trial: is_trial }, epoch) => {
+                    breaker_epoch = Some(epoch);
+                    trial = is_trial;
+                }
+            }
+        }
+        let refusal = if let Some(max) = self.policy.bulkhead
+            && state.in_flight >= max
+        {
+            if counted {
+                state.stats.bulkhead_rejected += 1;
+            }
+            Some(Refusal::BulkheadFull(max))
+        } else if let Some(bucket) = &mut state.bucket
+            && !bucket.try_take(now)
+        {
+            if counted {
+                state.stats.rate_limited += 1;
+            }
+            Some(Refusal::RateLimited)
+        } else {
+            None
+        };
+        if let Some(refusal) = refusal {
+            // The breaker let it through but it never went: give the trial slot back.
+            if let (Some(breaker), Some(epoch)) = (&mut state.breaker, breaker_epoch)
+                && trial
+            {
+                breaker.unadmit(epoch);
+            }
+            return Err(refusal);
+        }
+        state.in_flight += 1;
+        Ok(Permit {
+            pair: self,
+            breaker_epoch,
+            trial,
+            released: false,
+        })
+    }
+
+    /// The delay after which to hedge an attempt now, if any.
+    pub(crate) fn hedge_delay(&self) -> Option<Duration> {
+        self.state().hedge.as_ref().and_then(HedgeDelay::delay)
+    }
+
+    pub(crate) fn report(&self) -> PolicyReport {
+        let state = self.state();
+        let stats = &state.stats;
+        PolicyReport {
+            calls: stats.calls,
+            succeeded: stats.succeeded,
+            failed: stats.failed,
+            attempts: stats.attempts,
+            retries: stats.retries,
+            retries_denied: stats.retries_denied,
+            timeouts: stats.timeouts,
+            hedges_sent: stats.hedges_sent,
+            hedges_won: stats.hedges_won,
+            breaker_rejected: stats.breaker_rejected,
+            bulkhead_rejected: stats.bulkhead_rejected,
+            rate_limited: stats.rate_limited,
+            breaker_transitions: state
+                .breaker
+                .as_ref()
+                .map(|breaker| breaker.transitions.clone())
+                .unwrap_or_default(),
+            latency_ms: stats.latency.summary(),
+        }
+    }
+}
+
+impl Permit<'_> {
+    /// The attempt ended at `now` after `took`: tells the breaker and the hedge tracker.
+    pub(crate) fn finish(mut self, failed: bool, took: Duration, now: Duration) {
+        let mut state = self.pair.state();
+        state.in_flight -= 1;
+        self.released = true;
+        if let (Some(breaker), Some(epoch)) = (&mut state.breaker, self.breaker_epoch) {
+            breaker.record(epoch, failed, took, now);
+        }
+        if !failed && let Some(hedge) = &mut state.hedge {
+            hedge.observe(took);
+        }
+    }
+}
+
+impl Drop for Permit<'_> {
+    fn drop(&mut self) {
+        if !self.released {
+            // The caller stopped waiting (its own caller gave up): free the slot, and the
+            // breaker's trial slot if it held one.
+            let mut state = self.pair.state();
+            state.in_flight -= 1;
+            if let (Some(breaker), Some(epoch)) = (&mut state.breaker, self.breaker_epoch)
+                && self.trial
+            {
+                breaker.unadmit(epoch);
+            }
+        }
+    }
+}
+
+/// Every ordered pair of nodes to its policy, if it has one.
+#[derive(Debug)]
+pub(crate) struct Policies {
+    nodes: usize,
+    cells: Vec<Option<PairPolicy>>,
+    /// (caller name, callee name) for each pair with a policy, in name order.
+    named: Vec<(String, String, usize)>,
+}
+
+impl Policies {
+    /// `names[i]` is node `i`'s name; `policy(from, to)` the pair's policy, if any.
+    pub(crate) fn new(
+        seed: u64,
+        names: &[&str],
+        mut policy: impl FnMut(&str, &str) -> Option<CallPolicy>,
+    ) -> Self {
+        let nodes = names.len();
+        let mut cells = Vec::with_capacity(nodes * nodes);
+        let mut named = Vec::new();
+        for from in names {
+            for to in names {
+                let pair = policy(from, to).map(|policy| {
+                    named.push((from.to_string(), to.to_string(), cells.len()));
+                    let rng = crate::random::stream(seed, &format!("policy/{from}->{to}"));
+                    PairPolicy::new(policy, rng)
+                });
+                cells.push(pair);
+            }
+        }
+        named.sort();
+        Policies {
+            nodes,
+            cells,
+            named,
+        }
+    }
+
+    pub(crate) fn between(&self, from: NodeId, to: NodeId) -> Option<&PairPolicy> {
+        self.cells[from.0 * self.nodes + to.0].as_ref()
+    }
+
+    /// The report of every pair with a policy, keyed `"caller -> callee"`.
+    pub(crate) fn report(&self) -> std::collections::BTreeMap<String, PolicyReport> {
+        self.named
+            .iter()
+            .filter_map(|(from, to, cell)| {
+                let pair = self.cells[*cell].as_ref()?;
+                Some((format!("{from} -> {to}"), pair.report()))
+            })
+            .collect()
+    }
+}
