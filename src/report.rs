@@ -505,7 +505,12 @@ impl fmt::Display for Report {
                         ms(s.latency_ms.mean),
                         ms(s.latency_ms.p99),
                     ],
-                    note: None,
+                    note: (s.cancelled != 0 || s.crashed != 0).then(|| {
+                        format!(
+                            "{name}: {} hedge copies cancelled in the queue, {} requests lost to crashes",
+                            s.cancelled, s.crashed
+                        )
+                    }),
                 })
                 .collect();
             f.write_str("\n")?;
@@ -612,6 +617,95 @@ impl fmt::Display for Report {
                     &rows,
                 )?;
             }
+        }
+
+        if !self.policies.is_empty() {
+            let rows: Vec<Row> = self
+                .policies
+                .iter()
+                .map(|(pair, p)| Row {
+                    name: pair.clone(),
+                    cells: vec![
+                        p.calls.to_string(),
+                        p.failed.to_string(),
+                        p.attempts.to_string(),
+                        p.retries.to_string(),
+                        p.retries_denied.to_string(),
+                        p.timeouts.to_string(),
+                        format!("{}/{}", p.hedges_won, p.hedges_sent),
+                        p.breaker_rejected.to_string(),
+                        p.bulkhead_rejected.to_string(),
+                        p.rate_limited.to_string(),
+                        ms(p.latency_ms.p99),
+                    ],
+                    note: (!p.breaker_transitions.is_empty()).then(|| {
+                        let changes: Vec<String> = p
+                            .breaker_transitions
+                            .iter()
+                            .take(8)
+                            .map(|t| format!("{} at {:.3} s", t.to, t.at_seconds))
+                            .collect();
+                        let more = p.breaker_transitions.len().saturating_sub(8);
+                        format!(
+                            "breaker: {}{}",
+                            changes.join(", "),
+                            if more > 0 {
+                                format!(" and {more} more")
+                            } else {
+                                String::new()
+                            }
+                        )
+                    }),
+                })
+                .collect();
+            f.write_str("\n")?;
+            write_table(
+                f,
+                "policy",
+                &[
+                    "calls",
+                    "failed",
+                    "attempts",
+                    "retries",
+                    "denied",
+                    "timeouts",
+                    "hedges won",
+                    "open-rejected",
+                    "bulkhead",
+                    "rate-limited",
+                    "p99 ms",
+                ],
+                "",
+                &rows,
+            )?;
+        }
+
+        if !self.faults.is_empty() {
+            let rows: Vec<Row> = self
+                .faults
+                .iter()
+                .map(|fault| Row {
+                    name: fault.fault.clone(),
+                    cells: vec![
+                        format!("{:.3}", fault.start_seconds),
+                        fault
+                            .end_seconds
+                            .map_or_else(|| "never".to_string(), |end| format!("{end:.3}")),
+                        fault.failed_calls.to_string(),
+                        fault.lost_messages.to_string(),
+                        fault.crashed_requests.to_string(),
+                    ],
+                    note: None,
+                })
+                .collect();
+            f.write_str("\n")?;
+            write_table(
+                f,
+                "fault",
+                &["from s", "until s", "failed", "lost", "crashed"],
+                "",
+                &rows,
+            )?;
         }
         Ok(())
     }
@@ -800,6 +894,44 @@ mod tests {
         assert_eq!(end_of(header, "util"), end_of(long_row, "0.123"));
         assert_eq!(end_of(header, "wait p50"), end_of(long_row, "0.125"));
         assert_eq!(long_row.chars().count(), frontend.chars().count());
+    }
+
+    #[test]
+    fn display_shows_policies_and_faults() {
+        let mut report = sample();
+        report.policies.insert(
+            "frontend -> payment".to_string(),
+            crate::policy::PolicyReport {
+                calls: 100,
+                attempts: 130,
+                retries: 30,
+                hedges_sent: 4,
+                hedges_won: 3,
+                breaker_transitions: vec![crate::policy::BreakerTransition {
+                    at_seconds: 2.5,
+                    from: crate::policy::BreakerState::Closed,
+                    to: crate::policy::BreakerState::Open,
+                }],
+                ..Default::default()
+            },
+        );
+        report.faults.push(crate::fault::FaultReport {
+            fault: "crash api replica 0".to_string(),
+            start_seconds: 2.0,
+            end_seconds: None,
+            failed_calls: 0,
+            lost_messages: 0,
+            crashed_requests: 7,
+        });
+        let text = report.to_string();
+        let policy = line_starting(&text, "frontend -> payment");
+        assert!(
+            policy.contains("  130  ") && policy.contains("3/4"),
+            "{policy}"
+        );
+        assert!(text.contains("breaker: open at 2.500 s"), "{text}");
+        let fault = line_starting(&text, "crash api replica 0");
+        assert!(fault.contains("never") && fault.ends_with('7'), "{fault}");
     }
 
     #[test]
