@@ -100,8 +100,13 @@
 //!   until everything its requests caused has finished.
 //! - **Replicas** ([`balancer`]): [`Simulation::add_replicated_service`] runs several replicas
 //!   behind a [`Balancer`].
+//! - **Call policies** ([`policy`]): [`Simulation::add_policy`] gives a caller-to-callee pair a
+//!   timeout, retries with backoff, jitter and a budget, a circuit breaker, a bulkhead, a rate
+//!   limit or hedging. **Idempotency keys** ([`idempotency`]) let a service apply a retried
+//!   operation once.
 //! - **Faults** ([`fault`]): [`Simulation::add_fault`] slows a service down, adds latency to a
-//!   link or aborts a fraction of calls for a window of simulated time.
+//!   link, aborts a fraction of calls, loses messages, partitions two services or crashes a
+//!   replica, for a window of simulated time.
 //! - **Scenario files** (`scenario`, feature `scenario`): the same engine from a TOML file,
 //!   and the `microsim` command (feature `cli`).
 //!

@@ -279,7 +279,7 @@ impl<S: Service> Context<S> {
 
     /// Calls `to` with an idempotency key: every attempt of this call (retries and hedges)
     /// carries `key`, so a callee that opts in with an
-    /// [`IdempotencyStore`](crate::idempotency::IdempotencyStore) applies the operation once
+    /// [`IdempotencyStore`] applies the operation once
     /// however many copies arrive. Use a key that names the operation, such as an order id.
     ///
     /// # Errors
