@@ -244,8 +244,9 @@ impl Engine {
         per_try: Duration,
     ) -> Result<S::Response, CallError> {
         if let Some(pair) = self.policies.between(from, to.node()) {
-            return self
-                .call_with_policy(pair, from, to, request, meta, settle, per_try)
+            // Boxed: the policy path's future (retries, two hedged copies) is several times
+            // the size of a plain attempt's, and every call's future would carry it.
+            return Box::pin(self.call_with_policy(pair, from, to, request, meta, settle, per_try))
                 .await;
         }
         let now = self.clock.now();
