@@ -182,11 +182,7 @@ impl Faults {
             .map(|scheduled| crate::fault::FaultReport {
                 fault: scheduled.fault.to_string(),
                 start_seconds: scheduled.fault.at.as_secs_f64(),
-                end_seconds: scheduled
-                    .fault
-                    .at
-                    .checked_add(scheduled.fault.lasting)
-                    .map(|end| end.as_secs_f64()),
+                end_seconds: scheduled.fault.end().map(|end| end.as_secs_f64()),
                 failed_calls: scheduled.failed.load(Ordering::Relaxed),
                 lost_messages: scheduled.lost.load(Ordering::Relaxed),
                 crashed_requests: scheduled.crashed.load(Ordering::Relaxed),

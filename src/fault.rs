@@ -10,9 +10,10 @@
 //! - *lose* a fraction of the messages on a link (the caller hears nothing and times out);
 //! - *partition* two services: every message between them, either way, is lost;
 //! - *crash* a replica (or all of a service's): its requests in progress and in its queue
-//!   fail with [`CallError::ReplicaDown`](crate::CallError::ReplicaDown), and it refuses
-//!   requests until it restarts at the end of the window (its state survives, as a database
-//!   would; its queue does not).
+//!   fail with [`CallError::ReplicaDown`](crate::CallError::ReplicaDown), and it is down until
+//!   it restarts at the end of the window (its state survives, as a database would; its queue
+//!   does not). Balancers skip a replica that is down, as a health check would; a request that
+//!   finds every replica down is refused with `ReplicaDown`.
 //!
 //! Each fault applies from `at` for `lasting`; messages and requests that start inside the
 //! window are affected (a crash acts at its start and its end). The report lists the faults
@@ -198,6 +199,14 @@ impl Fault {
     pub fn lasting(mut self, lasting: Duration) -> Self {
         self.lasting = lasting;
         self
+    }
+
+    /// When the fault ends, `None` if it lasts for ever.
+    pub(crate) fn end(&self) -> Option<Duration> {
+        if self.lasting == Duration::MAX {
+            return None;
+        }
+        self.at.checked_add(self.lasting)
     }
 
     /// Whether the fault is on at `now`.

@@ -87,6 +87,8 @@ pub(crate) struct Replica<S: Service> {
     crashable: bool,
     /// Wakes the handlers in progress when the replica crashes.
     crash: tokio::sync::Notify,
+    /// Mirrors `Dispatch::down` for balancers, which should not take the lock to skip it.
+    down: AtomicBool,
 }
 
 /// Admission state and statistics, behind one lock.
@@ -215,6 +217,7 @@ impl<S: Service> Replica<S> {
             supervisor: Mutex::new(None),
             crashable,
             crash: tokio::sync::Notify::new(),
+            down: AtomicBool::new(false),
             dispatch: Mutex::new(Dispatch {
                 workers: Vec::new(),
                 idle: Vec::new(),
@@ -318,6 +321,7 @@ impl<S: Service> Replica<S> {
                 return 0;
             }
             dispatch.down = true;
+            self.down.store(true, Ordering::Relaxed);
             dispatch.queue.drain(..).collect()
         };
         let in_progress = {
@@ -339,6 +343,12 @@ impl<S: Service> Replica<S> {
     /// Brings a crashed replica back: it accepts requests again, with an empty queue.
     pub(crate) fn restart(&self) {
         self.dispatch().down = false;
+        self.down.store(false, Ordering::Relaxed);
+    }
+
+    /// Whether a crash fault has the replica down.
+    fn is_down(&self) -> bool {
+        self.down.load(Ordering::Relaxed)
     }
 
     /// Handles one request; on a replica a crash may hit, the handler is abandoned if the
@@ -538,14 +548,26 @@ impl<S: Service> ReplicaSet<S> {
         if self.replicas.len() == 1 {
             return &self.replicas[0];
         }
+        // A replica that is down counts as infinitely loaded, and is skipped if picked anyway
+        // (round robin, random): the balancer's health check notices a crash at once.
+        let count = self.replicas.len();
         let index = self
             .balancer
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .pick(self.replicas.len(), |index| {
-                self.replicas[index].outstanding()
+            .pick(count, |index| {
+                let replica = &self.replicas[index];
+                if replica.is_down() {
+                    usize::MAX
+                } else {
+                    replica.outstanding()
+                }
             });
-        &self.replicas[index]
+        (0..count)
+            .map(|step| &self.replicas[(index + step) % count])
+            .find(|replica| !replica.is_down())
+            // Every replica is down: the chosen one refuses the request.
+            .unwrap_or(&self.replicas[index])
     }
 
     /// Whether the balancer learns from response times (see [`observe`](Self::observe)).

@@ -833,12 +833,12 @@ fn schedule_crashes(
             let engine = Arc::clone(engine);
             let service = Arc::clone(&running[scheduled.nodes[0].0 - 1]);
             let replica = scheduled.fault.replica_index();
-            let (at, lasting) = (scheduled.fault.at, scheduled.fault.lasting);
+            let (at, end) = (scheduled.fault.at, scheduled.fault.end());
             tokio::spawn(async move {
                 engine.clock.sleep_until(at).await;
                 let failed = service.crash(replica);
                 engine.faults.count_crashed(index, failed);
-                if let Some(end) = at.checked_add(lasting) {
+                if let Some(end) = end {
                     engine.clock.sleep_until(end).await;
                     service.restart(replica);
                 }

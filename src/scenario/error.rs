@@ -112,6 +112,10 @@ enum Hit {
     Value,
 }
 
+/// Top-level keys whose entries are tables of an array: `[[links]]`, `[[faults]]`,
+/// `[[policies]]`.
+const TOP_LEVEL_ARRAYS: &[&str] = &["links", "faults", "policies"];
+
 /// A file's text and name, and its parsed tree of spans: turns byte spans into located errors.
 pub(super) struct Source<'a> {
     origin: &'a str,
@@ -172,7 +176,15 @@ impl<'a> Source<'a> {
             // Point at the table that has the key; name the key in the message.
             if hit == Some(Hit::Key) {
                 path.pop();
-                let message = format!("unknown key {unknown:?}{}", suggestion(&unknown, &expected));
+                let mut message =
+                    format!("unknown key {unknown:?}{}", suggestion(&unknown, &expected));
+                if !path.is_empty() && TOP_LEVEL_ARRAYS.contains(&unknown.as_str()) {
+                    // `faults = [...]` written after a [table] header belongs to that table.
+                    message.push_str(&format!(
+                        "; {unknown} is a top-level key: write each entry as a [[{unknown}]] \
+                         table, or put `{unknown} = [...]` before the first [table] header"
+                    ));
+                }
                 return self.located(&span, KeyPath(&path).to_string(), message);
             }
             // A string where a table with one of these keys was expected.

@@ -25,6 +25,10 @@ pub(super) struct RawFile {
     pub(super) links: Vec<Spanned<RawLink>>,
     #[serde(default)]
     pub(super) workloads: BTreeMap<Spanned<String>, Spanned<RawWorkload>>,
+    #[serde(default)]
+    pub(super) faults: Vec<Spanned<RawFault>>,
+    #[serde(default)]
+    pub(super) policies: Vec<Spanned<RawPolicy>>,
 }
 
 /// `[simulation]`.
@@ -49,6 +53,10 @@ pub(super) struct RawService {
     pub(super) steps: Vec<Spanned<RawStep>>,
     #[serde(default)]
     pub(super) subscribes: Vec<Spanned<String>>,
+    pub(super) replicas: Option<Spanned<i64>>,
+    pub(super) balancer: Option<Spanned<String>>,
+    /// Only with `balancer = "peak_ewma"`.
+    pub(super) balancer_decay: Option<Spanned<Dur>>,
 }
 
 /// `[topics.NAME]`.
@@ -111,6 +119,96 @@ pub(super) struct RawClosed {
     pub(super) think: Spanned<Distribution>,
 }
 
+/// `[[faults]]`: exactly one kind key (checked after deserializing), its parameters, and the
+/// window.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename = "RawFault")]
+pub(super) struct RawFault {
+    pub(super) slow: Option<Spanned<String>>,
+    pub(super) latency: Option<Spanned<Vec<Spanned<String>>>>,
+    pub(super) fail: Option<Spanned<String>>,
+    pub(super) loss: Option<Spanned<Vec<Spanned<String>>>>,
+    pub(super) partition: Option<Spanned<Vec<Spanned<String>>>>,
+    pub(super) crash: Option<Spanned<String>>,
+    /// `slow` and `crash`: one replica only.
+    pub(super) replica: Option<Spanned<i64>>,
+    /// `slow`: the slowdown.
+    pub(super) factor: Option<Spanned<f64>>,
+    /// `latency`: the added latency.
+    pub(super) extra: Option<Spanned<Dur>>,
+    /// `fail` and `loss`: the fraction affected.
+    pub(super) probability: Option<Spanned<f64>>,
+    pub(super) at: Option<Spanned<Dur>>,
+    pub(super) lasting: Option<Spanned<Dur>>,
+}
+
+/// `[[policies]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename = "RawPolicy")]
+pub(super) struct RawPolicy {
+    pub(super) from: Spanned<String>,
+    pub(super) to: Spanned<String>,
+    pub(super) timeout: Option<Spanned<Dur>>,
+    pub(super) retry: Option<Spanned<RawRetry>>,
+    pub(super) circuit_breaker: Option<Spanned<RawBreaker>>,
+    pub(super) bulkhead: Option<Spanned<i64>>,
+    pub(super) rate_limit: Option<Spanned<RawRateLimit>>,
+    pub(super) hedge: Option<Spanned<RawHedge>>,
+}
+
+/// `retry = { max_attempts, backoff, delay | base + cap, jitter, budget }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename = "RawRetry")]
+pub(super) struct RawRetry {
+    pub(super) max_attempts: Option<Spanned<i64>>,
+    pub(super) backoff: Option<Spanned<String>>,
+    pub(super) delay: Option<Spanned<Dur>>,
+    pub(super) base: Option<Spanned<Dur>>,
+    pub(super) cap: Option<Spanned<Dur>>,
+    pub(super) jitter: Option<Spanned<String>>,
+    pub(super) budget: Option<Spanned<RawBudget>>,
+}
+
+/// `budget = { ratio, min_per_second, window }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename = "RawBudget")]
+pub(super) struct RawBudget {
+    pub(super) ratio: Spanned<f64>,
+    pub(super) min_per_second: Option<Spanned<f64>>,
+    pub(super) window: Option<Spanned<Dur>>,
+}
+
+/// `circuit_breaker = { failure_rate, window_calls | window_time, minimum_calls, open_for,
+/// trial_calls, slow_call }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename = "RawBreaker")]
+pub(super) struct RawBreaker {
+    pub(super) failure_rate: Option<Spanned<f64>>,
+    pub(super) window_calls: Option<Spanned<i64>>,
+    pub(super) window_time: Option<Spanned<Dur>>,
+    pub(super) minimum_calls: Option<Spanned<i64>>,
+    pub(super) open_for: Option<Spanned<Dur>>,
+    pub(super) trial_calls: Option<Spanned<i64>>,
+    pub(super) slow_call: Option<Spanned<Dur>>,
+}
+
+/// `rate_limit = { per_second, burst }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename = "RawRateLimit")]
+pub(super) struct RawRateLimit {
+    pub(super) per_second: Spanned<f64>,
+    pub(super) burst: Option<Spanned<i64>>,
+}
+
+/// `hedge = { after = D }` or `hedge = { percentile = P, min_samples = N }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename = "RawHedge")]
+pub(super) struct RawHedge {
+    pub(super) after: Option<Spanned<Dur>>,
+    pub(super) percentile: Option<Spanned<f64>>,
+    pub(super) min_samples: Option<Spanned<i64>>,
+}
+
 /// A duration written with a unit, as [`crate::duration_format`] reads it.
 #[derive(Debug, Clone, Copy, Deserialize)]
 #[serde(transparent)]
@@ -139,6 +237,34 @@ pub(super) const EXPECTED_NAMES: &[(&str, &str)] = &[
         "a workload table with a target and open or closed traffic",
     ),
     ("struct RawOpen", "a table such as { rate = 100.0 }"),
+    (
+        "struct RawFault",
+        "a fault such as { slow = \"payment\", factor = 3.0, at = \"10s\", lasting = \"5s\" }",
+    ),
+    (
+        "struct RawPolicy",
+        "a policy table with from, to and its parts (timeout, retry, circuit_breaker, ...)",
+    ),
+    (
+        "struct RawRetry",
+        "a table such as { max_attempts = 3, backoff = \"exponential\", base = \"25ms\", cap = \"250ms\" }",
+    ),
+    (
+        "struct RawBudget",
+        "a table such as { ratio = 0.2, min_per_second = 10.0 }",
+    ),
+    (
+        "struct RawBreaker",
+        "a table such as { failure_rate = 0.5, window_calls = 20, open_for = \"5s\" }",
+    ),
+    (
+        "struct RawRateLimit",
+        "a table such as { per_second = 100.0, burst = 20 }",
+    ),
+    (
+        "struct RawHedge",
+        "a table such as { after = \"10ms\" } or { percentile = 95 }",
+    ),
     (
         "struct RawClosed",
         "a table such as { users = 10, think = { constant = \"1s\" } }",

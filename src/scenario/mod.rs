@@ -20,6 +20,12 @@
 //! handles like a request. Requests, responses and events carry no data: a file models time,
 //! not content.
 //!
+//! A service may run `replicas = N` behind a `balancer`; `[[faults]]` entries schedule
+//! [`Fault`](crate::Fault)s (`{ slow = "svc", factor = 3.0, at = "10s", lasting = "5s" }`),
+//! and `[[policies]]` entries set the [`CallPolicy`](crate::policy::CallPolicy) of a caller
+//! towards a callee (timeout, retries with a budget, circuit breaker, bulkhead, rate limit,
+//! hedging).
+//!
 //! ```
 //! use microsim::scenario::Scenario;
 //!
@@ -79,9 +85,10 @@
 
 mod error;
 mod file;
+mod resilience;
 mod scripted;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 use std::path::Path;
 use std::sync::Arc;
@@ -89,6 +96,7 @@ use std::time::Duration;
 
 use toml::Spanned;
 
+use crate::balancer::Balancer;
 use crate::distribution::Distribution;
 use crate::duration_format::format_duration;
 use crate::link::CLIENT;
@@ -102,6 +110,7 @@ pub use error::ScenarioError;
 use crate::suggest::closest;
 use error::Source;
 use file::{Dur, RawFile, RawService, RawStep, RawTopic, RawWorkload};
+use resilience::{FaultSpec, PolicySpec, Topology};
 use scripted::{Action, ScriptedService};
 
 /// The file behind [`Scenario::bundled_store`].
@@ -130,6 +139,10 @@ pub struct Scenario {
     links: Vec<LinkSpec>,
     /// By name.
     workloads: BTreeMap<String, WorkloadSpec>,
+    /// In file order.
+    faults: Vec<FaultSpec>,
+    /// In file order.
+    policies: Vec<PolicySpec>,
     /// Service names, callees before their callers.
     build_order: Vec<String>,
 }
@@ -138,6 +151,8 @@ pub struct Scenario {
 struct ServiceSpec {
     span: Range<usize>,
     capacity: Capacity,
+    replicas: usize,
+    balancer: Balancer,
     work: Option<Distribution>,
     steps: Vec<StepSpec>,
     /// Topics, dead-letter topics included, in file order.
@@ -216,8 +231,9 @@ impl Scenario {
     /// wrong type or out of range (a duration without a unit, a zero or negative rate, an
     /// invalid distribution, a zero ack timeout or max deliveries), a call, link or workload
     /// naming a service that does not exist, a publish or subscription naming a topic that
-    /// does not exist, a topic named like a service, or a call or event cycle. The message
-    /// names `origin`, the line and column, and the key path.
+    /// does not exist, a topic named like a service, a call or event cycle, or a replica
+    /// setting, fault or call policy that is invalid or could never act. The message names
+    /// `origin`, the line and column, and the key path.
     pub fn parse(text: &str, origin: &str) -> Result<Scenario, ScenarioError> {
         let source = Source::parse(text, origin)?;
         let raw: RawFile = toml::from_str(text).map_err(|e| source.deserialize_error(&e))?;
@@ -348,7 +364,7 @@ impl Scenario {
                 steps,
             };
             let handle = sim
-                .add_service(name, service, spec.capacity)
+                .add_replicated_service(name, service, spec.capacity, spec.replicas, spec.balancer)
                 .map_err(|e| self.error(spec.span.clone(), e.to_string()))?;
             handles.insert(name.clone(), handle);
         }
@@ -374,6 +390,14 @@ impl Scenario {
                 .get(&spec.target)
                 .ok_or_else(|| self.error(spec.span.clone(), "unknown target".to_string()))?;
             sim.add_workload(name, target, spec.workload.clone(), |_| ())
+                .map_err(|e| self.error(spec.span.clone(), e.to_string()))?;
+        }
+        for spec in &self.faults {
+            sim.add_fault(spec.fault.clone())
+                .map_err(|e| self.error(spec.span.clone(), e.to_string()))?;
+        }
+        for spec in &self.policies {
+            sim.add_policy(&spec.from, &spec.to, spec.policy.clone())
                 .map_err(|e| self.error(spec.span.clone(), e.to_string()))?;
         }
         Ok(sim)
@@ -408,6 +432,8 @@ impl Scenario {
             topics: raw_topics,
             links: raw_links,
             workloads: raw_workloads,
+            faults: raw_faults,
+            policies: raw_policies,
         } = raw;
 
         // [simulation]
@@ -424,6 +450,8 @@ impl Scenario {
             topics: BTreeMap::new(),
             links: Vec::new(),
             workloads: BTreeMap::new(),
+            faults: Vec::new(),
+            policies: Vec::new(),
             build_order: Vec::new(),
         };
         if let Some(simulation) = simulation {
@@ -510,6 +538,19 @@ impl Scenario {
             .iter_mut()
             .map(|(name, e)| (name.clone(), std::mem::take(&mut e.calls)))
             .collect();
+        // Who calls and publishes to whom, for faults and policies.
+        let mut call_pairs: BTreeSet<(String, String)> = calls
+            .iter()
+            .flat_map(|(from, to)| to.iter().map(|to| (from.clone(), to.get_ref().clone())))
+            .collect();
+        let publish_pairs: BTreeSet<(String, String)> = edges
+            .iter()
+            .flat_map(|(from, e)| {
+                e.publishes
+                    .iter()
+                    .map(|to| (from.clone(), to.get_ref().clone()))
+            })
+            .collect();
         scenario.build_order = topological_order(&calls, []).map_err(|(cycle, span)| {
             source.error(span, format!("call cycle {}", cycle.join(" -> ")))
         })?;
@@ -592,7 +633,41 @@ impl Scenario {
         for (name, workload) in raw_workloads {
             let span = workload.span();
             let spec = check_workload(source, &names, span.clone(), workload.into_inner())?;
+            call_pairs.insert((CLIENT.to_string(), spec.target.clone()));
             scenario.workloads.insert(name.into_inner(), spec);
+        }
+
+        // [[faults]] and [[policies]]
+        let topology = Topology {
+            names: &names,
+            replicas: scenario
+                .services
+                .iter()
+                .map(|(name, spec)| (name.clone(), spec.replicas))
+                .collect(),
+            calls: call_pairs,
+            publishes: publish_pairs,
+            duration: scenario.duration,
+        };
+        for fault in raw_faults {
+            let spec = resilience::check_fault(source, &topology, fault)?;
+            scenario.faults.push(spec);
+        }
+        let mut seen: BTreeMap<(String, String), usize> = BTreeMap::new();
+        for policy in raw_policies {
+            let span = policy.span();
+            let spec = resilience::check_policy(source, &topology, policy)?;
+            let (line, _) = error::line_column(text, span.start);
+            if let Some(first) = seen.insert((spec.from.clone(), spec.to.clone()), line) {
+                return Err(source.error(
+                    span,
+                    format!(
+                        "the policy {} -> {} is set twice (first at line {first})",
+                        spec.from, spec.to
+                    ),
+                ));
+            }
+            scenario.policies.push(spec);
         }
         Ok((scenario, spans))
     }
@@ -878,7 +953,7 @@ fn check_service(
     names: &Names<'_>,
     raw: RawService,
 ) -> Result<(ServiceSpec, Edges), ScenarioError> {
-    let workers = match raw.workers {
+    let workers = match &raw.workers {
         None => 1,
         Some(workers) => match usize::try_from(*workers.get_ref()) {
             Ok(n) if n >= 1 => n,
@@ -891,7 +966,7 @@ fn check_service(
         },
     };
     let mut capacity = Capacity::workers(workers);
-    if let Some(queue) = raw.queue {
+    if let Some(queue) = &raw.queue {
         let bound = usize::try_from(*queue.get_ref()).map_err(|_| {
             source.error(
                 queue.span(),
@@ -900,6 +975,11 @@ fn check_service(
         })?;
         capacity = capacity.with_queue(bound);
     }
+    let replicas = match &raw.replicas {
+        None => 1,
+        Some(replicas) => resilience::whole(source, replicas, "replicas", 1)?,
+    };
+    let balancer = check_balancer(source, &raw, replicas)?;
     let work = raw
         .work
         .map(|work| checked_distribution(source, work))
@@ -928,12 +1008,72 @@ fn check_service(
         ServiceSpec {
             span: 0..0,
             capacity,
+            replicas,
+            balancer,
             work,
             steps,
             subscribes,
         },
         edges,
     ))
+}
+
+/// A service's `balancer` and `balancer_decay`.
+fn check_balancer(
+    source: &Source<'_>,
+    raw: &RawService,
+    replicas: usize,
+) -> Result<Balancer, ScenarioError> {
+    let Some(written) = &raw.balancer else {
+        if let Some(decay) = &raw.balancer_decay {
+            return Err(source.error(
+                decay.span(),
+                "balancer_decay applies only to balancer = \"peak_ewma\"",
+            ));
+        }
+        return Ok(Balancer::RoundRobin);
+    };
+    if replicas < 2 {
+        return Err(source.error(
+            written.span(),
+            format!(
+                "balancer applies only to a service with replicas >= 2 (this one has {replicas}): \
+                 a single replica gets every request"
+            ),
+        ));
+    }
+    let kind = resilience::choice(
+        source,
+        written,
+        "balancer",
+        &[
+            "round_robin",
+            "random",
+            "least_outstanding",
+            "power_of_two_choices",
+            "peak_ewma",
+        ],
+    )?;
+    if kind != "peak_ewma"
+        && let Some(decay) = &raw.balancer_decay
+    {
+        return Err(source.error(
+            decay.span(),
+            "balancer_decay applies only to balancer = \"peak_ewma\"",
+        ));
+    }
+    Ok(match kind {
+        "round_robin" => Balancer::RoundRobin,
+        "random" => Balancer::Random,
+        "least_outstanding" => Balancer::LeastOutstanding,
+        "power_of_two_choices" => Balancer::PowerOfTwoChoices,
+        _ => Balancer::PeakEwma {
+            decay: match &raw.balancer_decay {
+                None => Duration::from_secs(10),
+                Some(decay) => resilience::positive(source, decay, "balancer_decay")?,
+            },
+        },
+    })
 }
 
 fn check_step(
@@ -1279,5 +1419,34 @@ mod tests {
         )
         .unwrap();
         assert_eq!(scenario.build_order, ["c", "b", "a"]);
+    }
+
+    /// What the engine rejects when the simulation is built is located at the entry, should
+    /// a value get past the file's own checks.
+    #[test]
+    fn engine_errors_point_at_the_entry() {
+        let mut scenario = Scenario::parse(
+            "[services.a]\nsteps = [{ call = \"b\" }]\n[services.b]\nreplicas = 2\n\
+             [workloads.w]\ntarget = \"a\"\nopen = { rate = 1.0 }\n\n\
+             [[policies]]\nfrom = \"a\"\nto = \"b\"\nbulkhead = 2\n\n\
+             [[faults]]\nfail = \"b\"\nprobability = 0.5\n",
+            "engine.toml",
+        )
+        .unwrap();
+        assert_eq!(scenario.services["b"].replicas, 2);
+        assert_eq!(scenario.policies[0].policy.bulkhead, Some(2));
+        scenario.policies[0].policy.bulkhead = Some(0);
+        let err = scenario.to_simulation(None).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "engine.toml:9:1: policies[0]: policy a -> b: bulkhead must allow at least 1 concurrent call"
+        );
+        scenario.policies.clear();
+        scenario.faults[0].fault = crate::Fault::fail("b", 2.0);
+        let err = scenario.to_simulation(None).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "engine.toml:14:1: faults[0]: fault fail b p=2: the probability must be within [0, 1], got 2"
+        );
     }
 }

@@ -3,11 +3,14 @@
 use std::process::Command;
 use std::time::Duration;
 
-use microsim::{Capacity, Distribution, Simulation, Workload};
+use microsim::policy::{CallPolicy, CircuitBreaker, Hedge, Retry, RetryBudget};
+use microsim::{Balancer, Capacity, Distribution, Fault, Simulation, Workload};
 
 use crate::support::{Caller, Worker, ms, us};
 
-/// A small network with random processing, random links and random arrivals.
+/// A small network with random processing, random links and random arrivals -- and every
+/// source of randomness and concurrency the engine has: replicas behind a random balancer,
+/// retries with jitter and a budget, a breaker, hedging, and loss, crash and slow faults.
 fn report_json(seed: u64) -> String {
     let mut sim = Simulation::builder()
         .seed(seed)
@@ -17,12 +20,38 @@ fn report_json(seed: u64) -> String {
         .build()
         .unwrap();
     let database = sim
-        .add_service(
+        .add_replicated_service(
             "database",
             Worker::exponential(us(400)),
-            Capacity::workers(2).with_queue(8),
+            Capacity::workers(1).with_queue(8),
+            2,
+            Balancer::PowerOfTwoChoices,
         )
         .unwrap();
+    sim.add_policy(
+        "api",
+        "database",
+        CallPolicy::new()
+            .timeout(ms(20))
+            .retry(Retry::attempts(3).budget(RetryBudget::ratio(0.2)))
+            .circuit_breaker(CircuitBreaker::default().window_calls(50).minimum_calls(20))
+            .hedge(Hedge::at_percentile(95.0)),
+    )
+    .unwrap();
+    sim.add_fault(
+        Fault::crash("database")
+            .replica(1)
+            .at(ms(5000))
+            .lasting(ms(2000)),
+    )
+    .unwrap();
+    sim.add_fault(Fault::loss("client", "api", 0.01)).unwrap();
+    sim.add_fault(
+        Fault::slow("database", 2.0)
+            .at(ms(10_000))
+            .lasting(ms(2000)),
+    )
+    .unwrap();
     let api = sim
         .add_service(
             "api",
@@ -52,7 +81,13 @@ fn same_seed_gives_an_identical_report() {
     let first = report_json(42);
     let second = report_json(42);
     assert_eq!(first, second);
-    assert!(first.contains("\"rejected\""));
+    // The run exercised what it is meant to: rejections, retries, hedges, crashes, losses.
+    let report = microsim::Report::from_json(&first).unwrap();
+    let policy = &report.policies["api -> database"];
+    assert!(report.workloads["open"].failed > 0, "{first}");
+    assert!(policy.retries > 0 && policy.hedges_sent > 0, "{policy:?}");
+    assert!(report.faults[0].crashed_requests + report.workloads["open"].crashed > 0);
+    assert!(report.faults[1].lost_messages > 0);
 }
 
 #[test]

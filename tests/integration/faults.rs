@@ -127,10 +127,11 @@ fn bad_faults_are_errors() {
 }
 
 #[test]
-fn a_crashed_replica_fails_its_work_and_refuses_requests_until_it_restarts() {
+fn a_crashed_replica_fails_its_work_and_the_balancer_skips_it_until_it_restarts() {
     // A call every 10 ms, in turn to two replicas: replica 0 gets one at 0, 20, 40, ... ms and
     // works 15 ms on each. It crashes at 2.005 s, in the middle of the request of 2.000 s, and
-    // restarts at 3.005 s: that request and the 50 sent to it at 2.02 ... 3.00 s fail.
+    // restarts at 3.005 s. That one request fails; the 50 that were its turn meanwhile go to
+    // replica 1.
     let mut sim = Simulation::builder().duration(secs(5)).build().unwrap();
     let api = sim
         .add_replicated_service(
@@ -148,16 +149,37 @@ fn a_crashed_replica_fails_its_work_and_refuses_requests_until_it_restarts() {
     let report = sim.run().unwrap();
     let load = &report.workloads["load"];
     assert_eq!(load.sent, 500);
-    assert_eq!(load.crashed, 51, "{load:?}");
-    assert_eq!(load.completed, 449);
-    assert_eq!(load.failed, load.crashed, "every failure is the crash's");
+    assert_eq!((load.crashed, load.failed), (1, 1), "{load:?}");
     assert_eq!(report.faults[0].crashed_requests, 1);
     assert_eq!(report.faults[0].fault, "crash api replica 0");
     let replicas = &report.services["api"].replicas;
-    assert_eq!(replicas[1].handled, 250, "replica 1 never noticed");
+    assert_eq!((replicas[0].handled, replicas[1].handled), (200, 300));
     assert_eq!(report.services["api"].crashed, 1);
+    // Replica 1 took two calls per 20 ms of 15 ms each: they queued behind one another.
+    assert!(load.latency_ms.max > 15.0);
+}
+
+#[test]
+fn a_crashed_service_refuses_requests_until_it_restarts() {
+    // One replica, a call every 10 ms of 5 ms each. Down from 2.002 s to 3.002 s: the request
+    // of 2.000 s is lost in progress, the 100 of 2.01 ... 3.00 s are refused.
+    let mut sim = Simulation::builder().duration(secs(5)).build().unwrap();
+    let api = sim
+        .add_service("api", Worker::constant(ms(5)), Capacity::workers(1))
+        .unwrap();
+    sim.add_workload("load", &api, Workload::constant_rate(100.0), |_| ())
+        .unwrap();
+    sim.add_fault(Fault::crash("api").at(ms(2002)).lasting(secs(1)))
+        .unwrap();
+    let report = sim.run().unwrap();
+    let load = &report.workloads["load"];
+    assert_eq!(load.crashed, 101, "{load:?}");
+    assert_eq!(load.failed, load.crashed, "every failure is the crash's");
+    assert_eq!(load.completed, 399);
+    assert_eq!(report.faults[0].crashed_requests, 1);
+    assert_eq!(report.faults[0].end_seconds, Some(3.002));
     // Nothing waited for the crashed work: the slowest completed call is a normal one.
-    assert_eq!(load.latency_ms.max, 15.0);
+    assert_eq!(load.latency_ms.max, 5.0);
 }
 
 #[test]

@@ -5,6 +5,7 @@
 
 use std::path::Path;
 
+use microsim::policy::BreakerState;
 use microsim::scenario::{Scenario, ScenarioError};
 use proptest::prelude::*;
 
@@ -704,6 +705,439 @@ fn errors_expose_file_line_column_and_key() {
     );
 }
 
+/// A valid file with two replicas, a call, a topic and a workload (8 lines); each case below
+/// adds a fault or policy entry from line 9.
+const RESILIENT: &str = "[services.frontend]\nsteps = [{ call = \"payment\" }]\n[services.payment]\nreplicas = 2\n[topics.orders]\n[workloads.w]\ntarget = \"frontend\"\nopen = { rate = 10.0 }\n";
+
+#[test]
+fn the_resilient_base_file_is_valid() {
+    Scenario::parse(RESILIENT, "base.toml").unwrap();
+}
+
+/// Each malformed fault, policy or replica setting and its exact message: file, line,
+/// column, key path, what is wrong -- and the closest name where one was misspelt.
+#[test]
+fn malformed_resilience_keys_are_located_errors() {
+    let entries: &[(&str, &str, &str)] = &[
+        (
+            "unknown service in a fault",
+            "[[faults]]\nslow = \"paymnt\"\nfactor = 2.0",
+            "bad.toml:10:8: faults[0].slow: unknown service \"paymnt\"; did you mean \"payment\"?",
+        ),
+        (
+            "a slow fault without a factor",
+            "[[faults]]\nslow = \"payment\"",
+            "bad.toml:9:1: faults[0]: missing key \"factor\": a slow fault needs it, e.g. { slow = \"payment\", factor = 3.0 }",
+        ),
+        (
+            "a zero factor",
+            "[[faults]]\nslow = \"payment\"\nfactor = 0.0",
+            "bad.toml:11:10: faults[0].factor: factor must be a finite number > 0 (3.0 = three times slower), got 0",
+        ),
+        (
+            "a replica out of range",
+            "[[faults]]\nslow = \"payment\"\nfactor = 2.0\nreplica = 2",
+            "bad.toml:12:11: faults[0].replica: payment has 2 replicas (numbered from 0), so there is no replica 2",
+        ),
+        (
+            "a replica of a service without replicas",
+            "[[faults]]\ncrash = \"frontend\"\nreplica = 1",
+            "bad.toml:11:11: faults[0].replica: frontend has 1 replica (numbered from 0), so there is no replica 1; set replicas = N on the service, or leave replica out to act on the whole service",
+        ),
+        (
+            "a negative replica",
+            "[[faults]]\ncrash = \"payment\"\nreplica = -1",
+            "bad.toml:11:11: faults[0].replica: replica must be 0 or more, got -1",
+        ),
+        (
+            "a factor on a crash",
+            "[[faults]]\ncrash = \"payment\"\nfactor = 2.0",
+            "bad.toml:11:10: faults[0].factor: factor applies only to a slow fault, e.g. { slow = \"payment\", factor = 3.0 }",
+        ),
+        (
+            "a replica on a fail fault",
+            "[[faults]]\nfail = \"payment\"\nprobability = 0.5\nreplica = 0",
+            "bad.toml:12:11: faults[0].replica: replica applies only to slow and crash faults, e.g. { crash = \"catalog\", replica = 0 }",
+        ),
+        (
+            "extra on a slow fault",
+            "[[faults]]\nslow = \"payment\"\nfactor = 2.0\nextra = \"1ms\"",
+            "bad.toml:12:9: faults[0].extra: extra applies only to a latency fault, e.g. { latency = [\"frontend\", \"payment\"], extra = \"50ms\" }",
+        ),
+        (
+            "crash a topic",
+            "[[faults]]\ncrash = \"orders\"",
+            "bad.toml:10:9: faults[0].crash: \"orders\" is a topic, not a service: a crash fault takes a service's replicas down",
+        ),
+        (
+            "crash the client",
+            "[[faults]]\ncrash = \"client\"",
+            "bad.toml:10:9: faults[0].crash: \"client\" is where workload requests come from, not a service: a crash fault takes a service's replicas down",
+        ),
+        (
+            "a fail fault without a probability",
+            "[[faults]]\nfail = \"payment\"",
+            "bad.toml:9:1: faults[0]: missing key \"probability\": a fail fault needs it, e.g. { fail = \"payment\", probability = 0.1 }",
+        ),
+        (
+            "a probability above 1",
+            "[[faults]]\nfail = \"payment\"\nprobability = 1.5",
+            "bad.toml:11:15: faults[0].probability: probability must be within [0, 1] (0.1 = one in ten), got 1.5",
+        ),
+        (
+            "a fault after the end",
+            "[[faults]]\nfail = \"payment\"\nprobability = 0.5\nat = \"2m\"",
+            "bad.toml:12:6: faults[0].at: the fault starts at 120s, when the simulation's duration of 60s is over: it would never act",
+        ),
+        (
+            "a fault lasting no time",
+            "[[faults]]\nfail = \"payment\"\nprobability = 0.5\nlasting = \"0s\"",
+            "bad.toml:12:11: faults[0].lasting: lasting must be greater than 0s",
+        ),
+        (
+            "a fault lasting without a unit",
+            "[[faults]]\nfail = \"payment\"\nprobability = 0.5\nlasting = \"10\"",
+            "bad.toml:12:11: faults[0].lasting: duration \"10\" has no unit; write it with one of ns, us, ms, s, m, h, e.g. \"10us\"",
+        ),
+        (
+            "two kinds in one fault",
+            "[[faults]]\nslow = \"payment\"\ncrash = \"payment\"",
+            "bad.toml:9:1: faults[0]: a fault has exactly one of the keys slow, latency, fail, loss, partition or crash; found slow and crash: write one [[faults]] entry per fault",
+        ),
+        (
+            "no kind",
+            "[[faults]]\nat = \"1s\"",
+            "bad.toml:9:1: faults[0]: a fault has exactly one of the keys slow, latency, fail, loss, partition or crash; found none, e.g. { slow = \"payment\", factor = 3.0 }",
+        ),
+        (
+            "a misspelt kind",
+            "[[faults]]\nslo = \"payment\"",
+            "bad.toml:10:1: faults[0]: unknown key \"slo\"; did you mean \"slow\"?",
+        ),
+        (
+            "one endpoint",
+            "[[faults]]\nlatency = [\"frontend\"]\nextra = \"1ms\"",
+            "bad.toml:10:11: faults[0].latency: latency takes two names, e.g. latency = [\"frontend\", \"payment\"]; got 1",
+        ),
+        (
+            "a latency fault the wrong way round",
+            "[[faults]]\nlatency = [\"payment\", \"frontend\"]\nextra = \"1ms\"",
+            "bad.toml:10:11: faults[0].latency: \"payment\" never calls \"frontend\", so this fault would never act; \"frontend\" calls \"payment\": did you mean from \"frontend\" to \"payment\"?",
+        ),
+        (
+            "a latency fault to an unknown service",
+            "[[faults]]\nlatency = [\"frontend\", \"paymnt\"]\nextra = \"1ms\"",
+            "bad.toml:10:24: faults[0].latency[1]: unknown service \"paymnt\"; did you mean \"payment\"?",
+        ),
+        (
+            "a latency fault without extra",
+            "[[faults]]\nlatency = [\"frontend\", \"payment\"]",
+            "bad.toml:9:1: faults[0]: missing key \"extra\": a latency fault needs it, e.g. { latency = [\"frontend\", \"payment\"], extra = \"50ms\" }",
+        ),
+        (
+            "a latency fault from client to a topic",
+            "[[faults]]\nlatency = [\"client\", \"orders\"]\nextra = \"1ms\"",
+            "bad.toml:10:11: faults[0].latency: workloads send requests to services, they do not publish to topics like \"orders\", so this fault would never act",
+        ),
+        (
+            "loss on a topic",
+            "[[faults]]\nloss = [\"frontend\", \"orders\"]\nprobability = 0.1",
+            "bad.toml:10:21: faults[0].loss[1]: \"orders\" is a topic: loss acts on the messages between services (and \"client\"), not on publishes",
+        ),
+        (
+            "loss on a pair that never talks",
+            "[[faults]]\nloss = [\"client\", \"payment\"]\nprobability = 0.1",
+            "bad.toml:10:8: faults[0].loss: no workload targets \"payment\", so this fault would never act",
+        ),
+        (
+            "a partition with one side",
+            "[[faults]]\npartition = [\"payment\", \"payment\"]",
+            "bad.toml:10:13: faults[0].partition: a partition fault needs two different sides, got \"payment\" twice",
+        ),
+        (
+            "a probability on a partition",
+            "[[faults]]\npartition = [\"payment\", \"frontend\"]\nprobability = 0.5",
+            "bad.toml:11:15: faults[0].probability: probability does not apply to a partition, which loses every message; for a fraction, use { loss = [A, B], probability = P }",
+        ),
+        (
+            "a partition as a string",
+            "[[faults]]\npartition = \"payment\"",
+            "bad.toml:10:13: faults[0].partition: expected an array, found string \"payment\"",
+        ),
+        (
+            "faults inline after a table",
+            "faults = [{ crash = \"payment\" }]",
+            "bad.toml:9:1: workloads.w: unknown key \"faults\"; expected one of target, open, closed, timeout; faults is a top-level key: write each entry as a [[faults]] table, or put `faults = [...]` before the first [table] header",
+        ),
+        (
+            "a policy to an unknown service",
+            "[[policies]]\nfrom = \"frontend\"\nto = \"paymnt\"\ntimeout = \"1s\"",
+            "bad.toml:11:6: policies[0].to: unknown service \"paymnt\"; did you mean \"payment\"?",
+        ),
+        (
+            "a policy from an unknown service",
+            "[[policies]]\nfrom = \"fronted\"\nto = \"payment\"\ntimeout = \"1s\"",
+            "bad.toml:10:8: policies[0].from: unknown service \"fronted\"; did you mean \"frontend\"?",
+        ),
+        (
+            "a policy the wrong way round",
+            "[[policies]]\nfrom = \"payment\"\nto = \"frontend\"\ntimeout = \"1s\"",
+            "bad.toml:11:6: policies[0].to: \"payment\" never calls \"frontend\", so this policy would never apply; \"frontend\" calls \"payment\": did you mean from \"frontend\" to \"payment\"?",
+        ),
+        (
+            "a client policy without a workload",
+            "[[policies]]\nfrom = \"client\"\nto = \"payment\"\ntimeout = \"1s\"",
+            "bad.toml:11:6: policies[0].to: no workload targets \"payment\", so this policy would never apply",
+        ),
+        (
+            "a policy to a topic",
+            "[[policies]]\nfrom = \"frontend\"\nto = \"orders\"\ntimeout = \"1s\"",
+            "bad.toml:11:6: policies[0].to: \"orders\" is a topic: a policy applies to calls, and publishes are not calls",
+        ),
+        (
+            "a policy from a topic",
+            "[[policies]]\nfrom = \"orders\"\nto = \"payment\"\ntimeout = \"1s\"",
+            "bad.toml:10:8: policies[0].from: a policy cannot start at topic \"orders\": a topic delivers events, it makes no calls",
+        ),
+        (
+            "a policy without parts",
+            "[[policies]]\nfrom = \"frontend\"\nto = \"payment\"",
+            "bad.toml:9:1: policies[0]: a policy without parts changes nothing: add timeout, retry, circuit_breaker, bulkhead, rate_limit or hedge",
+        ),
+        (
+            "a zero timeout",
+            "[[policies]]\nfrom = \"frontend\"\nto = \"payment\"\ntimeout = \"0s\"",
+            "bad.toml:12:11: policies[0].timeout: timeout must be greater than 0s",
+        ),
+        (
+            "a misspelt policy key",
+            "[[policies]]\nfrom = \"frontend\"\nto = \"payment\"\ntimout = \"1s\"",
+            "bad.toml:12:1: policies[0]: unknown key \"timout\"; did you mean \"timeout\"?",
+        ),
+        (
+            "a policy set twice",
+            "[[policies]]\nfrom = \"frontend\"\nto = \"payment\"\ntimeout = \"1s\"\n[[policies]]\nfrom = \"frontend\"\nto = \"payment\"\nbulkhead = 3",
+            "bad.toml:13:1: policies[1]: the policy frontend -> payment is set twice (first at line 9)",
+        ),
+        (
+            "a policy without from",
+            "[[policies]]\nto = \"payment\"\ntimeout = \"1s\"",
+            "bad.toml:9:1: policies[0]: missing key \"from\"",
+        ),
+        (
+            "zero attempts",
+            "[[policies]]\nfrom = \"frontend\"\nto = \"payment\"\nretry = { max_attempts = 0 }",
+            "bad.toml:12:26: policies[0].retry.max_attempts: max_attempts counts the first attempt too, so it must be at least 1, got 0",
+        ),
+        (
+            "a misspelt backoff",
+            "[[policies]]\nfrom = \"frontend\"\nto = \"payment\"\nretry = { backoff = \"exponentail\" }",
+            "bad.toml:12:21: policies[0].retry.backoff: unknown backoff \"exponentail\"; did you mean \"exponential\"?",
+        ),
+        (
+            "a constant backoff without a delay",
+            "[[policies]]\nfrom = \"frontend\"\nto = \"payment\"\nretry = { backoff = \"constant\" }",
+            "bad.toml:12:21: policies[0].retry.backoff: a constant backoff needs a delay, e.g. { backoff = \"constant\", delay = \"100ms\" }",
+        ),
+        (
+            "base with a constant backoff",
+            "[[policies]]\nfrom = \"frontend\"\nto = \"payment\"\nretry = { backoff = \"constant\", delay = \"1ms\", base = \"1ms\" }",
+            "bad.toml:12:55: policies[0].retry.base: base applies only to backoff = \"exponential\"; a constant backoff waits its delay",
+        ),
+        (
+            "delay with an exponential backoff",
+            "[[policies]]\nfrom = \"frontend\"\nto = \"payment\"\nretry = { backoff = \"exponential\", delay = \"1ms\" }",
+            "bad.toml:12:44: policies[0].retry.delay: delay applies only to backoff = \"constant\"; an exponential backoff takes base and cap",
+        ),
+        (
+            "a cap below the base",
+            "[[policies]]\nfrom = \"frontend\"\nto = \"payment\"\nretry = { base = \"100ms\", cap = \"10ms\" }",
+            "bad.toml:12:33: policies[0].retry.cap: cap 10ms is below base 100ms: the longest wait cannot be shorter than the first",
+        ),
+        (
+            "a zero base",
+            "[[policies]]\nfrom = \"frontend\"\nto = \"payment\"\nretry = { base = \"0ms\" }",
+            "bad.toml:12:18: policies[0].retry.base: base must be greater than 0s",
+        ),
+        (
+            "a misspelt jitter",
+            "[[policies]]\nfrom = \"frontend\"\nto = \"payment\"\nretry = { jitter = \"ful\" }",
+            "bad.toml:12:20: policies[0].retry.jitter: unknown jitter \"ful\"; did you mean \"full\"?",
+        ),
+        (
+            "a budget ratio above 1",
+            "[[policies]]\nfrom = \"frontend\"\nto = \"payment\"\nretry = { budget = { ratio = 2.0 } }",
+            "bad.toml:12:30: policies[0].retry.budget.ratio: ratio must be within [0, 1] (0.2 = retries may add 20% to the calls), got 2",
+        ),
+        (
+            "a budget without a ratio",
+            "[[policies]]\nfrom = \"frontend\"\nto = \"payment\"\nretry = { budget = { min_per_second = 2.0 } }",
+            "bad.toml:12:20: policies[0].retry.budget: missing key \"ratio\"",
+        ),
+        (
+            "a negative budget floor",
+            "[[policies]]\nfrom = \"frontend\"\nto = \"payment\"\nretry = { budget = { ratio = 0.1, min_per_second = -1.0 } }",
+            "bad.toml:12:52: policies[0].retry.budget.min_per_second: min_per_second must be a finite number >= 0, got -1",
+        ),
+        (
+            "a zero budget window",
+            "[[policies]]\nfrom = \"frontend\"\nto = \"payment\"\nretry = { budget = { ratio = 0.1, window = \"0s\" } }",
+            "bad.toml:12:44: policies[0].retry.budget.window: window must be greater than 0s",
+        ),
+        (
+            "a misspelt retry key",
+            "[[policies]]\nfrom = \"frontend\"\nto = \"payment\"\nretry = { max_attemps = 2 }",
+            "bad.toml:12:11: policies[0].retry: unknown key \"max_attemps\"; did you mean \"max_attempts\"?",
+        ),
+        (
+            "a failure rate in percent",
+            "[[policies]]\nfrom = \"frontend\"\nto = \"payment\"\ncircuit_breaker = { failure_rate = 50 }",
+            "bad.toml:12:36: policies[0].circuit_breaker.failure_rate: failure_rate must be within (0, 1] (a share of calls: 0.5 = half), got 50",
+        ),
+        (
+            "two breaker windows",
+            "[[policies]]\nfrom = \"frontend\"\nto = \"payment\"\ncircuit_breaker = { window_calls = 10, window_time = \"1s\" }",
+            "bad.toml:12:54: policies[0].circuit_breaker.window_time: a circuit breaker's window is either window_calls or window_time, not both",
+        ),
+        (
+            "minimum calls above the window",
+            "[[policies]]\nfrom = \"frontend\"\nto = \"payment\"\ncircuit_breaker = { window_calls = 10, minimum_calls = 20 }",
+            "bad.toml:12:56: policies[0].circuit_breaker.minimum_calls: minimum_calls 20 exceeds its window_calls of 10, so the breaker could never open",
+        ),
+        (
+            "minimum calls above the default window",
+            "[[policies]]\nfrom = \"frontend\"\nto = \"payment\"\ncircuit_breaker = { minimum_calls = 200 }",
+            "bad.toml:12:37: policies[0].circuit_breaker.minimum_calls: minimum_calls 200 exceeds the default window_calls of 100, so the breaker could never open",
+        ),
+        (
+            "a zero open_for",
+            "[[policies]]\nfrom = \"frontend\"\nto = \"payment\"\ncircuit_breaker = { open_for = \"0s\" }",
+            "bad.toml:12:32: policies[0].circuit_breaker.open_for: open_for must be greater than 0s",
+        ),
+        (
+            "zero trial calls",
+            "[[policies]]\nfrom = \"frontend\"\nto = \"payment\"\ncircuit_breaker = { trial_calls = 0 }",
+            "bad.toml:12:35: policies[0].circuit_breaker.trial_calls: trial_calls must be at least 1, got 0",
+        ),
+        (
+            "a zero window",
+            "[[policies]]\nfrom = \"frontend\"\nto = \"payment\"\ncircuit_breaker = { window_calls = 0 }",
+            "bad.toml:12:36: policies[0].circuit_breaker.window_calls: window_calls must be at least 1, got 0",
+        ),
+        (
+            "a zero bulkhead",
+            "[[policies]]\nfrom = \"frontend\"\nto = \"payment\"\nbulkhead = 0",
+            "bad.toml:12:12: policies[0].bulkhead: bulkhead must be at least 1, got 0",
+        ),
+        (
+            "a zero rate limit",
+            "[[policies]]\nfrom = \"frontend\"\nto = \"payment\"\nrate_limit = { per_second = 0.0 }",
+            "bad.toml:12:29: policies[0].rate_limit.per_second: per_second must be a finite number > 0 and at most 1e9, got 0",
+        ),
+        (
+            "a zero burst",
+            "[[policies]]\nfrom = \"frontend\"\nto = \"payment\"\nrate_limit = { per_second = 10.0, burst = 0 }",
+            "bad.toml:12:43: policies[0].rate_limit.burst: burst must be at least 1, got 0",
+        ),
+        (
+            "a rate limit without a rate",
+            "[[policies]]\nfrom = \"frontend\"\nto = \"payment\"\nrate_limit = { burst = 10 }",
+            "bad.toml:12:14: policies[0].rate_limit: missing key \"per_second\"",
+        ),
+        (
+            "a hedge with both delays",
+            "[[policies]]\nfrom = \"frontend\"\nto = \"payment\"\nhedge = { after = \"1ms\", percentile = 95 }",
+            "bad.toml:12:39: policies[0].hedge.percentile: a hedge waits either a fixed delay (after) or a percentile, not both",
+        ),
+        (
+            "an empty hedge",
+            "[[policies]]\nfrom = \"frontend\"\nto = \"payment\"\nhedge = {}",
+            "bad.toml:12:9: policies[0].hedge: a hedge needs after = DURATION or percentile = P, e.g. { after = \"10ms\" } or { percentile = 95 }",
+        ),
+        (
+            "a hedge at the 100th percentile",
+            "[[policies]]\nfrom = \"frontend\"\nto = \"payment\"\nhedge = { percentile = 100 }",
+            "bad.toml:12:24: policies[0].hedge.percentile: percentile must be within (0, 100), e.g. 95, got 100",
+        ),
+        (
+            "min_samples on a fixed hedge",
+            "[[policies]]\nfrom = \"frontend\"\nto = \"payment\"\nhedge = { after = \"1ms\", min_samples = 3 }",
+            "bad.toml:12:40: policies[0].hedge.min_samples: min_samples applies only to a percentile hedge, e.g. { percentile = 95, min_samples = 100 }",
+        ),
+        (
+            "a hedge as a string",
+            "[[policies]]\nfrom = \"frontend\"\nto = \"payment\"\nhedge = \"10ms\"",
+            "bad.toml:12:9: policies[0].hedge: expected a table such as { after = \"10ms\" } or { percentile = 95 }, found string \"10ms\"",
+        ),
+    ];
+    let services: &[(&str, &str, &str)] = &[
+        (
+            "zero replicas",
+            "[services.a]\nreplicas = 0\n",
+            "bad.toml:2:12: services.a.replicas: replicas must be at least 1, got 0",
+        ),
+        (
+            "a balancer on one replica",
+            "[services.a]\nbalancer = \"random\"\n",
+            "bad.toml:2:12: services.a.balancer: balancer applies only to a service with replicas >= 2 (this one has 1): a single replica gets every request",
+        ),
+        (
+            "a misspelt balancer",
+            "[services.a]\nreplicas = 2\nbalancer = \"round-robin\"\n",
+            "bad.toml:3:12: services.a.balancer: unknown balancer \"round-robin\"; did you mean \"round_robin\"?",
+        ),
+        (
+            "an unknown balancer",
+            "[services.a]\nreplicas = 2\nbalancer = \"p2c\"\n",
+            "bad.toml:3:12: services.a.balancer: unknown balancer \"p2c\"; expected one of \"round_robin\", \"random\", \"least_outstanding\", \"power_of_two_choices\", \"peak_ewma\"",
+        ),
+        (
+            "a decay on another balancer",
+            "[services.a]\nreplicas = 2\nbalancer = \"random\"\nbalancer_decay = \"1s\"\n",
+            "bad.toml:4:18: services.a.balancer_decay: balancer_decay applies only to balancer = \"peak_ewma\"",
+        ),
+        (
+            "a decay without a balancer",
+            "[services.a]\nreplicas = 2\nbalancer_decay = \"1s\"\n",
+            "bad.toml:3:18: services.a.balancer_decay: balancer_decay applies only to balancer = \"peak_ewma\"",
+        ),
+        (
+            "a zero decay",
+            "[services.a]\nreplicas = 2\nbalancer = \"peak_ewma\"\nbalancer_decay = \"0s\"\n",
+            "bad.toml:4:18: services.a.balancer_decay: balancer_decay must be greater than 0s",
+        ),
+        (
+            "replicas as a string",
+            "[services.a]\nreplicas = \"two\"\n",
+            "bad.toml:2:12: services.a.replicas: expected a whole number, found string \"two\"",
+        ),
+        (
+            "replica for replicas",
+            "[services.a]\nreplica = 2\n",
+            "bad.toml:2:1: services.a: unknown key \"replica\"; did you mean \"replicas\"?",
+        ),
+    ];
+    let workload = "[workloads.w]\ntarget = \"a\"\nopen = { rate = 1.0 }\n";
+    let mut wrong = Vec::new();
+    let texts = entries
+        .iter()
+        .map(|(what, entry, expected)| (what, format!("{RESILIENT}{entry}\n"), expected))
+        .chain(
+            services
+                .iter()
+                .map(|(what, service, expected)| (what, format!("{service}{workload}"), expected)),
+        );
+    for (what, text, expected) in texts {
+        let message = error_of(&text);
+        if message != *expected {
+            wrong.push(format!(
+                "{what}:\n  got      {message}\n  expected {expected}"
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
 /// A mutation of a valid file: cut a range, or insert a piece of TOML-ish text.
 fn mutate(text: &str, at: usize, len: usize, insert: &str) -> String {
     let mut chars: Vec<char> = text.chars().collect();
@@ -763,6 +1197,23 @@ proptest! {
     }
 
     #[test]
+    fn mutations_of_the_resilience_file_never_panic(
+        at in 0usize..2600,
+        len in 0usize..12,
+        insert in prop::sample::select(vec![
+            "", "\"", "=", "[", "]", "{", "}", ",", "\n", "0", "-1", "1.5", "nan", "\"0s\"",
+            "replica = 9", "replicas = 0", "[[faults]]", "[[policies]]", "crash = \"x\"",
+            "\"client\"", "\"orders\"", "window_time = \"1s\"", "after = \"1ms\"", "#",
+        ]),
+    ) {
+        let text = mutate(&shipped("resilience.toml"), at, len, insert);
+        if let Err(err) = Scenario::parse(&text, "resilience.toml") {
+            let message = err.to_string();
+            prop_assert!(message.starts_with("resilience.toml:"), "{}", message);
+        }
+    }
+
+    #[test]
     fn mutations_of_the_store_never_panic(
         at in 0usize..6000,
         len in 0usize..20,
@@ -798,4 +1249,347 @@ fn deep_nesting_is_an_error_or_a_scenario_not_a_crash() {
             }
         }
     }
+}
+
+// --- Replicas, balancers, faults and policies -------------------------------------------
+
+fn run(text: &str) -> microsim::Report {
+    Scenario::parse(text, "test.toml")
+        .unwrap_or_else(|e| panic!("{e}\n{text}"))
+        .to_simulation(None)
+        .unwrap()
+        .run()
+        .unwrap()
+}
+
+/// `api` calls `db`, each working a constant 1 ms, over links that take no time: a request
+/// takes exactly 2 ms. 100 requests a second at equal gaps for 1 s, so nothing queues.
+/// `db_keys` go into db's table (with a `work` of their own if they set one); `rest`
+/// (faults, policies) at the end.
+fn api_db(db_keys: &str, rest: &str) -> String {
+    let db_work = if db_keys.contains("work =") {
+        ""
+    } else {
+        "work = { constant = \"1ms\" }"
+    };
+    format!(
+        r#"[simulation]
+duration = "1s"
+call_timeout = "100ms"
+
+[services.api]
+workers = 10
+work = {{ constant = "1ms" }}
+steps = [{{ call = "db" }}]
+
+[services.db]
+{db_work}
+{db_keys}
+
+[workloads.w]
+target = "api"
+open = {{ rate = 100.0, arrivals = "constant" }}
+
+{rest}
+"#
+    )
+}
+
+#[test]
+fn the_api_db_base_takes_exactly_two_milliseconds() {
+    let report = run(&api_db("", ""));
+    let w = &report.workloads["w"];
+    assert_eq!((w.sent, w.completed, w.failed), (100, 100, 0));
+    assert_eq!((w.latency_ms.p50, w.latency_ms.max), (2.0, 2.0));
+    assert!(report.faults.is_empty() && report.policies.is_empty());
+    assert!(report.services["db"].replicas.is_empty());
+}
+
+/// `replicas = N` gives N replica lines in the report, and the balancer decides who gets what.
+#[test]
+fn replicas_and_balancers_come_from_the_file() {
+    let report = run(&api_db("replicas = 2", ""));
+    let db = &report.services["db"];
+    assert_eq!(db.replicas.len(), 2);
+    // Round robin by default: one each in turn.
+    let handled: Vec<u64> = db.replicas.iter().map(|r| r.handled).collect();
+    assert_eq!(handled, [50, 50]);
+    assert_eq!(db.handled, 100);
+
+    let report = run(&api_db("replicas = 4\nbalancer = \"random\"", ""));
+    let handled: Vec<u64> = report.services["db"]
+        .replicas
+        .iter()
+        .map(|r| r.handled)
+        .collect();
+    assert_eq!(handled.len(), 4);
+    assert_eq!(handled.iter().sum::<u64>(), 100);
+    assert_ne!(handled, [25, 25, 25, 25], "random is not round robin");
+
+    // Least outstanding: nothing is ever outstanding here, so the lowest index gets all.
+    let report = run(&api_db(
+        "replicas = 3\nbalancer = \"least_outstanding\"",
+        "",
+    ));
+    let handled: Vec<u64> = report.services["db"]
+        .replicas
+        .iter()
+        .map(|r| r.handled)
+        .collect();
+    assert_eq!(handled, [100, 0, 0]);
+
+    for balancer in ["power_of_two_choices", "peak_ewma"] {
+        let report = run(&api_db(
+            &format!("replicas = 3\nbalancer = \"{balancer}\""),
+            "",
+        ));
+        assert_eq!(report.services["db"].replicas.len(), 3, "{balancer}");
+        assert_eq!(report.workloads["w"].completed, 100, "{balancer}");
+    }
+    let ewma = api_db(
+        "replicas = 2\nbalancer = \"peak_ewma\"\nbalancer_decay = \"500ms\"",
+        "",
+    );
+    assert_eq!(run(&ewma).services["db"].replicas.len(), 2);
+}
+
+/// Each fault kind has its effect, exactly where the times are constant.
+#[test]
+fn every_fault_kind_acts() {
+    // Three times slower for 200 ms: 1 + 3 ms instead of 2 ms, for about a fifth of requests.
+    let report = run(&api_db(
+        "",
+        "[[faults]]\nslow = \"db\"\nfactor = 3.0\nat = \"500ms\"\nlasting = \"200ms\"",
+    ));
+    let latency = &report.workloads["w"].latency_ms;
+    assert!((latency.p50 - 2.0).abs() < 0.01, "{latency:?}");
+    assert_eq!(latency.max, 4.0);
+    assert!((latency.mean - 2.4).abs() < 0.05, "{latency:?}");
+    assert_eq!(report.faults[0].fault, "slow db x3");
+    assert_eq!(report.faults[0].start_seconds, 0.5);
+    assert_eq!(report.faults[0].end_seconds, Some(0.7));
+
+    // 5 ms more each way on api -> db, for the whole run: 2 + 2 * 5 ms.
+    let report = run(&api_db(
+        "",
+        "[[faults]]\nlatency = [\"api\", \"db\"]\nextra = \"5ms\"",
+    ));
+    let latency = &report.workloads["w"].latency_ms;
+    assert_eq!((latency.p50, latency.max), (12.0, 12.0));
+    assert_eq!(report.faults[0].fault, "latency api -> db +5ms");
+
+    // Half the calls to db fail at once.
+    let report = run(&api_db("", "[[faults]]\nfail = \"db\"\nprobability = 0.5"));
+    let w = &report.workloads["w"];
+    assert!((30..=70).contains(&w.failed), "{w:?}");
+    assert_eq!(report.faults[0].failed_calls, w.failed);
+
+    // Lost messages: the caller hears nothing and gives up after the call timeout.
+    let report = run(&api_db(
+        "",
+        "[[faults]]\nloss = [\"api\", \"db\"]\nprobability = 0.3",
+    ));
+    let w = &report.workloads["w"];
+    let lost = report.faults[0].lost_messages;
+    assert!(lost > 10, "{:?}", report.faults);
+    assert!(w.failed > 10 && w.failed <= lost, "{w:?} lost {lost}");
+
+    // A partition of 100 ms: the 10 requests in it fail.
+    let report = run(&api_db(
+        "",
+        "[[faults]]\npartition = [\"db\", \"api\"]\nat = \"500ms\"\nlasting = \"100ms\"",
+    ));
+    let w = &report.workloads["w"];
+    assert_eq!(w.failed, 10, "{w:?}");
+    assert_eq!(report.faults[0].lost_messages, 10);
+    assert_eq!(report.faults[0].fault, "partition db | api");
+
+    // A crash while db works on a request (5 ms, from 501 ms): that request fails, and db
+    // refuses the rest until it restarts.
+    let report = run(&api_db(
+        "work = { constant = \"5ms\" }",
+        "[[faults]]\ncrash = \"db\"\nat = \"503ms\"\nlasting = \"100ms\"",
+    ));
+    assert!(
+        report.faults[0].crashed_requests >= 1,
+        "{:?}",
+        report.faults
+    );
+    assert!(report.services["db"].crashed >= 1);
+    let w = &report.workloads["w"];
+    assert!((9..=11).contains(&w.failed), "{w:?}");
+}
+
+/// A crash of one replica fails only what that replica had; the other keeps working.
+#[test]
+fn a_replica_crash_fails_its_requests() {
+    let report = run(&api_db(
+        "replicas = 2\nwork = { constant = \"15ms\" }",
+        "[[faults]]\ncrash = \"db\"\nreplica = 1\nat = \"505ms\"\nlasting = \"100ms\"",
+    ));
+    assert_eq!(report.faults[0].fault, "crash db replica 1");
+    assert!(report.faults[0].crashed_requests > 0, "{:?}", report.faults);
+    let db = &report.services["db"];
+    assert_eq!(db.replicas.len(), 2);
+    let w = &report.workloads["w"];
+    assert!(w.failed > 0 && w.failed < 10, "{w:?}");
+    assert!(db.replicas[0].handled > db.replicas[1].handled, "{db:?}");
+}
+
+/// A retry policy hides a failing dependency: the retries show in the policy's report.
+#[test]
+fn a_retry_policy_retries_the_calls_a_fault_fails() {
+    let fault = "[[faults]]\nfail = \"db\"\nprobability = 0.5\n";
+    let without = run(&api_db("", fault));
+    let with = run(&api_db(
+        "",
+        &format!(
+            "{fault}\n[[policies]]\nfrom = \"api\"\nto = \"db\"\nretry = {{ max_attempts = 5, backoff = \"constant\", delay = \"1ms\" }}"
+        ),
+    ));
+    let policy = &with.policies["api -> db"];
+    assert!(policy.retries > 0, "{policy:?}");
+    assert_eq!(policy.calls, 100);
+    assert_eq!(policy.attempts, policy.calls + policy.retries);
+    assert_eq!(policy.failed, with.workloads["w"].failed);
+    // Five attempts fail together one time in 32.
+    assert!(
+        with.workloads["w"].failed * 5 < without.workloads["w"].failed,
+        "with retries {} failed, without {}",
+        with.workloads["w"].failed,
+        without.workloads["w"].failed
+    );
+    // A constant backoff of 1 ms: a request that needed one retry took 2 + 1 + 1 ms... at
+    // least one more millisecond than the base.
+    assert!(with.workloads["w"].latency_ms.max >= 3.0);
+}
+
+/// Every other part of a policy acts as its key says.
+#[test]
+fn every_policy_part_acts() {
+    let policy = |fault: &str, parts: &str| {
+        api_db(
+            "",
+            &format!("{fault}\n[[policies]]\nfrom = \"api\"\nto = \"db\"\n{parts}"),
+        )
+    };
+    // db fails every call from 200 ms to 500 ms.
+    let down = "[[faults]]\nfail = \"db\"\nprobability = 1.0\nat = \"200ms\"\nlasting = \"300ms\"";
+
+    // A budget of 10% of the calls, without a floor: most retries are refused.
+    let report = run(&policy(
+        down,
+        "retry = { max_attempts = 3, budget = { ratio = 0.1, window = \"1s\" } }",
+    ));
+    let p = &report.policies["api -> db"];
+    assert!(p.retries > 0 && p.retries_denied > 0, "{p:?}");
+    assert!(p.retries <= 10, "{p:?}");
+
+    // The breaker opens, rejects, half-opens after 50 ms and closes once db is back.
+    let report = run(&policy(
+        down,
+        "circuit_breaker = { window_calls = 10, minimum_calls = 5, open_for = \"50ms\", trial_calls = 2 }",
+    ));
+    let p = &report.policies["api -> db"];
+    assert!(p.breaker_rejected > 0, "{p:?}");
+    let states: Vec<BreakerState> = p.breaker_transitions.iter().map(|t| t.to).collect();
+    assert_eq!(states.first(), Some(&BreakerState::Open), "{states:?}");
+    assert!(states.contains(&BreakerState::HalfOpen), "{states:?}");
+    assert_eq!(states.last(), Some(&BreakerState::Closed), "{states:?}");
+
+    // Each attempt's own timeout: db 20 times slower (20 ms) against a 10 ms timeout.
+    let slow = "[[faults]]\nslow = \"db\"\nfactor = 20.0\nat = \"500ms\"\nlasting = \"100ms\"";
+    let report = run(&policy(slow, "timeout = \"10ms\""));
+    let p = &report.policies["api -> db"];
+    assert!((9..=11).contains(&p.timeouts), "{p:?}");
+    assert_eq!(report.workloads["w"].failed, p.timeouts);
+    // No success took longer than the timeout allows: 1 ms of api's work, then the call.
+    assert!(report.workloads["w"].latency_ms.max <= 11.0);
+
+    // At most 2 calls in flight: db takes 20 ms for a while, so a third call is refused.
+    let report = run(&policy(slow, "bulkhead = 2"));
+    let p = &report.policies["api -> db"];
+    assert!(p.bulkhead_rejected > 0, "{p:?}");
+
+    // 50 calls a second, one at a time, against 100 requests a second.
+    let report = run(&policy("", "rate_limit = { per_second = 50.0, burst = 1 }"));
+    let p = &report.policies["api -> db"];
+    assert!((45..=55).contains(&p.rate_limited), "{p:?}");
+    assert_eq!(report.workloads["w"].failed, p.rate_limited);
+
+    // A second copy of every call still unanswered after 1.5 ms: the slow ones, and those
+    // queued behind them; none of the others.
+    let report = run(&policy(slow, "hedge = { after = \"1500us\" }"));
+    let p = &report.policies["api -> db"];
+    assert!((10..50).contains(&p.hedges_sent), "{p:?}");
+
+    // At the 50th percentile of what was observed, after 10 calls: about half are hedged.
+    let varied = api_db(
+        "workers = 2\nwork = { exponential = { mean = \"1ms\" } }",
+        "[[policies]]\nfrom = \"api\"\nto = \"db\"\nhedge = { percentile = 50, min_samples = 10 }",
+    );
+    let report = run(&varied);
+    let p = &report.policies["api -> db"];
+    assert!((25..=75).contains(&p.hedges_sent), "{p:?}");
+    assert!(p.hedges_won > 0, "{p:?}");
+}
+
+/// A policy on the workload's requests, `from = "client"`.
+#[test]
+fn a_policy_from_the_client_applies_to_workload_requests() {
+    let report = run(&api_db(
+        "",
+        "[[faults]]\nfail = \"api\"\nprobability = 0.5\n\n[[policies]]\nfrom = \"client\"\nto = \"api\"\nretry = { max_attempts = 20, backoff = \"exponential\", base = \"1ms\", cap = \"2ms\", jitter = \"none\" }",
+    ));
+    let p = &report.policies["client -> api"];
+    assert_eq!(p.calls, 100);
+    assert!(p.retries > 50, "{p:?}");
+    assert_eq!(report.workloads["w"].failed, 0);
+}
+
+/// The shipped resilience scenario shows what it says: three replicas, retries and their
+/// budget, a breaker that opens and closes again, faults that fail calls.
+#[test]
+fn resilience_file_shows_replicas_policies_and_faults() {
+    let scenario = Scenario::parse(&shipped("resilience.toml"), "resilience.toml").unwrap();
+    let started = std::time::Instant::now();
+    let report = scenario.to_simulation(None).unwrap().run().unwrap();
+    eprintln!("{report} in {:?}", started.elapsed());
+    let orders = &report.workloads["orders"];
+    assert!(orders.sent > 5000, "{orders:?}");
+    assert_eq!(orders.sent, orders.completed + orders.failed);
+    assert!(orders.failed > 0);
+
+    let catalog = &report.services["catalog"];
+    assert_eq!(catalog.replicas.len(), 3);
+    assert!(
+        catalog.replicas.iter().all(|r| r.handled > 0),
+        "{catalog:?}"
+    );
+
+    let payment = &report.policies["frontend -> payment"];
+    assert!(payment.retries > 0, "{payment:?}");
+    assert!(payment.retries_denied > 0, "{payment:?}");
+    assert!(payment.breaker_rejected > 0, "{payment:?}");
+    let opened = payment
+        .breaker_transitions
+        .iter()
+        .filter(|t| t.to == BreakerState::Open)
+        .count();
+    assert!(opened >= 1, "{payment:?}");
+    assert_eq!(
+        payment.breaker_transitions.last().map(|t| t.to),
+        Some(BreakerState::Closed)
+    );
+    assert!(report.policies["frontend -> catalog"].retries > 0);
+
+    assert_eq!(report.faults.len(), 4);
+    assert!(report.faults[0].failed_calls > 0);
+    assert!(report.faults[1].failed_calls > 0);
+    assert_eq!(report.faults[2].fault, "crash catalog replica 0");
+    assert_eq!(report.faults[3].fault, "slow catalog replica 1 x5");
+
+    // The same seed gives the same report.
+    let again = scenario.to_simulation(None).unwrap().run().unwrap();
+    assert_eq!(again.to_json(), report.to_json());
 }
