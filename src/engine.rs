@@ -152,12 +152,6 @@ impl Faults {
         false
     }
 
-    /// Whether a crash fault names `node`.
-    pub(crate) fn may_crash(&self, node: NodeId) -> bool {
-        self.crashes()
-            .any(|(_, scheduled)| scheduled.nodes[0] == node)
-    }
-
     /// The crash faults: (index in the schedule, fault, node).
     pub(crate) fn crashes(&self) -> impl Iterator<Item = (usize, &ScheduledFault)> {
         self.active.iter().enumerate().filter(|(_, scheduled)| {
@@ -467,11 +461,9 @@ impl Engine {
                 match replica.submit(request, meta, settle, Responder::Caller(reply, cancel)) {
                     // A dropped reply means the handler panicked (or its replica crashed) while
                     // holding it.
-                    Ok(()) => response.await.unwrap_or_else(|_| {
-                        Err(CallError::Crashed {
-                            service: to.name().to_string(),
-                        })
-                    }),
+                    Ok(()) => response
+                        .await
+                        .unwrap_or_else(|_| Err(replica.dropped_reply_error())),
                     Err(error) => Err(error),
                 };
             if let Some(submitted) = submitted {

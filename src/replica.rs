@@ -83,10 +83,8 @@ pub(crate) struct Replica<S: Service> {
     capacity: Capacity,
     dispatch: Mutex<Dispatch<S>>,
     supervisor: Mutex<Option<ActorRef<()>>>,
-    /// Whether a crash fault may hit this replica (handlers then also watch `crash`).
-    crashable: bool,
-    /// Wakes the handlers in progress when the replica crashes.
-    crash: tokio::sync::Notify,
+    /// Set when the run ends: a worker that stops then is not restarted.
+    stopping: AtomicBool,
     /// Mirrors `Dispatch::down` for balancers, which should not take the lock to skip it.
     down: AtomicBool,
 }
@@ -201,7 +199,6 @@ impl<S: Service> Replica<S> {
         capacity: Capacity,
         rng: SimRng,
         engine: Arc<Engine>,
-        crashable: bool,
     ) -> Result<Arc<Self>, SimulationError> {
         let timing = engine.timing;
         let state = service.init_state();
@@ -215,8 +212,7 @@ impl<S: Service> Replica<S> {
             engine,
             capacity,
             supervisor: Mutex::new(None),
-            crashable,
-            crash: tokio::sync::Notify::new(),
+            stopping: AtomicBool::new(false),
             down: AtomicBool::new(false),
             dispatch: Mutex::new(Dispatch {
                 workers: Vec::new(),
@@ -312,31 +308,33 @@ impl<S: Service> Replica<S> {
     }
 
     /// Crashes the replica: it refuses requests until [`restart`](Self::restart), its queued
-    /// requests fail, and its handlers in progress are abandoned (their requests fail).
+    /// requests fail, and its handlers in progress are abandoned: their worker actors are
+    /// killed (their callers see the reply dropped) and the supervisor starts new ones.
     /// Returns how many requests it failed.
     pub(crate) fn crash(&self) -> u64 {
-        let queued: Vec<Job<S>> = {
+        let (queued, busy) = {
             let mut dispatch = self.dispatch();
             if dispatch.down {
                 return 0;
             }
             dispatch.down = true;
             self.down.store(true, Ordering::Relaxed);
-            dispatch.queue.drain(..).collect()
-        };
-        let in_progress = {
-            let dispatch = self.dispatch();
-            dispatch
+            let queued: Vec<Job<S>> = dispatch.queue.drain(..).collect();
+            let busy: Vec<ActorRef<Job<S>>> = dispatch
                 .workers
                 .iter()
                 .filter(|slot| slot.busy.is_some())
-                .count() as u64
+                .filter_map(|slot| slot.actor.clone())
+                .collect();
+            (queued, busy)
         };
-        let failed = queued.len() as u64 + in_progress;
+        let failed = (queued.len() + busy.len()) as u64;
         for job in queued {
             job.fail(self.down_error());
         }
-        self.crash.notify_waiters();
+        for worker in busy {
+            worker.kill();
+        }
         failed
     }
 
@@ -347,29 +345,18 @@ impl<S: Service> Replica<S> {
     }
 
     /// Whether a crash fault has the replica down.
-    fn is_down(&self) -> bool {
+    pub(crate) fn is_down(&self) -> bool {
         self.down.load(Ordering::Relaxed)
     }
 
-    /// Handles one request; on a replica a crash may hit, the handler is abandoned if the
-    /// replica crashes meanwhile.
-    async fn run_handler(
-        &self,
-        ctx: &Context<S>,
-        request: S::Request,
-    ) -> Result<S::Response, CallError> {
-        let failed = |error: crate::error::ServiceError| CallError::Failed {
-            service: self.name.to_string(),
-            message: error.to_string(),
-        };
-        if !self.crashable {
-            return self.service.handle(ctx, request).await.map_err(failed);
-        }
-        let crashed = self.crash.notified();
-        tokio::select! {
-            biased;
-            () = crashed => Err(self.down_error()),
-            result = self.service.handle(ctx, request) => result.map_err(failed),
+    /// Why a request to this replica failed when its reply was dropped: a crash, or a panic.
+    pub(crate) fn dropped_reply_error(&self) -> CallError {
+        if self.is_down() {
+            self.down_error()
+        } else {
+            CallError::Crashed {
+                service: self.name.to_string(),
+            }
         }
     }
 
@@ -401,17 +388,19 @@ impl<S: Service> Replica<S> {
             let start = self.engine.clock.now();
             self.dispatch().workers[index].busy = Some((start, arrived));
             ctx.set_request(meta, settle);
-            let outcome = self.run_handler(ctx, request).await;
+            let outcome =
+                self.service
+                    .handle(ctx, request)
+                    .await
+                    .map_err(|error| CallError::Failed {
+                        service: self.name.to_string(),
+                        message: error.to_string(),
+                    });
             let end = self.engine.clock.now();
             let failed = outcome.is_err();
             let next = {
                 let mut dispatch = self.dispatch();
                 dispatch.stats.finished(arrived, start, end, failed);
-                if matches!(outcome, Err(CallError::ReplicaDown { .. }))
-                    && arrived >= dispatch.stats.warmup
-                {
-                    dispatch.stats.crashed += 1;
-                }
                 match dispatch.next_job() {
                     Some(next) => {
                         dispatch.workers[index].busy = Some((end, next.arrived));
@@ -475,6 +464,7 @@ impl<S: Service> Replica<S> {
 
     /// Stops the actors and drops the references to them.
     pub(crate) fn shutdown(&self) {
+        self.stopping.store(true, Ordering::Relaxed);
         let workers: Vec<_> = self
             .dispatch()
             .workers
@@ -733,8 +723,15 @@ impl<S: Service> Actor for Supervisor<S> {
         event: SupervisionEvent,
         _: &mut (),
     ) -> Result<(), ActorProcessingErr> {
-        let SupervisionEvent::ActorFailed(cell, _) = event else {
-            return Ok(());
+        // A worker fails when its handler panics, and is killed when its replica crashes.
+        let (cell, crashed) = match event {
+            SupervisionEvent::ActorFailed(cell, _) => (cell, false),
+            SupervisionEvent::ActorTerminated(cell, _, _)
+                if self.replica.is_down() && !self.replica.stopping.load(Ordering::Relaxed) =>
+            {
+                (cell, true)
+            }
+            _ => return Ok(()),
         };
         let now = self.replica.engine.clock.now();
         let index = {
@@ -751,7 +748,11 @@ impl<S: Service> Actor for Supervisor<S> {
             if let Some((start, arrived)) = slot.busy.take() {
                 dispatch.stats.busy.record(start, now);
                 if arrived >= dispatch.stats.warmup {
-                    dispatch.stats.panics += 1;
+                    if crashed {
+                        dispatch.stats.crashed += 1;
+                    } else {
+                        dispatch.stats.panics += 1;
+                    }
                 }
             }
             index

@@ -893,7 +893,6 @@ impl<S: Service> ServiceEntry for PendingService<S> {
             } = *self;
             let name: Arc<str> = Arc::from(handle.name());
             let service = Arc::new(service);
-            let crashable = engine.faults.may_crash(node);
             let mut started = Vec::with_capacity(replicas);
             for index in 0..replicas {
                 // Replica 0 keeps the stream a single-replica service has.
@@ -910,7 +909,6 @@ impl<S: Service> ServiceEntry for PendingService<S> {
                     capacity,
                     rng,
                     Arc::clone(&engine),
-                    crashable,
                 )
                 .await?;
                 started.push(replica);
