@@ -8,6 +8,8 @@ use tokio::sync::{Notify, oneshot};
 
 use crate::clock::Clock;
 use crate::error::CallError;
+pub(crate) use crate::fault_schedule::Faults;
+use crate::fault_schedule::ScheduledFault;
 use crate::link::Links;
 use crate::message::{RequestId, RequestMeta};
 use crate::policy::{PairPolicy, Policies};
@@ -43,146 +45,29 @@ pub(crate) struct Engine {
     pub(crate) progress: Progress,
     pub(crate) faults: Faults,
     pub(crate) policies: Policies,
+    /// The running services, for crash faults.
+    services: Controls,
+    /// The tasks of crash faults, stopped when the run ends.
+    crash_tasks: std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
 
-/// The run's scheduled faults, resolved to nodes.
-#[derive(Debug, Default)]
-pub(crate) struct Faults {
-    active: Vec<ScheduledFault>,
+/// The running services, as crash faults see them.
+#[derive(Default)]
+struct Controls(std::sync::OnceLock<Vec<std::sync::Arc<dyn ServiceControl>>>);
+
+impl std::fmt::Debug for Controls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let count = self.0.get().map_or(0, Vec::len);
+        write!(f, "Controls({count} services)")
+    }
 }
 
-#[derive(Debug)]
-pub(crate) struct ScheduledFault {
-    pub(crate) fault: crate::fault::Fault,
-    /// The nodes it names, in the order of `Fault::services`.
-    pub(crate) nodes: Vec<NodeId>,
-    pub(crate) rng: std::sync::Mutex<crate::random::SimRng>,
-    pub(crate) failed: AtomicU64,
-    pub(crate) lost: AtomicU64,
-    pub(crate) crashed: AtomicU64,
-}
-
-impl Faults {
-    pub(crate) fn new(active: Vec<ScheduledFault>) -> Self {
-        Faults { active }
-    }
-
-    /// The product of the slowdowns on `node` (replica `replica`) at `now`.
-    pub(crate) fn slowdown(&self, node: NodeId, replica: usize, now: Duration) -> f64 {
-        let mut factor = 1.0;
-        for scheduled in &self.active {
-            if let crate::fault::FaultKind::Slow {
-                replica: which,
-                factor: slow,
-                ..
-            } = &scheduled.fault.kind
-                && scheduled.nodes[0] == node
-                && which.is_none_or(|which| which == replica)
-                && scheduled.fault.active(now)
-            {
-                factor *= slow;
-            }
-        }
-        factor
-    }
-
-    /// Latency added to a message from `from` to `to` at `now`.
-    pub(crate) fn extra_latency(&self, from: NodeId, to: NodeId, now: Duration) -> Duration {
-        let mut extra = Duration::ZERO;
-        for scheduled in &self.active {
-            if let crate::fault::FaultKind::Latency { extra: more, .. } = &scheduled.fault.kind
-                && scheduled.nodes[0] == from
-                && scheduled.nodes[1] == to
-                && scheduled.fault.active(now)
-            {
-                extra += *more;
-            }
-        }
-        extra
-    }
-
-    /// Whether an injected failure aborts a call to `node` at `now` (a draw per active fault).
-    pub(crate) fn aborts(&self, node: NodeId, now: Duration) -> bool {
-        use rand::RngExt;
-        for scheduled in &self.active {
-            if let crate::fault::FaultKind::Fail { probability, .. } = &scheduled.fault.kind
-                && scheduled.nodes[0] == node
-                && scheduled.fault.active(now)
-            {
-                let mut rng = scheduled
-                    .rng
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner);
-                if rng.random_bool(*probability) {
-                    scheduled.failed.fetch_add(1, Ordering::Relaxed);
-                    return true;
-                }
-            }
-        }
-        false
-    }
-
-    /// Whether a message from `from` to `to` at `now` is lost (a draw per active loss fault).
-    pub(crate) fn loses(&self, from: NodeId, to: NodeId, now: Duration) -> bool {
-        use rand::RngExt;
-        for scheduled in &self.active {
-            let lost = match &scheduled.fault.kind {
-                crate::fault::FaultKind::Partition { .. } => {
-                    let [a, b] = [scheduled.nodes[0], scheduled.nodes[1]];
-                    ((a == from && b == to) || (a == to && b == from))
-                        && scheduled.fault.active(now)
-                }
-                crate::fault::FaultKind::Loss { probability, .. } => {
-                    let [a, b] = [scheduled.nodes[0], scheduled.nodes[1]];
-                    ((a == from && b == to) || (a == to && b == from))
-                        && scheduled.fault.active(now)
-                        && scheduled
-                            .rng
-                            .lock()
-                            .unwrap_or_else(std::sync::PoisonError::into_inner)
-                            .random_bool(*probability)
-                }
-                _ => false,
-            };
-            if lost {
-                scheduled.lost.fetch_add(1, Ordering::Relaxed);
-                return true;
-            }
-        }
-        false
-    }
-
-    /// The crash faults: (index in the schedule, fault, node).
-    pub(crate) fn crashes(&self) -> impl Iterator<Item = (usize, &ScheduledFault)> {
-        self.active.iter().enumerate().filter(|(_, scheduled)| {
-            matches!(scheduled.fault.kind, crate::fault::FaultKind::Crash { .. })
-        })
-    }
-
-    /// Counts requests failed by crash fault number `index`.
-    pub(crate) fn count_crashed(&self, index: usize, requests: u64) {
-        self.active[index]
-            .crashed
-            .fetch_add(requests, Ordering::Relaxed);
-    }
-
-    pub(crate) fn is_empty(&self) -> bool {
-        self.active.is_empty()
-    }
-
-    pub(crate) fn report(&self) -> Vec<crate::fault::FaultReport> {
-        self.active
-            .iter()
-            .map(|scheduled| crate::fault::FaultReport {
-                fault: scheduled.fault.to_string(),
-                start_seconds: scheduled.fault.at.as_secs_f64(),
-                end_seconds: scheduled.fault.end().map(|end| end.as_secs_f64()),
-                failed_calls: scheduled.failed.load(Ordering::Relaxed),
-                lost_messages: scheduled.lost.load(Ordering::Relaxed),
-                crashed_requests: scheduled.crashed.load(Ordering::Relaxed),
-            })
-            .collect()
-    }
+/// What a crash fault does to a running service.
+pub(crate) trait ServiceControl: Send + Sync {
+    /// Crashes one replica or all; returns the requests it failed.
+    fn crash(&self, replica: Option<usize>) -> u64;
+    /// Brings them back.
+    fn restart(&self, replica: Option<usize>);
 }
 
 impl Engine {
@@ -203,7 +88,75 @@ impl Engine {
             progress,
             faults,
             policies,
+            services: Controls::default(),
+            crash_tasks: std::sync::Mutex::default(),
         }
+    }
+
+    /// Starts a task per crash fault scheduled before the run, once its services run.
+    pub(crate) fn start_crashes(
+        self: &std::sync::Arc<Self>,
+        services: Vec<std::sync::Arc<dyn ServiceControl>>,
+    ) {
+        let _ = self.services.0.set(services);
+        for crash in self.faults.crashes() {
+            self.start_crash(crash);
+        }
+    }
+
+    /// Takes the replicas of a crash fault down at the start of its window and brings them
+    /// back at its end. The task is not counted as in flight: a restart due after the run has
+    /// drained never happens.
+    fn start_crash(self: &std::sync::Arc<Self>, crash: std::sync::Arc<ScheduledFault>) {
+        let Some(service) = self
+            .services
+            .0
+            .get()
+            .and_then(|services| services.get(crash.nodes[0].0 - 1))
+            .cloned()
+        else {
+            return;
+        };
+        let engine = std::sync::Arc::clone(self);
+        let task = tokio::spawn(async move {
+            let replica = crash.fault.replica_index();
+            engine.clock.sleep_until(crash.fault.at).await;
+            crash.count_crashed(service.crash(replica));
+            if let Some(end) = crash.fault.end() {
+                engine.clock.sleep_until(end).await;
+                service.restart(replica);
+            }
+        });
+        self.crash_tasks
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(task);
+    }
+
+    /// Stops the crash tasks (the run has drained).
+    pub(crate) fn stop_crashes(&self) {
+        for task in self
+            .crash_tasks
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .drain(..)
+        {
+            task.abort();
+        }
+    }
+
+    /// Starts `fault` during the run: its window opens `fault.at` from now.
+    pub(crate) fn inject_fault(
+        self: &std::sync::Arc<Self>,
+        mut fault: crate::fault::Fault,
+    ) -> Result<(), crate::error::BuildError> {
+        self.faults.check(&fault)?;
+        fault.at = self.clock.now().saturating_add(fault.at);
+        let scheduled = self.faults.add(fault);
+        if matches!(scheduled.fault.kind, crate::fault::FaultKind::Crash { .. }) {
+            self.start_crash(scheduled);
+        }
+        Ok(())
     }
 
     /// The latency of one message from `from` to `to`: the link's draw plus any latency fault.

@@ -16,8 +16,10 @@
 //!   finds every replica down is refused with `ReplicaDown`.
 //!
 //! Each fault applies from `at` for `lasting`; messages and requests that start inside the
-//! window are affected (a crash acts at its start and its end). The report lists the faults
-//! as a timeline.
+//! window are affected (a crash acts at its start and its end). Faults are scheduled before
+//! the run with [`Simulation::add_fault`](crate::Simulation::add_fault) or injected by a
+//! handler while it runs with [`Context::inject_fault`](crate::Context::inject_fault). The
+//! report lists them as a timeline.
 
 use std::time::Duration;
 

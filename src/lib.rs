@@ -135,6 +135,7 @@ pub mod duration_format;
 mod engine;
 pub mod error;
 pub mod fault;
+mod fault_schedule;
 pub mod handle;
 pub mod idempotency;
 pub mod link;

@@ -233,6 +233,51 @@ impl<S: Service> Context<S> {
         self.with_rng(|rng| rng.next_u64())
     }
 
+    /// Injects `fault` now, from this handler -- chaos on a trigger rather than a schedule
+    /// (for example, crash the payment service when the thousandth order arrives). The
+    /// fault's window opens `fault.at` after now (by default at once) and lasts
+    /// `fault.lasting`; it appears in the report's timeline with its simulated start.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use microsim::{Capacity, Context, Fault, Service, ServiceError, Simulation, Workload};
+    ///
+    /// /// Counts requests; the 100th takes the service down for a second.
+    /// struct Fragile;
+    /// impl Service for Fragile {
+    ///     type Request = ();
+    ///     type Response = ();
+    ///     type State = u64;
+    ///     fn init_state(&self) -> u64 {
+    ///         0
+    ///     }
+    ///     async fn handle(&self, ctx: &Context<Self>, _: ()) -> Result<(), ServiceError> {
+    ///         if ctx.with_state(|count| { *count += 1; *count }) == 100 {
+    ///             let outage = Fault::crash("fragile").lasting(Duration::from_secs(1));
+    ///             ctx.inject_fault(outage).map_err(|error| ServiceError::new(error.to_string()))?;
+    ///         }
+    ///         Ok(())
+    ///     }
+    /// }
+    ///
+    /// let mut sim = Simulation::builder().duration(Duration::from_secs(3)).build()?;
+    /// let fragile = sim.add_service("fragile", Fragile, Capacity::workers(1))?;
+    /// sim.add_workload("load", &fragile, Workload::constant_rate(100.0), |_| ())?;
+    /// let report = sim.run()?;
+    /// // The 100th request, sent at 0.99 s, ends before the crash takes effect; the 99 sent
+    /// // at 1.00 s ... 1.98 s find the service down; it is back up at 1.99 s.
+    /// assert_eq!(report.workloads["load"].crashed, 99);
+    /// assert_eq!(report.faults[0].start_seconds, 0.99);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`BuildError::InvalidFault`](crate::BuildError::InvalidFault) for an invalid fault or
+    /// one naming an unknown service or replica.
+    pub fn inject_fault(&self, fault: crate::fault::Fault) -> Result<(), crate::BuildError> {
+        self.replica.engine().inject_fault(fault)
+    }
+
     /// Runs `f` on the service's state. The lock is released when `f` returns, so state can
     /// never be held across a wait.
     pub fn with_state<R>(&self, f: impl FnOnce(&mut S::State) -> R) -> R {

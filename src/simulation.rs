@@ -11,9 +11,9 @@ use crate::balancer::{Balancer, BalancerState};
 use crate::broker::{RunningTopic, ServiceSubscriber};
 use crate::clock::{Clock, ClockKind};
 use crate::distribution::Distribution;
-use crate::engine::{Engine, Faults, NodeId, ScheduledFault, Timing};
+use crate::engine::{Engine, Faults, NodeId, ServiceControl, Timing};
 use crate::error::{BuildError, SimulationError};
-use crate::fault::{Fault, FaultKind};
+use crate::fault::Fault;
 use crate::handle::ServiceHandle;
 use crate::link::{CLIENT, Links};
 use crate::policy::{CallPolicy, Policies};
@@ -580,46 +580,12 @@ impl Simulation {
             .chain(self.services.iter().map(|s| s.name()))
             .chain(self.topics.iter().map(|t| t.name()))
             .collect();
+        let nodes: Vec<(&str, usize)> = std::iter::once((CLIENT, 0))
+            .chain(self.services.iter().map(|s| (s.name(), s.replicas())))
+            .chain(self.topics.iter().map(|t| (t.name(), 0)))
+            .collect();
         for fault in &self.faults {
-            for name in fault.services() {
-                if !known.contains(&name) {
-                    return Err(BuildError::InvalidFault {
-                        fault: fault.to_string(),
-                        reason: format!(
-                            "unknown service {name:?}{}",
-                            did_you_mean(name, known.iter().copied())
-                        ),
-                    });
-                }
-            }
-            let acts_on_a_service = matches!(
-                fault.kind,
-                FaultKind::Slow { .. } | FaultKind::Fail { .. } | FaultKind::Crash { .. }
-            );
-            let first = fault.services()[0];
-            if acts_on_a_service && !self.services.iter().any(|service| service.name() == first) {
-                return Err(BuildError::InvalidFault {
-                    fault: fault.to_string(),
-                    reason: format!("{first:?} is not a service"),
-                });
-            }
-            if let Some(replica) = fault.replica_index() {
-                let name = first;
-                let replicas = self
-                    .services
-                    .iter()
-                    .find(|service| service.name() == name)
-                    .map_or(0, |service| service.replicas());
-                if replica >= replicas {
-                    return Err(BuildError::InvalidFault {
-                        fault: fault.to_string(),
-                        reason: format!(
-                            "{name} has {replicas} replica{} (numbered from 0), so there is no replica {replica}",
-                            if replicas == 1 { "" } else { "s" }
-                        ),
-                    });
-                }
-            }
+            crate::fault_schedule::check_targets(fault, &nodes)?;
         }
         for (from, to) in self.policies.keys() {
             for endpoint in [from, to] {
@@ -710,29 +676,15 @@ impl Simulation {
             call_timeout: settings.call_timeout,
         };
         let clock = Clock::start(settings.clock);
-        let faults = Faults::new(
-            faults
-                .into_iter()
-                .enumerate()
-                .map(|(index, fault)| ScheduledFault {
-                    nodes: fault
-                        .services()
-                        .iter()
-                        .map(|name| {
-                            NodeId(names.iter().position(|known| known == name).unwrap_or(0))
-                        })
-                        .collect(),
-                    rng: std::sync::Mutex::new(random::stream(
-                        settings.seed,
-                        &format!("fault/{index}"),
-                    )),
-                    failed: std::sync::atomic::AtomicU64::new(0),
-                    lost: std::sync::atomic::AtomicU64::new(0),
-                    crashed: std::sync::atomic::AtomicU64::new(0),
-                    fault,
-                })
-                .collect(),
-        );
+        let nodes: Vec<(String, usize)> = std::iter::once((CLIENT.to_string(), 0))
+            .chain(
+                services
+                    .iter()
+                    .map(|s| (s.name().to_string(), s.replicas())),
+            )
+            .chain(topics.iter().map(|t| (t.name().to_string(), 0)))
+            .collect();
+        let faults = Faults::new(settings.seed, nodes, faults);
         let policies = Policies::new(settings.seed, &names, |from, to| {
             policies.get(&(from.to_string(), to.to_string())).cloned()
         });
@@ -761,7 +713,12 @@ impl Simulation {
                     .await?,
             );
         }
-        let crashes = schedule_crashes(&engine, &running);
+        engine.start_crashes(
+            running
+                .iter()
+                .map(|service| Arc::clone(service) as _)
+                .collect(),
+        );
         let started: Vec<(String, WorkloadResult)> = workloads
             .into_iter()
             .map(|workload| {
@@ -776,9 +733,7 @@ impl Simulation {
             () = engine.clock.stalled() => true,
         };
         let drained_at = engine.clock.now();
-        for crash in crashes {
-            crash.abort();
-        }
+        engine.stop_crashes();
         for service in &running {
             service.shutdown();
         }
@@ -819,34 +774,6 @@ impl Simulation {
     }
 }
 
-/// Starts a task per crash fault that takes its replicas down at the start of its window and
-/// brings them back at its end. The tasks are not counted as in flight: a restart due after
-/// the run has drained never happens.
-fn schedule_crashes(
-    engine: &Arc<Engine>,
-    running: &[Arc<dyn RunningService>],
-) -> Vec<tokio::task::JoinHandle<()>> {
-    engine
-        .faults
-        .crashes()
-        .map(|(index, scheduled)| {
-            let engine = Arc::clone(engine);
-            let service = Arc::clone(&running[scheduled.nodes[0].0 - 1]);
-            let replica = scheduled.fault.replica_index();
-            let (at, end) = (scheduled.fault.at, scheduled.fault.end());
-            tokio::spawn(async move {
-                engine.clock.sleep_until(at).await;
-                let failed = service.crash(replica);
-                engine.faults.count_crashed(index, failed);
-                if let Some(end) = end {
-                    engine.clock.sleep_until(end).await;
-                    service.restart(replica);
-                }
-            })
-        })
-        .collect()
-}
-
 type StartFuture = Pin<Box<dyn Future<Output = Result<Arc<dyn RunningService>, SimulationError>>>>;
 
 /// A service added to a simulation, type-erased until it starts.
@@ -856,13 +783,10 @@ trait ServiceEntry {
     fn start(self: Box<Self>, node: NodeId, seed: u64, engine: Arc<Engine>) -> StartFuture;
 }
 
-trait RunningService: Send + Sync {
+trait RunningService: ServiceControl {
     fn name(&self) -> &str;
     fn report(&self) -> ServiceReport;
     fn shutdown(&self);
-    /// Crashes one replica or all; returns the requests it failed.
-    fn crash(&self, replica: Option<usize>) -> u64;
-    fn restart(&self, replica: Option<usize>);
 }
 
 struct PendingService<S: Service> {
@@ -941,7 +865,9 @@ impl<S: Service> RunningService for RunningReplicas<S> {
     fn shutdown(&self) {
         self.set.shutdown();
     }
+}
 
+impl<S: Service> ServiceControl for RunningReplicas<S> {
     fn crash(&self, replica: Option<usize>) -> u64 {
         match replica {
             Some(index) => self.set.replica(index).map_or(0, |replica| replica.crash()),

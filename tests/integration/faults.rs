@@ -288,3 +288,74 @@ fn faults_on_unknown_replicas_or_non_services_are_errors() {
         .unwrap_err();
     assert!(error.to_string().contains("within [0, 1]"), "{error}");
 }
+
+/// On its 100th request, slows itself down 4x for 1 s -- and tries a fault on a replica it
+/// does not have, keeping the error.
+struct SelfSabotage {
+    error: std::sync::Arc<std::sync::Mutex<Option<String>>>,
+}
+
+impl microsim::Service for SelfSabotage {
+    type Request = ();
+    type Response = ();
+    type State = u64;
+
+    fn init_state(&self) -> u64 {
+        0
+    }
+
+    async fn handle(
+        &self,
+        ctx: &microsim::Context<Self>,
+        _: (),
+    ) -> Result<(), microsim::ServiceError> {
+        let count = ctx.with_state(|count| {
+            *count += 1;
+            *count
+        });
+        if count == 100 {
+            ctx.inject_fault(Fault::slow("api", 4.0).lasting(secs(1)))
+                .unwrap();
+            let refused = ctx.inject_fault(Fault::crash("api").replica(3));
+            *self.error.lock().unwrap() = refused.err().map(|error| error.to_string());
+        }
+        ctx.work_for(ms(1)).await;
+        Ok(())
+    }
+}
+
+#[test]
+fn a_fault_injected_by_a_handler_acts_from_then_on() {
+    let error = std::sync::Arc::default();
+    let mut sim = Simulation::builder().duration(secs(3)).build().unwrap();
+    let api = sim
+        .add_service(
+            "api",
+            SelfSabotage {
+                error: std::sync::Arc::clone(&error),
+            },
+            Capacity::workers(1),
+        )
+        .unwrap();
+    sim.add_workload("load", &api, Workload::constant_rate(100.0), |_| ())
+        .unwrap();
+    let report = sim.run().unwrap();
+    // Requests 100 ... 199 (0.99 s up to 1.98 s) take 4 ms, the other 200 take 1 ms.
+    let latency = &report.workloads["load"].latency_ms;
+    assert_eq!(latency.max, 4.0);
+    assert!((latency.mean - (200.0 * 1.0 + 100.0 * 4.0) / 300.0).abs() < 1e-5);
+    assert_eq!(report.faults[0].fault, "slow api x4");
+    assert_eq!(report.faults[0].start_seconds, 0.99);
+    assert_eq!(report.faults[0].end_seconds, Some(1.99));
+    assert_eq!(
+        report.faults.len(),
+        1,
+        "the refused fault is not in the timeline"
+    );
+    assert_eq!(
+        error.lock().unwrap().as_deref(),
+        Some(
+            "fault crash api replica 3: api has 1 replica (numbered from 0), so there is no replica 3"
+        )
+    );
+}
