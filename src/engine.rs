@@ -174,7 +174,9 @@ impl Engine {
 
     /// Calls `to` from `from` and waits for the response, under the pair's [`CallPolicy`] if
     /// it has one. Each attempt times out after `per_try`, and none waits past
-    /// `meta.deadline`, the time the caller gives up on the whole call.
+    /// `meta.deadline`, the time the caller gives up on the whole call. `meta.sent_at` must be
+    /// now (or, for a workload request, its intended send time, which is now on the virtual
+    /// clock and just past on the real one).
     ///
     /// [`CallPolicy`]: crate::policy::CallPolicy
     pub(crate) async fn call<S: Service>(
@@ -192,8 +194,8 @@ impl Engine {
             return Box::pin(self.call_with_policy(pair, from, to, request, meta, settle, per_try))
                 .await;
         }
-        let now = self.clock.now();
-        meta.deadline = now.saturating_add(per_try).min(meta.deadline);
+        // The caller has just read the clock into `sent_at`.
+        meta.deadline = meta.sent_at.saturating_add(per_try).min(meta.deadline);
         self.attempt(from, to, request, meta, settle.map(Settle::link), None)
             .await
     }
@@ -369,7 +371,8 @@ impl Engine {
 
     /// Sends one copy of a request and waits for its response: link latency out, admission
     /// (or rejection), queueing, handling, link latency back -- all before `meta.deadline`.
-    /// A copy whose `cancel` is set while it waits in a queue is dropped there.
+    /// A copy whose `cancel` is set while it waits in a queue is dropped there. `meta.sent_at`
+    /// must be the time of the attempt's start.
     async fn attempt<S: Service>(
         &self,
         from: NodeId,
@@ -381,7 +384,9 @@ impl Engine {
     ) -> Result<S::Response, CallError> {
         let link = self.links.between(from, to.node());
         let deadline = meta.deadline;
-        let timeout = deadline.saturating_sub(self.clock.now());
+        // `sent_at` is the attempt's start, as every caller sets it: no clock read (on the
+        // real clock each is a system call).
+        let timeout = deadline.saturating_sub(meta.sent_at);
         if timeout.is_zero() {
             return Err(CallError::TimedOut {
                 service: to.name().to_string(),

@@ -93,15 +93,21 @@ impl Settle {
     }
 }
 
-impl Drop for Settle {
-    fn drop(&mut self) {
+impl Settle {
+    /// Drops the token at `now`, which the holder has just read (saving a clock read if it
+    /// is the last token).
+    pub(crate) fn finish_at(mut self, now: Duration) {
+        self.release(|| now);
+        self.counted = false;
+    }
+
+    fn release(&self, now: impl FnOnce() -> Duration) {
         if !self.counted || self.root.outstanding.fetch_sub(1, Ordering::AcqRel) != 1 {
             return;
         }
         self.root.settled.store(true, Ordering::Release);
         if !self.root.forgotten.load(Ordering::Acquire) {
-            let now = self.root.engine.clock.now();
-            self.root.sink.settled(self.root.intended, now);
+            self.root.sink.settled(self.root.intended, now());
         }
         let guard = self
             .root
@@ -110,6 +116,12 @@ impl Drop for Settle {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .take();
         drop(guard);
+    }
+}
+
+impl Drop for Settle {
+    fn drop(&mut self) {
+        self.release(|| self.root.engine.clock.now());
     }
 }
 

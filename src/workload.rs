@@ -278,7 +278,6 @@ impl<S: Service> Shared<S> {
     /// Sends one request intended at `intended` and records its outcome.
     async fn request(&self, intended: Duration, request: S::Request) {
         let engine = &self.engine;
-        let now = engine.clock.now();
         // The workload's timeout bounds the whole call; a client policy's timeout, each
         // attempt.
         let per_try = engine
@@ -286,10 +285,12 @@ impl<S: Service> Shared<S> {
             .between(NodeId::CLIENT, self.target.node())
             .and_then(|pair| pair.policy.timeout)
             .unwrap_or(self.timeout);
+        // The client gives up `timeout` after the intended send time: it is now on the
+        // virtual clock, and reading the real one would cost a system call.
         let meta = RequestMeta::root(
             engine.next_request_id(),
             intended,
-            now.saturating_add(self.timeout),
+            intended.saturating_add(self.timeout),
         );
         let settle = Settle::root(engine, intended, Arc::clone(&self.settled) as _);
         let outcome = engine
@@ -306,8 +307,8 @@ impl<S: Service> Shared<S> {
             // Settled latency, like response latency, covers completed requests.
             settle.forget();
         }
-        drop(settle);
         let ended = engine.clock.now();
+        settle.finish_at(ended);
         engine.progress.request_ended(ended);
         if intended >= engine.timing.warmup {
             let latency = ended.saturating_sub(intended);
