@@ -259,11 +259,10 @@ impl Engine {
             if attempt >= max_attempts {
                 break Err(error);
             }
-            let Some(next_wait) = pair.retry_wait(attempt, wait, end, counted) else {
-                break Err(error);
-            };
-            // No time left for another attempt before the caller gives up.
-            if end.saturating_add(next_wait) >= overall {
+            let next_wait = pair.backoff(attempt, wait);
+            // No time left for another attempt before the caller gives up; else the budget
+            // decides (it is spent only on retries that will be sent).
+            if end.saturating_add(next_wait) >= overall || !pair.withdraw(end, counted) {
                 break Err(error);
             }
             wait = next_wait;
@@ -325,6 +324,11 @@ impl Engine {
             result = &mut first => return result,
             () = self.clock.sleep_until(hedge_at) => {}
         }
+        // The copy counts against the bulkhead and the rate limit like any attempt; without
+        // room, the first copy goes on alone.
+        let Some(_copy_slot) = pair.admit_copy(hedge_at) else {
+            return first.await;
+        };
         if counted {
             pair.state().stats.hedges_sent += 1;
         }

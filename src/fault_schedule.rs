@@ -91,6 +91,18 @@ pub(crate) fn check_targets(fault: &Fault, nodes: &[(&str, usize)]) -> Result<()
     if acts_on_a_service && replicas == 0 {
         return invalid(format!("{first:?} is not a service"));
     }
+    if matches!(
+        fault.kind,
+        FaultKind::Loss { .. } | FaultKind::Partition { .. }
+    ) && let Some(topic) = fault
+        .services()
+        .into_iter()
+        .find(|name| *name != crate::link::CLIENT && replicas_of(name) == Some(0))
+    {
+        return invalid(format!(
+            "{topic:?} is a topic: loss and partition faults act on calls and messages between services"
+        ));
+    }
     if let Some(replica) = fault.replica_index()
         && replica >= replicas
     {

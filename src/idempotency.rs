@@ -11,7 +11,10 @@
 //! - a key whose first request is still being handled fails with
 //!   [`IdempotencyError::InProgress`] (a retry later gets the stored outcome);
 //! - a key reused with a *different* request fails with [`IdempotencyError::Mismatch`];
-//! - a request without a key runs the handler every time.
+//! - a request without a key runs the handler every time;
+//! - a first request that never finishes (its handler panics, or its replica crashes) may
+//!   have applied part of the operation, so its key stores a failure that copies get, rather
+//!   than running it again: at most once, as a payment needs.
 //!
 //! The store lives in the service's state, so it survives panics and crash faults (as a
 //! database would); with several replicas, each has its own.
@@ -67,11 +70,19 @@ impl<R, T> Default for IdempotencyStore<R, T> {
 }
 
 impl<R, T> IdempotencyStore<R, T> {
-    /// Forgets a key whose handling was abandoned (still in progress), so a retry runs it
-    /// again.
-    pub(crate) fn forget_pending(&mut self, key: &str) {
-        if matches!(self.entries.get(key), Some(Entry::InProgress(_))) {
-            self.entries.remove(key);
+    /// Stores a failure for a key whose first request never finished (its handler panicked
+    /// or its replica crashed): the operation may be partly applied, so copies must not run
+    /// it again.
+    pub(crate) fn fail_pending(&mut self, key: &str) {
+        if !matches!(self.entries.get(key), Some(Entry::InProgress(_))) {
+            return;
+        }
+        if let Some(Entry::InProgress(request)) = self.entries.remove(key) {
+            let failure = ServiceError::new(format!(
+                "the first request with idempotency key {key:?} did not finish (its handler panicked or its replica crashed) and may be partly applied; use a new key to try again"
+            ));
+            self.entries
+                .insert(key.to_string(), Entry::Done(request, Err(failure)));
         }
     }
 }

@@ -95,14 +95,17 @@ struct Dispatch<S: Service> {
     idle: Vec<usize>,
     queue: VecDeque<Job<S>>,
     stats: ServiceStats,
-    /// Down after a crash fault: refuses requests until restarted.
-    down: bool,
+    /// Crash faults holding the replica down (windows may overlap): it refuses requests
+    /// while any does.
+    down: u32,
 }
 
 struct WorkerSlot<S: Service> {
     actor: Option<ActorRef<Job<S>>>,
     /// Start of the request being handled, and when it arrived.
     busy: Option<(Duration, Duration)>,
+    /// Killed by a crash: its termination is a crash, whenever the supervisor hears of it.
+    killed: bool,
 }
 
 /// What a service measures. Requests count if they arrived at or after the warm-up.
@@ -218,7 +221,7 @@ impl<S: Service> Replica<S> {
                 workers: Vec::new(),
                 idle: Vec::new(),
                 queue: VecDeque::new(),
-                down: false,
+                down: 0,
                 stats: ServiceStats {
                     warmup: timing.warmup,
                     handled: 0,
@@ -268,7 +271,7 @@ impl<S: Service> Replica<S> {
             reply,
         };
         let mut dispatch = self.dispatch();
-        if dispatch.down {
+        if dispatch.down > 0 {
             return Err(self.down_error());
         }
         if let Some(index) = dispatch.idle.pop() {
@@ -314,18 +317,27 @@ impl<S: Service> Replica<S> {
     pub(crate) fn crash(&self) -> u64 {
         let (queued, busy) = {
             let mut dispatch = self.dispatch();
-            if dispatch.down {
+            dispatch.down += 1;
+            if dispatch.down > 1 {
+                // Already down under another crash's window.
                 return 0;
             }
-            dispatch.down = true;
             self.down.store(true, Ordering::Relaxed);
-            let queued: Vec<Job<S>> = dispatch.queue.drain(..).collect();
-            let busy: Vec<ActorRef<Job<S>>> = dispatch
-                .workers
-                .iter()
-                .filter(|slot| slot.busy.is_some())
-                .filter_map(|slot| slot.actor.clone())
-                .collect();
+            let mut queued: Vec<Job<S>> = dispatch.queue.drain(..).collect();
+            // Copies a hedging caller has withdrawn were not lost to the crash.
+            queued.retain(|job| !job.is_cancelled());
+            let warmup = dispatch.stats.warmup;
+            dispatch.stats.crashed +=
+                queued.iter().filter(|job| job.arrived >= warmup).count() as u64;
+            let mut busy = Vec::new();
+            for slot in &mut dispatch.workers {
+                if slot.busy.is_some()
+                    && let Some(actor) = &slot.actor
+                {
+                    slot.killed = true;
+                    busy.push(actor.clone());
+                }
+            }
             (queued, busy)
         };
         let failed = (queued.len() + busy.len()) as u64;
@@ -338,10 +350,14 @@ impl<S: Service> Replica<S> {
         failed
     }
 
-    /// Brings a crashed replica back: it accepts requests again, with an empty queue.
+    /// Ends one crash's window: the replica accepts requests again, with an empty queue,
+    /// once no other crash holds it down.
     pub(crate) fn restart(&self) {
-        self.dispatch().down = false;
-        self.down.store(false, Ordering::Relaxed);
+        let mut dispatch = self.dispatch();
+        dispatch.down = dispatch.down.saturating_sub(1);
+        if dispatch.down == 0 {
+            self.down.store(false, Ordering::Relaxed);
+        }
     }
 
     /// Whether a crash fault has the replica down.
@@ -710,6 +726,7 @@ impl<S: Service> Actor for Supervisor<S> {
             .map(|actor| WorkerSlot {
                 actor: Some(actor),
                 busy: None,
+                killed: false,
             })
             .collect();
         // Idle workers are taken from the end: worker 0 first.
@@ -724,10 +741,10 @@ impl<S: Service> Actor for Supervisor<S> {
         _: &mut (),
     ) -> Result<(), ActorProcessingErr> {
         // A worker fails when its handler panics, and is killed when its replica crashes.
-        let (cell, crashed) = match event {
+        let (cell, terminated) = match event {
             SupervisionEvent::ActorFailed(cell, _) => (cell, false),
             SupervisionEvent::ActorTerminated(cell, _, _)
-                if self.replica.is_down() && !self.replica.stopping.load(Ordering::Relaxed) =>
+                if !self.replica.stopping.load(Ordering::Relaxed) =>
             {
                 (cell, true)
             }
@@ -744,6 +761,12 @@ impl<S: Service> Actor for Supervisor<S> {
                 return Ok(());
             };
             let slot = &mut dispatch.workers[index];
+            // A worker that stopped without being killed by a crash (or panicking) is not ours
+            // to restart.
+            if terminated && !slot.killed {
+                return Ok(());
+            }
+            let crashed = std::mem::take(&mut slot.killed);
             slot.actor = None;
             if let Some((start, arrived)) = slot.busy.take() {
                 dispatch.stats.busy.record(start, now);

@@ -431,8 +431,10 @@ impl<S: Service> Context<S> {
             Lookup::Replay(outcome) => outcome,
             Lookup::Refused(error) => Err(ServiceError::new(error.to_string())),
             Lookup::New => {
-                // If the handler is abandoned (its replica crashes), forget the key so that a
-                // retry runs it again.
+                // If the handler never finishes (it panics, or its replica crashes), it may
+                // have applied part of the operation: store a failure for the key, so that a
+                // retry gets that failure instead of applying it again (as Stripe replays a
+                // 500).
                 struct Abandon<'a, S: Service, R, T> {
                     ctx: &'a Context<S>,
                     store: fn(&mut S::State) -> &mut IdempotencyStore<R, T>,
@@ -442,7 +444,7 @@ impl<S: Service> Context<S> {
                     fn drop(&mut self) {
                         if let Some(key) = self.key {
                             self.ctx
-                                .with_state(|state| (self.store)(state).forget_pending(key));
+                                .with_state(|state| (self.store)(state).fail_pending(key));
                         }
                     }
                 }

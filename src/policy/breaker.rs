@@ -266,7 +266,10 @@ impl Breaker {
         if self.state == BreakerState::Open
             && now.saturating_sub(self.opened_at) >= self.config.open_for
         {
-            self.move_to(BreakerState::HalfOpen, now);
+            // The breaker is half-open from the end of `open_for`, though nothing asks it
+            // until the next call.
+            let at = self.opened_at.saturating_add(self.config.open_for);
+            self.move_to(BreakerState::HalfOpen, at);
         }
         let admission = match self.state {
             BreakerState::Closed => Admission::Pass { trial: false },

@@ -306,27 +306,48 @@ impl PairPolicy {
         }
     }
 
-    /// Whether retry number `retry` may be sent at `now`, and after what wait.
-    pub(crate) fn retry_wait(
-        &self,
-        retry: u32,
-        previous: Duration,
-        now: Duration,
-        counted: bool,
-    ) -> Option<Duration> {
-        let config = self.policy.retry.as_ref()?;
+    /// The wait before retry number `retry`; `previous` is the last wait.
+    pub(crate) fn backoff(&self, retry: u32, previous: Duration) -> Duration {
+        let Some(config) = self.policy.retry.as_ref() else {
+            return Duration::ZERO;
+        };
+        let mut rng = self.rng.lock().unwrap_or_else(PoisonError::into_inner);
+        config.wait(retry, previous, &mut rng)
+    }
+
+    /// Takes a retry from the budget, if there is one, at `now`; false if it refuses.
+    pub(crate) fn withdraw(&self, now: Duration, counted: bool) -> bool {
         let mut state = self.state();
-        if let Some(budget) = &mut state.budget
-            && !budget.withdraw(now)
+        let Some(budget) = &mut state.budget else {
+            return true;
+        };
+        if budget.withdraw(now) {
+            return true;
+        }
+        if counted {
+            state.stats.retries_denied += 1;
+        }
+        false
+    }
+
+    /// Lets a hedged copy go if the bulkhead and the rate limiter allow one more attempt;
+    /// the copy holds its bulkhead slot until the returned guard drops.
+    pub(crate) fn admit_copy(&self, now: Duration) -> Option<CopySlot<'_>> {
+        let mut state = self.state();
+        if self
+            .policy
+            .bulkhead
+            .is_some_and(|max| state.in_flight >= max)
         {
-            if counted {
-                state.stats.retries_denied += 1;
-            }
             return None;
         }
-        drop(state);
-        let mut rng = self.rng.lock().unwrap_or_else(PoisonError::into_inner);
-        Some(config.wait(retry, previous, &mut rng))
+        if let Some(bucket) = &mut state.bucket
+            && !bucket.try_take(now)
+        {
+            return None;
+        }
+        state.in_flight += 1;
+        Some(CopySlot { pair: self })
     }
 
     /// Asks the breaker, bulkhead and rate limiter whether an attempt may go at `now`.
@@ -442,6 +463,18 @@ impl Drop for Permit<'_> {
                 breaker.unadmit(epoch);
             }
         }
+    }
+}
+
+/// The bulkhead slot of a hedged copy.
+#[derive(Debug)]
+pub(crate) struct CopySlot<'a> {
+    pair: &'a PairPolicy,
+}
+
+impl Drop for CopySlot<'_> {
+    fn drop(&mut self) {
+        self.pair.state().in_flight -= 1;
     }
 }
 

@@ -112,15 +112,16 @@ impl Retry {
             Backoff::Constant { delay } => delay,
             Backoff::Exponential { .. } => {
                 let factor = 2f64.powi(retry.saturating_sub(1).min(62) as i32);
-                Duration::from_secs_f64((base.as_secs_f64() * factor).min(cap.as_secs_f64()))
+                Duration::try_from_secs_f64(base.as_secs_f64() * factor)
+                    .map_or(cap, |wait| wait.min(cap))
             }
         };
         let uniform = |rng: &mut SimRng, low: Duration, high: Duration| -> Duration {
             if high <= low {
                 return low;
             }
-            let nanos = rng.random_range(low.as_nanos() as u64..=high.as_nanos() as u64);
-            Duration::from_nanos(nanos)
+            let nanos = |d: Duration| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
+            Duration::from_nanos(rng.random_range(nanos(low)..=nanos(high)))
         };
         match self.jitter {
             Jitter::None => expo,

@@ -359,3 +359,26 @@ fn a_fault_injected_by_a_handler_acts_from_then_on() {
         )
     );
 }
+
+#[test]
+fn overlapping_or_adjacent_crash_windows_keep_the_replica_down_until_the_last_ends() {
+    // A call every 10 ms of 1 ms each; down from 0.505 s to 2.005 s however the windows
+    // split that span: the 150 calls of 0.51 ... 2.00 s are refused, the rest complete.
+    for windows in [
+        [(505, 500), (1005, 1000)], // back to back
+        [(505, 500), (705, 1300)],  // overlapping
+    ] {
+        let mut sim = Simulation::builder().duration(secs(3)).build().unwrap();
+        let api = sim
+            .add_service("api", Worker::constant(ms(1)), Capacity::workers(1))
+            .unwrap();
+        sim.add_workload("load", &api, Workload::constant_rate(100.0), |_| ())
+            .unwrap();
+        for (at, lasting) in windows {
+            sim.add_fault(Fault::crash("api").at(ms(at)).lasting(ms(lasting)))
+                .unwrap();
+        }
+        let load = sim.run().unwrap().workloads["load"].clone();
+        assert_eq!((load.crashed, load.completed), (150, 150), "{windows:?}");
+    }
+}

@@ -137,3 +137,88 @@ fn without_them_lost_responses_charge_customers_twice() {
         "{twice} orders charged more than once"
     );
 }
+
+/// Charges, then panics -- the first time only.
+struct ChargesThenPanics {
+    ledger: Ledger,
+}
+
+impl Service for ChargesThenPanics {
+    type Request = u64;
+    type Response = u64;
+    type State = (IdempotencyStore<u64, u64>, bool);
+
+    fn init_state(&self) -> Self::State {
+        (IdempotencyStore::new(), false)
+    }
+
+    async fn handle(&self, ctx: &Context<Self>, order: u64) -> Result<u64, ServiceError> {
+        ctx.idempotent(
+            |state| &mut state.0,
+            order,
+            |order| async move {
+                *self.ledger.lock().unwrap().entry(order).or_default() += 1;
+                ctx.work_for(ms(1)).await;
+                if !ctx.with_state(|state| std::mem::replace(&mut state.1, true)) {
+                    panic!("crashed after charging");
+                }
+                Ok(order)
+            },
+        )
+        .await
+    }
+}
+
+/// Calls its payment service once per order, with retries.
+struct Shop {
+    payment: ServiceHandle<ChargesThenPanics>,
+}
+
+impl Service for Shop {
+    type Request = u64;
+    type Response = u64;
+    type State = ();
+
+    fn init_state(&self) {}
+
+    async fn handle(&self, ctx: &Context<Self>, order: u64) -> Result<u64, ServiceError> {
+        Ok(ctx
+            .call_idempotent(&self.payment, format!("order-{order}"), order)
+            .await?)
+    }
+}
+
+#[test]
+fn a_first_attempt_that_panicked_midway_is_not_run_again() {
+    let ledger = Ledger::default();
+    let mut sim = Simulation::builder()
+        .duration(Duration::from_millis(100))
+        .build()
+        .unwrap();
+    let payment = sim
+        .add_service(
+            "payment",
+            ChargesThenPanics {
+                ledger: Arc::clone(&ledger),
+            },
+            Capacity::workers(1),
+        )
+        .unwrap();
+    let shop = sim
+        .add_service("shop", Shop { payment }, Capacity::workers(1))
+        .unwrap();
+    sim.add_workload("orders", &shop, Workload::constant_rate(10.0), |_| 7)
+        .unwrap();
+    sim.add_policy(
+        "shop",
+        "payment",
+        CallPolicy::new().retry(Retry::attempts(3).backoff(Backoff::constant(ms(1)))),
+    )
+    .unwrap();
+    let report = sim.run().unwrap();
+    // The one order was charged before the panic; its retries got the stored failure.
+    assert_eq!(ledger.lock().unwrap().get(&7), Some(&1));
+    assert_eq!(report.services["payment"].panics, 1);
+    assert_eq!(report.policies["shop -> payment"].attempts, 3);
+    assert_eq!(report.workloads["orders"].failed, 1);
+}
