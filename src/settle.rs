@@ -28,6 +28,8 @@ struct Root {
     settled: AtomicBool,
     /// Set when the request failed: nothing is recorded then.
     forgotten: AtomicBool,
+    /// Set when the request caused work of its own (an event, a one-way message).
+    forked: AtomicBool,
     intended: Duration,
     engine: Arc<Engine>,
     sink: Arc<dyn SettleSink>,
@@ -56,6 +58,7 @@ impl Settle {
                 outstanding: AtomicUsize::new(1),
                 settled: AtomicBool::new(false),
                 forgotten: AtomicBool::new(false),
+                forked: AtomicBool::new(false),
                 intended,
                 engine: Arc::clone(engine),
                 sink,
@@ -77,6 +80,7 @@ impl Settle {
         let counted = !self.root.settled.load(Ordering::Acquire);
         if counted {
             self.root.outstanding.fetch_add(1, Ordering::AcqRel);
+            self.root.forked.store(true, Ordering::Release);
         }
         Settle {
             root: Arc::clone(&self.root),
@@ -94,11 +98,20 @@ impl Settle {
 }
 
 impl Settle {
-    /// Drops the token at `now`, which the holder has just read (saving a clock read if it
-    /// is the last token).
-    pub(crate) fn finish_at(mut self, now: Duration) {
+    /// Drops the root token at `now`, the time its response arrived, which the workload has
+    /// just read. Returns `Settled::WithResponse` if the request caused no work of its own:
+    /// it settles with its response, nothing is recorded here, and the workload counts its
+    /// response latency as its settled latency (one histogram record instead of two).
+    pub(crate) fn finish_at(mut self, now: Duration) -> Settled {
+        let settled = if self.root.forked.load(Ordering::Acquire) {
+            Settled::Later
+        } else {
+            self.root.forgotten.store(true, Ordering::Release);
+            Settled::WithResponse
+        };
         self.release(|| now);
         self.counted = false;
+        settled
     }
 
     fn release(&self, now: impl FnOnce() -> Duration) {
@@ -137,7 +150,17 @@ impl std::fmt::Debug for Settle {
     }
 }
 
-/// Settled latencies of one workload's measured requests.
+/// When a request settles, as its root token knows when the response arrives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Settled {
+    /// It caused no other work: it settles with its response.
+    WithResponse,
+    /// It caused other work, whose end is recorded in its [`SettledLatency`].
+    Later,
+}
+
+/// Settled latencies of one workload's measured requests that caused work of their own (the
+/// others settle with their response; the workload counts those).
 #[derive(Debug, Default)]
 pub(crate) struct SettledLatency {
     pub(crate) warmup: Duration,

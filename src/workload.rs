@@ -26,7 +26,7 @@ use crate::random::SimRng;
 use crate::replica::ReplicaSet;
 use crate::report::WorkloadReport;
 use crate::service::Service;
-use crate::settle::{Settle, SettledLatency};
+use crate::settle::{Settle, Settled, SettledLatency};
 
 /// How requests arrive. Build one with [`Workload::poisson`], [`Workload::constant_rate`] or
 /// [`Workload::closed`].
@@ -154,16 +154,23 @@ struct WorkloadStats {
     timed_out: u64,
     crashed: u64,
     errors: u64,
-    latency: LatencyHistogram,
+    /// Response latency of completed requests that caused no work of their own: their
+    /// settled latency too.
+    latency_settled_with_response: LatencyHistogram,
+    /// Response latency of completed requests that caused other work.
+    latency_settled_later: LatencyHistogram,
 }
 
 impl WorkloadStats {
-    fn record<T>(&mut self, latency: Duration, outcome: &Result<T, CallError>) {
+    fn record<T>(&mut self, latency: Duration, settled: Settled, outcome: &Result<T, CallError>) {
         self.sent += 1;
         match outcome {
             Ok(_) => {
                 self.completed += 1;
-                self.latency.record(latency);
+                match settled {
+                    Settled::WithResponse => self.latency_settled_with_response.record(latency),
+                    Settled::Later => self.latency_settled_later.record(latency),
+                }
             }
             Err(
                 CallError::Rejected { .. }
@@ -210,13 +217,22 @@ impl WorkloadResult {
             } else {
                 0.0
             },
-            latency_ms: stats.latency.summary(),
-            settled_ms: self
-                .settled
-                .histogram
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .summary(),
+            latency_ms: {
+                let mut all = stats.latency_settled_with_response.clone();
+                all.merge(&stats.latency_settled_later);
+                all.summary()
+            },
+            settled_ms: {
+                let mut all = stats.latency_settled_with_response.clone();
+                all.merge(
+                    &self
+                        .settled
+                        .histogram
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner),
+                );
+                all.summary()
+            },
         }
     }
 }
@@ -308,14 +324,14 @@ impl<S: Service> Shared<S> {
             settle.forget();
         }
         let ended = engine.clock.now();
-        settle.finish_at(ended);
+        let settled = settle.finish_at(ended);
         engine.progress.request_ended(ended);
         if intended >= engine.timing.warmup {
             let latency = ended.saturating_sub(intended);
             self.stats
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
-                .record(latency, &outcome);
+                .record(latency, settled, &outcome);
         }
     }
 }
