@@ -373,8 +373,10 @@ fn spawn_open<S: Service>(shared: Arc<Shared<S>>, mut rng: SimRng, gaps: Gaps) {
             let request = shared.next_request();
             engine.in_flight.enter();
             let one = Arc::clone(&shared);
+            // The request's future is large (a call, its timeout, its hops): boxed, only a
+            // pointer is moved when the task is spawned and when it completes.
             tokio::spawn(async move {
-                one.request(intended, request).await;
+                Box::pin(one.request(intended, request)).await;
                 one.engine.in_flight.leave();
             });
             sent += 1;
