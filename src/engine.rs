@@ -173,12 +173,14 @@ impl Engine {
     }
 
     /// Calls `to` from `from` and waits for the response, under the pair's [`CallPolicy`] if
-    /// it has one. Each attempt times out after `per_try`, and none waits past
-    /// `meta.deadline`, the time the caller gives up on the whole call. `meta.sent_at` must be
+    /// it has one. Each attempt times out after `timeout` if the caller gave one, else after
+    /// the policy's timeout, else after `default_timeout`; none waits past `meta.deadline`,
+    /// the time the caller gives up on the whole call. `meta.sent_at` must be
     /// now (or, for a workload request, its intended send time, which is now on the virtual
     /// clock and just past on the real one).
     ///
     /// [`CallPolicy`]: crate::policy::CallPolicy
+    #[allow(clippy::too_many_arguments)]
     pub(crate) async fn call<S: Service>(
         &self,
         from: NodeId,
@@ -186,9 +188,14 @@ impl Engine {
         request: S::Request,
         mut meta: RequestMeta,
         settle: Option<&Settle>,
-        per_try: Duration,
+        timeout: Option<Duration>,
+        default_timeout: Duration,
     ) -> Result<S::Response, CallError> {
-        if let Some(pair) = self.policies.between(from, to.node()) {
+        let policy = self.policies.between(from, to.node());
+        let per_try = timeout
+            .or_else(|| policy.and_then(|pair| pair.policy.timeout))
+            .unwrap_or(default_timeout);
+        if let Some(pair) = policy {
             // Boxed: the policy path's future (retries, two hedged copies) is several times
             // the size of a plain attempt's, and every call's future would carry it.
             return Box::pin(self.call_with_policy(pair, from, to, request, meta, settle, per_try))

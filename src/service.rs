@@ -349,14 +349,6 @@ impl<S: Service> Context<S> {
         let callee = to.running()?;
         let now = engine.clock.now();
         let from = self.replica.node();
-        let per_try = timeout
-            .or_else(|| {
-                engine
-                    .policies
-                    .between(from, callee.node())
-                    .and_then(|pair| pair.policy.timeout)
-            })
-            .unwrap_or(engine.timing.call_timeout);
         // Deadline propagation: never wait past the time the caller's own caller gives up.
         let deadline = self.request.deadline;
         if deadline <= now {
@@ -368,7 +360,15 @@ impl<S: Service> Context<S> {
         let mut meta = self.request.child(engine.next_request_id(), now, deadline);
         meta.idempotency_key = key;
         engine
-            .call(from, &callee, request, meta, self.settle.as_ref(), per_try)
+            .call(
+                from,
+                &callee,
+                request,
+                meta,
+                self.settle.as_ref(),
+                timeout,
+                engine.timing.call_timeout,
+            )
             .await
     }
 

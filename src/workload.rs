@@ -294,13 +294,6 @@ impl<S: Service> Shared<S> {
     /// Sends one request intended at `intended` and records its outcome.
     async fn request(&self, intended: Duration, request: S::Request) {
         let engine = &self.engine;
-        // The workload's timeout bounds the whole call; a client policy's timeout, each
-        // attempt.
-        let per_try = engine
-            .policies
-            .between(NodeId::CLIENT, self.target.node())
-            .and_then(|pair| pair.policy.timeout)
-            .unwrap_or(self.timeout);
         // The client gives up `timeout` after the intended send time: it is now on the
         // virtual clock, and reading the real one would cost a system call.
         let meta = RequestMeta::root(
@@ -316,7 +309,10 @@ impl<S: Service> Shared<S> {
                 request,
                 meta,
                 Some(&settle),
-                per_try,
+                // The workload's timeout bounds the whole call; a client policy's timeout,
+                // each attempt.
+                None,
+                self.timeout,
             )
             .await;
         if outcome.is_err() {
