@@ -59,9 +59,49 @@ pub(crate) enum Clock {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Elapsed;
 
+/// Builds the current-thread runtime a simulation on `kind` runs on, and starts its clock in it.
+///
+/// On the virtual clock the runtime is started paused, and it tells the clock each time it is
+/// about to park -- every task is waiting, so everything the current instant holds is done --
+/// through tokio's `on_thread_park` hook. The clock then moves to its next deadline and wakes
+/// what is due there, and the runtime goes on without parking at all: one simulated instant
+/// costs a look at the timer queue, not a trip through tokio's park, time driver and paused
+/// clock. Only a runtime with no virtual timer left parks, and the scheduler task then tells
+/// whether the simulation has stalled.
+pub(crate) fn runtime(kind: ClockKind) -> std::io::Result<(tokio::runtime::Runtime, Clock)> {
+    let mut builder = tokio::runtime::Builder::new_current_thread();
+    builder.enable_time();
+    match kind {
+        ClockKind::Virtual => {
+            let clock = Arc::new(VirtualClock::default());
+            // Weak: the runtime's hook must not keep alive a timer queue whose wakers keep the
+            // runtime alive.
+            let idle = Arc::downgrade(&clock);
+            builder.start_paused(true).on_thread_park(move || {
+                if let Some(clock) = idle.upgrade() {
+                    clock.advance_to_next_deadline();
+                }
+            });
+            let runtime = builder.build()?;
+            runtime.spawn(drive(Arc::clone(&clock)));
+            Ok((runtime, Clock::Virtual(clock)))
+        }
+        ClockKind::Real => {
+            let runtime = builder.build()?;
+            let clock = {
+                let _inside = runtime.enter();
+                Clock::start(ClockKind::Real)
+            };
+            Ok((runtime, clock))
+        }
+    }
+}
+
 impl Clock {
     /// Starts a clock of the given kind. Must be called inside the runtime that will run the
-    /// simulation: the virtual clock spawns its scheduler task there.
+    /// simulation: the virtual clock spawns its scheduler task there. A virtual clock started
+    /// this way advances only through its scheduler task's idle probe; [`runtime`] builds a
+    /// runtime that advances it as soon as the runtime is idle.
     pub(crate) fn start(kind: ClockKind) -> Clock {
         match kind {
             ClockKind::Virtual => {
@@ -196,6 +236,7 @@ pub(crate) struct VirtualClock {
     /// Nanoseconds since the start.
     now: AtomicU64,
     timers: Mutex<TimerQueue>,
+    spare_wakers: Mutex<Vec<Waker>>,
     stalled: AtomicBool,
     stall: Notify,
 }
@@ -205,6 +246,38 @@ impl VirtualClock {
         // A panic while the lock is held cannot leave the queue inconsistent: every method
         // finishes its update before anything that could panic.
         self.timers.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Called when every task is waiting: moves simulated time to the earliest deadline and
+    /// wakes the timers due then, in the order they were set. Returns whether there was a
+    /// timer to wake (if not, nothing in the simulation is due ever again, unless something
+    /// outside it wakes a task).
+    fn advance_to_next_deadline(&self) -> bool {
+        let mut wakers = std::mem::take(&mut *self.spare_wakers());
+        let advanced = {
+            let mut timers = self.timers();
+            match timers.next_deadline() {
+                Some(deadline) => {
+                    self.now.fetch_max(deadline, Ordering::AcqRel);
+                    timers.take_due(deadline, &mut wakers);
+                    true
+                }
+                None => false,
+            }
+        };
+        // Woken outside the lock: a wake may drop a finished task, whose timers then take it.
+        for waker in wakers.drain(..) {
+            waker.wake();
+        }
+        *self.spare_wakers() = wakers;
+        advanced
+    }
+
+    /// A buffer for the wakers of one instant, kept to save an allocation per instant.
+    fn spare_wakers(&self) -> MutexGuard<'_, Vec<Waker>> {
+        self.spare_wakers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -407,30 +480,21 @@ impl TimerQueue {
 /// Its tokio timer can only fire when every other task is waiting (the paused clock advances
 /// only then), so each time it fires the simulation has finished everything it can do at the
 /// current instant: advance to the next deadline and wake what is due.
+///
+/// In a runtime built by [`runtime`], the park hook has advanced the clock before the runtime
+/// could park, so the probe fires only once no virtual timer is left: the simulation has
+/// stalled.
 async fn drive(clock: Arc<VirtualClock>) {
     const IDLE_PROBE: Duration = Duration::from_millis(1);
-    let mut wakers = Vec::new();
     let mut probe = std::pin::pin!(tokio::time::sleep(IDLE_PROBE));
     loop {
         probe.as_mut().await;
         probe
             .as_mut()
             .reset(tokio::time::Instant::now() + IDLE_PROBE);
-        {
-            let mut timers = clock.timers();
-            match timers.next_deadline() {
-                Some(deadline) => {
-                    clock.now.fetch_max(deadline, Ordering::AcqRel);
-                    timers.take_due(deadline, &mut wakers);
-                }
-                None => {
-                    clock.stalled.store(true, Ordering::Release);
-                    clock.stall.notify_waiters();
-                }
-            }
-        }
-        for waker in wakers.drain(..) {
-            waker.wake();
+        if !clock.advance_to_next_deadline() {
+            clock.stalled.store(true, Ordering::Release);
+            clock.stall.notify_waiters();
         }
     }
 }

@@ -636,19 +636,14 @@ impl Simulation {
 
     fn run_to_end(self) -> Result<Report, SimulationError> {
         self.validate_links()?;
-        let mut runtime = tokio::runtime::Builder::new_current_thread();
-        runtime.enable_time();
-        if self.settings.clock == ClockKind::Virtual {
-            runtime.start_paused(true);
-        }
-        let runtime = runtime.build()?;
-        let report = runtime.block_on(self.execute());
+        let (runtime, clock) = crate::clock::runtime(self.settings.clock)?;
+        let report = runtime.block_on(self.execute(clock));
         // Dropping the runtime ends every task left (stopped actors, abandoned handlers).
         drop(runtime);
         report
     }
 
-    async fn execute(self) -> Result<Report, SimulationError> {
+    async fn execute(self, clock: Clock) -> Result<Report, SimulationError> {
         let Simulation {
             settings,
             services,
@@ -675,7 +670,6 @@ impl Simulation {
             duration: settings.duration,
             call_timeout: settings.call_timeout,
         };
-        let clock = Clock::start(settings.clock);
         let nodes: Vec<(String, usize)> = std::iter::once((CLIENT.to_string(), 0))
             .chain(
                 services
