@@ -2,12 +2,12 @@
 //!
 //! Two clocks share one interface:
 //!
-//! - [`ClockKind::Virtual`] (the default) runs on a current-thread tokio runtime started with
-//!   its clock paused. tokio is used only as an *idleness oracle*: its paused clock advances
-//!   only when every task is waiting. Simulated time itself lives here, in nanoseconds, with a
-//!   queue of timers ordered by `(deadline, insertion order)`. When the runtime goes idle, the
-//!   scheduler task jumps simulated time to the earliest deadline and wakes exactly the timers
-//!   due then. tokio's own timers round every deadline up to a whole millisecond; this clock
+//! - [`ClockKind::Virtual`] (the default) runs on a current-thread tokio runtime, used only as
+//!   an *idleness oracle*: tokio calls our hook when it is about to park, that is when every
+//!   task is waiting. Simulated time itself lives here, in nanoseconds, with a queue of timers
+//!   ordered by `(deadline, insertion order)`. When the runtime goes idle, the hook jumps
+//!   simulated time to the earliest deadline and wakes exactly the timers due then. tokio's
+//!   own timers (paused or not) round every deadline up to a whole millisecond; this clock
 //!   does not, so a 250 us link costs exactly 250 us.
 //! - [`ClockKind::Real`] reads the wall clock, for measuring the real in-process cost of
 //!   messages and actors. Waits shorter than tokio's millisecond timer resolution finish by
@@ -15,8 +15,8 @@
 //!
 //! Everything that waits in the simulation -- processing time, link latency, think time,
 //! arrivals, call timeouts -- goes through this clock (`Clock::sleep`, `Clock::timeout`). Code
-//! running inside a simulation must not use `tokio::time` directly: on the virtual clock
-//! tokio's timers do not measure simulated time.
+//! running inside a simulation must not use `tokio::time` directly: the virtual clock's
+//! runtime has no tokio timers.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -59,69 +59,49 @@ pub(crate) enum Clock {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Elapsed;
 
-/// Builds the current-thread runtime a simulation on `kind` runs on, and starts its clock in it.
+/// Builds the current-thread runtime a simulation on `kind` runs on, with its clock.
 ///
-/// On the virtual clock the runtime is started paused, and it tells the clock each time it is
-/// about to park -- every task is waiting, so everything the current instant holds is done --
-/// through tokio's `on_thread_park` hook. The clock then moves to its next deadline and wakes
-/// what is due there, and the runtime goes on without parking at all: one simulated instant
-/// costs a look at the timer queue, not a trip through tokio's park, time driver and paused
-/// clock. Only a runtime with no virtual timer left parks, and the scheduler task then tells
-/// whether the simulation has stalled.
+/// On the virtual clock, tokio is only the *idleness oracle*. A discrete-event simulator may
+/// move time forward only once everything the current instant holds has happened: no task is
+/// runnable, none has yielded. tokio knows that moment exactly -- it is when its scheduler is
+/// about to park the thread -- and calls its `on_thread_park` hook then. The hook moves
+/// simulated time to the earliest deadline and wakes the timers due there, so the runtime
+/// finds work again and goes on without parking. If no timer is left, nothing in the
+/// simulation can ever happen again: the hook reports a stall ([`Clock::stalled`]).
+///
+/// The virtual runtime has no tokio timer driver: nothing in it waits on tokio's clock, and
+/// code that tries to (`tokio::time::sleep` in a handler) fails loudly instead of measuring
+/// the wrong time. The real clock's runtime has the timer driver.
 pub(crate) fn runtime(kind: ClockKind) -> std::io::Result<(tokio::runtime::Runtime, Clock)> {
     let mut builder = tokio::runtime::Builder::new_current_thread();
-    builder.enable_time();
     match kind {
         ClockKind::Virtual => {
             let clock = Arc::new(VirtualClock::default());
             // Weak: the runtime's hook must not keep alive a timer queue whose wakers keep the
             // runtime alive.
             let idle = Arc::downgrade(&clock);
-            builder.start_paused(true).on_thread_park(move || {
+            builder.on_thread_park(move || {
                 if let Some(clock) = idle.upgrade() {
-                    clock.advance_to_next_deadline();
+                    clock.idle();
                 }
             });
-            let runtime = builder.build()?;
-            runtime.spawn(drive(Arc::clone(&clock)));
-            Ok((runtime, Clock::Virtual(clock)))
+            Ok((builder.build()?, Clock::Virtual(clock)))
         }
         ClockKind::Real => {
-            let runtime = builder.build()?;
-            let clock = {
-                let _inside = runtime.enter();
-                Clock::start(ClockKind::Real)
-            };
-            Ok((runtime, clock))
+            let runtime = builder.enable_time().build()?;
+            let clock = Arc::new(RealClock {
+                origin: tokio::time::Instant::now(),
+                timers: Mutex::default(),
+                armed: AtomicU64::new(u64::MAX),
+                rearm: Notify::new(),
+            });
+            runtime.spawn(drive_real(Arc::clone(&clock)));
+            Ok((runtime, Clock::Real(clock)))
         }
     }
 }
 
 impl Clock {
-    /// Starts a clock of the given kind. Must be called inside the runtime that will run the
-    /// simulation: the virtual clock spawns its scheduler task there. A virtual clock started
-    /// this way advances only through its scheduler task's idle probe; [`runtime`] builds a
-    /// runtime that advances it as soon as the runtime is idle.
-    pub(crate) fn start(kind: ClockKind) -> Clock {
-        match kind {
-            ClockKind::Virtual => {
-                let clock = Arc::new(VirtualClock::default());
-                tokio::spawn(drive(Arc::clone(&clock)));
-                Clock::Virtual(clock)
-            }
-            ClockKind::Real => {
-                let clock = Arc::new(RealClock {
-                    origin: tokio::time::Instant::now(),
-                    timers: Mutex::default(),
-                    armed: AtomicU64::new(u64::MAX),
-                    rearm: Notify::new(),
-                });
-                tokio::spawn(drive_real(Arc::clone(&clock)));
-                Clock::Real(clock)
-            }
-        }
-    }
-
     /// Time since the simulation started.
     pub(crate) fn now(&self) -> Duration {
         match self {
@@ -248,10 +228,17 @@ impl VirtualClock {
         self.timers.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Called when every task is waiting: moves simulated time to the earliest deadline and
-    /// wakes the timers due then, in the order they were set. Returns whether there was a
-    /// timer to wake (if not, nothing in the simulation is due ever again, unless something
-    /// outside it wakes a task).
+    /// Called when every task is waiting: advances to the next deadline, or reports a stall
+    /// if there is none.
+    fn idle(&self) {
+        if !self.advance_to_next_deadline() {
+            self.stalled.store(true, Ordering::Release);
+            self.stall.notify_waiters();
+        }
+    }
+
+    /// Moves simulated time to the earliest deadline and wakes the timers due then, in the
+    /// order they were set. Returns whether there was a timer to wake.
     fn advance_to_next_deadline(&self) -> bool {
         let mut wakers = std::mem::take(&mut *self.spare_wakers());
         let advanced = {
@@ -475,30 +462,6 @@ impl TimerQueue {
     }
 }
 
-/// The scheduler task of the virtual clock.
-///
-/// Its tokio timer can only fire when every other task is waiting (the paused clock advances
-/// only then), so each time it fires the simulation has finished everything it can do at the
-/// current instant: advance to the next deadline and wake what is due.
-///
-/// In a runtime built by [`runtime`], the park hook has advanced the clock before the runtime
-/// could park, so the probe fires only once no virtual timer is left: the simulation has
-/// stalled.
-async fn drive(clock: Arc<VirtualClock>) {
-    const IDLE_PROBE: Duration = Duration::from_millis(1);
-    let mut probe = std::pin::pin!(tokio::time::sleep(IDLE_PROBE));
-    loop {
-        probe.as_mut().await;
-        probe
-            .as_mut()
-            .reset(tokio::time::Instant::now() + IDLE_PROBE);
-        if !clock.advance_to_next_deadline() {
-            clock.stalled.store(true, Ordering::Release);
-            clock.stall.notify_waiters();
-        }
-    }
-}
-
 /// A wait in a clock's timer queue.
 struct QueuedSleep<H: TimerHost> {
     clock: Arc<H>,
@@ -554,18 +517,14 @@ impl<H: TimerHost> Drop for QueuedSleep<H> {
 mod tests {
     use super::*;
 
-    fn virtual_runtime() -> tokio::runtime::Runtime {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_time()
-            .start_paused(true)
-            .build()
-            .expect("runtime")
+    fn virtual_runtime() -> (tokio::runtime::Runtime, Clock) {
+        runtime(ClockKind::Virtual).expect("runtime")
     }
 
     #[test]
     fn sub_millisecond_sleeps_are_exact() {
-        virtual_runtime().block_on(async {
-            let clock = Clock::start(ClockKind::Virtual);
+        let (runtime, clock) = virtual_runtime();
+        runtime.block_on(async {
             clock.sleep(Duration::from_micros(250)).await;
             assert_eq!(clock.now(), Duration::from_micros(250));
             clock.sleep(Duration::from_nanos(1)).await;
@@ -577,8 +536,8 @@ mod tests {
 
     #[test]
     fn concurrent_sleeps_wake_in_deadline_order() {
-        virtual_runtime().block_on(async {
-            let clock = Clock::start(ClockKind::Virtual);
+        let (runtime, clock) = virtual_runtime();
+        runtime.block_on(async {
             let order = Arc::new(Mutex::new(Vec::new()));
             let mut tasks = Vec::new();
             for (name, micros) in [("c", 300), ("a", 100), ("b", 200), ("a2", 100)] {
@@ -608,8 +567,8 @@ mod tests {
 
     #[test]
     fn cancelled_timers_do_not_move_the_clock() {
-        virtual_runtime().block_on(async {
-            let clock = Clock::start(ClockKind::Virtual);
+        let (runtime, clock) = virtual_runtime();
+        runtime.block_on(async {
             let result = clock
                 .timeout(
                     Duration::from_secs(30),
@@ -625,8 +584,8 @@ mod tests {
 
     #[test]
     fn timeout_fires_at_its_deadline() {
-        virtual_runtime().block_on(async {
-            let clock = Clock::start(ClockKind::Virtual);
+        let (runtime, clock) = virtual_runtime();
+        runtime.block_on(async {
             let result = clock
                 .timeout(
                     Duration::from_micros(700),
@@ -640,8 +599,8 @@ mod tests {
 
     #[test]
     fn a_wait_that_can_never_end_is_reported_as_a_stall() {
-        virtual_runtime().block_on(async {
-            let clock = Clock::start(ClockKind::Virtual);
+        let (runtime, clock) = virtual_runtime();
+        runtime.block_on(async {
             let never = std::future::pending::<()>();
             tokio::select! {
                 biased;
@@ -654,15 +613,11 @@ mod tests {
 
     #[test]
     fn real_clock_sleeps_at_least_the_duration() {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_time()
-            .build()
-            .unwrap()
-            .block_on(async {
-                let clock = Clock::start(ClockKind::Real);
-                let before = clock.now();
-                clock.sleep(Duration::from_micros(300)).await;
-                assert!(clock.now() - before >= Duration::from_micros(300));
-            });
+        let (runtime, clock) = runtime(ClockKind::Real).expect("runtime");
+        runtime.block_on(async {
+            let before = clock.now();
+            clock.sleep(Duration::from_micros(300)).await;
+            assert!(clock.now() - before >= Duration::from_micros(300));
+        });
     }
 }

@@ -122,8 +122,10 @@
 //!   handler panicked; the worker is restarted by its supervisor), or failed by the handler.
 //! - **Bad input is an error before anything runs** ([`BuildError`]), saying what and where.
 //!
-//! Inside a handler, wait only through the [`Context`]: on the virtual clock, tokio's own
-//! timers do not measure simulated time.
+//! Inside a handler, wait only through the [`Context`]: simulated time is microsim's, not
+//! tokio's. On the virtual clock the runtime has no tokio timers at all, so a
+//! `tokio::time::sleep` in a handler panics (the request fails as `Crashed` and the panic is
+//! counted) instead of quietly measuring the wrong clock.
 //!
 //! See `DESIGN.md` for why it is built this way.
 
