@@ -167,10 +167,16 @@ impl LatencyHistogram {
     /// assert_eq!(h.max(), Duration::MAX);
     /// ```
     pub fn record(&mut self, latency: Duration) {
-        let nanos = latency.as_nanos();
-        let clamped = u64::try_from(nanos)
-            .unwrap_or(u64::MAX)
-            .min(HISTOGRAM_CEILING_NS);
+        // In u64 arithmetic when it fits (every latency below 584 years): this runs several
+        // times per simulated request, and `as_nanos` multiplies in u128.
+        let nanos = latency
+            .as_secs()
+            .checked_mul(1_000_000_000)
+            .and_then(|nanos| nanos.checked_add(u64::from(latency.subsec_nanos())));
+        let (clamped, nanos) = match nanos {
+            Some(nanos) => (nanos.min(HISTOGRAM_CEILING_NS), u128::from(nanos)),
+            None => (HISTOGRAM_CEILING_NS, latency.as_nanos()),
+        };
         if self.histogram.record(clamped).is_err() {
             // Only reachable if the histogram could not grow; keep the
             // observation rather than dropping it.
