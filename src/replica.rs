@@ -401,8 +401,9 @@ impl<S: Service> Replica<S> {
                 settle,
                 reply,
             } = job;
+            // Whoever handed this job to the worker has marked it busy already (from the
+            // hand-over: on the virtual clock the same instant as `start`).
             let start = self.engine.clock.now();
-            self.dispatch().workers[index].busy = Some((start, arrived));
             ctx.set_request(meta, settle);
             let outcome =
                 self.service
