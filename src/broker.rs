@@ -429,7 +429,7 @@ impl<E: Event> BrokerState<E> {
             };
             let deadline = clock.now().saturating_add(ack_timeout);
             let mut outcome = std::pin::pin!(outcome);
-            match clock.timeout_at(deadline, &mut outcome).await {
+            match clock.timeout_at(deadline, outcome.as_mut()).await {
                 Ok(Ok(result)) => report(DeliveryOutcome::Handled(result)),
                 Ok(Err(_)) => {
                     // The handler crashed: no acknowledgement will come, and the broker

@@ -445,7 +445,11 @@ impl Engine {
             }
             outcome
         };
-        match self.clock.timeout_at(deadline, round_trip).await {
+        match self
+            .clock
+            .timeout_at(deadline, std::pin::pin!(round_trip))
+            .await
+        {
             Ok(outcome) => outcome,
             Err(_) => Err(CallError::TimedOut {
                 service: to.name().to_string(),

@@ -536,7 +536,11 @@ impl<S: Service> Context<S> {
                 .await;
             outcome
         };
-        match engine.clock.timeout_at(deadline, round_trip).await {
+        match engine
+            .clock
+            .timeout_at(deadline, std::pin::pin!(round_trip))
+            .await
+        {
             Ok(outcome) => outcome,
             Err(_) => Err(CallError::TimedOut {
                 service: topic.name().to_string(),
