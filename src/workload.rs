@@ -11,8 +11,14 @@
 //! ends are sent but not counted. After the duration, the run waits for every request in
 //! flight to end before it reports.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
+use std::task::Poll;
 use std::time::Duration;
+
+use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
 
 use rand::RngExt;
 use serde::{Deserialize, Serialize};
@@ -356,28 +362,41 @@ fn seconds(value: f64) -> Duration {
     Duration::from_nanos((value * 1e9).round().min(u64::MAX as f64) as u64)
 }
 
+/// The open-loop generator: one task that sends each request at its intended time and runs
+/// the requests in flight itself, as a set of futures (no task per request: spawning one is
+/// an aligned allocation and a trip through the scheduler, and an open-loop run sends
+/// hundreds of thousands). The task counts as in flight until its last request has ended.
 fn spawn_open<S: Service>(shared: Arc<Shared<S>>, mut rng: SimRng, gaps: Gaps) {
     let engine = Arc::clone(&shared.engine);
     engine.in_flight.enter();
     tokio::spawn(async move {
         let engine = &shared.engine;
         let end = engine.timing.duration;
+        let mut requests = FuturesUnordered::new();
         let mut sent: u64 = 0;
         let mut intended = gaps.arrival(0, Duration::ZERO, &mut rng);
-        while intended < end {
-            engine.clock.sleep_until(intended).await;
-            let request = shared.next_request();
-            engine.in_flight.enter();
-            let one = Arc::clone(&shared);
-            // The request's future is large (a call, its timeout, its hops): boxed, only a
-            // pointer is moved when the task is spawned and when it completes.
-            tokio::spawn(async move {
-                Box::pin(one.request(intended, request)).await;
-                one.engine.in_flight.leave();
-            });
-            sent += 1;
-            intended = gaps.arrival(sent, intended, &mut rng);
-        }
+        let mut arrival = (intended < end).then(|| engine.clock.sleep_until(intended));
+        std::future::poll_fn(|cx| {
+            loop {
+                // Run the requests that can make progress (and start the ones just added).
+                while let Poll::Ready(Some(())) = requests.poll_next_unpin(cx) {}
+                let Some(sleep) = arrival.as_mut() else {
+                    return if requests.is_empty() {
+                        Poll::Ready(())
+                    } else {
+                        Poll::Pending
+                    };
+                };
+                if Pin::new(sleep).poll(cx).is_pending() {
+                    return Poll::Pending;
+                }
+                requests.push(shared.request(intended, shared.next_request()));
+                sent += 1;
+                intended = gaps.arrival(sent, intended, &mut rng);
+                arrival = (intended < end).then(|| engine.clock.sleep_until(intended));
+            }
+        })
+        .await;
         engine.in_flight.leave();
     });
 }
