@@ -216,7 +216,6 @@ pub(crate) struct VirtualClock {
     /// Nanoseconds since the start.
     now: AtomicU64,
     timers: Mutex<TimerQueue>,
-    spare_wakers: Mutex<Vec<Waker>>,
     stalled: AtomicBool,
     stall: Notify,
 }
@@ -240,31 +239,45 @@ impl VirtualClock {
     /// Moves simulated time to the earliest deadline and wakes the timers due then, in the
     /// order they were set. Returns whether there was a timer to wake.
     fn advance_to_next_deadline(&self) -> bool {
-        let mut wakers = std::mem::take(&mut *self.spare_wakers());
-        let advanced = {
+        let mut due = DueWakers::default();
+        {
             let mut timers = self.timers();
-            match timers.next_deadline() {
-                Some(deadline) => {
-                    self.now.fetch_max(deadline, Ordering::AcqRel);
-                    timers.take_due(deadline, &mut wakers);
-                    true
-                }
-                None => false,
-            }
-        };
-        // Woken outside the lock: a wake may drop a finished task, whose timers then take it.
-        for waker in wakers.drain(..) {
-            waker.wake();
+            let Some(deadline) = timers.next_deadline() else {
+                return false;
+            };
+            self.now.fetch_max(deadline, Ordering::AcqRel);
+            timers.take_due(deadline, &mut due);
         }
-        *self.spare_wakers() = wakers;
-        advanced
+        // Woken outside the lock: a wake may drop a finished task, whose timers then take it.
+        due.wake_all();
+        true
+    }
+}
+
+/// The wakers of the timers due at one instant, in the order they were set. Most instants wake
+/// one timer: it is kept apart, and a list is allocated only for the others.
+#[derive(Default)]
+struct DueWakers {
+    first: Option<Waker>,
+    rest: Vec<Waker>,
+}
+
+impl DueWakers {
+    fn push(&mut self, waker: Waker) {
+        if self.first.is_none() && self.rest.is_empty() {
+            self.first = Some(waker);
+        } else {
+            self.rest.push(waker);
+        }
     }
 
-    /// A buffer for the wakers of one instant, kept to save an allocation per instant.
-    fn spare_wakers(&self) -> MutexGuard<'_, Vec<Waker>> {
-        self.spare_wakers
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+    fn wake_all(&mut self) {
+        if let Some(waker) = self.first.take() {
+            waker.wake();
+        }
+        for waker in self.rest.drain(..) {
+            waker.wake();
+        }
     }
 }
 
@@ -324,7 +337,7 @@ impl TimerHost for RealClock {
 /// The real clock's timer driver: sleeps on a tokio timer until the earliest deadline, wakes
 /// what is due, and is re-armed when an earlier deadline arrives.
 async fn drive_real(clock: Arc<RealClock>) {
-    let mut wakers = Vec::new();
+    let mut wakers = DueWakers::default();
     loop {
         let next = {
             let mut timers = clock.timers.lock().unwrap_or_else(PoisonError::into_inner);
@@ -339,9 +352,7 @@ async fn drive_real(clock: Arc<RealClock>) {
                 .store(next.unwrap_or(u64::MAX), Ordering::Release);
             next
         };
-        for waker in wakers.drain(..) {
-            waker.wake();
-        }
+        wakers.wake_all();
         match next {
             Some(deadline) => {
                 let sleep = tokio::time::sleep_until(clock.origin + Duration::from_nanos(deadline));
@@ -463,7 +474,7 @@ impl TimerQueue {
     }
 
     /// Removes every live timer due at `deadline` and returns their wakers in insertion order.
-    fn take_due(&mut self, deadline: u64, wakers: &mut Vec<Waker>) {
+    fn take_due(&mut self, deadline: u64, wakers: &mut DueWakers) {
         while let Some(&Reverse((due, _, slot, generation))) = self.heap.peek() {
             if due > deadline {
                 break;
