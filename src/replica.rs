@@ -275,12 +275,16 @@ impl<S: Service> Replica<S> {
             return Err(self.down_error());
         }
         if let Some(index) = dispatch.idle.pop() {
-            let actor = dispatch.workers[index].actor.clone();
-            dispatch.workers[index].busy = Some((now, now));
+            let slot = &mut dispatch.workers[index];
+            slot.busy = Some((now, now));
+            // Sent under the lock, without a clone of the actor's reference: a cast only
+            // queues the message and schedules the worker, it never runs it.
+            let refused = match &slot.actor {
+                Some(actor) => actor.cast(job).err(),
+                None => None,
+            };
             drop(dispatch);
-            if let Some(actor) = actor
-                && let Err(error) = actor.cast(job)
-            {
+            if let Some(error) = refused {
                 self.fail_undeliverable(index, error);
             }
             return Ok(());
