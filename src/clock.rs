@@ -669,6 +669,43 @@ mod tests {
     }
 
     #[test]
+    fn the_clock_waits_for_tasks_that_yield_and_for_wakes_within_the_instant() {
+        let (runtime, clock) = virtual_runtime();
+        runtime.block_on(async {
+            let timer = {
+                let clock = clock.clone();
+                tokio::spawn(async move {
+                    clock.sleep(Duration::from_micros(10)).await;
+                    clock.now()
+                })
+            };
+            // Yielding puts a task at the back of the run queue, and a task woken at this
+            // instant (through a channel) still belongs to it: neither lets time move on.
+            let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+            let relay = tokio::spawn(async move {
+                let mut seen = 0;
+                while rx.recv().await.is_some() {
+                    seen += 1;
+                }
+                seen
+            });
+            for round in 0..1_000 {
+                tokio::task::yield_now().await;
+                tx.send(round).expect("the relay is running");
+                assert_eq!(
+                    clock.now(),
+                    Duration::ZERO,
+                    "time moved during round {round}"
+                );
+            }
+            drop(tx);
+            assert_eq!(relay.await.unwrap(), 1_000);
+            assert_eq!(clock.now(), Duration::ZERO);
+            assert_eq!(timer.await.unwrap(), Duration::from_micros(10));
+        });
+    }
+
+    #[test]
     fn cancelled_timers_do_not_move_the_clock() {
         let (runtime, clock) = virtual_runtime();
         runtime.block_on(async {
