@@ -379,7 +379,9 @@ fn spawn_open<S: Service>(shared: Arc<Shared<S>>, mut rng: SimRng, gaps: Gaps) {
         std::future::poll_fn(|cx| {
             loop {
                 // Run the requests that can make progress (and start the ones just added).
-                while let Poll::Ready(Some(())) = requests.poll_next_unpin(cx) {}
+                while let Poll::Ready(Some(())) = requests.poll_next_unpin(cx) {
+                    engine.in_flight.leave();
+                }
                 let Some(sleep) = arrival.as_mut() else {
                     return if requests.is_empty() {
                         Poll::Ready(())
@@ -390,6 +392,8 @@ fn spawn_open<S: Service>(shared: Arc<Shared<S>>, mut rng: SimRng, gaps: Gaps) {
                 if Pin::new(sleep).poll(cx).is_pending() {
                     return Poll::Pending;
                 }
+                // Each request counts in flight, as a stall reports how many are stuck.
+                engine.in_flight.enter();
                 requests.push(shared.request(intended, shared.next_request()));
                 sent += 1;
                 intended = gaps.arrival(sent, intended, &mut rng);
