@@ -148,12 +148,13 @@ pub enum SimulationError {
     /// Every task waits on something that no timer or message can bring: the run can never
     /// finish. Happens when a handler awaits a future from outside the simulation.
     #[error(
-        "simulation stalled at {at:?} of simulated time with {in_flight} requests in flight and no pending timer: a handler is waiting on something outside the simulation"
+        "simulation stalled at {at:?} of simulated time with {in_flight} requests and messages in flight and no pending timer: a handler is waiting on something outside the simulation"
     )]
     Stalled {
         /// Simulated time of the stall.
         at: Duration,
-        /// Requests still waiting.
+        /// Work still in flight: workload requests that have not settled, one-way messages
+        /// and events not yet handled.
         in_flight: usize,
     },
 }

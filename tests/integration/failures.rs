@@ -251,3 +251,50 @@ fn a_handler_waiting_on_tokio_time_on_the_virtual_clock_fails_loudly_instead_of_
     assert_eq!(report.services["sleeper"].panics, 10);
     assert_eq!(report.drained_seconds, 0.9);
 }
+
+/// Passes each request on to `stuck` as a one-way message and answers at once.
+struct Forwarder {
+    stuck: ServiceHandle<Stuck>,
+}
+
+impl Service for Forwarder {
+    type Request = ();
+    type Response = ();
+    type State = ();
+
+    fn init_state(&self) {}
+
+    async fn handle(&self, ctx: &Context<Self>, _: ()) -> Result<(), ServiceError> {
+        ctx.send(&self.stuck, ())?;
+        Ok(())
+    }
+}
+
+#[test]
+fn work_that_can_never_end_is_reported_as_a_stall_instead_of_hanging() {
+    let mut sim = Simulation::builder()
+        .duration(Duration::from_secs(1))
+        .build()
+        .unwrap();
+    let stuck = sim
+        .add_service("stuck", Stuck, Capacity::workers(1))
+        .unwrap();
+    let forwarder = sim
+        .add_service("forwarder", Forwarder { stuck }, Capacity::workers(1))
+        .unwrap();
+    sim.add_workload("load", &forwarder, Workload::constant_rate(4.0), |_| ())
+        .unwrap();
+    // Every call is answered, but the one-way messages wait forever on a future from outside
+    // the simulation (nobody waits for them, so no timeout ends them): once the last request
+    // has ended, nothing can happen again.
+    match sim.run() {
+        Err(microsim::SimulationError::Stalled { at, in_flight }) => {
+            // The last request was sent at 0.75 s and answered at once. In flight: the four
+            // messages (one being handled, three queued), and the four requests, which cannot
+            // settle before the work they caused has ended.
+            assert_eq!(at, ms(750));
+            assert_eq!(in_flight, 8);
+        }
+        other => panic!("expected a stall, got {other:?}"),
+    }
+}
