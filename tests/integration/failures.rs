@@ -6,7 +6,7 @@ use microsim::{
     CallError, Capacity, Context, Service, ServiceError, ServiceHandle, Simulation, Workload,
 };
 
-use crate::support::{Worker, ms};
+use crate::support::{Notifier, Worker, ms};
 
 #[test]
 fn a_response_that_never_comes_fails_with_a_timeout_at_exactly_the_timeout() {
@@ -252,24 +252,6 @@ fn a_handler_waiting_on_tokio_time_on_the_virtual_clock_fails_loudly_instead_of_
     assert_eq!(report.drained_seconds, 0.9);
 }
 
-/// Passes each request on to `stuck` as a one-way message and answers at once.
-struct Forwarder {
-    stuck: ServiceHandle<Stuck>,
-}
-
-impl Service for Forwarder {
-    type Request = ();
-    type Response = ();
-    type State = ();
-
-    fn init_state(&self) {}
-
-    async fn handle(&self, ctx: &Context<Self>, _: ()) -> Result<(), ServiceError> {
-        ctx.send(&self.stuck, ())?;
-        Ok(())
-    }
-}
-
 #[test]
 fn work_that_can_never_end_is_reported_as_a_stall_instead_of_hanging() {
     let mut sim = Simulation::builder()
@@ -280,7 +262,7 @@ fn work_that_can_never_end_is_reported_as_a_stall_instead_of_hanging() {
         .add_service("stuck", Stuck, Capacity::workers(1))
         .unwrap();
     let forwarder = sim
-        .add_service("forwarder", Forwarder { stuck }, Capacity::workers(1))
+        .add_service("forwarder", Notifier { to: stuck }, Capacity::workers(1))
         .unwrap();
     sim.add_workload("load", &forwarder, Workload::constant_rate(4.0), |_| ())
         .unwrap();

@@ -3,29 +3,9 @@
 
 use std::time::Duration;
 
-use microsim::{
-    Capacity, Context, Distribution, Service, ServiceError, ServiceHandle, Simulation, Workload,
-};
+use microsim::{Capacity, Distribution, Simulation, Workload};
 
-use crate::support::{Worker, ms, us};
-
-/// Answers at once after sending one audit message.
-struct Notifier {
-    audit: ServiceHandle<Worker>,
-}
-
-impl Service for Notifier {
-    type Request = ();
-    type Response = ();
-    type State = ();
-
-    fn init_state(&self) {}
-
-    async fn handle(&self, ctx: &Context<Self>, _: ()) -> Result<(), ServiceError> {
-        ctx.send(&self.audit, ())?;
-        Ok(())
-    }
-}
+use crate::support::{Notifier, Worker, ms, us};
 
 #[test]
 fn one_way_messages_are_handled_or_rejected_and_never_lost() {
@@ -42,7 +22,7 @@ fn one_way_messages_are_handled_or_rejected_and_never_lost() {
         )
         .unwrap();
     let notifier = sim
-        .add_service("notifier", Notifier { audit }, Capacity::workers(1))
+        .add_service("notifier", Notifier { to: audit }, Capacity::workers(1))
         .unwrap();
     sim.add_link("notifier", "audit", Distribution::constant(us(100)))
         .unwrap();

@@ -68,3 +68,21 @@ impl Service for Caller {
         Ok(())
     }
 }
+
+/// Answers at once after sending one one-way message to `to`.
+pub struct Notifier<T: Service<Request = ()>> {
+    pub to: microsim::ServiceHandle<T>,
+}
+
+impl<T: Service<Request = ()>> Service for Notifier<T> {
+    type Request = ();
+    type Response = ();
+    type State = ();
+
+    fn init_state(&self) {}
+
+    async fn handle(&self, ctx: &Context<Self>, _: ()) -> Result<(), ServiceError> {
+        ctx.send(&self.to, ())?;
+        Ok(())
+    }
+}
