@@ -16,6 +16,7 @@
 //! `workers` share -- and its bound -- lives here, in front of them.
 
 use std::collections::VecDeque;
+use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
@@ -396,59 +397,76 @@ impl<S: Service> Replica<S> {
     }
 
     /// Runs on worker `index`: handles `job`, then every queued job until the queue is empty.
-    async fn serve(&self, index: usize, mut job: Job<S>, ctx: &mut Context<S>) {
-        loop {
-            let Job {
-                request,
-                meta,
-                arrived,
-                settle,
-                reply,
-            } = job;
-            // Whoever handed this job to the worker has marked it busy already (from the
-            // hand-over: on the virtual clock the same instant as `start`).
-            let start = self.engine.clock.now();
-            ctx.set_request(meta, settle);
-            let outcome =
-                self.service
-                    .handle(ctx, request)
-                    .await
-                    .map_err(|error| CallError::Failed {
-                        service: self.name.to_string(),
-                        message: error.to_string(),
-                    });
-            let end = self.engine.clock.now();
-            let failed = outcome.is_err();
-            let next = {
-                let mut dispatch = self.dispatch();
-                dispatch.stats.finished(arrived, start, end, failed);
-                match dispatch.next_job() {
-                    Some(next) => {
-                        dispatch.workers[index].busy = Some((end, next.arrived));
-                        Some(next)
+    ///
+    /// Written for a small future: ractor moves a worker's handler future into place for every
+    /// message, so each byte of it is copied once per request. The job is taken apart before
+    /// the future starts (its envelope goes into the context) and only what the end of the
+    /// request needs -- arrival, start and the reply -- is kept across the handler's await.
+    /// As an `async fn` the future would hold the whole job twice (argument and local).
+    fn serve<'r, 'c>(
+        &'r self,
+        index: usize,
+        job: Job<S>,
+        ctx: &'c mut Context<S>,
+    ) -> impl Future<Output = ()> + Send + use<'r, 'c, S> {
+        let Job {
+            mut request,
+            meta,
+            mut arrived,
+            settle,
+            mut reply,
+        } = job;
+        ctx.set_request(meta, settle);
+        // Whoever handed this job to the worker has marked it busy already (from the
+        // hand-over: on the virtual clock the same instant as `start`).
+        let mut start = self.engine.clock.now();
+        async move {
+            loop {
+                let outcome =
+                    self.service
+                        .handle(ctx, request)
+                        .await
+                        .map_err(|error| CallError::Failed {
+                            service: self.name.to_string(),
+                            message: error.to_string(),
+                        });
+                let end = self.engine.clock.now();
+                let failed = outcome.is_err();
+                let next = {
+                    let mut dispatch = self.dispatch();
+                    dispatch.stats.finished(arrived, start, end, failed);
+                    match dispatch.next_job() {
+                        Some(next) => {
+                            dispatch.workers[index].busy = Some((end, next.arrived));
+                            Some(next)
+                        }
+                        None => {
+                            dispatch.workers[index].busy = None;
+                            dispatch.idle.push(index);
+                            None
+                        }
                     }
-                    None => {
-                        dispatch.workers[index].busy = None;
-                        dispatch.idle.push(index);
-                        None
+                };
+                // The caller may have stopped waiting (timed out); nothing to tell then.
+                match reply {
+                    Responder::Caller(reply, _) => {
+                        let _ = reply.send(outcome);
                     }
+                    Responder::Event(reply) => {
+                        let _ = reply.send(outcome.map(|_| ()));
+                    }
+                    Responder::OneWay { .. } => {}
                 }
-            };
-            // The caller may have stopped waiting (timed out); nothing to tell then.
-            match reply {
-                Responder::Caller(reply, _) => {
-                    let _ = reply.send(outcome);
-                }
-                Responder::Event(reply) => {
-                    let _ = reply.send(outcome.map(|_| ()));
-                }
-                Responder::OneWay { .. } => {}
-            }
-            // The work this request caused, beyond what its handler still holds, is done.
-            ctx.end_request();
-            match next {
-                Some(next) => job = next,
-                None => return,
+                // The work this request caused, beyond what its handler still holds, is done.
+                ctx.end_request();
+                let Some(next) = next else {
+                    return;
+                };
+                request = next.request;
+                arrived = next.arrived;
+                reply = next.reply;
+                ctx.set_request(next.meta, next.settle);
+                start = end;
             }
         }
     }
@@ -683,14 +701,18 @@ impl<S: Service> Actor for Worker<S> {
         Ok(Context::new(Arc::clone(&self.replica), placeholder))
     }
 
-    async fn handle(
-        &self,
+    // Not an `async fn`: that would hold the job a second time beside `serve`'s future.
+    fn handle<'s, 'c>(
+        &'s self,
         _: ActorRef<Job<S>>,
         job: Job<S>,
-        ctx: &mut Context<S>,
-    ) -> Result<(), ActorProcessingErr> {
-        self.replica.serve(self.index, job, ctx).await;
-        Ok(())
+        ctx: &'c mut Context<S>,
+    ) -> impl Future<Output = Result<(), ActorProcessingErr>> + Send + use<'s, 'c, S> {
+        let serving = self.replica.serve(self.index, job, ctx);
+        async move {
+            serving.await;
+            Ok(())
+        }
     }
 }
 
