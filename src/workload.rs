@@ -297,8 +297,9 @@ impl<S: Service> Shared<S> {
         make(rng)
     }
 
-    /// Sends one request intended at `intended` and records its outcome.
-    async fn request(&self, intended: Duration, request: S::Request) {
+    /// Sends one request intended at `intended`, records its outcome and returns when it
+    /// ended.
+    async fn request(&self, intended: Duration, request: S::Request) -> Duration {
         let engine = &self.engine;
         // The client gives up `timeout` after the intended send time: it is now on the
         // virtual clock, and reading the real one would cost a system call.
@@ -335,6 +336,7 @@ impl<S: Service> Shared<S> {
                 .unwrap_or_else(PoisonError::into_inner)
                 .record(latency, settled, &outcome);
         }
+        ended
     }
 }
 
@@ -379,7 +381,7 @@ fn spawn_open<S: Service>(shared: Arc<Shared<S>>, mut rng: SimRng, gaps: Gaps) {
         std::future::poll_fn(|cx| {
             loop {
                 // Run the requests that can make progress (and start the ones just added).
-                while let Poll::Ready(Some(())) = requests.poll_next_unpin(cx) {
+                while let Poll::Ready(Some(_ended)) = requests.poll_next_unpin(cx) {
                     engine.in_flight.leave();
                 }
                 let Some(sleep) = arrival.as_mut() else {
@@ -417,10 +419,12 @@ fn spawn_user<S: Service>(shared: Arc<Shared<S>>, think: Distribution, rng: Arc<
             think.sample(&mut *rng.lock().unwrap_or_else(PoisonError::into_inner))
         };
         let end = engine.timing.duration;
+        // When the previous response arrived: the user starts thinking then.
+        let mut answered = engine.clock.now();
         // Think, then send -- unless the thinking would end after the sending window.
         loop {
             let think = draw();
-            let intended = engine.clock.now().saturating_add(think);
+            let intended = answered.saturating_add(think);
             if intended >= end {
                 break;
             }
@@ -428,7 +432,7 @@ fn spawn_user<S: Service>(shared: Arc<Shared<S>>, think: Distribution, rng: Arc<
                 engine.clock.sleep_until(intended).await;
             }
             let request = shared.next_request();
-            shared.request(intended, request).await;
+            answered = shared.request(intended, request).await;
         }
         engine.in_flight.leave();
     });
