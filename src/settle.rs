@@ -9,6 +9,11 @@
 //! token of its own ([`Settle::fork`]) and drops it when done; when the last token drops, the
 //! request's settled latency is recorded. The tokens also keep the run from reporting before
 //! the work they stand for has ended.
+//!
+//! Most requests never fork: they settle with their response. For them the token should cost
+//! next to nothing, so the state behind it is reused by the workload's next request once no
+//! token of it is left ([`SpareRoot`]), and it enters the run's in-flight count only when the
+//! request first forks work (before that, the workload request itself is in flight).
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -33,9 +38,38 @@ struct Root {
     intended: Duration,
     engine: Arc<Engine>,
     sink: Arc<dyn SettleSink>,
-    /// Keeps the run from reporting until the request settles.
+    /// Keeps the run from reporting until the request settles, from its first fork on.
     in_flight: Mutex<Option<InFlightGuard>>,
 }
+
+impl Root {
+    fn new(engine: &Arc<Engine>, intended: Duration, sink: Arc<dyn SettleSink>) -> Self {
+        Root {
+            outstanding: AtomicUsize::new(1),
+            settled: AtomicBool::new(false),
+            forgotten: AtomicBool::new(false),
+            forked: AtomicBool::new(false),
+            intended,
+            engine: Arc::clone(engine),
+            sink,
+            in_flight: Mutex::new(None),
+        }
+    }
+
+    /// Ready for a new request intended at `intended` (no token of the old one is left).
+    fn reset(&mut self, intended: Duration) {
+        *self.outstanding.get_mut() = 1;
+        *self.settled.get_mut() = false;
+        *self.forgotten.get_mut() = false;
+        *self.forked.get_mut() = false;
+        self.intended = intended;
+        // Released when the old request settled.
+        debug_assert!(self.in_flight.get_mut().is_ok_and(|guard| guard.is_none()));
+    }
+}
+
+/// The state behind a finished request's token, for the same workload's next request.
+pub(crate) struct SpareRoot(Arc<Root>);
 
 /// One piece of outstanding work of a request's causal tree (a *counted* token), or a link
 /// to the tree that counts nothing (held by the callee of a synchronous call, whose caller's
@@ -47,23 +81,27 @@ pub(crate) struct Settle {
 }
 
 impl Settle {
-    /// The token of a new workload request intended at `intended`.
+    /// The token of a new workload request intended at `intended`, in `spare` if there is
+    /// one (from a request of the same workload: same engine and sink).
     pub(crate) fn root(
         engine: &Arc<Engine>,
         intended: Duration,
-        sink: Arc<dyn SettleSink>,
+        sink: &Arc<SettledLatency>,
+        spare: Option<SpareRoot>,
     ) -> Self {
+        let root = match spare {
+            Some(SpareRoot(mut root)) => match Arc::get_mut(&mut root) {
+                Some(state) => {
+                    state.reset(intended);
+                    root
+                }
+                // Unreachable: a spare is unique when made, and nothing clones it since.
+                None => Arc::new(Root::new(engine, intended, Arc::clone(sink) as _)),
+            },
+            None => Arc::new(Root::new(engine, intended, Arc::clone(sink) as _)),
+        };
         Settle {
-            root: Arc::new(Root {
-                outstanding: AtomicUsize::new(1),
-                settled: AtomicBool::new(false),
-                forgotten: AtomicBool::new(false),
-                forked: AtomicBool::new(false),
-                intended,
-                engine: Arc::clone(engine),
-                sink,
-                in_flight: Mutex::new(Some(InFlightGuard::enter(Arc::clone(engine)))),
-            }),
+            root,
             counted: true,
         }
     }
@@ -80,7 +118,15 @@ impl Settle {
         let counted = !self.root.settled.load(Ordering::Acquire);
         if counted {
             self.root.outstanding.fetch_add(1, Ordering::AcqRel);
-            self.root.forked.store(true, Ordering::Release);
+            if !self.root.forked.swap(true, Ordering::AcqRel) {
+                // The request may end before this work does: from now on it holds the run.
+                *self
+                    .root
+                    .in_flight
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner) =
+                    Some(InFlightGuard::enter(Arc::clone(&self.root.engine)));
+            }
         }
         Settle {
             root: Arc::clone(&self.root),
@@ -102,7 +148,10 @@ impl Settle {
     /// just read. Returns `Settled::WithResponse` if the request caused no work of its own:
     /// it settles with its response, nothing is recorded here, and the workload counts its
     /// response latency as its settled latency (one histogram record instead of two).
-    pub(crate) fn finish_at(mut self, now: Duration) -> Settled {
+    ///
+    /// Also returns the state behind the token for the workload's next request, if no token
+    /// of this one is left (no forked work still running, no handler still holding a link).
+    pub(crate) fn finish_at(mut self, now: Duration) -> (Settled, Option<SpareRoot>) {
         let settled = if self.root.forked.load(Ordering::Acquire) {
             Settled::Later
         } else {
@@ -111,7 +160,10 @@ impl Settle {
         };
         self.release(|| now);
         self.counted = false;
-        settled
+        let mut root = Arc::clone(&self.root);
+        drop(self);
+        let spare = Arc::get_mut(&mut root).is_some().then_some(SpareRoot(root));
+        (settled, spare)
     }
 
     fn release(&self, now: impl FnOnce() -> Duration) {
@@ -122,13 +174,16 @@ impl Settle {
         if !self.root.forgotten.load(Ordering::Acquire) {
             self.root.sink.settled(self.root.intended, now());
         }
-        let guard = self
-            .root
-            .in_flight
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .take();
-        drop(guard);
+        // Only a request that forked work holds the run.
+        if self.root.forked.load(Ordering::Acquire) {
+            let guard = self
+                .root
+                .in_flight
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .take();
+            drop(guard);
+        }
     }
 }
 

@@ -32,7 +32,7 @@ use crate::random::SimRng;
 use crate::replica::ReplicaSet;
 use crate::report::WorkloadReport;
 use crate::service::Service;
-use crate::settle::{Settle, Settled, SettledLatency};
+use crate::settle::{Settle, Settled, SettledLatency, SpareRoot};
 
 /// How requests arrive. Build one with [`Workload::poisson`], [`Workload::constant_rate`] or
 /// [`Workload::closed`].
@@ -297,9 +297,15 @@ impl<S: Service> Shared<S> {
         make(rng)
     }
 
-    /// Sends one request intended at `intended`, records its outcome and returns when it
-    /// ended.
-    async fn request(&self, intended: Duration, request: S::Request) -> Duration {
+    /// Sends one request intended at `intended` (its settle token in `spare`, if a previous
+    /// request left one), records its outcome and returns when it ended, with the settle
+    /// state the next request can reuse.
+    async fn request(
+        &self,
+        intended: Duration,
+        request: S::Request,
+        spare: Option<SpareRoot>,
+    ) -> (Duration, Option<SpareRoot>) {
         let engine = &self.engine;
         // The client gives up `timeout` after the intended send time: it is now on the
         // virtual clock, and reading the real one would cost a system call.
@@ -308,7 +314,7 @@ impl<S: Service> Shared<S> {
             intended,
             intended.saturating_add(self.timeout),
         );
-        let settle = Settle::root(engine, intended, Arc::clone(&self.settled) as _);
+        let settle = Settle::root(engine, intended, &self.settled, spare);
         let outcome = engine
             .call(
                 NodeId::CLIENT,
@@ -327,7 +333,7 @@ impl<S: Service> Shared<S> {
             settle.forget();
         }
         let ended = engine.clock.now();
-        let settled = settle.finish_at(ended);
+        let (settled, spare) = settle.finish_at(ended);
         engine.progress.request_ended(ended);
         if intended >= engine.timing.warmup {
             let latency = ended.saturating_sub(intended);
@@ -336,7 +342,7 @@ impl<S: Service> Shared<S> {
                 .unwrap_or_else(PoisonError::into_inner)
                 .record(latency, settled, &outcome);
         }
-        ended
+        (ended, spare)
     }
 }
 
@@ -375,13 +381,16 @@ fn spawn_open<S: Service>(shared: Arc<Shared<S>>, mut rng: SimRng, gaps: Gaps) {
         let engine = &shared.engine;
         let end = engine.timing.duration;
         let mut requests = FuturesUnordered::new();
+        // Settle state of finished requests, for the next ones.
+        let mut spares = Vec::new();
         let mut sent: u64 = 0;
         let mut intended = gaps.arrival(0, Duration::ZERO, &mut rng);
         let mut arrival = (intended < end).then(|| engine.clock.sleep_until(intended));
         std::future::poll_fn(|cx| {
             loop {
                 // Run the requests that can make progress (and start the ones just added).
-                while let Poll::Ready(Some(_ended)) = requests.poll_next_unpin(cx) {
+                while let Poll::Ready(Some((_ended, spare))) = requests.poll_next_unpin(cx) {
+                    spares.extend(spare);
                     engine.in_flight.leave();
                 }
                 let Some(sleep) = arrival.as_mut() else {
@@ -396,7 +405,7 @@ fn spawn_open<S: Service>(shared: Arc<Shared<S>>, mut rng: SimRng, gaps: Gaps) {
                 }
                 // Each request counts in flight, as a stall reports how many are stuck.
                 engine.in_flight.enter();
-                requests.push(shared.request(intended, shared.next_request()));
+                requests.push(shared.request(intended, shared.next_request(), spares.pop()));
                 sent += 1;
                 intended = gaps.arrival(sent, intended, &mut rng);
                 arrival = (intended < end).then(|| engine.clock.sleep_until(intended));
@@ -421,6 +430,7 @@ fn spawn_user<S: Service>(shared: Arc<Shared<S>>, think: Distribution, rng: Arc<
         let end = engine.timing.duration;
         // When the previous response arrived: the user starts thinking then.
         let mut answered = engine.clock.now();
+        let mut spare = None;
         // Think, then send -- unless the thinking would end after the sending window.
         loop {
             let think = draw();
@@ -432,7 +442,7 @@ fn spawn_user<S: Service>(shared: Arc<Shared<S>>, think: Distribution, rng: Arc<
                 engine.clock.sleep_until(intended).await;
             }
             let request = shared.next_request();
-            answered = shared.request(intended, request).await;
+            (answered, spare) = shared.request(intended, request, spare).await;
         }
         engine.in_flight.leave();
     });
