@@ -106,6 +106,7 @@ pub(crate) fn runtime(kind: ClockKind) -> std::io::Result<(tokio::runtime::Runti
 
 impl Clock {
     /// Time since the simulation started.
+    #[inline]
     pub(crate) fn now(&self) -> Duration {
         match self {
             Clock::Virtual(clock) => Duration::from_nanos(clock.now.load(Ordering::Acquire)),
@@ -115,6 +116,7 @@ impl Clock {
 
     /// Waits for `duration` of this clock's time. A zero duration returns at once without
     /// yielding (and without reading the clock).
+    #[inline]
     pub(crate) fn sleep(&self, duration: Duration) -> Sleep<'_> {
         if duration.is_zero() {
             return Sleep(SleepState::Done);

@@ -160,6 +160,7 @@ impl Engine {
     }
 
     /// The latency of one message from `from` to `to`: the link's draw plus any latency fault.
+    #[inline]
     pub(crate) fn hop(&self, link: &crate::link::Link, from: NodeId, to: NodeId) -> Duration {
         let latency = link.sample();
         if self.faults.is_empty() {
@@ -168,6 +169,7 @@ impl Engine {
         latency + self.faults.extra_latency(from, to, self.clock.now())
     }
 
+    #[inline]
     pub(crate) fn next_request_id(&self) -> RequestId {
         RequestId(self.next_request.fetch_add(1, Ordering::Relaxed))
     }

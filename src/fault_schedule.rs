@@ -176,6 +176,7 @@ impl Faults {
     }
 
     /// Whether the run has no faults at all.
+    #[inline]
     pub(crate) fn is_empty(&self) -> bool {
         !self.any.load(Ordering::Acquire)
     }

@@ -34,6 +34,7 @@ impl Link {
     }
 
     /// The latency of one message crossing this link.
+    #[inline]
     pub(crate) fn sample(&self) -> Duration {
         if self.zero {
             return Duration::ZERO;
@@ -71,6 +72,7 @@ impl Links {
         Links { nodes, cells }
     }
 
+    #[inline]
     pub(crate) fn between(&self, from: NodeId, to: NodeId) -> &Link {
         &self.cells[from.0 * self.nodes + to.0]
     }

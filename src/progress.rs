@@ -57,6 +57,7 @@ impl Progress {
         self.inner.finished.load(Ordering::Acquire)
     }
 
+    #[inline]
     pub(crate) fn request_ended(&self, at: Duration) {
         let nanos = u64::try_from(at.as_nanos()).unwrap_or(u64::MAX);
         self.inner

@@ -515,6 +515,7 @@ impl Policies {
         }
     }
 
+    #[inline]
     pub(crate) fn between(&self, from: NodeId, to: NodeId) -> Option<&PairPolicy> {
         self.cells[from.0 * self.nodes + to.0].as_ref()
     }
