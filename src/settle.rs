@@ -15,7 +15,7 @@
 //! token of it is left ([`SpareRoot`]), and it enters the run's in-flight count only when the
 //! request first forks work (before that, the workload request itself is in flight).
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -35,7 +35,9 @@ struct Root {
     forgotten: AtomicBool,
     /// Set when the request caused work of its own (an event, a one-way message).
     forked: AtomicBool,
-    intended: Duration,
+    /// The request's intended send time, in nanoseconds. Atomic so that a spare root can be
+    /// given its next request without another uniqueness check.
+    intended_ns: AtomicU64,
     engine: Arc<Engine>,
     sink: Arc<dyn SettleSink>,
     /// Keeps the run from reporting until the request settles, from its first fork on.
@@ -49,26 +51,53 @@ impl Root {
             settled: AtomicBool::new(false),
             forgotten: AtomicBool::new(false),
             forked: AtomicBool::new(false),
-            intended,
+            intended_ns: AtomicU64::new(nanos(intended)),
             engine: Arc::clone(engine),
             sink,
             in_flight: Mutex::new(None),
         }
     }
 
-    /// Ready for a new request intended at `intended` (no token of the old one is left).
-    fn reset(&mut self, intended: Duration) {
+    fn intended(&self) -> Duration {
+        Duration::from_nanos(self.intended_ns.load(Ordering::Acquire))
+    }
+
+    /// Ready for another request (no token of the old one is left).
+    fn reset(&mut self) {
         *self.outstanding.get_mut() = 1;
         *self.settled.get_mut() = false;
         *self.forgotten.get_mut() = false;
         *self.forked.get_mut() = false;
-        self.intended = intended;
         // Released when the old request settled.
         debug_assert!(self.in_flight.get_mut().is_ok_and(|guard| guard.is_none()));
     }
+
+    /// Drops one counted token; the last one settles the request at `now()`.
+    fn release(&self, now: impl FnOnce() -> Duration) {
+        if self.outstanding.fetch_sub(1, Ordering::AcqRel) != 1 {
+            return;
+        }
+        self.settled.store(true, Ordering::Release);
+        if !self.forgotten.load(Ordering::Acquire) {
+            self.sink.settled(self.intended(), now());
+        }
+        // Only a request that forked work holds the run.
+        if self.forked.load(Ordering::Acquire) {
+            let guard = self
+                .in_flight
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .take();
+            drop(guard);
+        }
+    }
 }
 
-/// The state behind a finished request's token, for the same workload's next request.
+fn nanos(duration: Duration) -> u64 {
+    u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX)
+}
+
+/// The state behind a finished request's token, reset for the same workload's next request.
 pub(crate) struct SpareRoot(Arc<Root>);
 
 /// One piece of outstanding work of a request's causal tree (a *counted* token), or a link
@@ -76,7 +105,8 @@ pub(crate) struct SpareRoot(Arc<Root>);
 /// token already covers it -- and which must not hold the request open if the caller gives
 /// up on it).
 pub(crate) struct Settle {
-    root: Arc<Root>,
+    /// `None` only once [`finish_at`](Self::finish_at) has taken it, consuming the token.
+    root: Option<Arc<Root>>,
     counted: bool,
 }
 
@@ -90,46 +120,48 @@ impl Settle {
         spare: Option<SpareRoot>,
     ) -> Self {
         let root = match spare {
-            Some(SpareRoot(mut root)) => match Arc::get_mut(&mut root) {
-                Some(state) => {
-                    state.reset(intended);
-                    root
-                }
-                // Unreachable: a spare is unique when made, and nothing clones it since.
-                None => Arc::new(Root::new(engine, intended, Arc::clone(sink) as _)),
-            },
+            Some(SpareRoot(root)) => {
+                root.intended_ns.store(nanos(intended), Ordering::Release);
+                root
+            }
             None => Arc::new(Root::new(engine, intended, Arc::clone(sink) as _)),
         };
         Settle {
-            root,
+            root: Some(root),
             counted: true,
         }
     }
 
+    fn state(&self) -> &Arc<Root> {
+        self.root
+            .as_ref()
+            .expect("only `finish_at` takes the root, and it consumes the token")
+    }
+
     /// Records nothing for this request when it settles (it failed).
     pub(crate) fn forget(&self) {
-        self.root.forgotten.store(true, Ordering::Release);
+        self.state().forgotten.store(true, Ordering::Release);
     }
 
     /// A token for more work caused by the same request.
     pub(crate) fn fork(&self) -> Settle {
+        let root = self.state();
         // Work started after the request settled (by a call its caller gave up on) is not
         // counted: the request's settled time is already recorded.
-        let counted = !self.root.settled.load(Ordering::Acquire);
+        let counted = !root.settled.load(Ordering::Acquire);
         if counted {
-            self.root.outstanding.fetch_add(1, Ordering::AcqRel);
-            if !self.root.forked.swap(true, Ordering::AcqRel) {
+            root.outstanding.fetch_add(1, Ordering::AcqRel);
+            if !root.forked.swap(true, Ordering::AcqRel) {
                 // The request may end before this work does: from now on it holds the run.
-                *self
-                    .root
+                *root
                     .in_flight
                     .lock()
                     .unwrap_or_else(std::sync::PoisonError::into_inner) =
-                    Some(InFlightGuard::enter(Arc::clone(&self.root.engine)));
+                    Some(InFlightGuard::enter(Arc::clone(&root.engine)));
             }
         }
         Settle {
-            root: Arc::clone(&self.root),
+            root: Some(Arc::clone(root)),
             counted,
         }
     }
@@ -137,13 +169,11 @@ impl Settle {
     /// A link to the same request that counts nothing, for the callee of a synchronous call.
     pub(crate) fn link(&self) -> Settle {
         Settle {
-            root: Arc::clone(&self.root),
+            root: Some(Arc::clone(self.state())),
             counted: false,
         }
     }
-}
 
-impl Settle {
     /// Drops the root token at `now`, the time its response arrived, which the workload has
     /// just read. Returns `Settled::WithResponse` if the request caused no work of its own:
     /// it settles with its response, nothing is recorded here, and the workload counts its
@@ -152,56 +182,48 @@ impl Settle {
     /// Also returns the state behind the token for the workload's next request, if no token
     /// of this one is left (no forked work still running, no handler still holding a link).
     pub(crate) fn finish_at(mut self, now: Duration) -> (Settled, Option<SpareRoot>) {
-        let settled = if self.root.forked.load(Ordering::Acquire) {
+        let Some(mut root) = self.root.take() else {
+            unreachable!("a token's root is only taken here, and this consumes the token")
+        };
+        let settled = if root.forked.load(Ordering::Acquire) {
             Settled::Later
         } else {
-            self.root.forgotten.store(true, Ordering::Release);
+            root.forgotten.store(true, Ordering::Release);
             Settled::WithResponse
         };
-        self.release(|| now);
-        self.counted = false;
-        let mut root = Arc::clone(&self.root);
-        drop(self);
-        let spare = Arc::get_mut(&mut root).is_some().then_some(SpareRoot(root));
+        if self.counted {
+            root.release(|| now);
+        }
+        let spare = match Arc::get_mut(&mut root) {
+            Some(state) => {
+                state.reset();
+                Some(SpareRoot(root))
+            }
+            None => None,
+        };
         (settled, spare)
-    }
-
-    fn release(&self, now: impl FnOnce() -> Duration) {
-        if !self.counted || self.root.outstanding.fetch_sub(1, Ordering::AcqRel) != 1 {
-            return;
-        }
-        self.root.settled.store(true, Ordering::Release);
-        if !self.root.forgotten.load(Ordering::Acquire) {
-            self.root.sink.settled(self.root.intended, now());
-        }
-        // Only a request that forked work holds the run.
-        if self.root.forked.load(Ordering::Acquire) {
-            let guard = self
-                .root
-                .in_flight
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .take();
-            drop(guard);
-        }
     }
 }
 
 impl Drop for Settle {
     fn drop(&mut self) {
-        self.release(|| self.root.engine.clock.now());
+        if self.counted
+            && let Some(root) = &self.root
+        {
+            root.release(|| root.engine.clock.now());
+        }
     }
 }
 
 impl std::fmt::Debug for Settle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Settle")
-            .field("intended", &self.root.intended)
-            .field(
-                "outstanding",
-                &self.root.outstanding.load(Ordering::Relaxed),
-            )
-            .finish()
+        let mut debug = f.debug_struct("Settle");
+        if let Some(root) = &self.root {
+            debug
+                .field("intended", &root.intended())
+                .field("outstanding", &root.outstanding.load(Ordering::Relaxed));
+        }
+        debug.field("counted", &self.counted).finish()
     }
 }
 
