@@ -175,10 +175,21 @@ impl LatencyHistogram {
             .as_secs()
             .checked_mul(1_000_000_000)
             .and_then(|nanos| nanos.checked_add(u64::from(latency.subsec_nanos())));
-        let (clamped, nanos) = match nanos {
-            Some(nanos) => (nanos.min(HISTOGRAM_CEILING_NS), u128::from(nanos)),
-            None => (HISTOGRAM_CEILING_NS, latency.as_nanos()),
-        };
+        match nanos {
+            Some(nanos) => self.record_nanos(nanos),
+            None => self.record_clamped(HISTOGRAM_CEILING_NS, latency.as_nanos()),
+        }
+    }
+
+    /// Records one latency given in nanoseconds: [`record`](Self::record) without the
+    /// conversion, for the simulation's own measurements, which it takes in nanoseconds.
+    #[inline]
+    pub(crate) fn record_nanos(&mut self, nanos: u64) {
+        self.record_clamped(nanos.min(HISTOGRAM_CEILING_NS), u128::from(nanos));
+    }
+
+    /// Records `nanos` exactly, and `clamped` (at most the ceiling) in the histogram.
+    fn record_clamped(&mut self, clamped: u64, nanos: u128) {
         if self.histogram.record(clamped).is_err() {
             // Only reachable if the histogram could not grow; keep the
             // observation rather than dropping it.
@@ -422,8 +433,9 @@ impl From<&LatencyHistogram> for LatencySummary {
 /// ```
 #[derive(Clone, Debug)]
 pub struct BusyTime {
-    window_start: Duration,
-    window_end: Duration,
+    /// The window, in nanoseconds: compared with every busy interval.
+    window_start_ns: u128,
+    window_end_ns: u128,
     /// Busy time inside the window, ns.
     busy: u128,
 }
@@ -435,8 +447,8 @@ impl BusyTime {
     #[must_use]
     pub fn new(window_start: Duration, window_end: Duration) -> Self {
         Self {
-            window_start,
-            window_end,
+            window_start_ns: window_start.as_nanos(),
+            window_end_ns: window_end.as_nanos(),
             busy: 0,
         }
     }
@@ -444,17 +456,17 @@ impl BusyTime {
     /// Adds the overlap of the busy interval `[start, end)` with the window.
     /// An interval whose end is not after its start adds nothing.
     pub fn record(&mut self, start: Duration, end: Duration) {
-        let start = start.max(self.window_start);
-        let end = end.min(self.window_end);
+        let start = start.as_nanos().max(self.window_start_ns);
+        let end = end.as_nanos().min(self.window_end_ns);
         if end > start {
-            self.busy = self.busy.saturating_add((end - start).as_nanos());
+            self.busy = self.busy.saturating_add(end - start);
         }
     }
 
     /// The length of the measurement window.
     #[must_use]
     pub fn window(&self) -> Duration {
-        self.window_end.saturating_sub(self.window_start)
+        duration_from_nanos(self.window_end_ns.saturating_sub(self.window_start_ns))
     }
 
     /// Total busy time recorded inside the window (summed over workers).
@@ -468,7 +480,7 @@ impl BusyTime {
     /// is 0.
     #[must_use]
     pub fn utilization(&self, workers: usize) -> f64 {
-        let window = self.window_end.saturating_sub(self.window_start).as_nanos();
+        let window = self.window_end_ns.saturating_sub(self.window_start_ns);
         if window == 0 || workers == 0 {
             return 0.0;
         }
