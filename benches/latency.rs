@@ -181,33 +181,89 @@ impl Actor for Echo {
     }
 }
 
+/// The wall time of `calls` back-to-back ractor calls to `echo`.
+fn ractor_calls(runtime: &tokio::runtime::Runtime, echo: &ActorRef<Ping>, calls: u64) -> Duration {
+    runtime.block_on(async {
+        let started = Instant::now();
+        for i in 0..calls {
+            let reply = echo
+                .call(|port| Ping(black_box(i), port), None)
+                .await
+                .expect("the echo actor is running");
+            let CallResult::Success(value) = reply else {
+                panic!("the echo actor did not answer");
+            };
+            black_box(value);
+        }
+        started.elapsed()
+    })
+}
+
 fn ractor_call(group: &mut BenchmarkGroup<'_, WallTime>) {
     let runtime = current_thread_runtime();
     let (echo, echo_task) = runtime
         .block_on(Actor::spawn(None, Echo, ()))
         .expect("spawn the echo actor");
     group.bench_function("ractor_call", |b| {
-        b.iter_custom(|iters| {
-            runtime.block_on(async {
-                let started = Instant::now();
-                for i in 0..iters {
-                    let reply = echo
-                        .call(|port| Ping(black_box(i), port), None)
-                        .await
-                        .expect("the echo actor is running");
-                    let CallResult::Success(value) = reply else {
-                        panic!("the echo actor did not answer");
-                    };
-                    black_box(value);
-                }
-                started.elapsed()
-            })
-        });
+        b.iter_custom(|iters| ractor_calls(&runtime, &echo, iters));
     });
     echo.stop(None);
     runtime
         .block_on(echo_task)
         .expect("the echo actor stops cleanly");
+}
+
+// ---------------------------------------------------------------------------------------------
+// request_response: the ratio, measured in pairs
+
+/// `microsim_service / ractor_call`, measured in adjacent pairs and printed (not a criterion
+/// benchmark). Criterion measures each benchmark for seconds on end, and on a shared machine
+/// the speed drifts by a quarter between them; the ratio of two such medians inherits that
+/// drift. Here each pair is a real-time microsim run of `min_run` and, right before or after
+/// it (alternately), as many raw ractor calls as the run completed requests; the ratio of the
+/// two per-request times is taken within the pair, and the median over pairs is printed with
+/// its quartiles.
+fn paired_ratio() {
+    let (pairs, min_run) = if on_ci() {
+        (5, Duration::from_millis(5))
+    } else {
+        (31, Duration::from_millis(20))
+    };
+    let runtime = current_thread_runtime();
+    let (echo, echo_task) = runtime
+        .block_on(Actor::spawn(None, Echo, ()))
+        .expect("spawn the echo actor");
+    // Calls per ractor measure: as many as the latest run completed requests.
+    let mut calls = run_back_to_back(min_run, true).1.max(1);
+    let mut ratios: Vec<f64> = (0..pairs)
+        .map(|pair| {
+            let ractor_first = pair % 2 == 1;
+            let before = ractor_first.then(|| (ractor_calls(&runtime, &echo, calls), calls));
+            let (elapsed, completed) = run_back_to_back(min_run, true);
+            assert!(completed > 0, "a {min_run:?} run completed no request");
+            calls = completed;
+            let (ractor_elapsed, ractor_count) =
+                before.unwrap_or_else(|| (ractor_calls(&runtime, &echo, calls), calls));
+            let microsim = elapsed.as_secs_f64() / completed as f64;
+            let ractor = ractor_elapsed.as_secs_f64() / ractor_count as f64;
+            microsim / ractor
+        })
+        .collect();
+    echo.stop(None);
+    runtime
+        .block_on(echo_task)
+        .expect("the echo actor stops cleanly");
+    ratios.sort_by(f64::total_cmp);
+    let quantile = |q: f64| ratios[((ratios.len() - 1) as f64 * q).round() as usize];
+    eprintln!(
+        "request_response/paired: microsim_service / ractor_call = {:.2}x median over {pairs} \
+         adjacent pairs (quartiles {:.2}x-{:.2}x, range {:.2}x-{:.2}x)",
+        quantile(0.5),
+        quantile(0.25),
+        quantile(0.75),
+        ratios[0],
+        ratios[ratios.len() - 1],
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -249,6 +305,7 @@ fn request_response(c: &mut Criterion) {
     ractor_call(&mut group);
     tokio_mpsc_oneshot(&mut group);
     group.finish();
+    paired_ratio();
 }
 
 // ---------------------------------------------------------------------------------------------
