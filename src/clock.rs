@@ -23,7 +23,7 @@ use std::collections::BinaryHeap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, Weak};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
@@ -97,6 +97,7 @@ pub(crate) fn runtime(kind: ClockKind) -> std::io::Result<(tokio::runtime::Runti
                 timers: Mutex::default(),
                 armed: AtomicU64::new(u64::MAX),
                 rearm: Notify::new(),
+                call_timers: Mutex::default(),
             });
             runtime.spawn(drive_real(Arc::clone(&clock)));
             Ok((runtime, Clock::Real(clock)))
@@ -161,6 +162,54 @@ impl Clock {
         Timeout {
             future,
             deadline: self.deadline(deadline),
+        }
+    }
+
+    /// [`timeout_at`](Self::timeout_at) for a call, timed by the caller's own `timer` if it
+    /// has one (see [`CallTimer`]) and it is free.
+    pub(crate) fn call_timeout_at<'c, 'f, F: Future + ?Sized>(
+        &'c self,
+        deadline: Duration,
+        future: Pin<&'f mut F>,
+        timer: Option<&'c CallTimer>,
+    ) -> Timeout<'c, 'f, F> {
+        let deadline = match (self, timer) {
+            (Clock::Real(clock), Some(timer)) => Deadline::Cell(CellDeadline {
+                clock,
+                cell: &timer.0,
+                deadline: nanos(deadline),
+                state: CellState::Unarmed,
+            }),
+            _ => self.deadline(deadline),
+        };
+        Timeout { future, deadline }
+    }
+
+    /// A timer for the calls of one caller (a task making one call at a time: a closed-loop
+    /// user, a worker), on the real clock; `None` on the virtual clock, whose timer queue
+    /// costs no more.
+    pub(crate) fn call_timer(&self) -> Option<CallTimer> {
+        match self {
+            Clock::Virtual(_) => None,
+            Clock::Real(clock) => {
+                let cell = Arc::new(CallTimerCell {
+                    deadline: AtomicU64::new(u64::MAX),
+                    busy: AtomicBool::new(false),
+                    waker: OnceLock::new(),
+                });
+                let mut timers = clock
+                    .call_timers
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner);
+                let first = timers.is_empty();
+                timers.push(Arc::downgrade(&cell));
+                drop(timers);
+                if first {
+                    // The driver starts ticking.
+                    clock.rearm.notify_one();
+                }
+                Some(CallTimer(cell))
+            }
         }
     }
 
@@ -300,6 +349,8 @@ pub(crate) struct RealClock {
     /// The deadline (ns since the origin) the driver is sleeping until; `u64::MAX` if none.
     armed: AtomicU64,
     rearm: Notify,
+    /// The callers' own call timers ([`CallTimer`]), which the driver checks every tick.
+    call_timers: Mutex<Vec<Weak<CallTimerCell>>>,
 }
 
 /// What a [`QueuedSleep`] needs from its clock.
@@ -342,13 +393,38 @@ async fn drive_real(clock: Arc<RealClock>) {
     let mut wakers = DueWakers::default();
     loop {
         let next = {
+            // The callers' own timers: wake those whose call is overdue, and tick while any
+            // caller has one.
+            let tick = {
+                let now = clock.now_nanos();
+                let mut call_timers = clock
+                    .call_timers
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner);
+                call_timers.retain(|cell| match cell.upgrade() {
+                    Some(cell) => {
+                        if cell.deadline.load(Ordering::Acquire) <= now
+                            && let Some(waker) = cell.waker.get()
+                        {
+                            waker.wake_by_ref();
+                        }
+                        true
+                    }
+                    None => false,
+                });
+                (!call_timers.is_empty()).then(|| now.saturating_add(nanos(CALL_TIMER_TICK)))
+            };
             let mut timers = clock.timers.lock().unwrap_or_else(PoisonError::into_inner);
             timers.take_due(clock.now_nanos(), &mut wakers);
             // Armed at the earliest entry even if that timer was cancelled since: waking for
             // nothing once per timeout period is cheaper than what disarming costs. A disarmed
             // driver must be woken by the next timer set, and a call cancels its timeout
             // before the next call sets one: back-to-back calls would wake it every time.
-            let next = timers.earliest_entry();
+            let next = match (timers.earliest_entry(), tick) {
+                (Some(entry), Some(tick)) => Some(entry.min(tick)),
+                (entry, tick) => entry.or(tick),
+            };
+            // Stored under the lock: a timer set after it sees what the driver sleeps until.
             clock
                 .armed
                 .store(next.unwrap_or(u64::MAX), Ordering::Release);
@@ -539,10 +615,12 @@ impl<F: Future + ?Sized> Future for Timeout<'_, '_, F> {
     }
 }
 
-/// A call's deadline, from [`Clock::deadline`]: a wait in the clock's own timer queue.
+/// A call's deadline, from [`Clock::deadline`]: a wait in the clock's own timer queue, or
+/// on the real clock in the caller's own [`CallTimer`].
 enum Deadline<'a> {
     Virtual(QueuedSleep<'a, VirtualClock>),
     Real(QueuedSleep<'a, RealClock>),
+    Cell(CellDeadline<'a>),
 }
 
 impl Future for Deadline<'_> {
@@ -552,6 +630,97 @@ impl Future for Deadline<'_> {
         match &mut *self {
             Deadline::Virtual(sleep) => Pin::new(sleep).poll(cx),
             Deadline::Real(sleep) => Pin::new(sleep).poll(cx),
+            Deadline::Cell(deadline) => deadline.poll(cx),
+        }
+    }
+}
+
+/// The timer of a caller that makes one call at a time from one task, on the real clock.
+///
+/// Every call has a deadline, and almost every call is answered long before it. Joining the
+/// clock's timer queue for each call costs two lock round trips and a clone of the task's
+/// waker, in the path of every request; on the real clock that is a measurable part of a
+/// request's cost. A caller that never has two calls pending at once (a closed-loop user, a
+/// worker) instead keeps one timer for all its calls: the clock's driver looks at it every
+/// [`CALL_TIMER_TICK`] and wakes the caller once its call's deadline has passed. Arming
+/// and disarming it are plain stores, and the task's waker is stored once.
+///
+/// If the timer is in use (a handler joining two calls) or used from another task, a call
+/// falls back to the timer queue: the timer is an optimisation, never a requirement.
+#[derive(Debug)]
+pub(crate) struct CallTimer(Arc<CallTimerCell>);
+
+#[derive(Debug)]
+struct CallTimerCell {
+    /// The deadline of the call using the timer (ns since the start); `u64::MAX` if none.
+    deadline: AtomicU64,
+    /// Whether a call is using the timer. Only its owner's task touches it, one future at a
+    /// time, so a load and a store suffice.
+    busy: AtomicBool,
+    /// The owner's task, from its first call.
+    waker: OnceLock<Waker>,
+}
+
+/// How often the real clock's driver checks the callers' [`CallTimer`]s: a call timed by one
+/// times out up to this late, as a call timed by a tokio timer is late by up to a millisecond.
+const CALL_TIMER_TICK: Duration = Duration::from_millis(1);
+
+/// A call's deadline in its caller's [`CallTimer`].
+struct CellDeadline<'a> {
+    clock: &'a RealClock,
+    cell: &'a CallTimerCell,
+    deadline: u64,
+    state: CellState<'a>,
+}
+
+enum CellState<'a> {
+    /// Not polled yet.
+    Unarmed,
+    /// Armed in the cell.
+    Armed,
+    /// The cell was not available: in the timer queue instead.
+    Queued(QueuedSleep<'a, RealClock>),
+}
+
+impl CellDeadline<'_> {
+    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        match &mut self.state {
+            CellState::Armed => {
+                if self.clock.now_nanos() >= self.deadline {
+                    Poll::Ready(())
+                } else {
+                    Poll::Pending
+                }
+            }
+            CellState::Queued(sleep) => Pin::new(sleep).poll(cx),
+            CellState::Unarmed => {
+                let cell = self.cell;
+                let owner = cell.waker.get_or_init(|| cx.waker().clone());
+                if owner.will_wake(cx.waker()) && !cell.busy.load(Ordering::Relaxed) {
+                    // Not checked against the clock: a call's deadline is just computed from a
+                    // reading and ahead (if it has passed after all, the next tick fires it).
+                    cell.busy.store(true, Ordering::Relaxed);
+                    cell.deadline.store(self.deadline, Ordering::Release);
+                    self.state = CellState::Armed;
+                    return Poll::Pending;
+                }
+                let sleep = QueuedSleep::new(self.clock, Duration::from_nanos(self.deadline))
+                    .skip_first_check();
+                self.state = CellState::Queued(sleep);
+                let CellState::Queued(sleep) = &mut self.state else {
+                    unreachable!("just set")
+                };
+                Pin::new(sleep).poll(cx)
+            }
+        }
+    }
+}
+
+impl Drop for CellDeadline<'_> {
+    fn drop(&mut self) {
+        if matches!(self.state, CellState::Armed) {
+            self.cell.deadline.store(u64::MAX, Ordering::Release);
+            self.cell.busy.store(false, Ordering::Relaxed);
         }
     }
 }

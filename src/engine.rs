@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use tokio::sync::{Notify, oneshot};
 
-use crate::clock::Clock;
+use crate::clock::{CallTimer, Clock};
 use crate::error::CallError;
 pub(crate) use crate::fault_schedule::Faults;
 use crate::fault_schedule::ScheduledFault;
@@ -179,7 +179,9 @@ impl Engine {
     /// the policy's timeout, else after `default_timeout`; none waits past `meta.deadline`,
     /// the time the caller gives up on the whole call. `meta.sent_at` must be
     /// now (or, for a workload request, its intended send time, which is now on the virtual
-    /// clock and just past on the real one).
+    /// clock and just past on the real one). `timer` is the caller's own, if it makes one call
+    /// at a time (see [`CallTimer`]); calls under a policy do not use it (retries and hedges
+    /// overlap).
     ///
     /// [`CallPolicy`]: crate::policy::CallPolicy
     #[allow(clippy::too_many_arguments)]
@@ -192,6 +194,7 @@ impl Engine {
         settle: Option<&Settle>,
         timeout: Option<Duration>,
         default_timeout: Duration,
+        timer: Option<&CallTimer>,
     ) -> Result<S::Response, CallError> {
         let policy = self.policies.between(from, to.node());
         let per_try = timeout
@@ -205,8 +208,16 @@ impl Engine {
         }
         // The caller has just read the clock into `sent_at`.
         meta.deadline = meta.sent_at.saturating_add(per_try).min(meta.deadline);
-        self.attempt(from, to, request, meta, settle.map(Settle::link), None)
-            .await
+        self.attempt(
+            from,
+            to,
+            request,
+            meta,
+            settle.map(Settle::link),
+            None,
+            timer,
+        )
+        .await
     }
 
     /// A call under a policy: retries around admission (breaker, bulkhead, rate limit) around
@@ -314,7 +325,15 @@ impl Engine {
             .filter(|at| *at < deadline)
         else {
             return self
-                .attempt(from, to, request, meta, settle.map(Settle::link), None)
+                .attempt(
+                    from,
+                    to,
+                    request,
+                    meta,
+                    settle.map(Settle::link),
+                    None,
+                    None,
+                )
                 .await;
         };
         let first_cancel = Cancel::default();
@@ -326,6 +345,7 @@ impl Engine {
             meta,
             settle.map(Settle::link),
             Some(first_cancel.clone()),
+            None,
         );
         tokio::pin!(first);
         tokio::select! {
@@ -351,6 +371,7 @@ impl Engine {
             second_meta,
             settle.map(Settle::link),
             Some(second_cancel.clone()),
+            None,
         );
         tokio::pin!(second);
         let mut first_failed = None;
@@ -385,7 +406,9 @@ impl Engine {
     /// Sends one copy of a request and waits for its response: link latency out, admission
     /// (or rejection), queueing, handling, link latency back -- all before `meta.deadline`.
     /// A copy whose `cancel` is set while it waits in a queue is dropped there. `meta.sent_at`
-    /// must be the time of the attempt's start.
+    /// must be the time of the attempt's start. `timer` is the caller's own (see
+    /// [`CallTimer`]), if it has one.
+    #[allow(clippy::too_many_arguments)]
     async fn attempt<S: Service>(
         &self,
         from: NodeId,
@@ -394,6 +417,7 @@ impl Engine {
         meta: RequestMeta,
         settle: Option<Settle>,
         cancel: Option<Cancel>,
+        timer: Option<&CallTimer>,
     ) -> Result<S::Response, CallError> {
         let link = self.links.between(from, to.node());
         let deadline = meta.deadline;
@@ -449,7 +473,7 @@ impl Engine {
         };
         match self
             .clock
-            .timeout_at(deadline, std::pin::pin!(round_trip))
+            .call_timeout_at(deadline, std::pin::pin!(round_trip), timer)
             .await
         {
             Ok(outcome) => outcome,

@@ -9,6 +9,7 @@ use std::time::Duration;
 use rand::Rng;
 
 use crate::broker::BrokerMsg;
+use crate::clock::CallTimer;
 use crate::distribution::Distribution;
 use crate::error::{CallError, ServiceError};
 use crate::handle::ServiceHandle;
@@ -135,6 +136,8 @@ pub struct Context<S: Service> {
     replica: Arc<Replica<S>>,
     request: RequestMeta,
     settle: Option<Settle>,
+    /// The worker's timer for its calls (one at a time, mostly; see [`CallTimer`]).
+    timer: Option<CallTimer>,
 }
 
 impl<S: Service> std::fmt::Debug for Context<S> {
@@ -148,10 +151,12 @@ impl<S: Service> std::fmt::Debug for Context<S> {
 
 impl<S: Service> Context<S> {
     pub(crate) fn new(replica: Arc<Replica<S>>, request: RequestMeta) -> Self {
+        let timer = replica.engine().clock.call_timer();
         Context {
             replica,
             request,
             settle: None,
+            timer,
         }
     }
 
@@ -368,6 +373,7 @@ impl<S: Service> Context<S> {
                 self.settle.as_ref(),
                 timeout,
                 engine.timing.call_timeout,
+                self.timer.as_ref(),
             )
             .await
     }

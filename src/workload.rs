@@ -23,6 +23,7 @@ use futures_util::stream::FuturesUnordered;
 use rand::RngExt;
 use serde::{Deserialize, Serialize};
 
+use crate::clock::CallTimer;
 use crate::distribution::Distribution;
 use crate::engine::{Engine, NodeId};
 use crate::error::{BuildError, CallError};
@@ -305,6 +306,7 @@ impl<S: Service> Shared<S> {
         intended: Duration,
         request: S::Request,
         spare: Option<SpareRoot>,
+        timer: Option<&CallTimer>,
     ) -> (Duration, Option<SpareRoot>) {
         let engine = &self.engine;
         // The client gives up `timeout` after the intended send time: it is now on the
@@ -326,6 +328,7 @@ impl<S: Service> Shared<S> {
                 // each attempt.
                 None,
                 self.timeout,
+                timer,
             )
             .await;
         if outcome.is_err() {
@@ -405,7 +408,8 @@ fn spawn_open<S: Service>(shared: Arc<Shared<S>>, mut rng: SimRng, gaps: Gaps) {
                 }
                 // Each request counts in flight, as a stall reports how many are stuck.
                 engine.in_flight.enter();
-                requests.push(shared.request(intended, shared.next_request(), spares.pop()));
+                // Requests overlap: no caller's own timer.
+                requests.push(shared.request(intended, shared.next_request(), spares.pop(), None));
                 sent += 1;
                 intended = gaps.arrival(sent, intended, &mut rng);
                 arrival = (intended < end).then(|| engine.clock.sleep_until(intended));
@@ -431,6 +435,8 @@ fn spawn_user<S: Service>(shared: Arc<Shared<S>>, think: Distribution, rng: Arc<
         // When the previous response arrived: the user starts thinking then.
         let mut answered = engine.clock.now();
         let mut spare = None;
+        // One request at a time: the user's calls share one timer.
+        let timer = engine.clock.call_timer();
         // Think, then send -- unless the thinking would end after the sending window.
         loop {
             let think = draw();
@@ -442,7 +448,9 @@ fn spawn_user<S: Service>(shared: Arc<Shared<S>>, think: Distribution, rng: Arc<
                 engine.clock.sleep_until(intended).await;
             }
             let request = shared.next_request();
-            (answered, spare) = shared.request(intended, request, spare).await;
+            (answered, spare) = shared
+                .request(intended, request, spare, timer.as_ref())
+                .await;
         }
         engine.in_flight.leave();
     });

@@ -6,7 +6,7 @@ use microsim::{
     CallError, Capacity, Context, Service, ServiceError, ServiceHandle, Simulation, Workload,
 };
 
-use crate::support::{Notifier, Worker, ms};
+use crate::support::{Notifier, Stuck, Worker, ms};
 
 #[test]
 fn a_response_that_never_comes_fails_with_a_timeout_at_exactly_the_timeout() {
@@ -128,22 +128,6 @@ fn a_caller_sees_a_crash_as_a_distinct_error_and_can_report_it() {
     assert_eq!(load.errors, 100);
     assert_eq!(load.completed, 200);
     assert_eq!(report.services["gateway"].failed, 100);
-}
-
-/// Waits on a future from outside the simulation that never resolves.
-struct Stuck;
-
-impl Service for Stuck {
-    type Request = ();
-    type Response = ();
-    type State = ();
-
-    fn init_state(&self) {}
-
-    async fn handle(&self, _: &Context<Self>, _: ()) -> Result<(), ServiceError> {
-        std::future::pending::<()>().await;
-        Ok(())
-    }
 }
 
 #[test]

@@ -36,6 +36,22 @@ impl Service for Worker {
     }
 }
 
+/// Never answers: its handler waits on a future that never resolves.
+pub struct Stuck;
+
+impl Service for Stuck {
+    type Request = ();
+    type Response = ();
+    type State = ();
+
+    fn init_state(&self) {}
+
+    async fn handle(&self, _: &Context<Self>, _: ()) -> Result<(), ServiceError> {
+        std::future::pending::<()>().await;
+        Ok(())
+    }
+}
+
 pub fn us(micros: u64) -> Duration {
     Duration::from_micros(micros)
 }
