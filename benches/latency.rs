@@ -8,7 +8,9 @@
 //!   - `tokio_mpsc_oneshot`: a raw tokio unbounded mpsc send answered on a oneshot.
 //!
 //!   Each is reported as time per round trip; `microsim_service / ractor_call` is what microsim
-//!   adds on top of ractor.
+//!   adds on top of ractor. That ratio is also measured in adjacent pairs and printed to
+//!   standard error as `request_response/paired` (see `paired_ratio`): on a shared machine it
+//!   is steadier than the ratio of two criterion medians measured seconds apart.
 //! - `events` (real time): what an event costs, beside the request/response round trip of a
 //!   microsim service (`microsim_service`, the same figure as in `request_response`):
 //!   - `publish_1_subscriber`: one user calls a publisher service back to back; each call
