@@ -242,7 +242,8 @@ impl Clock {
     }
 }
 
-fn nanos(duration: Duration) -> u64 {
+/// Time in nanoseconds, saturating (a simulation lasts less than the 584 years a `u64` holds).
+pub(crate) fn nanos(duration: Duration) -> u64 {
     u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX)
 }
 

@@ -25,6 +25,7 @@ use ractor::{Actor, ActorProcessingErr, ActorRef, SupervisionEvent};
 use tokio::sync::oneshot;
 
 use crate::balancer::BalancerState;
+use crate::clock::nanos;
 use crate::engine::{Engine, InFlightGuard, NodeId};
 use crate::error::{CallError, SimulationError};
 use crate::message::{RequestId, RequestMeta};
@@ -128,6 +129,14 @@ struct ServiceStats {
 impl<S: Service> Job<S> {
     fn is_cancelled(&self) -> bool {
         matches!(&self.reply, Responder::Caller(_, Some(cancel)) if cancel.is_cancelled())
+    }
+
+    /// Hands the job's envelope (its metadata and settle token) to the worker's context, and
+    /// returns what the handler and the end of the request need: the request, its arrival
+    /// time and where the outcome goes.
+    fn start(self, ctx: &mut Context<S>) -> (S::Request, Duration, Responder<S>) {
+        ctx.set_request(self.meta, self.settle);
+        (self.request, self.arrived, self.reply)
     }
 
     /// Tells whoever waits for this job that it failed with `error`.
@@ -409,14 +418,7 @@ impl<S: Service> Replica<S> {
         job: Job<S>,
         ctx: &'c mut Context<S>,
     ) -> impl Future<Output = ()> + Send + use<'r, 'c, S> {
-        let Job {
-            mut request,
-            meta,
-            mut arrived,
-            settle,
-            mut reply,
-        } = job;
-        ctx.set_request(meta, settle);
+        let (mut request, mut arrived, mut reply) = job.start(ctx);
         // Whoever handed this job to the worker has marked it busy already (from the
         // hand-over: on the virtual clock the same instant as `start`).
         let mut start = self.engine.clock.now();
@@ -462,10 +464,8 @@ impl<S: Service> Replica<S> {
                 let Some(next) = next else {
                     return;
                 };
-                request = next.request;
-                arrived = next.arrived;
-                reply = next.reply;
-                ctx.set_request(next.meta, next.settle);
+                (request, arrived, reply) = next.start(ctx);
+                // Busy since the previous request ended (see the hand-over above).
                 start = end;
             }
         }
@@ -682,11 +682,6 @@ impl ServiceStats {
         self.processing.record_nanos(end.saturating_sub(start));
         self.latency.record_nanos(end.saturating_sub(arrived));
     }
-}
-
-/// Simulated time in nanoseconds (saturating: simulated runs last less than 584 years).
-fn nanos(time: Duration) -> u64 {
-    u64::try_from(time.as_nanos()).unwrap_or(u64::MAX)
 }
 
 /// A worker: one handler at a time, like a thread.

@@ -19,6 +19,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::clock::nanos;
 use crate::engine::{Engine, InFlightGuard};
 use crate::metrics::LatencyHistogram;
 
@@ -91,10 +92,6 @@ impl Root {
             drop(guard);
         }
     }
-}
-
-fn nanos(duration: Duration) -> u64 {
-    u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX)
 }
 
 /// The state behind a finished request's token, reset for the same workload's next request.

@@ -7,6 +7,7 @@ use std::time::Duration;
 use rand::RngExt;
 use serde::{Deserialize, Serialize};
 
+use crate::clock::nanos;
 use crate::random::SimRng;
 
 /// Retries of failed calls: at most `max_attempts` attempts in all, with a backoff between
@@ -120,7 +121,6 @@ impl Retry {
             if high <= low {
                 return low;
             }
-            let nanos = |d: Duration| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
             Duration::from_nanos(rng.random_range(nanos(low)..=nanos(high)))
         };
         match self.jitter {
