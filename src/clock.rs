@@ -705,13 +705,12 @@ impl CellDeadline<'_> {
                     self.state = CellState::Armed;
                     return Poll::Pending;
                 }
-                let sleep = QueuedSleep::new(self.clock, Duration::from_nanos(self.deadline))
+                // Registered by its first poll; the sleep holds only its key, so it may move.
+                let mut sleep = QueuedSleep::new(self.clock, Duration::from_nanos(self.deadline))
                     .skip_first_check();
+                let poll = Pin::new(&mut sleep).poll(cx);
                 self.state = CellState::Queued(sleep);
-                let CellState::Queued(sleep) = &mut self.state else {
-                    unreachable!("just set")
-                };
-                Pin::new(sleep).poll(cx)
+                poll
             }
         }
     }

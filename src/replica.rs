@@ -667,17 +667,18 @@ impl<S: Service> ReplicaSet<S> {
 
 impl ServiceStats {
     fn finished(&mut self, arrived: Duration, start: Duration, end: Duration, failed: bool) {
-        self.busy.record(start, end);
-        if arrived < self.warmup {
+        let counted = arrived >= self.warmup;
+        // In nanoseconds, converted once for the busy time and the three latencies: integer
+        // differences instead of `Duration` subtractions and conversions.
+        let [arrived, start, end] = [arrived, start, end].map(nanos);
+        self.busy.record_nanos(start.into(), end.into());
+        if !counted {
             return;
         }
         self.handled += 1;
         if failed {
             self.failed += 1;
         }
-        // In nanoseconds: three conversions instead of three `Duration` subtractions and
-        // three conversions.
-        let [arrived, start, end] = [arrived, start, end].map(nanos);
         self.queue_wait.record_nanos(start.saturating_sub(arrived));
         self.processing.record_nanos(end.saturating_sub(start));
         self.latency.record_nanos(end.saturating_sub(arrived));
