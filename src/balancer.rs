@@ -53,6 +53,21 @@ pub enum Balancer {
     },
 }
 
+impl Balancer {
+    /// Peak-EWMA's default time constant, Finagle's: 10 s.
+    pub const DEFAULT_DECAY: Duration = Duration::from_secs(10);
+
+    /// A decay greater than zero for peak-EWMA (the key `balancer_decay` of a scenario file).
+    pub(crate) fn validate(&self) -> Result<(), crate::error::FieldError> {
+        match *self {
+            Balancer::PeakEwma { decay } => {
+                crate::rules::positive_duration("balancer_decay", decay)
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
 /// The mutable side of a balancer.
 #[derive(Debug)]
 pub(crate) struct BalancerState {

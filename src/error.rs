@@ -4,24 +4,182 @@ use std::time::Duration;
 
 use crate::distribution::DistributionError;
 
-/// A simulation was described wrongly. Found before anything runs; the message says what is
-/// wrong and where.
+/// Where a setting is inside the value that configures one item: `retry.budget.ratio` in a
+/// [`CallPolicy`](crate::CallPolicy), `closed.think` in a [`Workload`](crate::Workload),
+/// `workers` of a service.
+///
+/// The keys are the scenario file's keys, so a file points at the setting itself:
+/// `policies[0]` plus `circuit_breaker.window_calls` is where a file writes it.
+///
+/// ```
+/// use microsim::policy::{CallPolicy, CircuitBreaker};
+/// use microsim::{BuildError, Simulation};
+///
+/// let mut sim = Simulation::builder().build()?;
+/// let policy = CallPolicy::new().circuit_breaker(CircuitBreaker::default().trial_calls(0));
+/// let error = sim.add_policy("client", "api", policy).unwrap_err();
+/// assert_eq!(error.field().unwrap().to_string(), "circuit_breaker.trial_calls");
+/// assert_eq!(error.reason(), "trial_calls must be at least 1, got 0");
+/// assert_eq!(
+///     error.to_string(),
+///     "policy client -> api: trial_calls must be at least 1, got 0"
+/// );
+/// # Ok::<(), BuildError>(())
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct FieldPath(Vec<PathSegment>);
+
+/// One step of a [`FieldPath`].
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum PathSegment {
+    /// A key of a table, e.g. `retry`.
+    Key(String),
+    /// An index into an array, e.g. `[2]`.
+    Index(usize),
+}
+
+impl FieldPath {
+    /// The path of one key.
+    pub fn key(key: impl Into<String>) -> Self {
+        FieldPath(vec![PathSegment::Key(key.into())])
+    }
+
+    /// The same path inside `parent`: `ratio` inside `budget` is `budget.ratio`.
+    #[must_use]
+    pub fn within(mut self, parent: impl Into<String>) -> Self {
+        self.0.insert(0, PathSegment::Key(parent.into()));
+        self
+    }
+
+    /// The same path inside element `index` of an array.
+    #[must_use]
+    pub fn at_index(mut self, index: usize) -> Self {
+        self.0.insert(0, PathSegment::Index(index));
+        self
+    }
+
+    /// The path made of these steps, outermost first.
+    pub fn from_segments(segments: Vec<PathSegment>) -> Self {
+        FieldPath(segments)
+    }
+
+    /// This path followed by `inner`.
+    #[must_use]
+    pub fn join(mut self, inner: &FieldPath) -> Self {
+        self.0.extend(inner.0.iter().cloned());
+        self
+    }
+
+    /// The steps, outermost first.
+    pub fn segments(&self) -> &[PathSegment] {
+        &self.0
+    }
+
+    /// Whether the path names the item itself rather than a setting of it.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl std::fmt::Display for FieldPath {
+    /// Renders `a.b[2]."odd key"`, as TOML writes keys.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, segment) in self.0.iter().enumerate() {
+            match segment {
+                PathSegment::Key(key) => {
+                    if i > 0 {
+                        f.write_str(".")?;
+                    }
+                    let bare = !key.is_empty()
+                        && key
+                            .chars()
+                            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+                    if bare {
+                        f.write_str(key)?;
+                    } else {
+                        write!(f, "{key:?}")?;
+                    }
+                }
+                PathSegment::Index(index) => write!(f, "[{index}]")?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One invalid setting of a configuration value: where it is ([`FieldPath`]) and what is
+/// wrong with it. The configuration types' checks return it; [`Simulation`](crate::Simulation)
+/// names the item it belongs to and turns it into a [`BuildError`].
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{}{reason}", field_prefix(.field))]
+pub struct FieldError {
+    /// Where the setting is.
+    pub field: FieldPath,
+    /// What is wrong, naming the setting, e.g. `trial_calls must be at least 1, got 0`.
+    pub reason: String,
+}
+
+impl FieldError {
+    /// `reason` about the setting `key`.
+    pub fn new(key: impl Into<String>, reason: impl Into<String>) -> Self {
+        FieldError {
+            field: FieldPath::key(key),
+            reason: reason.into(),
+        }
+    }
+
+    /// `reason` about the whole value rather than one of its settings.
+    pub fn whole(reason: impl Into<String>) -> Self {
+        FieldError {
+            field: FieldPath::default(),
+            reason: reason.into(),
+        }
+    }
+
+    /// The same error inside `parent`.
+    #[must_use]
+    pub fn within(mut self, parent: impl Into<String>) -> Self {
+        self.field = self.field.within(parent);
+        self
+    }
+}
+
+fn field_prefix(field: &FieldPath) -> String {
+    if field.is_empty() {
+        String::new()
+    } else {
+        format!("{field}: ")
+    }
+}
+
+/// A simulation was described wrongly. Found before anything runs; the message names the item
+/// (`policy client -> api`) and says what is wrong ([`reason`](Self::reason), which names
+/// the setting); [`field`](Self::field) gives the setting's path inside the item (e.g.
+/// `retry.max_attempts`). A scenario file reports the same reason at the line and column of
+/// that setting.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[non_exhaustive]
 pub enum BuildError {
     /// A distribution's parameters are invalid.
-    #[error("{location}: {source}")]
+    #[error("{location}: {}{source}", field_prefix(.field))]
     InvalidDistribution {
-        /// Where the distribution is used, e.g. `link frontend -> payment`.
+        /// The item that uses the distribution, e.g. `link frontend -> payment`.
         location: String,
+        /// The setting that holds it, e.g. `latency`.
+        field: FieldPath,
         /// What is wrong with it.
         source: DistributionError,
     },
-    /// A service was given zero workers.
-    #[error("service {service}: workers must be at least 1, got 0")]
-    ZeroWorkers {
+    /// A service's settings (workers, queue, replicas, balancer) are invalid.
+    #[error("service {service}: {reason}")]
+    InvalidService {
         /// The service.
         service: String,
+        /// The setting, e.g. `workers`.
+        field: FieldPath,
+        /// What is wrong.
+        reason: String,
     },
     /// Two services share a name, or a service uses a reserved name.
     #[error("service name {name:?} {reason}")]
@@ -57,21 +215,26 @@ pub enum BuildError {
         /// The name.
         name: String,
     },
-    /// A workload's rate is zero, negative, NaN or infinite.
-    #[error(
-        "workload {workload}: rate must be a finite number of requests per second > 0, got {rate}"
-    )]
+    /// A workload's rate is zero, negative, NaN, infinite or above one request per
+    /// nanosecond.
+    #[error("workload {workload}: {reason}")]
     InvalidRate {
         /// The workload.
         workload: String,
-        /// The rate given.
-        rate: f64,
+        /// The setting, `open.rate`.
+        field: FieldPath,
+        /// What is wrong.
+        reason: String,
     },
-    /// A closed workload has no users.
-    #[error("workload {workload}: a closed workload needs at least 1 user, got 0")]
-    NoUsers {
+    /// A workload's other settings (users, timeout) are invalid.
+    #[error("workload {workload}: {reason}")]
+    InvalidWorkload {
         /// The workload.
         workload: String,
+        /// The setting, e.g. `closed.users`.
+        field: FieldPath,
+        /// What is wrong.
+        reason: String,
     },
     /// A workload targets a handle from another simulation.
     #[error("workload {workload}: its target {service:?} belongs to another simulation")]
@@ -86,6 +249,8 @@ pub enum BuildError {
     InvalidTopic {
         /// The topic.
         topic: String,
+        /// The setting, e.g. `ack_timeout`.
+        field: FieldPath,
         /// What is wrong.
         reason: String,
     },
@@ -104,6 +269,8 @@ pub enum BuildError {
     InvalidFault {
         /// The fault, e.g. `slow payment x3`.
         fault: String,
+        /// The setting, e.g. `probability`.
+        field: FieldPath,
         /// What is wrong.
         reason: String,
     },
@@ -114,17 +281,54 @@ pub enum BuildError {
         from: String,
         /// The callee.
         to: String,
+        /// The setting, e.g. `retry.max_attempts`.
+        field: FieldPath,
         /// What is wrong.
         reason: String,
     },
     /// A simulation setting is out of range.
-    #[error("simulation {setting}: {reason}")]
+    #[error("simulation: {reason}")]
     InvalidSetting {
         /// The setting, e.g. `duration`.
-        setting: &'static str,
+        field: FieldPath,
         /// What is wrong.
         reason: String,
     },
+}
+
+impl BuildError {
+    /// The setting inside the item that is wrong, for the errors about one setting (`None`
+    /// for names, duplicates and handles).
+    pub fn field(&self) -> Option<&FieldPath> {
+        match self {
+            BuildError::InvalidDistribution { field, .. }
+            | BuildError::InvalidService { field, .. }
+            | BuildError::InvalidRate { field, .. }
+            | BuildError::InvalidWorkload { field, .. }
+            | BuildError::InvalidTopic { field, .. }
+            | BuildError::InvalidFault { field, .. }
+            | BuildError::InvalidPolicy { field, .. }
+            | BuildError::InvalidSetting { field, .. } => Some(field),
+            _ => None,
+        }
+    }
+
+    /// What is wrong, without the item and the field: the same text whichever front end
+    /// (the Rust API or a scenario file) made the mistake.
+    pub fn reason(&self) -> String {
+        match self {
+            BuildError::InvalidDistribution { source, .. } => source.to_string(),
+            BuildError::InvalidService { reason, .. }
+            | BuildError::InvalidRate { reason, .. }
+            | BuildError::InvalidWorkload { reason, .. }
+            | BuildError::InvalidTopic { reason, .. }
+            | BuildError::InvalidFault { reason, .. }
+            | BuildError::InvalidPolicy { reason, .. }
+            | BuildError::InvalidSetting { reason, .. }
+            | BuildError::InvalidSubscription { reason, .. } => reason.clone(),
+            other => other.to_string(),
+        }
+    }
 }
 
 /// A simulation could not run to the end.

@@ -25,7 +25,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::BuildError;
+use crate::error::{BuildError, FieldError};
+use crate::rules;
 
 /// A fault and its window.
 ///
@@ -229,29 +230,51 @@ impl Fault {
         }
     }
 
+    /// The fault's rules, each error naming its scenario-file key (`factor`,
+    /// `probability`, `lasting`, and the kind's own key for its two sides).
     pub(crate) fn validate(&self) -> Result<(), BuildError> {
-        let invalid = |reason: String| {
-            Err(BuildError::InvalidFault {
-                fault: self.to_string(),
-                reason,
-            })
-        };
-        match &self.kind {
-            FaultKind::Slow { factor, .. } if !(factor.is_finite() && *factor > 0.0) => invalid(
-                format!("the slowdown factor must be a finite number > 0, got {factor}"),
-            ),
-            FaultKind::Fail { probability, .. } | FaultKind::Loss { probability, .. }
-                if !(0.0..=1.0).contains(probability) =>
-            {
-                invalid(format!(
-                    "the probability must be within [0, 1], got {probability}"
-                ))
+        let checked = match &self.kind {
+            FaultKind::Slow { factor, .. } => {
+                rules::finite_positive("factor", *factor, " (3.0 = three times slower)")
             }
-            FaultKind::Partition { a, b } if a == b => invalid(format!(
-                "a partition needs two different sides, got {a:?} twice"
-            )),
-            _ if self.lasting.is_zero() => invalid("it lasts no time at all".into()),
+            FaultKind::Fail { probability, .. } | FaultKind::Loss { probability, .. } => {
+                rules::share("probability", *probability, false, " (0.1 = one in ten)")
+            }
             _ => Ok(()),
+        };
+        let sides = match &self.kind {
+            FaultKind::Loss { from, to, .. } => Some(("loss", from, to)),
+            FaultKind::Partition { a, b } => Some(("partition", a, b)),
+            _ => None,
+        };
+        checked
+            .and_then(|()| match sides {
+                Some((kind, a, b)) if a == b => Err(FieldError::new(
+                    kind,
+                    format!("a {kind} fault needs two different sides, got {a:?} twice"),
+                )),
+                _ => Ok(()),
+            })
+            .and_then(|()| rules::positive_duration("lasting", self.lasting))
+            .map_err(|error| BuildError::InvalidFault {
+                fault: self.to_string(),
+                field: error.field,
+                reason: error.reason,
+            })
+    }
+}
+
+impl FaultKind {
+    /// The kind's key in a scenario file: `slow`, `latency`, `fail`, `loss`, `partition` or
+    /// `crash`.
+    pub fn key(&self) -> &'static str {
+        match self {
+            FaultKind::Slow { .. } => "slow",
+            FaultKind::Latency { .. } => "latency",
+            FaultKind::Fail { .. } => "fail",
+            FaultKind::Loss { .. } => "loss",
+            FaultKind::Partition { .. } => "partition",
+            FaultKind::Crash { .. } => "crash",
         }
     }
 }

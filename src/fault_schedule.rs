@@ -10,7 +10,7 @@ use std::time::Duration;
 use rand::RngExt;
 
 use crate::engine::NodeId;
-use crate::error::BuildError;
+use crate::error::{BuildError, FieldPath};
 use crate::fault::{Fault, FaultKind, FaultReport};
 use crate::random::SimRng;
 use crate::suggest::did_you_mean;
@@ -64,6 +64,7 @@ pub(crate) fn check_targets(fault: &Fault, nodes: &[(&str, usize)]) -> Result<()
     let invalid = |reason: String| {
         Err(BuildError::InvalidFault {
             fault: fault.to_string(),
+            field: FieldPath::key(fault.kind.key()),
             reason,
         })
     };
@@ -106,10 +107,14 @@ pub(crate) fn check_targets(fault: &Fault, nodes: &[(&str, usize)]) -> Result<()
     if let Some(replica) = fault.replica_index()
         && replica >= replicas
     {
-        return invalid(format!(
-            "{first} has {replicas} replica{} (numbered from 0), so there is no replica {replica}",
-            if replicas == 1 { "" } else { "s" }
-        ));
+        return Err(BuildError::InvalidFault {
+            fault: fault.to_string(),
+            field: FieldPath::key("replica"),
+            reason: format!(
+                "{first} has {replicas} replica{} (numbered from 0), so there is no replica {replica}",
+                if replicas == 1 { "" } else { "s" }
+            ),
+        });
     }
     Ok(())
 }

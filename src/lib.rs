@@ -148,6 +148,7 @@ pub mod progress;
 pub mod random;
 mod replica;
 pub mod report;
+mod rules;
 #[cfg(feature = "scenario")]
 pub mod scenario;
 pub mod service;

@@ -119,6 +119,11 @@ impl Capacity {
     pub const fn queue_capacity(&self) -> Option<usize> {
         self.queue
     }
+
+    /// At least one worker.
+    pub(crate) fn validate(&self) -> Result<(), crate::error::FieldError> {
+        crate::rules::at_least("workers", self.workers, 1)
+    }
 }
 
 impl Default for Capacity {

@@ -11,8 +11,9 @@ use crate::balancer::{Balancer, BalancerState};
 use crate::broker::{RunningTopic, ServiceSubscriber};
 use crate::clock::{Clock, ClockKind};
 use crate::distribution::Distribution;
+use crate::duration_format::format_duration;
 use crate::engine::{Engine, Faults, NodeId, ServiceControl, Timing};
-use crate::error::{BuildError, SimulationError};
+use crate::error::{BuildError, FieldError, FieldPath, SimulationError};
 use crate::fault::Fault;
 use crate::handle::ServiceHandle;
 use crate::link::{CLIENT, Links};
@@ -21,6 +22,7 @@ use crate::progress::Progress;
 use crate::random::{self, SimRng};
 use crate::replica::{Replica, ReplicaSet};
 use crate::report::{Report, ServiceReport, TopicReport, WorkloadReport};
+use crate::rules;
 use crate::service::{Capacity, Service};
 use crate::suggest::did_you_mean;
 use crate::topic::{Delivery, Event, Topic, TopicHandle};
@@ -48,12 +50,12 @@ static NEXT_SIMULATION: AtomicU64 = AtomicU64::new(1);
 /// ```
 #[derive(Clone, Debug)]
 pub struct SimulationBuilder {
-    seed: u64,
-    duration: Duration,
-    warmup: Duration,
-    default_latency: Distribution,
-    call_timeout: Duration,
-    clock: ClockKind,
+    pub(crate) seed: u64,
+    pub(crate) duration: Duration,
+    pub(crate) warmup: Duration,
+    pub(crate) default_latency: Distribution,
+    pub(crate) call_timeout: Duration,
+    pub(crate) clock: ClockKind,
 }
 
 impl Default for SimulationBuilder {
@@ -113,33 +115,7 @@ impl SimulationBuilder {
     /// duration or a zero timeout; [`BuildError::InvalidDistribution`] for a bad default
     /// latency.
     pub fn build(self) -> Result<Simulation, BuildError> {
-        if self.duration.is_zero() {
-            return Err(BuildError::InvalidSetting {
-                setting: "duration",
-                reason: "must be greater than zero".into(),
-            });
-        }
-        if self.warmup >= self.duration {
-            return Err(BuildError::InvalidSetting {
-                setting: "warmup",
-                reason: format!(
-                    "{:?} leaves nothing to measure: it must be shorter than the duration {:?}",
-                    self.warmup, self.duration
-                ),
-            });
-        }
-        if self.call_timeout.is_zero() {
-            return Err(BuildError::InvalidSetting {
-                setting: "call_timeout",
-                reason: "must be greater than zero".into(),
-            });
-        }
-        self.default_latency
-            .validate()
-            .map_err(|source| BuildError::InvalidDistribution {
-                location: "default latency".into(),
-                source,
-            })?;
+        self.validate()?;
         Ok(Simulation {
             id: NEXT_SIMULATION.fetch_add(1, Ordering::Relaxed),
             settings: self,
@@ -151,6 +127,36 @@ impl SimulationBuilder {
             policies: BTreeMap::new(),
             progress: Progress::default(),
         })
+    }
+}
+
+impl SimulationBuilder {
+    /// The settings' rules: a positive duration, a warm-up shorter than it, a positive call
+    /// timeout, a valid default latency.
+    fn validate(&self) -> Result<(), BuildError> {
+        let setting = |error: FieldError| BuildError::InvalidSetting {
+            field: error.field,
+            reason: error.reason,
+        };
+        rules::positive_duration("duration", self.duration).map_err(setting)?;
+        if self.warmup >= self.duration {
+            return Err(setting(FieldError::new(
+                "warmup",
+                format!(
+                    "warmup {} leaves nothing to measure: it must be shorter than the duration {}",
+                    format_duration(self.warmup),
+                    format_duration(self.duration)
+                ),
+            )));
+        }
+        rules::positive_duration("call_timeout", self.call_timeout).map_err(setting)?;
+        self.default_latency
+            .validate()
+            .map_err(|source| BuildError::InvalidDistribution {
+                location: "simulation".into(),
+                field: FieldPath::key("default_latency"),
+                source,
+            })
     }
 }
 
@@ -228,7 +234,7 @@ impl Simulation {
     ///
     /// # Errors
     /// [`BuildError::InvalidServiceName`] for an empty, reserved (`"client"`) or repeated
-    /// name; [`BuildError::ZeroWorkers`].
+    /// name; [`BuildError::InvalidService`] for zero workers.
     pub fn add_service<S: Service>(
         &mut self,
         name: &str,
@@ -264,7 +270,7 @@ impl Simulation {
     /// ```
     ///
     /// # Errors
-    /// As [`add_service`](Self::add_service), and [`BuildError::InvalidSetting`] for zero
+    /// As [`add_service`](Self::add_service), and [`BuildError::InvalidService`] for zero
     /// replicas or a peak-EWMA decay of zero.
     pub fn add_replicated_service<S: Service>(
         &mut self,
@@ -274,20 +280,6 @@ impl Simulation {
         replicas: usize,
         balancer: Balancer,
     ) -> Result<ServiceHandle<S>, BuildError> {
-        if replicas == 0 {
-            return Err(BuildError::InvalidSetting {
-                setting: "replicas",
-                reason: format!("service {name}: needs at least 1 replica, got 0"),
-            });
-        }
-        if let Balancer::PeakEwma { decay } = balancer
-            && decay.is_zero()
-        {
-            return Err(BuildError::InvalidSetting {
-                setting: "balancer",
-                reason: format!("service {name}: the peak-EWMA decay must be greater than zero"),
-            });
-        }
         let reason = if name.is_empty() {
             Some("is empty")
         } else if name == CLIENT {
@@ -303,11 +295,15 @@ impl Simulation {
                 reason,
             });
         }
-        if capacity.worker_count() == 0 {
-            return Err(BuildError::ZeroWorkers {
+        capacity
+            .validate()
+            .and_then(|()| rules::at_least("replicas", replicas, 1))
+            .and_then(|()| balancer.validate())
+            .map_err(|error| BuildError::InvalidService {
                 service: name.to_string(),
-            });
-        }
+                field: error.field,
+                reason: error.reason,
+            })?;
         let handle = ServiceHandle::new(Arc::from(name), self.id);
         self.services.push(Box::new(PendingService {
             handle: handle.clone(),
@@ -336,6 +332,7 @@ impl Simulation {
             .validate()
             .map_err(|source| BuildError::InvalidDistribution {
                 location: format!("link {from} -> {to}"),
+                field: FieldPath::key("latency"),
                 source,
             })?;
         let key = (from.to_string(), to.to_string());
@@ -353,7 +350,7 @@ impl Simulation {
     /// from the workload's own random stream.
     ///
     /// # Errors
-    /// [`BuildError::InvalidRate`], [`BuildError::NoUsers`], an invalid think time,
+    /// [`BuildError::InvalidRate`], [`BuildError::InvalidWorkload`], an invalid think time,
     /// [`BuildError::DuplicateWorkload`], or [`BuildError::ForeignHandle`] if `target` was
     /// added to another simulation.
     pub fn add_workload<S: Service>(
@@ -560,15 +557,16 @@ impl Simulation {
         to: &str,
         policy: CallPolicy,
     ) -> Result<(), BuildError> {
-        let invalid = |reason: String| BuildError::InvalidPolicy {
+        let invalid = |error: FieldError| BuildError::InvalidPolicy {
             from: from.to_string(),
             to: to.to_string(),
-            reason,
+            field: error.field,
+            reason: error.reason,
         };
         policy.validate().map_err(invalid)?;
         let key = (from.to_string(), to.to_string());
         if self.policies.contains_key(&key) {
-            return Err(invalid("this pair already has a policy".into()));
+            return Err(invalid(FieldError::whole("this pair already has a policy")));
         }
         self.policies.insert(key, policy);
         Ok(())
@@ -593,6 +591,7 @@ impl Simulation {
                     return Err(BuildError::InvalidPolicy {
                         from: from.clone(),
                         to: to.clone(),
+                        field: FieldPath::key(if endpoint == from { "from" } else { "to" }),
                         reason: format!(
                             "unknown service {endpoint:?}{}",
                             did_you_mean(endpoint, known.iter().copied())

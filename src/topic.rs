@@ -31,7 +31,8 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::distribution::Distribution;
-use crate::error::{BuildError, CallError};
+use crate::error::{BuildError, CallError, FieldError, FieldPath};
+use crate::rules;
 
 /// Anything that can be published: cloned once per subscriber.
 pub trait Event: Clone + Send + Sync + 'static {}
@@ -96,6 +97,13 @@ impl Topic {
         }
     }
 
+    /// The ack timeout of an at-least-once topic that does not set one: 30 s.
+    pub const DEFAULT_ACK_TIMEOUT: Duration = Duration::from_secs(30);
+
+    /// The deliveries of an event before it is dead-lettered, when a topic does not set them:
+    /// 5.
+    pub const DEFAULT_MAX_DELIVERIES: u32 = 5;
+
     /// At-least-once delivery: redelivered when not acknowledged within `ack_timeout`, sent
     /// to the dead-letter topic after `max_deliveries` attempts.
     pub fn at_least_once(ack_timeout: Duration, max_deliveries: u32) -> Self {
@@ -127,35 +135,30 @@ impl Topic {
         &self.delivery
     }
 
+    /// The topic's rules, each error naming its scenario-file key (`ack_timeout`,
+    /// `max_deliveries`, `capacity`, `broker_latency`).
     pub(crate) fn validate(&self, name: &str) -> Result<(), BuildError> {
+        let invalid = |error: FieldError| BuildError::InvalidTopic {
+            topic: name.to_string(),
+            field: error.field,
+            reason: error.reason,
+        };
         if let Delivery::AtLeastOnce {
             ack_timeout,
             max_deliveries,
         } = self.delivery
         {
-            if ack_timeout.is_zero() {
-                return Err(BuildError::InvalidTopic {
-                    topic: name.to_string(),
-                    reason: "ack_timeout must be greater than zero".into(),
-                });
-            }
-            if max_deliveries == 0 {
-                return Err(BuildError::InvalidTopic {
-                    topic: name.to_string(),
-                    reason: "max_deliveries must be at least 1".into(),
-                });
-            }
+            rules::positive_duration("ack_timeout", ack_timeout).map_err(invalid)?;
+            rules::at_least("max_deliveries", max_deliveries, 1).map_err(invalid)?;
         }
-        if self.capacity == Some(0) {
-            return Err(BuildError::InvalidTopic {
-                topic: name.to_string(),
-                reason: "capacity must be at least 1".into(),
-            });
+        if let Some(capacity) = self.capacity {
+            rules::at_least("capacity", capacity, 1).map_err(invalid)?;
         }
         self.broker_latency
             .validate()
             .map_err(|source| BuildError::InvalidDistribution {
-                location: format!("topic {name}: broker latency"),
+                location: format!("topic {name}"),
+                field: FieldPath::key("broker_latency"),
                 source,
             })
     }

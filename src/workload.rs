@@ -26,12 +26,13 @@ use serde::{Deserialize, Serialize};
 use crate::clock::CallTimer;
 use crate::distribution::Distribution;
 use crate::engine::{Engine, NodeId};
-use crate::error::{BuildError, CallError};
+use crate::error::{BuildError, CallError, FieldError, FieldPath};
 use crate::message::RequestMeta;
 use crate::metrics::LatencyHistogram;
 use crate::random::SimRng;
 use crate::replica::ReplicaSet;
 use crate::report::WorkloadReport;
+use crate::rules::{self, MAX_RATE};
 use crate::service::Service;
 use crate::settle::{Settle, Settled, SettledLatency, SpareRoot};
 
@@ -106,35 +107,48 @@ impl Workload {
         &self.arrivals
     }
 
+    /// The workload's rules, each error naming its scenario-file key (`open.rate`,
+    /// `closed.users`, `closed.think`, `timeout`).
     pub(crate) fn validate(&self, name: &str) -> Result<(), BuildError> {
+        let invalid = |error: FieldError| BuildError::InvalidWorkload {
+            workload: name.to_string(),
+            field: error.field,
+            reason: error.reason,
+        };
         match &self.arrivals {
             Arrivals::Poisson { rate } | Arrivals::ConstantRate { rate } => {
-                if !(rate.is_finite() && *rate > 0.0) {
+                let reason = if !(rate.is_finite() && *rate > 0.0) {
+                    Some(format!(
+                        "rate must be a finite number of requests per second > 0, got {rate}"
+                    ))
+                } else if *rate > MAX_RATE {
+                    Some(format!(
+                        "rate must be at most 1e9 requests per second (one per nanosecond), got {rate}"
+                    ))
+                } else {
+                    None
+                };
+                if let Some(reason) = reason {
                     return Err(BuildError::InvalidRate {
                         workload: name.to_string(),
-                        rate: *rate,
+                        field: FieldPath::key("rate").within("open"),
+                        reason,
                     });
                 }
             }
             Arrivals::Closed { users, think } => {
-                if *users == 0 {
-                    return Err(BuildError::NoUsers {
-                        workload: name.to_string(),
-                    });
-                }
+                rules::at_least("users", *users, 1).map_err(|e| invalid(e.within("closed")))?;
                 think
                     .validate()
                     .map_err(|source| BuildError::InvalidDistribution {
-                        location: format!("workload {name}: think time"),
+                        location: format!("workload {name}"),
+                        field: FieldPath::key("think").within("closed"),
                         source,
                     })?;
             }
         }
-        if self.timeout == Some(Duration::ZERO) {
-            return Err(BuildError::InvalidSetting {
-                setting: "workload timeout",
-                reason: format!("workload {name}: the timeout must be greater than zero"),
-            });
+        if let Some(timeout) = self.timeout {
+            rules::positive_duration("timeout", timeout).map_err(invalid)?;
         }
         Ok(())
     }

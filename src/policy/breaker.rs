@@ -15,6 +15,9 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::error::FieldError;
+use crate::rules;
+
 /// A circuit breaker (Resilience4j's model). Closed, it lets calls through and records their
 /// outcomes over a sliding window; once at least `minimum_calls` are in the window and the
 /// share that failed reaches `failure_rate`, it opens. Open, it rejects every call at once
@@ -26,7 +29,8 @@ use serde::{Deserialize, Serialize};
 /// takes at least that long, even when it succeeds.
 ///
 /// The defaults are Resilience4j's: threshold 50%, a window of the last 100 calls, minimum
-/// 100 calls, open for 60 s, 10 trial calls.
+/// 100 calls (or the window's size, if a window of calls is smaller), open for 60 s, 10 trial
+/// calls.
 ///
 /// ```
 /// use std::time::Duration;
@@ -39,7 +43,9 @@ use serde::{Deserialize, Serialize};
 ///     .open_for(Duration::from_secs(5))
 ///     .trial_calls(3)
 ///     .slow_call(Duration::from_millis(200));
-/// assert_eq!(breaker.minimum_calls, 10);
+/// assert_eq!(breaker.minimum_calls, Some(10));
+/// // Like Resilience4j, a window of fewer calls lowers the default minimum.
+/// assert_eq!(CircuitBreaker::default().window_calls(20).effective_minimum_calls(), 20);
 /// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -48,8 +54,11 @@ pub struct CircuitBreaker {
     pub failure_rate: f64,
     /// The sliding window outcomes are counted over.
     pub window: BreakerWindow,
-    /// Calls the window must hold before the rate is judged, >= 1.
-    pub minimum_calls: u32,
+    /// Calls the window must hold before the rate is judged, >= 1 and at most a window of
+    /// calls; `None`: 100, or the window's size if a window of calls is smaller
+    /// ([`effective_minimum_calls`](Self::effective_minimum_calls)).
+    #[serde(default)]
+    pub minimum_calls: Option<u32>,
     /// How long the breaker stays open before trying again.
     #[serde(with = "crate::duration_format")]
     pub open_for: Duration,
@@ -75,7 +84,7 @@ impl Default for CircuitBreaker {
         CircuitBreaker {
             failure_rate: 0.5,
             window: BreakerWindow::Calls(100),
-            minimum_calls: 100,
+            minimum_calls: None,
             open_for: Duration::from_secs(60),
             trial_calls: 10,
             slow_call: None,
@@ -104,7 +113,7 @@ impl CircuitBreaker {
 
     /// Judges only once the window holds at least `calls` calls.
     pub fn minimum_calls(mut self, calls: u32) -> Self {
-        self.minimum_calls = calls;
+        self.minimum_calls = Some(calls);
         self
     }
 
@@ -126,41 +135,49 @@ impl CircuitBreaker {
         self
     }
 
-    pub(crate) fn validate(&self) -> Result<(), String> {
-        if !(self.failure_rate > 0.0 && self.failure_rate <= 1.0) {
-            return Err(format!(
-                "circuit breaker failure_rate must be within (0, 1], got {}",
-                self.failure_rate
-            ));
+    /// The minimum of calls before the failure rate is judged: the one set, or the default of
+    /// 100 lowered to the size of a smaller window of calls (Resilience4j's rule).
+    pub fn effective_minimum_calls(&self) -> u32 {
+        match (self.minimum_calls, self.window) {
+            (Some(calls), _) => calls,
+            (None, BreakerWindow::Calls(size)) => Self::DEFAULT_MINIMUM_CALLS.min(size),
+            (None, BreakerWindow::Time(_)) => Self::DEFAULT_MINIMUM_CALLS,
         }
+    }
+
+    /// The minimum of calls when none is set, Resilience4j's: 100.
+    pub const DEFAULT_MINIMUM_CALLS: u32 = 100;
+
+    /// The breaker's rules, each error naming its scenario-file key.
+    pub(crate) fn validate(&self) -> Result<(), FieldError> {
+        rules::share(
+            "failure_rate",
+            self.failure_rate,
+            true,
+            " (a share of calls: 0.5 = half)",
+        )?;
         match self.window {
-            BreakerWindow::Calls(0) => {
-                return Err("circuit breaker window must hold at least 1 call".into());
+            BreakerWindow::Calls(size) => rules::at_least("window_calls", size, 1)?,
+            BreakerWindow::Time(span) => rules::positive_duration("window_time", span)?,
+        }
+        if let Some(minimum) = self.minimum_calls {
+            rules::at_least("minimum_calls", minimum, 1)?;
+            if let BreakerWindow::Calls(size) = self.window
+                && minimum > size
+            {
+                return Err(FieldError::new(
+                    "minimum_calls",
+                    format!(
+                        "minimum_calls {minimum} exceeds its window_calls of {size}, so the \
+                         breaker could never open"
+                    ),
+                ));
             }
-            BreakerWindow::Time(span) if span.is_zero() => {
-                return Err("circuit breaker time window must be > 0".into());
-            }
-            _ => {}
         }
-        if self.minimum_calls == 0 {
-            return Err("circuit breaker minimum_calls must be at least 1".into());
-        }
-        if let BreakerWindow::Calls(size) = self.window
-            && self.minimum_calls > size
-        {
-            return Err(format!(
-                "circuit breaker minimum_calls ({}) exceeds its window of {size} calls, so it could never open",
-                self.minimum_calls
-            ));
-        }
-        if self.trial_calls == 0 {
-            return Err("circuit breaker trial_calls must be at least 1".into());
-        }
-        if self.open_for.is_zero() {
-            return Err("circuit breaker open_for must be > 0".into());
-        }
-        if self.slow_call.is_some_and(|slow| slow.is_zero()) {
-            return Err("circuit breaker slow_call must be > 0".into());
+        rules::positive_duration("open_for", self.open_for)?;
+        rules::at_least("trial_calls", self.trial_calls, 1)?;
+        if let Some(slow) = self.slow_call {
+            rules::positive_duration("slow_call", slow)?;
         }
         Ok(())
     }
@@ -310,7 +327,7 @@ impl Breaker {
                     }
                 }
                 let calls = self.window.len();
-                if calls >= self.config.minimum_calls as usize
+                if calls >= self.config.effective_minimum_calls() as usize
                     && self.failures as f64 >= self.config.failure_rate * calls as f64
                 {
                     self.move_to(BreakerState::Open, now);
@@ -476,9 +493,15 @@ mod tests {
     #[test]
     fn validation_names_the_problem() {
         let bad = CircuitBreaker::default().failure_rate(0.0);
-        assert!(bad.validate().unwrap_err().contains("(0, 1]"));
+        assert!(bad.validate().unwrap_err().reason.contains("(0, 1]"));
         let never = CircuitBreaker::default().window_calls(10).minimum_calls(20);
-        assert!(never.validate().unwrap_err().contains("could never open"));
+        assert!(
+            never
+                .validate()
+                .unwrap_err()
+                .reason
+                .contains("could never open")
+        );
         assert!(CircuitBreaker::default().validate().is_ok());
     }
 }

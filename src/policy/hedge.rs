@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::error::FieldError;
 use crate::metrics::LatencyHistogram;
+use crate::rules;
 
 /// When to send the second copy of a call.
 ///
@@ -42,7 +44,7 @@ pub enum Hedge {
 }
 
 fn default_min_samples() -> u64 {
-    100
+    Hedge::DEFAULT_MIN_SAMPLES
 }
 
 impl Hedge {
@@ -56,19 +58,29 @@ impl Hedge {
     pub const fn at_percentile(percentile: f64) -> Self {
         Hedge::Percentile {
             percentile,
-            min_samples: 100,
+            min_samples: Hedge::DEFAULT_MIN_SAMPLES,
         }
     }
 
-    pub(crate) fn validate(&self) -> Result<(), String> {
+    /// Observations a percentile hedge waits for when it does not say: 100.
+    pub const DEFAULT_MIN_SAMPLES: u64 = 100;
+
+    /// The hedge's rules, each error naming its scenario-file key.
+    pub(crate) fn validate(&self) -> Result<(), FieldError> {
         match *self {
             Hedge::After { .. } => Ok(()),
-            Hedge::Percentile { percentile, .. } if !(percentile > 0.0 && percentile < 100.0) => {
-                Err(format!(
-                    "hedge percentile must be within (0, 100), got {percentile}"
-                ))
+            Hedge::Percentile {
+                percentile,
+                min_samples,
+            } => {
+                if !(percentile > 0.0 && percentile < 100.0) {
+                    return Err(FieldError::new(
+                        "percentile",
+                        format!("percentile must be within (0, 100), e.g. 95, got {percentile}"),
+                    ));
+                }
+                rules::at_least("min_samples", min_samples, 1)
             }
-            Hedge::Percentile { .. } => Ok(()),
         }
     }
 }

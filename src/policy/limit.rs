@@ -5,6 +5,9 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::error::FieldError;
+use crate::rules::{self, MAX_RATE};
+
 /// A token bucket: calls spend a token each; tokens come back at `per_second`, up to `burst`
 /// held. A call that finds the bucket empty fails at once with
 /// [`CallError::RateLimited`](crate::CallError::RateLimited). The bucket starts full.
@@ -42,17 +45,16 @@ impl RateLimit {
         self
     }
 
-    pub(crate) fn validate(&self) -> Result<(), String> {
-        if !(self.per_second.is_finite() && self.per_second > 0.0) {
-            return Err(format!(
-                "rate limit per_second must be a finite number > 0, got {}",
-                self.per_second
+    /// The limit's rules, each error naming its scenario-file key.
+    pub(crate) fn validate(&self) -> Result<(), FieldError> {
+        let rate = self.per_second;
+        if !(rate.is_finite() && rate > 0.0 && rate <= MAX_RATE) {
+            return Err(FieldError::new(
+                "per_second",
+                format!("per_second must be a finite number > 0 and at most 1e9, got {rate}"),
             ));
         }
-        if self.burst == 0 {
-            return Err("rate limit burst must be at least 1".into());
-        }
-        Ok(())
+        rules::at_least("burst", self.burst, 1)
     }
 }
 

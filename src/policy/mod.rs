@@ -63,8 +63,10 @@ use limit::TokenBucket;
 use retry::BudgetState;
 
 use crate::engine::NodeId;
+use crate::error::FieldError;
 use crate::metrics::{LatencyHistogram, LatencySummary};
 use crate::random::SimRng;
+use crate::rules;
 
 /// What a caller does around its calls to one callee. Every part is optional; an empty
 /// policy changes nothing.
@@ -135,25 +137,27 @@ impl CallPolicy {
         self
     }
 
-    /// Checks every part; the message says which part is wrong and how.
-    pub(crate) fn validate(&self) -> Result<(), String> {
-        if self.timeout.is_some_and(|timeout| timeout.is_zero()) {
-            return Err("timeout must be > 0".into());
+    /// Checks every part; the error names the part and its key (`retry.max_attempts`).
+    pub(crate) fn validate(&self) -> Result<(), FieldError> {
+        if let Some(timeout) = self.timeout {
+            rules::positive_duration("timeout", timeout)?;
         }
         if let Some(retry) = &self.retry {
-            retry.validate()?;
+            retry.validate().map_err(|e| e.within("retry"))?;
         }
         if let Some(breaker) = &self.circuit_breaker {
-            breaker.validate()?;
+            breaker
+                .validate()
+                .map_err(|e| e.within("circuit_breaker"))?;
         }
-        if self.bulkhead == Some(0) {
-            return Err("bulkhead must allow at least 1 concurrent call".into());
+        if let Some(bulkhead) = self.bulkhead {
+            rules::at_least("bulkhead", bulkhead, 1)?;
         }
         if let Some(limit) = &self.rate_limit {
-            limit.validate()?;
+            limit.validate().map_err(|e| e.within("rate_limit"))?;
         }
         if let Some(hedge) = &self.hedge {
-            hedge.validate()?;
+            hedge.validate().map_err(|e| e.within("hedge"))?;
         }
         Ok(())
     }

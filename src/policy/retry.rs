@@ -8,7 +8,10 @@ use rand::RngExt;
 use serde::{Deserialize, Serialize};
 
 use crate::clock::nanos;
+use crate::duration_format::format_duration;
+use crate::error::FieldError;
 use crate::random::SimRng;
+use crate::rules;
 
 /// Retries of failed calls: at most `max_attempts` attempts in all, with a backoff between
 /// them, and optionally a [`RetryBudget`] that caps retries as a share of the traffic.
@@ -79,25 +82,29 @@ impl Retry {
         self.max_attempts
     }
 
-    pub(crate) fn validate(&self) -> Result<(), String> {
+    /// The retry's rules, each error naming its scenario-file key.
+    pub(crate) fn validate(&self) -> Result<(), FieldError> {
         if self.max_attempts == 0 {
-            return Err("retry max_attempts must be at least 1 (the first attempt), got 0".into());
+            return Err(FieldError::new(
+                "max_attempts",
+                "max_attempts counts the first attempt too, so it must be at least 1, got 0",
+            ));
         }
-        match self.backoff {
-            Backoff::Constant { delay: _ } => {}
-            Backoff::Exponential { base, cap } => {
-                if base.is_zero() {
-                    return Err("exponential backoff needs a base > 0".into());
-                }
-                if cap < base {
-                    return Err(format!(
-                        "exponential backoff cap ({cap:?}) is below its base ({base:?})"
-                    ));
-                }
+        if let Backoff::Exponential { base, cap } = self.backoff {
+            rules::positive_duration("base", base)?;
+            if cap < base {
+                return Err(FieldError::new(
+                    "cap",
+                    format!(
+                        "cap {} is below base {}: the longest wait cannot be shorter than the first",
+                        format_duration(cap),
+                        format_duration(base)
+                    ),
+                ));
             }
         }
         if let Some(budget) = &self.budget {
-            budget.validate()?;
+            budget.validate().map_err(|e| e.within("budget"))?;
         }
         Ok(())
     }
@@ -139,7 +146,7 @@ impl Default for Retry {
     fn default() -> Self {
         Retry {
             max_attempts: 3,
-            backoff: Backoff::exponential(Duration::from_millis(25), Duration::from_millis(250)),
+            backoff: Backoff::exponential_from(Backoff::DEFAULT_BASE),
             jitter: Jitter::Full,
             budget: None,
         }
@@ -176,6 +183,24 @@ impl Backoff {
     /// `base`, `2 * base`, `4 * base`, ... up to `cap`.
     pub const fn exponential(base: Duration, cap: Duration) -> Self {
         Backoff::Exponential { base, cap }
+    }
+
+    /// The first wait of the default exponential backoff, Envoy's: 25 ms.
+    pub const DEFAULT_BASE: Duration = Duration::from_millis(25);
+
+    /// An exponential backoff from `base`, capped at ten times `base` (Envoy's cap).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use microsim::policy::Backoff;
+    /// let ms = Duration::from_millis;
+    /// assert_eq!(Backoff::exponential_from(ms(10)), Backoff::exponential(ms(10), ms(100)));
+    /// ```
+    pub const fn exponential_from(base: Duration) -> Self {
+        Backoff::Exponential {
+            base,
+            cap: base.saturating_mul(10),
+        }
     }
 }
 
@@ -244,23 +269,23 @@ impl RetryBudget {
         self
     }
 
-    fn validate(&self) -> Result<(), String> {
-        if !(0.0..=1.0).contains(&self.ratio) {
-            return Err(format!(
-                "retry budget ratio must be within [0, 1], got {}",
-                self.ratio
-            ));
-        }
+    fn validate(&self) -> Result<(), FieldError> {
+        rules::share(
+            "ratio",
+            self.ratio,
+            false,
+            " (0.2 = retries may add 20% to the calls)",
+        )?;
         if !(self.min_per_second.is_finite() && self.min_per_second >= 0.0) {
-            return Err(format!(
-                "retry budget min_per_second must be a finite number >= 0, got {}",
-                self.min_per_second
+            return Err(FieldError::new(
+                "min_per_second",
+                format!(
+                    "min_per_second must be a finite number >= 0, got {}",
+                    self.min_per_second
+                ),
             ));
         }
-        if self.window.is_zero() {
-            return Err("retry budget window must be > 0".into());
-        }
-        Ok(())
+        rules::positive_duration("window", self.window)
     }
 }
 
@@ -378,12 +403,24 @@ mod tests {
             Retry::attempts(0)
                 .validate()
                 .unwrap_err()
+                .reason
                 .contains("at least 1")
         );
         let over = Retry::attempts(2).budget(RetryBudget::ratio(1.5));
-        assert!(over.validate().unwrap_err().contains("[0, 1]"));
+        assert!(
+            over.validate()
+                .unwrap_err()
+                .to_string()
+                .starts_with("budget.ratio: ratio must be within [0, 1]")
+        );
         let inverted = Retry::attempts(2).backoff(Backoff::exponential(ms(10), ms(5)));
-        assert!(inverted.validate().unwrap_err().contains("below its base"));
+        assert!(
+            inverted
+                .validate()
+                .unwrap_err()
+                .to_string()
+                .contains("cap 5ms is below base 10ms")
+        );
         assert!(Retry::default().validate().is_ok());
     }
 }

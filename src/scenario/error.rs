@@ -1,7 +1,6 @@
 //! Errors in scenario files, located like a compiler locates them: file, line, column, key.
 
 use crate::suggest::closest;
-use std::fmt;
 use std::ops::Range;
 use std::path::PathBuf;
 
@@ -9,6 +8,7 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 use super::file::EXPECTED_NAMES;
+use crate::error::{FieldPath, PathSegment};
 
 /// A scenario file could not be read, or says something invalid.
 ///
@@ -70,41 +70,6 @@ fn key_prefix(key: &str) -> String {
     }
 }
 
-/// One segment of a key path.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Segment {
-    Key(String),
-    Index(usize),
-}
-
-/// Renders `a.b[2]."odd key"`.
-struct KeyPath<'a>(&'a [Segment]);
-
-impl fmt::Display for KeyPath<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, segment) in self.0.iter().enumerate() {
-            match segment {
-                Segment::Key(key) => {
-                    if i > 0 {
-                        f.write_str(".")?;
-                    }
-                    let bare = !key.is_empty()
-                        && key
-                            .chars()
-                            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-                    if bare {
-                        f.write_str(key)?;
-                    } else {
-                        write!(f, "{key:?}")?;
-                    }
-                }
-                Segment::Index(index) => write!(f, "[{index}]")?,
-            }
-        }
-        Ok(())
-    }
-}
-
 /// Whether a span was found on a key or on a value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Hit {
@@ -152,7 +117,46 @@ impl<'a> Source<'a> {
     /// An error about the key or value at `span`.
     pub(super) fn error(&self, span: Range<usize>, message: impl Into<String>) -> ScenarioError {
         let (path, _) = self.path_at(&span);
-        self.located(&span, KeyPath(&path).to_string(), message.into())
+        self.located(
+            &span,
+            FieldPath::from_segments(path).to_string(),
+            message.into(),
+        )
+    }
+
+    /// An error about the setting at `path` (e.g. `policies[0].retry.max_attempts`): located
+    /// at its value if the file writes it, else at the deepest table on the way that it
+    /// writes (the setting took its default), else at the top of the file.
+    pub(super) fn error_at(&self, path: &FieldPath, message: impl Into<String>) -> ScenarioError {
+        let key = path.to_string();
+        let mut span = None;
+        if let Some(tree) = &self.tree {
+            let mut value: Option<&DeValue<'_>> = None;
+            let mut table = Some(tree.get_ref());
+            for segment in path.segments() {
+                let next = match (segment, table, value) {
+                    (PathSegment::Key(key), Some(table), _) => table
+                        .iter()
+                        .find(|(k, _)| k.get_ref() == key)
+                        .map(|(_, v)| v),
+                    (PathSegment::Index(index), _, Some(DeValue::Array(array))) => {
+                        array.get(*index)
+                    }
+                    _ => None,
+                };
+                let Some(next) = next else { break };
+                span = Some(next.span());
+                value = Some(next.get_ref());
+                table = match next.get_ref() {
+                    DeValue::Table(inner) => Some(inner),
+                    _ => None,
+                };
+            }
+        }
+        match span {
+            Some(span) => self.located(&span, key, message.into()),
+            None => self.error_at_top(&key, message),
+        }
     }
 
     /// An error not tied to a place in the file.
@@ -185,7 +189,7 @@ impl<'a> Source<'a> {
                          table, or put `{unknown} = [...]` before the first [table] header"
                     ));
                 }
-                return self.located(&span, KeyPath(&path).to_string(), message);
+                return self.located(&span, FieldPath::from_segments(path).to_string(), message);
             }
             // A string where a table with one of these keys was expected.
             let found = self.text.get(span.clone()).unwrap_or("").trim();
@@ -197,10 +201,10 @@ impl<'a> Source<'a> {
                     expected.join(", ")
                 )
             };
-            return self.located(&span, KeyPath(&path).to_string(), message);
+            return self.located(&span, FieldPath::from_segments(path).to_string(), message);
         }
         let message = reword(raw);
-        self.located(&span, KeyPath(&path).to_string(), message)
+        self.located(&span, FieldPath::from_segments(path).to_string(), message)
     }
 
     fn located(&self, span: &Range<usize>, key: String, message: String) -> ScenarioError {
@@ -215,7 +219,7 @@ impl<'a> Source<'a> {
     }
 
     /// The key path of the deepest key or value whose span contains `span`.
-    fn path_at(&self, span: &Range<usize>) -> (Vec<Segment>, Option<Hit>) {
+    fn path_at(&self, span: &Range<usize>) -> (Vec<PathSegment>, Option<Hit>) {
         let mut path = Vec::new();
         let hit = self
             .tree
@@ -232,9 +236,13 @@ fn contains(outer: &Range<usize>, inner: &Range<usize>) -> bool {
     outer.start <= inner.start && inner.end <= outer.end
 }
 
-fn find_in_table(table: &DeTable<'_>, span: &Range<usize>, path: &mut Vec<Segment>) -> Option<Hit> {
+fn find_in_table(
+    table: &DeTable<'_>,
+    span: &Range<usize>,
+    path: &mut Vec<PathSegment>,
+) -> Option<Hit> {
     for (key, value) in table.iter() {
-        path.push(Segment::Key(key.get_ref().to_string()));
+        path.push(PathSegment::Key(key.get_ref().to_string()));
         // The key itself first: in `[a.b]`, b's span is the whole header, a's key included.
         if contains(&key.span(), span) {
             return Some(Hit::Key);
@@ -251,12 +259,16 @@ fn find_in_table(table: &DeTable<'_>, span: &Range<usize>, path: &mut Vec<Segmen
     None
 }
 
-fn find_in_value(value: &DeValue<'_>, span: &Range<usize>, path: &mut Vec<Segment>) -> Option<Hit> {
+fn find_in_value(
+    value: &DeValue<'_>,
+    span: &Range<usize>,
+    path: &mut Vec<PathSegment>,
+) -> Option<Hit> {
     match value {
         DeValue::Table(table) => find_in_table(table, span, path),
         DeValue::Array(array) => {
             for (index, item) in array.iter().enumerate() {
-                path.push(Segment::Index(index));
+                path.push(PathSegment::Index(index));
                 if let Some(hit) = find_in_value(item.get_ref(), span, path) {
                     return Some(hit);
                 }
@@ -401,14 +413,14 @@ mod tests {
 
     #[test]
     fn paths_render_like_toml() {
-        let path = [
-            Segment::Key("services".into()),
-            Segment::Key("front end".into()),
-            Segment::Key("steps".into()),
-            Segment::Index(1),
+        let path = vec![
+            PathSegment::Key("services".into()),
+            PathSegment::Key("front end".into()),
+            PathSegment::Key("steps".into()),
+            PathSegment::Index(1),
         ];
         assert_eq!(
-            KeyPath(&path).to_string(),
+            FieldPath::from_segments(path).to_string(),
             "services.\"front end\".steps[1]"
         );
     }

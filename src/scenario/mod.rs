@@ -21,7 +21,7 @@
 //! not content.
 //!
 //! A service may run `replicas = N` behind a `balancer`; `[[faults]]` entries schedule
-//! [`Fault`](crate::Fault)s (`{ slow = "svc", factor = 3.0, at = "10s", lasting = "5s" }`),
+//! [`Fault`]s (`{ slow = "svc", factor = 3.0, at = "10s", lasting = "5s" }`),
 //! and `[[policies]]` entries set the [`CallPolicy`](crate::policy::CallPolicy) of a caller
 //! towards a callee (timeout, retries with a budget, circuit breaker, bulkhead, rate limit,
 //! hedging).
@@ -98,10 +98,11 @@ use toml::Spanned;
 
 use crate::balancer::Balancer;
 use crate::distribution::Distribution;
-use crate::duration_format::format_duration;
+use crate::error::{BuildError, FieldPath};
+use crate::fault::Fault;
 use crate::link::CLIENT;
 use crate::service::Capacity;
-use crate::simulation::Simulation;
+use crate::simulation::{Simulation, SimulationBuilder};
 use crate::topic::{Topic, TopicHandle, WhenFull};
 use crate::workload::Workload;
 
@@ -109,15 +110,12 @@ pub use error::ScenarioError;
 
 use crate::suggest::closest;
 use error::Source;
-use file::{Dur, RawFile, RawService, RawStep, RawTopic, RawWorkload};
-use resilience::{FaultSpec, PolicySpec, Topology};
+use file::{RawFile, RawService, RawStep, RawTopic, RawWorkload};
+use resilience::{PolicySpec, Topology};
 use scripted::{Action, ScriptedService};
 
 /// The file behind [`Scenario::bundled_store`].
 const STORE: &str = include_str!("../../scenarios/store.toml");
-
-/// Open-loop rates above one request per nanosecond cannot be represented on the clock.
-const MAX_RATE: f64 = 1e9;
 
 /// A parsed and checked scenario file: everything needed to build a [`Simulation`].
 ///
@@ -127,20 +125,18 @@ pub struct Scenario {
     origin: Arc<str>,
     text: Arc<str>,
     seed: Option<u64>,
-    duration: Duration,
-    warmup: Duration,
-    default_latency: Distribution,
-    call_timeout: Duration,
+    /// `[simulation]`: the engine's settings, its defaults where the file says nothing.
+    settings: SimulationBuilder,
     /// By name.
     services: BTreeMap<String, ServiceSpec>,
     /// By name; without the dead-letter topics, which the engine adds.
-    topics: BTreeMap<String, TopicSpec>,
+    topics: BTreeMap<String, Topic>,
     /// In file order.
     links: Vec<LinkSpec>,
     /// By name.
     workloads: BTreeMap<String, WorkloadSpec>,
     /// In file order.
-    faults: Vec<FaultSpec>,
+    faults: Vec<Fault>,
     /// In file order.
     policies: Vec<PolicySpec>,
     /// Service names, callees before their callers.
@@ -165,12 +161,6 @@ enum StepSpec {
     Work(Distribution),
     Publish { topic: String, keys: Option<u64> },
     Parallel(Vec<StepSpec>),
-}
-
-#[derive(Debug, Clone)]
-struct TopicSpec {
-    span: Range<usize>,
-    topic: Topic,
 }
 
 /// The names a file declares, to check references against.
@@ -201,7 +191,6 @@ struct Edges {
 
 #[derive(Debug, Clone)]
 struct LinkSpec {
-    span: Range<usize>,
     from: String,
     to: String,
     latency: Distribution,
@@ -212,14 +201,6 @@ struct WorkloadSpec {
     span: Range<usize>,
     target: String,
     workload: Workload,
-}
-
-/// Where each setting of `[simulation]` is written, to point at it.
-#[derive(Debug, Clone, Default)]
-struct SettingSpans {
-    duration: Option<Range<usize>>,
-    warmup: Option<Range<usize>>,
-    call_timeout: Option<Range<usize>>,
 }
 
 impl Scenario {
@@ -237,10 +218,16 @@ impl Scenario {
     pub fn parse(text: &str, origin: &str) -> Result<Scenario, ScenarioError> {
         let source = Source::parse(text, origin)?;
         let raw: RawFile = toml::from_str(text).map_err(|e| source.deserialize_error(&e))?;
-        let (scenario, spans) = Scenario::check(raw, &source, text, origin)?;
-        scenario.check_settings(&source, &spans)?;
-        // The engine's own checks, located: a scenario that parses always builds.
+        let scenario = Scenario::check(raw, &source, text, origin)?;
+        // Every value's rule is the engine's: building is the check, its errors located at
+        // the setting. A scenario that parses always builds.
         scenario.to_simulation(None)?;
+        if scenario.workloads.is_empty() {
+            return Err(source.error_at_top(
+                "workloads",
+                "no workloads: add a [workloads.NAME] table with a target and open or closed traffic",
+            ));
+        }
         Ok(scenario)
     }
 
@@ -287,12 +274,12 @@ impl Scenario {
 
     /// `simulation.duration`: how long workloads send requests, in simulated time.
     pub fn duration(&self) -> Duration {
-        self.duration
+        self.settings.duration
     }
 
     /// `simulation.warmup`: requests intended before this are not counted.
     pub fn warmup(&self) -> Duration {
-        self.warmup
+        self.settings.warmup
     }
 
     /// The services' names, sorted.
@@ -318,25 +305,19 @@ impl Scenario {
     /// of the description. [`parse`](Self::parse) already builds the scenario once, so this
     /// does not happen for a scenario it returned.
     pub fn to_simulation(&self, seed: Option<u64>) -> Result<Simulation, ScenarioError> {
-        let locate = |span: &Option<Range<usize>>, key: &str, message: String| match span {
-            Some(span) => self.error(span.clone(), message),
-            None => self.error_at_top(key, message),
-        };
-        let mut sim = Simulation::builder()
+        let mut sim = self
+            .settings
+            .clone()
             .seed(seed.or(self.seed).unwrap_or(0))
-            .duration(self.duration)
-            .warmup(self.warmup)
-            .default_latency(self.default_latency.clone())
-            .call_timeout(self.call_timeout)
             .build()
-            .map_err(|e| locate(&None, "simulation", e.to_string()))?;
+            .map_err(|e| self.locate(&FieldPath::key("simulation"), &e))?;
 
         // Topics first: a service holds the handles of the topics it publishes to.
         let mut topics: BTreeMap<String, TopicHandle<()>> = BTreeMap::new();
         for (name, spec) in &self.topics {
             let handle = sim
-                .add_topic::<()>(name, spec.topic.clone())
-                .map_err(|e| self.error(spec.span.clone(), e.to_string()))?;
+                .add_topic::<()>(name, spec.clone())
+                .map_err(|e| self.locate(&FieldPath::key(name.as_str()).within("topics"), &e))?;
             if let Some(dead_letter) = handle.dead_letter() {
                 topics.insert(dead_letter.name().to_string(), dead_letter.clone());
             }
@@ -365,7 +346,7 @@ impl Scenario {
             };
             let handle = sim
                 .add_replicated_service(name, service, spec.capacity, spec.replicas, spec.balancer)
-                .map_err(|e| self.error(spec.span.clone(), e.to_string()))?;
+                .map_err(|e| self.locate(&FieldPath::key(name.as_str()).within("services"), &e))?;
             handles.insert(name.clone(), handle);
         }
         // Subscriptions last: they need both ends.
@@ -381,26 +362,39 @@ impl Scenario {
                     .map_err(|e| self.error(spec.span.clone(), e.to_string()))?;
             }
         }
-        for link in &self.links {
+        for (index, link) in self.links.iter().enumerate() {
             sim.add_link(&link.from, &link.to, link.latency.clone())
-                .map_err(|e| self.error(link.span.clone(), e.to_string()))?;
+                .map_err(|e| self.locate(&entry("links", index), &e))?;
         }
         for (name, spec) in &self.workloads {
             let target = handles
                 .get(&spec.target)
                 .ok_or_else(|| self.error(spec.span.clone(), "unknown target".to_string()))?;
             sim.add_workload(name, target, spec.workload.clone(), |_| ())
-                .map_err(|e| self.error(spec.span.clone(), e.to_string()))?;
+                .map_err(|e| self.locate(&FieldPath::key(name.as_str()).within("workloads"), &e))?;
         }
-        for spec in &self.faults {
-            sim.add_fault(spec.fault.clone())
-                .map_err(|e| self.error(spec.span.clone(), e.to_string()))?;
+        for (index, fault) in self.faults.iter().enumerate() {
+            sim.add_fault(fault.clone())
+                .map_err(|e| self.locate(&entry("faults", index), &e))?;
         }
-        for spec in &self.policies {
+        for (index, spec) in self.policies.iter().enumerate() {
             sim.add_policy(&spec.from, &spec.to, spec.policy.clone())
-                .map_err(|e| self.error(spec.span.clone(), e.to_string()))?;
+                .map_err(|e| self.locate(&entry("policies", index), &e))?;
         }
         Ok(sim)
+    }
+
+    /// The engine's error about the item written at `item`, located at the setting it names
+    /// (`item` followed by the error's field), in the engine's own words.
+    fn locate(&self, item: &FieldPath, error: &BuildError) -> ScenarioError {
+        let source = match Source::parse(&self.text, &self.origin) {
+            Ok(source) => source,
+            Err(error) => return error,
+        };
+        match error.field() {
+            Some(field) => source.error_at(&item.clone().join(field), error.reason()),
+            None => source.error_at(item, error.to_string()),
+        }
     }
 
     /// An error at `span` of this scenario's text.
@@ -411,21 +405,15 @@ impl Scenario {
         }
     }
 
-    fn error_at_top(&self, key: &str, message: String) -> ScenarioError {
-        match Source::parse(&self.text, &self.origin) {
-            Ok(source) => source.error_at_top(key, message),
-            Err(error) => error,
-        }
-    }
-
-    /// Checks everything but the `[simulation]` settings' relations; returns the scenario and
-    /// where those settings are written.
+    /// Checks what is the file's own -- names, references, cycles, keys that apply only with
+    /// others, settings that could never act -- and maps every value onto the engine's
+    /// configuration types, whose rules are checked when [`parse`](Self::parse) builds them.
     fn check(
         raw: RawFile,
         source: &Source<'_>,
         text: &str,
         origin: &str,
-    ) -> Result<(Scenario, SettingSpans), ScenarioError> {
+    ) -> Result<Scenario, ScenarioError> {
         let RawFile {
             simulation,
             services: raw_services,
@@ -436,16 +424,12 @@ impl Scenario {
             policies: raw_policies,
         } = raw;
 
-        // [simulation]
-        let mut spans = SettingSpans::default();
+        // [simulation]: the engine's defaults, overridden by what the file writes.
         let mut scenario = Scenario {
             origin: Arc::from(origin),
             text: Arc::from(text),
             seed: None,
-            duration: Duration::from_secs(60),
-            warmup: Duration::ZERO,
-            default_latency: Distribution::ZERO,
-            call_timeout: Duration::from_secs(30),
+            settings: Simulation::builder(),
             services: BTreeMap::new(),
             topics: BTreeMap::new(),
             links: Vec::new(),
@@ -456,30 +440,23 @@ impl Scenario {
         };
         if let Some(simulation) = simulation {
             let simulation = simulation.into_inner();
+            let mut settings = scenario.settings;
             if let Some(seed) = simulation.seed {
-                let value = u64::try_from(*seed.get_ref()).map_err(|_| {
-                    source.error(
-                        seed.span(),
-                        format!("seed must be 0 or more, got {}", seed.get_ref()),
-                    )
-                })?;
-                scenario.seed = Some(value);
+                scenario.seed = Some(count(source, &seed, "seed")?);
             }
             if let Some(duration) = simulation.duration {
-                spans.duration = Some(duration.span());
-                scenario.duration = duration.into_inner().0;
+                settings = settings.duration(duration.into_inner().0);
             }
             if let Some(warmup) = simulation.warmup {
-                spans.warmup = Some(warmup.span());
-                scenario.warmup = warmup.into_inner().0;
+                settings = settings.warmup(warmup.into_inner().0);
             }
             if let Some(timeout) = simulation.call_timeout {
-                spans.call_timeout = Some(timeout.span());
-                scenario.call_timeout = timeout.into_inner().0;
+                settings = settings.call_timeout(timeout.into_inner().0);
             }
             if let Some(latency) = simulation.default_latency {
-                scenario.default_latency = checked_distribution(source, latency)?;
+                settings = settings.default_latency(latency.into_inner());
             }
+            scenario.settings = settings;
         }
 
         // Names first, so that calls, publishes and subscriptions can be checked against all
@@ -503,7 +480,6 @@ impl Scenario {
         let mut topic_names: Vec<String> = Vec::new();
         let mut dead_letter_edges: BTreeMap<String, Vec<Spanned<String>>> = BTreeMap::new();
         for (name, topic) in &raw_topics {
-            let span = topic.span();
             let spec = check_topic(source, name, &services, &declared, topic.get_ref())?;
             if let crate::topic::Delivery::AtLeastOnce { .. } = spec.delivery() {
                 let dead_letter = format!("{}.dead-letter", name.get_ref());
@@ -514,9 +490,7 @@ impl Scenario {
                 topic_names.push(dead_letter);
             }
             topic_names.push(name.get_ref().clone());
-            scenario
-                .topics
-                .insert(name.get_ref().clone(), TopicSpec { span, topic: spec });
+            scenario.topics.insert(name.get_ref().clone(), spec);
         }
         topic_names.sort();
         let topics: Vec<&str> = topic_names.iter().map(String::as_str).collect();
@@ -616,20 +590,13 @@ impl Scenario {
                 ));
             }
             scenario.links.push(LinkSpec {
-                span,
                 from: link.from.into_inner(),
                 to: link.to.into_inner(),
-                latency: checked_distribution(source, link.latency)?,
+                latency: link.latency.into_inner(),
             });
         }
 
         // [workloads.NAME]
-        if raw_workloads.is_empty() {
-            return Err(source.error_at_top(
-                "workloads",
-                "no workloads: add a [workloads.NAME] table with a target and open or closed traffic",
-            ));
-        }
         for (name, workload) in raw_workloads {
             let span = workload.span();
             let spec = check_workload(source, &names, span.clone(), workload.into_inner())?;
@@ -647,7 +614,7 @@ impl Scenario {
                 .collect(),
             calls: call_pairs,
             publishes: publish_pairs,
-            duration: scenario.duration,
+            duration: scenario.settings.duration,
         };
         for fault in raw_faults {
             let spec = resilience::check_fault(source, &topology, fault)?;
@@ -669,49 +636,7 @@ impl Scenario {
             }
             scenario.policies.push(spec);
         }
-        Ok((scenario, spans))
-    }
-
-    /// The settings' relations: a positive duration, a warm-up shorter than it, a positive
-    /// call timeout.
-    fn check_settings(
-        &self,
-        source: &Source<'_>,
-        spans: &SettingSpans,
-    ) -> Result<(), ScenarioError> {
-        let at = |span: &Option<Range<usize>>, key: &str, message: String| match span {
-            Some(span) => source.error(span.clone(), message),
-            None => source.error_at_top(key, message),
-        };
-        if self.duration.is_zero() {
-            return Err(at(
-                &spans.duration,
-                "simulation.duration",
-                "duration must be greater than 0s".to_string(),
-            ));
-        }
-        if self.warmup >= self.duration {
-            return Err(at(
-                spans
-                    .warmup
-                    .as_ref()
-                    .map_or(&spans.duration, |_| &spans.warmup),
-                "simulation.warmup",
-                format!(
-                    "warmup {} leaves nothing to measure: it must be shorter than the duration {}",
-                    format_duration(self.warmup),
-                    format_duration(self.duration)
-                ),
-            ));
-        }
-        if self.call_timeout.is_zero() {
-            return Err(at(
-                &spans.call_timeout,
-                "simulation.call_timeout",
-                "call_timeout must be greater than 0s".to_string(),
-            ));
-        }
-        Ok(())
+        Ok(scenario)
     }
 }
 
@@ -735,6 +660,29 @@ fn bind(
                 .collect::<Option<_>>()?,
         ),
     })
+}
+
+/// Entry `index` of the array of tables `section`: `policies[2]`.
+fn entry(section: &str, index: usize) -> FieldPath {
+    FieldPath::key(section).join(&FieldPath::default().at_index(index))
+}
+
+/// A TOML integer as one of the engine's counts: TOML's integers are signed, the engine's
+/// counts are not (their own ranges are the engine's rules).
+fn count<T: TryFrom<i64>>(
+    source: &Source<'_>,
+    value: &Spanned<i64>,
+    key: &str,
+) -> Result<T, ScenarioError> {
+    let number = *value.get_ref();
+    if number < 0 {
+        return Err(source.error(
+            value.span(),
+            format!("{key} must be 0 or more, got {number}"),
+        ));
+    }
+    T::try_from(number)
+        .map_err(|_| source.error(value.span(), format!("{key} is too large: {number}")))
 }
 
 /// A distribution whose parameters pass [`Distribution::validate`].
@@ -851,33 +799,13 @@ fn check_topic(
                 ),
             ));
         }
-        let ack_timeout = match &raw.ack_timeout {
-            None => Duration::from_secs(30),
-            Some(timeout) => {
-                let Dur(value) = *timeout.get_ref();
-                if value.is_zero() {
-                    return Err(source.error(timeout.span(), "ack_timeout must be greater than 0s"));
-                }
-                value
-            }
-        };
+        let ack_timeout = raw
+            .ack_timeout
+            .as_ref()
+            .map_or(Topic::DEFAULT_ACK_TIMEOUT, |timeout| timeout.get_ref().0);
         let max_deliveries = match &raw.max_deliveries {
-            None => 5,
-            Some(max) => {
-                let value = *max.get_ref();
-                if value < 1 {
-                    return Err(source.error(
-                        max.span(),
-                        format!("max_deliveries must be at least 1, got {value}"),
-                    ));
-                }
-                u32::try_from(value).map_err(|_| {
-                    source.error(
-                        max.span(),
-                        format!("max_deliveries must be at most {}, got {value}", u32::MAX),
-                    )
-                })?
-            }
+            None => Topic::DEFAULT_MAX_DELIVERIES,
+            Some(max) => count(source, max, "max_deliveries")?,
         };
         Topic::at_least_once(ack_timeout, max_deliveries)
     } else {
@@ -901,10 +829,7 @@ fn check_topic(
         Topic::at_most_once()
     };
     if let Some(latency) = &raw.broker_latency {
-        let span = latency.span();
-        let latency = latency.get_ref().clone();
-        topic =
-            topic.with_broker_latency(checked_distribution(source, Spanned::new(span, latency))?);
+        topic = topic.with_broker_latency(latency.get_ref().clone());
     }
     let when_full = match &raw.when_full {
         None => WhenFull::Block,
@@ -932,16 +857,7 @@ fn check_topic(
         }
     };
     if let Some(capacity) = &raw.capacity {
-        let bound = match usize::try_from(*capacity.get_ref()) {
-            Ok(n) if n >= 1 => n,
-            _ => {
-                return Err(source.error(
-                    capacity.span(),
-                    format!("capacity must be at least 1, got {}", capacity.get_ref()),
-                ));
-            }
-        };
-        topic = topic.with_capacity(bound, when_full);
+        topic = topic.with_capacity(count(source, capacity, "capacity")?, when_full);
     }
     Ok(topic)
 }
@@ -953,31 +869,16 @@ fn check_service(
     names: &Names<'_>,
     raw: RawService,
 ) -> Result<(ServiceSpec, Edges), ScenarioError> {
-    let workers = match &raw.workers {
-        None => 1,
-        Some(workers) => match usize::try_from(*workers.get_ref()) {
-            Ok(n) if n >= 1 => n,
-            _ => {
-                return Err(source.error(
-                    workers.span(),
-                    format!("workers must be at least 1, got {}", workers.get_ref()),
-                ));
-            }
-        },
+    let mut capacity = match &raw.workers {
+        None => Capacity::default(),
+        Some(workers) => Capacity::workers(count(source, workers, "workers")?),
     };
-    let mut capacity = Capacity::workers(workers);
     if let Some(queue) = &raw.queue {
-        let bound = usize::try_from(*queue.get_ref()).map_err(|_| {
-            source.error(
-                queue.span(),
-                format!("queue must be 0 or more, got {}", queue.get_ref()),
-            )
-        })?;
-        capacity = capacity.with_queue(bound);
+        capacity = capacity.with_queue(count(source, queue, "queue")?);
     }
     let replicas = match &raw.replicas {
         None => 1,
-        Some(replicas) => resilience::whole(source, replicas, "replicas", 1)?,
+        Some(replicas) => count(source, replicas, "replicas")?,
     };
     let balancer = check_balancer(source, &raw, replicas)?;
     let work = raw
@@ -1068,10 +969,10 @@ fn check_balancer(
         "least_outstanding" => Balancer::LeastOutstanding,
         "power_of_two_choices" => Balancer::PowerOfTwoChoices,
         _ => Balancer::PeakEwma {
-            decay: match &raw.balancer_decay {
-                None => Duration::from_secs(10),
-                Some(decay) => resilience::positive(source, decay, "balancer_decay")?,
-            },
+            decay: raw
+                .balancer_decay
+                .as_ref()
+                .map_or(Balancer::DEFAULT_DECAY, |decay| decay.get_ref().0),
         },
     })
 }
@@ -1334,18 +1235,6 @@ fn check_workload(
         (Some(open), None) => {
             let open = open.into_inner();
             let rate = *open.rate.get_ref();
-            if !(rate.is_finite() && rate > 0.0) {
-                return Err(source.error(
-                    open.rate.span(),
-                    format!("rate must be a finite number of requests per second > 0, got {rate}"),
-                ));
-            }
-            if rate > MAX_RATE {
-                return Err(source.error(
-                    open.rate.span(),
-                    format!("rate must be at most 1e9 requests per second (one per nanosecond), got {rate}"),
-                ));
-            }
             match open.arrivals {
                 None => Workload::poisson(rate),
                 Some(arrivals) => match arrivals.get_ref().as_str() {
@@ -1365,24 +1254,12 @@ fn check_workload(
         }
         (None, Some(closed)) => {
             let closed = closed.into_inner();
-            let users = match usize::try_from(*closed.users.get_ref()) {
-                Ok(n) if n >= 1 => n,
-                _ => {
-                    return Err(source.error(
-                        closed.users.span(),
-                        format!("users must be at least 1, got {}", closed.users.get_ref()),
-                    ));
-                }
-            };
-            Workload::closed(users, checked_distribution(source, closed.think)?)
+            let users = count(source, &closed.users, "users")?;
+            Workload::closed(users, closed.think.into_inner())
         }
     };
     if let Some(timeout) = timeout {
-        let Dur(value) = *timeout.get_ref();
-        if value.is_zero() {
-            return Err(source.error(timeout.span(), "timeout must be greater than 0s"));
-        }
-        workload = workload.with_timeout(value);
+        workload = workload.with_timeout(timeout.get_ref().0);
     }
     Ok(WorkloadSpec {
         span,
@@ -1424,7 +1301,7 @@ mod tests {
     /// What the engine rejects when the simulation is built is located at the entry, should
     /// a value get past the file's own checks.
     #[test]
-    fn engine_errors_point_at_the_entry() {
+    fn engine_errors_point_at_the_setting() {
         let mut scenario = Scenario::parse(
             "[services.a]\nsteps = [{ call = \"b\" }]\n[services.b]\nreplicas = 2\n\
              [workloads.w]\ntarget = \"a\"\nopen = { rate = 1.0 }\n\n\
@@ -1439,14 +1316,14 @@ mod tests {
         let err = scenario.to_simulation(None).unwrap_err().to_string();
         assert_eq!(
             err,
-            "engine.toml:9:1: policies[0]: policy a -> b: bulkhead must allow at least 1 concurrent call"
+            "engine.toml:12:12: policies[0].bulkhead: bulkhead must be at least 1, got 0"
         );
         scenario.policies.clear();
-        scenario.faults[0].fault = crate::Fault::fail("b", 2.0);
+        scenario.faults[0] = crate::Fault::fail("b", 2.0);
         let err = scenario.to_simulation(None).unwrap_err().to_string();
         assert_eq!(
             err,
-            "engine.toml:14:1: faults[0]: fault fail b p=2: the probability must be within [0, 1], got 2"
+            "engine.toml:16:15: faults[0].probability: probability must be within [0, 1] (0.1 = one in ten), got 2"
         );
     }
 }

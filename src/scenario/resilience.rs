@@ -1,6 +1,7 @@
-//! `[[faults]]` and `[[policies]]`, and the shared checks of small values: every value is
-//! checked here, located at its key, so that the engine never rejects what a file says (its
-//! checks run again when the simulation is built, as a safety net located at the entry).
+//! `[[faults]]` and `[[policies]]`: the file's own checks (one kind per fault, keys that apply
+//! only to some kinds, names, faults and policies that could never act) and the mapping of
+//! their values onto [`Fault`] and [`CallPolicy`]. The values' rules are the engine's: it
+//! checks them when the scenario is built, and the scenario locates its errors at the key.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
@@ -18,22 +19,11 @@ use crate::suggest::closest;
 
 use super::error::Source;
 use super::file::{Dur, RawBreaker, RawFault, RawHedge, RawPolicy, RawRateLimit, RawRetry};
-use super::{Names, ScenarioError, unknown_service};
-
-/// Requests per second above one per nanosecond cannot be represented on the clock.
-const MAX_RATE: f64 = 1e9;
-
-/// A checked `[[faults]]` entry.
-#[derive(Debug, Clone)]
-pub(super) struct FaultSpec {
-    pub(super) span: Range<usize>,
-    pub(super) fault: Fault,
-}
+use super::{Names, ScenarioError, count, unknown_service};
 
 /// A checked `[[policies]]` entry.
 #[derive(Debug, Clone)]
 pub(super) struct PolicySpec {
-    pub(super) span: Range<usize>,
     pub(super) from: String,
     pub(super) to: String,
     pub(super) policy: CallPolicy,
@@ -83,63 +73,6 @@ pub(super) fn choice<'o>(
         }
     };
     Err(source.error(value.span(), format!("unknown {what} {written:?}; {hint}")))
-}
-
-/// A whole number of at least `min` that fits `T`.
-pub(super) fn whole<T: TryFrom<i64>>(
-    source: &Source<'_>,
-    value: &Spanned<i64>,
-    key: &str,
-    min: i64,
-) -> Result<T, ScenarioError> {
-    let number = *value.get_ref();
-    if number < min {
-        let bound = if min == 0 {
-            format!("{key} must be 0 or more")
-        } else {
-            format!("{key} must be at least {min}")
-        };
-        return Err(source.error(value.span(), format!("{bound}, got {number}")));
-    }
-    T::try_from(number)
-        .map_err(|_| source.error(value.span(), format!("{key} is too large: {number}")))
-}
-
-/// A duration greater than zero.
-pub(super) fn positive(
-    source: &Source<'_>,
-    value: &Spanned<Dur>,
-    key: &str,
-) -> Result<Duration, ScenarioError> {
-    let Dur(duration) = *value.get_ref();
-    if duration.is_zero() {
-        return Err(source.error(value.span(), format!("{key} must be greater than 0s")));
-    }
-    Ok(duration)
-}
-
-/// A finite number in `low..=high` (`low` excluded when `open_low`).
-fn fraction(
-    source: &Source<'_>,
-    value: &Spanned<f64>,
-    key: &str,
-    open_low: bool,
-    explain: &str,
-) -> Result<f64, ScenarioError> {
-    let number = *value.get_ref();
-    let ok = if open_low {
-        number > 0.0 && number <= 1.0
-    } else {
-        (0.0..=1.0).contains(&number)
-    };
-    if !ok {
-        let range = if open_low { "(0, 1]" } else { "[0, 1]" };
-        return Err(source.error(
-            value.span(),
-            format!("{key} must be within {range}{explain}, got {number}"),
-        ));
-    }
-    Ok(number)
 }
 
 /// An error if a key is set that only applies elsewhere.
@@ -232,7 +165,7 @@ pub(super) fn check_fault(
     source: &Source<'_>,
     topology: &Topology<'_>,
     raw: Spanned<RawFault>,
-) -> Result<FaultSpec, ScenarioError> {
+) -> Result<Fault, ScenarioError> {
     let span = raw.span();
     let raw = raw.into_inner();
     let names = topology.names;
@@ -316,7 +249,7 @@ pub(super) fn check_fault(
                 "{ loss = [\"frontend\", \"payment\"], probability = 0.1 }"
             },
         )),
-        Some(p) => fraction(source, p, "probability", false, " (0.1 = one in ten)"),
+        Some(p) => Ok(*p.get_ref()),
     };
 
     let mut fault = match kind {
@@ -333,16 +266,7 @@ pub(super) fn check_fault(
                     let Some(factor) = &raw.factor else {
                         return Err(missing("factor", "{ slow = \"payment\", factor = 3.0 }"));
                     };
-                    let value = *factor.get_ref();
-                    if !(value.is_finite() && value > 0.0) {
-                        return Err(source.error(
-                            factor.span(),
-                            format!(
-                                "factor must be a finite number > 0 (3.0 = three times slower), got {value}"
-                            ),
-                        ));
-                    }
-                    Fault::slow(&service, value)
+                    Fault::slow(&service, *factor.get_ref())
                 }
                 "fail" => Fault::fail(&service, probability(&raw.probability)?),
                 _ => Fault::crash(&service),
@@ -410,13 +334,10 @@ pub(super) fn check_fault(
                 )?);
             }
             let [a_name, b_name] = [&sides[0], &sides[1]];
-            if a_name == b_name {
-                return Err(source.error(
-                    pair.span(),
-                    format!("a {kind} fault needs two different sides, got {a_name:?} twice"),
-                ));
-            }
-            if !topology.calls(a_name, b_name) && !topology.calls(b_name, a_name) {
+            if a_name != b_name
+                && !topology.calls(a_name, b_name)
+                && !topology.calls(b_name, a_name)
+            {
                 let message = if a_name == CLIENT || b_name == CLIENT {
                     let other = if a_name == CLIENT { b_name } else { a_name };
                     format!("no workload targets {other:?}, so this fault would never act")
@@ -437,7 +358,7 @@ pub(super) fn check_fault(
     };
 
     if let Some(replica) = &raw.replica {
-        let index: usize = whole(source, replica, "replica", 0)?;
+        let index: usize = count(source, replica, "replica")?;
         let service = &fault.services()[0].to_string();
         let replicas = topology.replicas.get(service).copied().unwrap_or(1);
         if index >= replicas {
@@ -474,12 +395,9 @@ pub(super) fn check_fault(
         fault = fault.at(start);
     }
     if let Some(lasting) = &raw.lasting {
-        fault = fault.lasting(positive(source, lasting, "lasting")?);
+        fault = fault.lasting(lasting.get_ref().0);
     }
-    fault
-        .validate()
-        .map_err(|e| source.error(span.clone(), e.to_string()))?;
-    Ok(FaultSpec { span, fault })
+    Ok(fault)
 }
 
 /// Why a fault or policy on `from -> to` would never act, with the reverse suggested when it
@@ -540,7 +458,7 @@ pub(super) fn check_policy(
     let mut policy = CallPolicy::new();
     let mut parts = 0;
     if let Some(timeout) = &raw.timeout {
-        policy = policy.timeout(positive(source, timeout, "timeout")?);
+        policy = policy.timeout(timeout.get_ref().0);
         parts += 1;
     }
     if let Some(retry) = raw.retry {
@@ -552,7 +470,7 @@ pub(super) fn check_policy(
         parts += 1;
     }
     if let Some(bulkhead) = &raw.bulkhead {
-        policy = policy.bulkhead(whole(source, bulkhead, "bulkhead", 1)?);
+        policy = policy.bulkhead(count(source, bulkhead, "bulkhead")?);
         parts += 1;
     }
     if let Some(limit) = raw.rate_limit {
@@ -571,11 +489,7 @@ pub(super) fn check_policy(
              bulkhead, rate_limit or hedge",
         ));
     }
-    policy
-        .validate()
-        .map_err(|reason| source.error(span.clone(), reason))?;
     Ok(PolicySpec {
-        span,
         from,
         to: to.clone(),
         policy,
@@ -583,22 +497,13 @@ pub(super) fn check_policy(
 }
 
 fn check_retry(source: &Source<'_>, raw: RawRetry) -> Result<Retry, ScenarioError> {
-    let defaults = Retry::default();
-    let max_attempts = match &raw.max_attempts {
-        None => defaults.max_attempts(),
-        Some(max) => {
-            if *max.get_ref() < 1 {
-                return Err(source.error(
-                    max.span(),
-                    format!(
-                        "max_attempts counts the first attempt too, so it must be at least 1, got {}",
-                        max.get_ref()
-                    ),
-                ));
-            }
-            whole(source, max, "max_attempts", 1)?
-        }
-    };
+    let mut retry = Retry::default();
+    if let Some(max) = &raw.max_attempts {
+        retry = Retry {
+            max_attempts: count(source, max, "max_attempts")?,
+            ..retry
+        };
+    }
     let constant = match &raw.backoff {
         Some(backoff) => {
             choice(source, backoff, "backoff", &["constant", "exponential"])? == "constant"
@@ -631,89 +536,50 @@ fn check_retry(source: &Source<'_>, raw: RawRetry) -> Result<Retry, ScenarioErro
             false,
             "delay applies only to backoff = \"constant\"; an exponential backoff takes base and cap",
         )?;
-        let base = match &raw.base {
-            None => Duration::from_millis(25),
-            Some(base) => positive(source, base, "base")?,
-        };
-        let cap = match &raw.cap {
-            None => base.saturating_mul(10),
-            Some(cap) => {
-                let Dur(value) = *cap.get_ref();
-                if value < base {
-                    return Err(source.error(
-                        cap.span(),
-                        format!(
-                            "cap {} is below base {}: the longest wait cannot be shorter than the first",
-                            format_duration(value),
-                            format_duration(base)
-                        ),
-                    ));
-                }
-                value
-            }
-        };
-        Backoff::exponential(base, cap)
+        let base = raw
+            .base
+            .as_ref()
+            .map_or(Backoff::DEFAULT_BASE, |b| b.get_ref().0);
+        match &raw.cap {
+            None => Backoff::exponential_from(base),
+            Some(cap) => Backoff::exponential(base, cap.get_ref().0),
+        }
     };
-    let jitter = match &raw.jitter {
-        None => Jitter::Full,
-        Some(jitter) => match choice(
-            source,
-            jitter,
-            "jitter",
-            &["none", "full", "equal", "decorrelated"],
-        )? {
-            "none" => Jitter::None,
-            "full" => Jitter::Full,
-            "equal" => Jitter::Equal,
-            _ => Jitter::Decorrelated,
-        },
-    };
-    let mut retry = Retry::attempts(max_attempts)
-        .backoff(backoff)
-        .jitter(jitter);
+    retry = retry.backoff(backoff);
+    if let Some(jitter) = &raw.jitter {
+        retry = retry.jitter(
+            match choice(
+                source,
+                jitter,
+                "jitter",
+                &["none", "full", "equal", "decorrelated"],
+            )? {
+                "none" => Jitter::None,
+                "full" => Jitter::Full,
+                "equal" => Jitter::Equal,
+                _ => Jitter::Decorrelated,
+            },
+        );
+    }
     if let Some(budget) = raw.budget {
         let budget = budget.into_inner();
-        let ratio = fraction(
-            source,
-            &budget.ratio,
-            "ratio",
-            false,
-            " (0.2 = retries may add 20% to the calls)",
-        )?;
-        let mut checked = RetryBudget::ratio(ratio);
+        let mut mapped = RetryBudget::ratio(*budget.ratio.get_ref());
         if let Some(rate) = &budget.min_per_second {
-            let value = *rate.get_ref();
-            if !(value.is_finite() && value >= 0.0) {
-                return Err(source.error(
-                    rate.span(),
-                    format!("min_per_second must be a finite number >= 0, got {value}"),
-                ));
-            }
-            checked = checked.min_per_second(value);
+            mapped = mapped.min_per_second(*rate.get_ref());
         }
         if let Some(window) = &budget.window {
-            checked = checked.window(positive(source, window, "window")?);
+            mapped = mapped.window(window.get_ref().0);
         }
-        retry = retry.budget(checked);
+        retry = retry.budget(mapped);
     }
     Ok(retry)
 }
 
-/// The breaker's minimum calls when the file does not set them (Resilience4j's default).
-const DEFAULT_MINIMUM_CALLS: u32 = 100;
-
 fn check_breaker(source: &Source<'_>, raw: RawBreaker) -> Result<CircuitBreaker, ScenarioError> {
     let mut breaker = CircuitBreaker::default();
     if let Some(rate) = &raw.failure_rate {
-        breaker = breaker.failure_rate(fraction(
-            source,
-            rate,
-            "failure_rate",
-            true,
-            " (a share of calls: 0.5 = half)",
-        )?);
+        breaker = breaker.failure_rate(*rate.get_ref());
     }
-    let mut window_calls = None;
     match (&raw.window_calls, &raw.window_time) {
         (Some(_), Some(time)) => {
             return Err(source.error(
@@ -722,64 +588,30 @@ fn check_breaker(source: &Source<'_>, raw: RawBreaker) -> Result<CircuitBreaker,
             ));
         }
         (Some(calls), None) => {
-            let calls: u32 = whole(source, calls, "window_calls", 1)?;
-            window_calls = Some(calls);
-            breaker = breaker.window_calls(calls);
+            breaker = breaker.window_calls(count(source, calls, "window_calls")?);
         }
-        (None, Some(time)) => {
-            breaker = breaker.window_time(positive(source, time, "window_time")?);
-        }
+        (None, Some(time)) => breaker = breaker.window_time(time.get_ref().0),
         (None, None) => {}
     }
-    let window_size = window_calls.unwrap_or(DEFAULT_MINIMUM_CALLS);
-    match &raw.minimum_calls {
-        // Like Resilience4j, a window of fewer calls lowers the default minimum.
-        None if raw.window_time.is_none() => {
-            breaker = breaker.minimum_calls(DEFAULT_MINIMUM_CALLS.min(window_size));
-        }
-        None => {}
-        Some(minimum) => {
-            let value: u32 = whole(source, minimum, "minimum_calls", 1)?;
-            if raw.window_time.is_none() && value > window_size {
-                let whose = if window_calls.is_some() {
-                    "its window_calls"
-                } else {
-                    "the default window_calls"
-                };
-                return Err(source.error(
-                    minimum.span(),
-                    format!(
-                        "minimum_calls {value} exceeds {whose} of {window_size}, so the breaker \
-                         could never open"
-                    ),
-                ));
-            }
-            breaker = breaker.minimum_calls(value);
-        }
+    if let Some(minimum) = &raw.minimum_calls {
+        breaker = breaker.minimum_calls(count(source, minimum, "minimum_calls")?);
     }
     if let Some(open_for) = &raw.open_for {
-        breaker = breaker.open_for(positive(source, open_for, "open_for")?);
+        breaker = breaker.open_for(open_for.get_ref().0);
     }
     if let Some(trials) = &raw.trial_calls {
-        breaker = breaker.trial_calls(whole(source, trials, "trial_calls", 1)?);
+        breaker = breaker.trial_calls(count(source, trials, "trial_calls")?);
     }
     if let Some(slow) = &raw.slow_call {
-        breaker = breaker.slow_call(positive(source, slow, "slow_call")?);
+        breaker = breaker.slow_call(slow.get_ref().0);
     }
     Ok(breaker)
 }
 
 fn check_rate_limit(source: &Source<'_>, raw: RawRateLimit) -> Result<RateLimit, ScenarioError> {
-    let rate = *raw.per_second.get_ref();
-    if !(rate.is_finite() && rate > 0.0 && rate <= MAX_RATE) {
-        return Err(source.error(
-            raw.per_second.span(),
-            format!("per_second must be a finite number > 0 and at most 1e9, got {rate}"),
-        ));
-    }
-    let mut limit = RateLimit::per_second(rate);
+    let mut limit = RateLimit::per_second(*raw.per_second.get_ref());
     if let Some(burst) = &raw.burst {
-        limit = limit.burst(whole(source, burst, "burst", 1)?);
+        limit = limit.burst(count(source, burst, "burst")?);
     }
     Ok(limit)
 }
@@ -808,22 +640,12 @@ fn check_hedge(
             )?;
             Ok(Hedge::after(after.get_ref().0))
         }
-        (None, Some(percentile)) => {
-            let value = *percentile.get_ref();
-            if !(value > 0.0 && value < 100.0) {
-                return Err(source.error(
-                    percentile.span(),
-                    format!("percentile must be within (0, 100), e.g. 95, got {value}"),
-                ));
-            }
-            let min_samples = match &raw.min_samples {
-                None => 100,
-                Some(samples) => whole(source, samples, "min_samples", 1)?,
-            };
-            Ok(Hedge::Percentile {
-                percentile: value,
-                min_samples,
-            })
-        }
+        (None, Some(percentile)) => Ok(Hedge::Percentile {
+            percentile: *percentile.get_ref(),
+            min_samples: match &raw.min_samples {
+                None => Hedge::DEFAULT_MIN_SAMPLES,
+                Some(samples) => count(source, samples, "min_samples")?,
+            },
+        }),
     }
 }

@@ -142,6 +142,6 @@ fn replicas_each_have_their_own_state_and_zero_replicas_is_an_error() {
         .unwrap_err();
     assert_eq!(
         error.to_string(),
-        "simulation replicas: service api: needs at least 1 replica, got 0"
+        "service api: replicas must be at least 1, got 0"
     );
 }

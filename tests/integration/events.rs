@@ -423,14 +423,14 @@ fn bad_topic_settings_are_errors_naming_the_topic() {
         .unwrap_err();
     assert_eq!(
         error.to_string(),
-        "topic orders: ack_timeout must be greater than zero"
+        "topic orders: ack_timeout must be greater than 0s"
     );
     let error = sim
         .add_topic::<OrderPlaced>("orders", Topic::at_least_once(ms(10), 0))
         .unwrap_err();
     assert_eq!(
         error.to_string(),
-        "topic orders: max_deliveries must be at least 1"
+        "topic orders: max_deliveries must be at least 1, got 0"
     );
     let mut other = Simulation::builder()
         .duration(Duration::from_secs(1))

@@ -100,7 +100,7 @@ fn bad_faults_are_errors() {
     let error = sim.add_fault(Fault::fail("api", 1.5)).unwrap_err();
     assert_eq!(
         error.to_string(),
-        "fault fail api p=1.5: the probability must be within [0, 1], got 1.5"
+        "fault fail api p=1.5: probability must be within [0, 1] (0.1 = one in ten), got 1.5"
     );
     let error = sim.add_fault(Fault::slow("api", -2.0)).unwrap_err();
     assert!(matches!(error, BuildError::InvalidFault { .. }), "{error}");
@@ -108,7 +108,9 @@ fn bad_faults_are_errors() {
         .add_fault(Fault::slow("api", 2.0).lasting(Duration::ZERO))
         .unwrap_err();
     assert!(
-        error.to_string().ends_with("it lasts no time at all"),
+        error
+            .to_string()
+            .ends_with("lasting must be greater than 0s"),
         "{error}"
     );
     sim.add_service("payment", Worker::constant(ms(1)), Capacity::default())

@@ -381,14 +381,14 @@ fn bad_policies_are_located_errors() {
     }
     assert_eq!(
         message(&mut sim, CallPolicy::new().retry(Retry::attempts(0))),
-        "policy client -> api: retry max_attempts must be at least 1 (the first attempt), got 0"
+        "policy client -> api: max_attempts counts the first attempt too, so it must be at least 1, got 0"
     );
     assert!(
         message(
             &mut sim,
             CallPolicy::new().retry(Retry::attempts(3).budget(RetryBudget::ratio(1.2)))
         )
-        .contains("ratio must be within [0, 1], got 1.2")
+        .contains("ratio must be within [0, 1] (0.2 = retries may add 20% to the calls), got 1.2")
     );
     assert!(message(&mut sim, CallPolicy::new().bulkhead(0)).contains("bulkhead"));
     assert!(

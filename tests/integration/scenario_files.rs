@@ -455,7 +455,7 @@ fn malformed_files_are_located_errors() {
         (
             "negative workers",
             "[services.a]\nworkers = -2\n[workloads.w]\ntarget = \"a\"\nopen = { rate = 1.0 }\n",
-            "bad.toml:2:11: services.a.workers: workers must be at least 1, got -2",
+            "bad.toml:2:11: services.a.workers: workers must be 0 or more, got -2",
         ),
         (
             "negative duration",
@@ -1007,7 +1007,7 @@ fn malformed_resilience_keys_are_located_errors() {
         (
             "minimum calls above the default window",
             "[[policies]]\nfrom = \"frontend\"\nto = \"payment\"\ncircuit_breaker = { minimum_calls = 200 }",
-            "bad.toml:12:37: policies[0].circuit_breaker.minimum_calls: minimum_calls 200 exceeds the default window_calls of 100, so the breaker could never open",
+            "bad.toml:12:37: policies[0].circuit_breaker.minimum_calls: minimum_calls 200 exceeds its window_calls of 100, so the breaker could never open",
         ),
         (
             "a zero open_for",

@@ -105,7 +105,9 @@ fn settings_are_checked_by_build() {
         .build()
         .unwrap_err();
     assert!(
-        error.to_string().starts_with("simulation warmup: "),
+        error
+            .to_string()
+            .starts_with("simulation: warmup 2s leaves nothing to measure"),
         "{error}"
     );
     let error = Simulation::builder()
@@ -114,7 +116,7 @@ fn settings_are_checked_by_build() {
         .unwrap_err();
     assert_eq!(
         error.to_string(),
-        "simulation duration: must be greater than zero"
+        "simulation: duration must be greater than 0s"
     );
 }
 
@@ -134,7 +136,7 @@ fn closed_workloads_need_users_and_a_valid_think_time() {
         .unwrap_err();
     assert_eq!(
         error.to_string(),
-        "workload users: a closed workload needs at least 1 user, got 0"
+        "workload users: users must be at least 1, got 0"
     );
     let error = sim
         .add_workload(
@@ -147,7 +149,7 @@ fn closed_workloads_need_users_and_a_valid_think_time() {
     assert!(
         error
             .to_string()
-            .starts_with("workload users: think time: "),
+            .starts_with("workload users: closed.think: "),
         "{error}"
     );
 }
