@@ -3,6 +3,7 @@
 mod support;
 
 mod accuracy;
+mod agreement;
 mod balancing;
 mod capacity;
 #[cfg(feature = "cli")]
