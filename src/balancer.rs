@@ -19,7 +19,6 @@
 use std::time::Duration;
 
 use rand::RngExt;
-use serde::{Deserialize, Serialize};
 
 use crate::random::SimRng;
 
@@ -32,8 +31,7 @@ use crate::random::SimRng;
 /// let ewma = Balancer::PeakEwma { decay: Duration::from_secs(10) };
 /// # let _ = ewma;
 /// ```
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Balancer {
     /// Each replica in turn.
@@ -48,7 +46,6 @@ pub enum Balancer {
     /// The lowest latency estimate times (outstanding + 1).
     PeakEwma {
         /// Time constant over which the estimate decays toward faster responses.
-        #[serde(with = "crate::duration_format")]
         decay: Duration,
     },
 }

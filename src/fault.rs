@@ -44,21 +44,18 @@ use crate::rules;
 /// let crash = Fault::crash("catalog").replica(0).at(s(70)).lasting(s(3));
 /// # let _ = (slow, one_replica, wan, abort, lossy, split, crash);
 /// ```
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Fault {
     /// What goes wrong.
     pub kind: FaultKind,
     /// When it starts, since the start of the run.
-    #[serde(with = "crate::duration_format")]
     pub at: Duration,
     /// How long it lasts.
-    #[serde(with = "crate::duration_format")]
     pub lasting: Duration,
 }
 
 /// What a [`Fault`] does.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub enum FaultKind {
     /// Every processing time of the service (or one replica) is multiplied by `factor`.
@@ -77,7 +74,6 @@ pub enum FaultKind {
         /// The link's destination.
         to: String,
         /// Added to every message's latency.
-        #[serde(with = "crate::duration_format")]
         extra: Duration,
     },
     /// A fraction of the calls to the service fail at once, without reaching it.

@@ -28,6 +28,7 @@ use std::marker::PhantomData;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
+
 use serde::{Deserialize, Serialize};
 
 use crate::distribution::Distribution;
@@ -57,8 +58,7 @@ pub enum Delivery {
 }
 
 /// What a full topic does with a new event.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum WhenFull {
     /// The publisher waits until there is room (backpressure), within its call timeout.
     #[default]
@@ -78,7 +78,7 @@ pub enum WhenFull {
 ///     .with_capacity(10_000, WhenFull::Block);
 /// # let _ = orders;
 /// ```
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Topic {
     pub(crate) delivery: Delivery,
     pub(crate) broker_latency: Distribution,

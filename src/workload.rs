@@ -21,7 +21,6 @@ use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
 
 use rand::RngExt;
-use serde::{Deserialize, Serialize};
 
 use crate::clock::CallTimer;
 use crate::distribution::Distribution;
@@ -48,15 +47,14 @@ use crate::settle::{Settle, Settled, SettledLatency, SpareRoot};
 /// let users = Workload::closed(50, Distribution::exponential(Duration::from_secs(1)));
 /// # let _ = (open, paced, users);
 /// ```
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Workload {
     arrivals: Arrivals,
     timeout: Option<Duration>,
 }
 
 /// The arrival process of a [`Workload`].
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub enum Arrivals {
     /// Open loop, exponential gaps between requests (a Poisson process).
