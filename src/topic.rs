@@ -28,7 +28,6 @@ use std::marker::PhantomData;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-
 use serde::{Deserialize, Serialize};
 
 use crate::distribution::Distribution;

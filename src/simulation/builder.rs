@@ -1,0 +1,143 @@
+//! The settings of a simulation, their defaults and their rules.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use crate::clock::ClockKind;
+use crate::distribution::Distribution;
+use crate::duration_format::format_duration;
+use crate::error::{BuildError, FieldError, FieldPath};
+use crate::progress::Progress;
+use crate::rules;
+
+use super::{NEXT_SIMULATION, Simulation};
+
+/// Settings of a simulation; see [`Simulation::builder`].
+///
+/// ```
+/// use std::time::Duration;
+/// use microsim::{ClockKind, Distribution, Simulation};
+///
+/// let sim = Simulation::builder()
+///     .seed(7)
+///     .duration(Duration::from_secs(60))
+///     .warmup(Duration::from_secs(5))
+///     .default_latency(Distribution::constant(Duration::from_micros(100)))
+///     .call_timeout(Duration::from_secs(5))
+///     .clock(ClockKind::Virtual)
+///     .build()?;
+/// # let _ = sim;
+/// # Ok::<(), microsim::BuildError>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct SimulationBuilder {
+    pub(crate) seed: u64,
+    pub(crate) duration: Duration,
+    pub(crate) warmup: Duration,
+    pub(crate) default_latency: Distribution,
+    pub(crate) call_timeout: Duration,
+    pub(crate) clock: ClockKind,
+}
+
+impl Default for SimulationBuilder {
+    fn default() -> Self {
+        SimulationBuilder {
+            seed: 0,
+            duration: Duration::from_secs(60),
+            warmup: Duration::ZERO,
+            default_latency: Distribution::ZERO,
+            call_timeout: Duration::from_secs(30),
+            clock: ClockKind::Virtual,
+        }
+    }
+}
+
+impl SimulationBuilder {
+    /// The seed every random draw derives from. Default 0.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// How long workloads send requests. Default 60 s.
+    pub fn duration(mut self, duration: Duration) -> Self {
+        self.duration = duration;
+        self
+    }
+
+    /// Requests intended before this are sent but not counted. Default 0.
+    pub fn warmup(mut self, warmup: Duration) -> Self {
+        self.warmup = warmup;
+        self
+    }
+
+    /// Link latency between endpoints without a link of their own. Default zero.
+    pub fn default_latency(mut self, latency: Distribution) -> Self {
+        self.default_latency = latency;
+        self
+    }
+
+    /// Timeout of every call that does not set its own. Default 30 s.
+    pub fn call_timeout(mut self, timeout: Duration) -> Self {
+        self.call_timeout = timeout;
+        self
+    }
+
+    /// Virtual (default) or real time.
+    pub fn clock(mut self, clock: ClockKind) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Checks the settings and returns an empty simulation.
+    ///
+    /// # Errors
+    /// [`BuildError::InvalidSetting`] for a zero duration, a warm-up not shorter than the
+    /// duration or a zero timeout; [`BuildError::InvalidDistribution`] for a bad default
+    /// latency.
+    pub fn build(self) -> Result<Simulation, BuildError> {
+        self.validate()?;
+        Ok(Simulation {
+            id: NEXT_SIMULATION.fetch_add(1, Ordering::Relaxed),
+            settings: self,
+            services: Vec::new(),
+            links: BTreeMap::new(),
+            workloads: Vec::new(),
+            topics: Vec::new(),
+            faults: Vec::new(),
+            policies: BTreeMap::new(),
+            progress: Progress::default(),
+        })
+    }
+}
+
+impl SimulationBuilder {
+    /// The settings' rules: a positive duration, a warm-up shorter than it, a positive call
+    /// timeout, a valid default latency.
+    fn validate(&self) -> Result<(), BuildError> {
+        let setting = |error: FieldError| BuildError::InvalidSetting {
+            field: error.field,
+            reason: error.reason,
+        };
+        rules::positive_duration("duration", self.duration).map_err(setting)?;
+        if self.warmup >= self.duration {
+            return Err(setting(FieldError::new(
+                "warmup",
+                format!(
+                    "warmup {} leaves nothing to measure: it must be shorter than the duration {}",
+                    format_duration(self.warmup),
+                    format_duration(self.duration)
+                ),
+            )));
+        }
+        rules::positive_duration("call_timeout", self.call_timeout).map_err(setting)?;
+        self.default_latency
+            .validate()
+            .map_err(|source| BuildError::InvalidDistribution {
+                location: "simulation".into(),
+                field: FieldPath::key("default_latency"),
+                source,
+            })
+    }
+}

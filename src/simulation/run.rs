@@ -1,0 +1,168 @@
+//! Running a simulation: start the clock, the brokers, the services and the workloads, wait
+//! for every request to settle, and gather the report.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use crate::clock::Clock;
+use crate::engine::{Engine, Faults, NodeId, Timing};
+use crate::error::SimulationError;
+use crate::link::{CLIENT, Links};
+use crate::policy::Policies;
+use crate::report::{Report, ServiceReport, TopicReport, WorkloadReport};
+use crate::workload::WorkloadResult;
+
+use super::Simulation;
+
+impl Simulation {
+    /// Runs the simulation to the end of its duration, waits for every request in flight to
+    /// end, and returns the report.
+    ///
+    /// On the virtual clock this takes as long as the computation does, not the simulated
+    /// duration; on the real clock it takes the duration (plus the drain).
+    ///
+    /// # Errors
+    /// [`SimulationError::Build`] for links to unknown services (found before anything runs),
+    /// [`SimulationError::Stalled`] if a handler waits on something outside the simulation
+    /// forever, [`SimulationError::Runtime`] or [`SimulationError::Spawn`] if tokio or ractor
+    /// cannot start.
+    pub fn run(self) -> Result<Report, SimulationError> {
+        let progress = self.progress.clone();
+        let outcome = self.run_to_end();
+        progress.finish();
+        outcome
+    }
+
+    fn run_to_end(self) -> Result<Report, SimulationError> {
+        self.validate_links()?;
+        let (runtime, clock) = crate::clock::runtime(self.settings.clock)?;
+        let report = runtime.block_on(self.execute(clock));
+        // Dropping the runtime ends every task left (stopped actors, abandoned handlers).
+        drop(runtime);
+        report
+    }
+
+    async fn execute(self, clock: Clock) -> Result<Report, SimulationError> {
+        let Simulation {
+            settings,
+            services,
+            links,
+            workloads,
+            topics,
+            faults,
+            policies,
+            progress,
+            ..
+        } = self;
+        let names: Vec<&str> = std::iter::once(CLIENT)
+            .chain(services.iter().map(|s| s.name()))
+            .chain(topics.iter().map(|t| t.name()))
+            .collect();
+        let links = Links::new(
+            settings.seed,
+            &names,
+            &settings.default_latency,
+            |from, to| links.get(&(from.to_string(), to.to_string())).cloned(),
+        );
+        let timing = Timing {
+            warmup: settings.warmup,
+            duration: settings.duration,
+            call_timeout: settings.call_timeout,
+        };
+        let nodes: Vec<(String, usize)> = std::iter::once((CLIENT.to_string(), 0))
+            .chain(
+                services
+                    .iter()
+                    .map(|s| (s.name().to_string(), s.replicas())),
+            )
+            .chain(topics.iter().map(|t| (t.name().to_string(), 0)))
+            .collect();
+        let faults = Faults::new(settings.seed, nodes, faults);
+        let policies = Policies::new(settings.seed, &names, |from, to| {
+            policies.get(&(from.to_string(), to.to_string())).cloned()
+        });
+        let engine = Arc::new(Engine::new(
+            clock, timing, links, progress, faults, policies,
+        ));
+
+        let mut running = Vec::with_capacity(services.len());
+        for (index, service) in services.into_iter().enumerate() {
+            running.push(
+                service
+                    .start(NodeId(index + 1), settings.seed, Arc::clone(&engine))
+                    .await?,
+            );
+        }
+        let first_topic = running.len() + 1;
+        let mut brokers = Vec::with_capacity(topics.len());
+        for (index, topic) in topics.into_iter().enumerate() {
+            brokers.push(
+                topic
+                    .start(
+                        NodeId(first_topic + index),
+                        settings.seed,
+                        Arc::clone(&engine),
+                    )
+                    .await?,
+            );
+        }
+        engine.start_crashes(
+            running
+                .iter()
+                .map(|service| Arc::clone(service) as _)
+                .collect(),
+        );
+        let started: Vec<(String, WorkloadResult)> = workloads
+            .into_iter()
+            .map(|workload| {
+                let name = workload.name().to_string();
+                (name, workload.start(&engine, settings.seed))
+            })
+            .collect();
+
+        let stalled = tokio::select! {
+            biased;
+            () = engine.in_flight.drained() => false,
+            () = engine.clock.stalled() => true,
+        };
+        let drained_at = engine.clock.now();
+        engine.stop_crashes();
+        for service in &running {
+            service.shutdown();
+        }
+        for broker in &brokers {
+            broker.shutdown();
+        }
+        if stalled {
+            return Err(SimulationError::Stalled {
+                at: drained_at,
+                in_flight: engine.in_flight.count(),
+            });
+        }
+        let measured = settings.duration - settings.warmup;
+        let workloads: BTreeMap<String, WorkloadReport> = started
+            .iter()
+            .map(|(name, result)| (name.clone(), result.report(measured)))
+            .collect();
+        let topics: BTreeMap<String, TopicReport> = brokers
+            .iter()
+            .map(|broker| (broker.name().to_string(), broker.report(drained_at)))
+            .collect();
+        let services: BTreeMap<String, ServiceReport> = running
+            .iter()
+            .map(|service| (service.name().to_string(), service.report()))
+            .collect();
+        Ok(Report {
+            seed: settings.seed,
+            clock: settings.clock,
+            simulated_seconds: settings.duration.as_secs_f64(),
+            measured_seconds: measured.as_secs_f64(),
+            drained_seconds: drained_at.as_secs_f64(),
+            workloads,
+            services,
+            topics,
+            faults: engine.faults.report(),
+            policies: engine.policies.report(),
+        })
+    }
+}
