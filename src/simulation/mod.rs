@@ -38,7 +38,7 @@ use entries::{
 static NEXT_SIMULATION: AtomicU64 = AtomicU64::new(1);
 
 /// A simulation being assembled: services, links between them, workloads. [`run`](Self::run)
-/// consumes it and returns the [`Report`].
+/// consumes it and returns the [`Report`](crate::Report).
 ///
 /// ```
 /// use std::time::Duration;
