@@ -177,7 +177,7 @@ impl Clock {
             (Clock::Real(clock), Some(timer)) => Deadline::Cell(CellDeadline {
                 clock,
                 cell: &timer.0,
-                deadline: nanos(deadline),
+                deadline: crate::nanos::saturating_u64(deadline),
                 state: CellState::Unarmed,
             }),
             _ => self.deadline(deadline),
@@ -242,17 +242,15 @@ impl Clock {
     }
 }
 
-/// Time in nanoseconds, saturating (a simulation lasts less than the 584 years a `u64` holds).
-pub(crate) fn nanos(duration: Duration) -> u64 {
-    u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX)
-}
+// The saturating conversion under its former name, for the modules that import it from here.
+pub(crate) use crate::nanos::saturating_u64 as nanos;
 
 /// Sleeps on the wall clock with sub-millisecond precision: tokio's timer for the whole
 /// milliseconds, then cooperative yielding until the clock reads `deadline`.
 async fn real_sleep_until(clock: &RealClock, deadline: Duration) {
     const TIMER_RESOLUTION: Duration = Duration::from_millis(1);
-    let deadline = nanos(deadline);
-    let resolution = nanos(TIMER_RESOLUTION);
+    let deadline = crate::nanos::saturating_u64(deadline);
+    let resolution = crate::nanos::saturating_u64(TIMER_RESOLUTION);
     if deadline > clock.now_nanos().saturating_add(resolution) {
         let wake = Duration::from_nanos(deadline - resolution);
         tokio::time::sleep_until(clock.origin + wake).await;
@@ -413,7 +411,8 @@ async fn drive_real(clock: Arc<RealClock>) {
                     }
                     None => false,
                 });
-                (!call_timers.is_empty()).then(|| now.saturating_add(nanos(CALL_TIMER_TICK)))
+                (!call_timers.is_empty())
+                    .then(|| now.saturating_add(crate::nanos::saturating_u64(CALL_TIMER_TICK)))
             };
             let mut timers = clock.timers.lock().unwrap_or_else(PoisonError::into_inner);
             timers.take_due(clock.now_nanos(), &mut wakers);
@@ -740,7 +739,7 @@ impl<'a, H: TimerHost> QueuedSleep<'a, H> {
     fn new(clock: &'a H, deadline: Duration) -> Self {
         QueuedSleep {
             clock,
-            deadline: nanos(deadline),
+            deadline: crate::nanos::saturating_u64(deadline),
             timer: None,
             unchecked: false,
         }

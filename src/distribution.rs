@@ -47,6 +47,7 @@ use rand::{Rng, RngExt};
 use rand_distr::Distribution as _;
 
 use crate::duration_format::format_duration;
+use crate::nanos;
 
 /// Nanoseconds in [`Distribution::SAMPLE_CAP`], as `f64`.
 const CAP_NANOS: f64 = 1e16;
@@ -434,24 +435,24 @@ impl Distribution {
             Self::Uniform { min, max } => {
                 let (lo, hi) = if min <= max { (min, max) } else { (max, min) };
                 let (lo, hi) = (lo.as_nanos(), hi.as_nanos());
-                let nanos = match (u64::try_from(lo), u64::try_from(hi)) {
+                let drawn = match (u64::try_from(lo), u64::try_from(hi)) {
                     (Ok(lo), Ok(hi)) => u128::from(rng.random_range(lo..=hi)),
                     _ => rng.random_range(lo..=hi),
                 };
-                duration_from_nanos_u128(nanos)
+                nanos::to_duration(drawn)
             }
             Self::Exponential { mean } => {
                 if mean.is_zero() {
                     return Duration::ZERO;
                 }
                 let x: f64 = rand_distr::Exp1.sample(rng);
-                duration_from_nanos_f64(x * nanos_f64(*mean))
+                duration_from_nanos_f64(x * nanos::as_f64(*mean))
             }
             Self::Normal { mean, std_dev } => {
                 if std_dev.is_zero() {
                     return *mean;
                 }
-                let (mu, sigma) = (nanos_f64(*mean), nanos_f64(*std_dev));
+                let (mu, sigma) = (nanos::as_f64(*mean), nanos::as_f64(*std_dev));
                 // mu >= 0, so each draw is accepted with probability >= 1/2.
                 loop {
                     let z: f64 = rand_distr::StandardNormal.sample(rng);
@@ -472,7 +473,7 @@ impl Distribution {
                 duration_from_nanos_f64((mu + sigma * z).exp())
             }
             Self::Pareto { scale, shape } => {
-                match rand_distr::Pareto::new(nanos_f64(*scale), *shape) {
+                match rand_distr::Pareto::new(nanos::as_f64(*scale), *shape) {
                     Ok(pareto) if !scale.is_zero() && shape.is_finite() => {
                         duration_from_nanos_f64(pareto.sample(rng))
                     }
@@ -518,14 +519,14 @@ impl Distribution {
             Self::Constant(d) => Some(*d),
             Self::Uniform { min, max } => {
                 let sum = min.as_nanos() + max.as_nanos();
-                Some(duration_from_nanos_u128(sum / 2 + sum % 2))
+                Some(nanos::to_duration(sum / 2 + sum % 2))
             }
             Self::Exponential { mean } | Self::LogNormal { mean, .. } => Some(*mean),
             Self::Normal { mean, std_dev } => {
                 if std_dev.is_zero() {
                     return Some(*mean);
                 }
-                let (mu, sigma) = (nanos_f64(*mean), nanos_f64(*std_dev));
+                let (mu, sigma) = (nanos::as_f64(*mean), nanos::as_f64(*std_dev));
                 let a = -mu / sigma;
                 // 1 - Phi(a) = erfc(a / sqrt 2) / 2; with a <= 0 this is >= 1/2.
                 let survival = 0.5 * (1.0 + libm::erf(-a / std::f64::consts::SQRT_2));
@@ -537,14 +538,14 @@ impl Distribution {
                     None
                 } else {
                     Some(duration_from_nanos_f64(
-                        nanos_f64(*scale) * shape / (shape - 1.0),
+                        nanos::as_f64(*scale) * shape / (shape - 1.0),
                     ))
                 }
             }
             Self::Empirical { samples } => {
                 let sum: u128 = samples.iter().map(Duration::as_nanos).sum();
                 let n = samples.len() as u128;
-                Some(duration_from_nanos_u128((sum + n / 2) / n))
+                Some(nanos::to_duration((sum + n / 2) / n))
             }
         }
     }
@@ -598,19 +599,15 @@ fn lognormal_params(mean: Duration, std_dev: Duration) -> Option<(f64, f64)> {
     if mean.is_zero() {
         return None;
     }
-    let (m, s) = (nanos_f64(mean), nanos_f64(std_dev));
+    let (m, s) = (nanos::as_f64(mean), nanos::as_f64(std_dev));
     let ratio = s / m;
     let sigma2 = (ratio * ratio).ln_1p();
     Some((m.ln() - sigma2 / 2.0, sigma2.sqrt()))
 }
 
-/// A duration in nanoseconds as `f64`.
-fn nanos_f64(d: Duration) -> f64 {
-    d.as_nanos() as f64
-}
-
 /// Rounds `nanos` to the nearest nanosecond, clamped to
-/// `0..=`[`Distribution::SAMPLE_CAP`]; NaN gives zero.
+/// `0..=`[`Distribution::SAMPLE_CAP`]; NaN gives zero. The cap is the
+/// distribution's own rule, so this stays here rather than in `crate::nanos`.
 fn duration_from_nanos_f64(nanos: f64) -> Duration {
     if nanos.is_nan() || nanos <= 0.0 {
         Duration::ZERO
@@ -619,15 +616,6 @@ fn duration_from_nanos_f64(nanos: f64) -> Duration {
     } else {
         // In range 0..1e16, so the conversion is exact after rounding.
         Duration::from_nanos(nanos.round() as u64)
-    }
-}
-
-/// A duration from a nanosecond count, saturating at [`Duration::MAX`].
-fn duration_from_nanos_u128(nanos: u128) -> Duration {
-    const PER_SEC: u128 = 1_000_000_000;
-    match u64::try_from(nanos / PER_SEC) {
-        Ok(secs) => Duration::new(secs, (nanos % PER_SEC) as u32),
-        Err(_) => Duration::MAX,
     }
 }
 
