@@ -595,6 +595,11 @@ impl fmt::Display for Distribution {
 /// `mu` and `sigma` of the underlying normal for a lognormal whose values
 /// have mean `mean` and standard deviation `std_dev`, in log-nanoseconds.
 /// `None` when `mean` is zero.
+///
+/// `rand_distr::LogNormal::from_mean_cv` does the same conversion, but computes
+/// `ln(1 + cv²)` and `mu = ln(mean² / (1 + cv²)) / 2` in a different order, so its
+/// parameters differ from these in the last bits for many inputs: a draw near a
+/// half-nanosecond would then round the other way and change a seed's report.
 fn lognormal_params(mean: Duration, std_dev: Duration) -> Option<(f64, f64)> {
     if mean.is_zero() {
         return None;
