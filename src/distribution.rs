@@ -47,6 +47,7 @@ use rand::{Rng, RngExt};
 use rand_distr::Distribution as _;
 
 use crate::duration_format::format_duration;
+use crate::nanos;
 
 /// Nanoseconds in [`Distribution::SAMPLE_CAP`], as `f64`.
 const CAP_NANOS: f64 = 1e16;
@@ -434,24 +435,24 @@ impl Distribution {
             Self::Uniform { min, max } => {
                 let (lo, hi) = if min <= max { (min, max) } else { (max, min) };
                 let (lo, hi) = (lo.as_nanos(), hi.as_nanos());
-                let nanos = match (u64::try_from(lo), u64::try_from(hi)) {
+                let drawn = match (u64::try_from(lo), u64::try_from(hi)) {
                     (Ok(lo), Ok(hi)) => u128::from(rng.random_range(lo..=hi)),
                     _ => rng.random_range(lo..=hi),
                 };
-                duration_from_nanos_u128(nanos)
+                nanos::to_duration(drawn)
             }
             Self::Exponential { mean } => {
                 if mean.is_zero() {
                     return Duration::ZERO;
                 }
                 let x: f64 = rand_distr::Exp1.sample(rng);
-                duration_from_nanos_f64(x * nanos_f64(*mean))
+                duration_from_nanos_f64(x * nanos::as_f64(*mean))
             }
             Self::Normal { mean, std_dev } => {
                 if std_dev.is_zero() {
                     return *mean;
                 }
-                let (mu, sigma) = (nanos_f64(*mean), nanos_f64(*std_dev));
+                let (mu, sigma) = (nanos::as_f64(*mean), nanos::as_f64(*std_dev));
                 // mu >= 0, so each draw is accepted with probability >= 1/2.
                 loop {
                     let z: f64 = rand_distr::StandardNormal.sample(rng);
@@ -472,7 +473,7 @@ impl Distribution {
                 duration_from_nanos_f64((mu + sigma * z).exp())
             }
             Self::Pareto { scale, shape } => {
-                match rand_distr::Pareto::new(nanos_f64(*scale), *shape) {
+                match rand_distr::Pareto::new(nanos::as_f64(*scale), *shape) {
                     Ok(pareto) if !scale.is_zero() && shape.is_finite() => {
                         duration_from_nanos_f64(pareto.sample(rng))
                     }
@@ -496,8 +497,8 @@ impl Distribution {
     /// For a normal truncated at zero this is the mean of the truncated
     /// distribution, `mu + sigma * phi(a) / (1 - Phi(a))` with
     /// `a = -mu / sigma`, where `phi` and `Phi` are the standard normal
-    /// density and distribution function; `Phi` is computed from an `erf`
-    /// series accurate to about 1e-15. The cap at
+    /// density and distribution function; `Phi` is computed from
+    /// [`libm::erf`]. The cap at
     /// [`SAMPLE_CAP`](Self::SAMPLE_CAP) is not taken into account.
     ///
     /// # Examples
@@ -518,17 +519,17 @@ impl Distribution {
             Self::Constant(d) => Some(*d),
             Self::Uniform { min, max } => {
                 let sum = min.as_nanos() + max.as_nanos();
-                Some(duration_from_nanos_u128(sum / 2 + sum % 2))
+                Some(nanos::to_duration(sum / 2 + sum % 2))
             }
             Self::Exponential { mean } | Self::LogNormal { mean, .. } => Some(*mean),
             Self::Normal { mean, std_dev } => {
                 if std_dev.is_zero() {
                     return Some(*mean);
                 }
-                let (mu, sigma) = (nanos_f64(*mean), nanos_f64(*std_dev));
+                let (mu, sigma) = (nanos::as_f64(*mean), nanos::as_f64(*std_dev));
                 let a = -mu / sigma;
                 // 1 - Phi(a) = erfc(a / sqrt 2) / 2; with a <= 0 this is >= 1/2.
-                let survival = 0.5 * (1.0 + erf(-a / std::f64::consts::SQRT_2));
+                let survival = 0.5 * (1.0 + libm::erf(-a / std::f64::consts::SQRT_2));
                 let density = (-0.5 * a * a).exp() / (2.0 * std::f64::consts::PI).sqrt();
                 Some(duration_from_nanos_f64(mu + sigma * density / survival))
             }
@@ -537,14 +538,14 @@ impl Distribution {
                     None
                 } else {
                     Some(duration_from_nanos_f64(
-                        nanos_f64(*scale) * shape / (shape - 1.0),
+                        nanos::as_f64(*scale) * shape / (shape - 1.0),
                     ))
                 }
             }
             Self::Empirical { samples } => {
                 let sum: u128 = samples.iter().map(Duration::as_nanos).sum();
                 let n = samples.len() as u128;
-                Some(duration_from_nanos_u128((sum + n / 2) / n))
+                Some(nanos::to_duration((sum + n / 2) / n))
             }
         }
     }
@@ -594,23 +595,24 @@ impl fmt::Display for Distribution {
 /// `mu` and `sigma` of the underlying normal for a lognormal whose values
 /// have mean `mean` and standard deviation `std_dev`, in log-nanoseconds.
 /// `None` when `mean` is zero.
+///
+/// `rand_distr::LogNormal::from_mean_cv` does the same conversion, but computes
+/// `ln(1 + cv²)` and `mu = ln(mean² / (1 + cv²)) / 2` in a different order, so its
+/// parameters differ from these in the last bits for many inputs: a draw near a
+/// half-nanosecond would then round the other way and change a seed's report.
 fn lognormal_params(mean: Duration, std_dev: Duration) -> Option<(f64, f64)> {
     if mean.is_zero() {
         return None;
     }
-    let (m, s) = (nanos_f64(mean), nanos_f64(std_dev));
+    let (m, s) = (nanos::as_f64(mean), nanos::as_f64(std_dev));
     let ratio = s / m;
     let sigma2 = (ratio * ratio).ln_1p();
     Some((m.ln() - sigma2 / 2.0, sigma2.sqrt()))
 }
 
-/// A duration in nanoseconds as `f64`.
-fn nanos_f64(d: Duration) -> f64 {
-    d.as_nanos() as f64
-}
-
 /// Rounds `nanos` to the nearest nanosecond, clamped to
-/// `0..=`[`Distribution::SAMPLE_CAP`]; NaN gives zero.
+/// `0..=`[`Distribution::SAMPLE_CAP`]; NaN gives zero. The cap is the
+/// distribution's own rule, so this stays here rather than in `crate::nanos`.
 fn duration_from_nanos_f64(nanos: f64) -> Duration {
     if nanos.is_nan() || nanos <= 0.0 {
         Duration::ZERO
@@ -620,44 +622,6 @@ fn duration_from_nanos_f64(nanos: f64) -> Duration {
         // In range 0..1e16, so the conversion is exact after rounding.
         Duration::from_nanos(nanos.round() as u64)
     }
-}
-
-/// A duration from a nanosecond count, saturating at [`Duration::MAX`].
-fn duration_from_nanos_u128(nanos: u128) -> Duration {
-    const PER_SEC: u128 = 1_000_000_000;
-    match u64::try_from(nanos / PER_SEC) {
-        Ok(secs) => Duration::new(secs, (nanos % PER_SEC) as u32),
-        Err(_) => Duration::MAX,
-    }
-}
-
-/// The error function, from the series
-/// `erf(x) = 2/sqrt(pi) * exp(-x²) * Σ 2^n x^(2n+1) / (1·3·…·(2n+1))`,
-/// whose terms are all positive (no cancellation), so it is accurate to a
-/// few ulps; beyond |x| = 6, `1 - erf(|x|) < 1e-17` and ±1 is returned.
-fn erf(x: f64) -> f64 {
-    if x.is_nan() {
-        return f64::NAN;
-    }
-    let ax = x.abs();
-    if ax >= 6.0 {
-        return x.signum();
-    }
-    let x2 = ax * ax;
-    let mut term = ax;
-    let mut sum = ax;
-    let mut n = 0.0;
-    // With ax < 6 the terms shrink below 1e-17 of the sum within ~150 steps.
-    for _ in 0..400 {
-        n += 1.0;
-        term *= 2.0 * x2 / (2.0 * n + 1.0);
-        sum += term;
-        if term < sum * 1e-17 {
-            break;
-        }
-    }
-    let value = 2.0 / std::f64::consts::PI.sqrt() * (-x2).exp() * sum;
-    value.min(1.0).copysign(x)
 }
 
 #[cfg(test)]
@@ -1102,27 +1066,5 @@ mod tests {
         assert!(!Distribution::exponential(ms(1.0)).is_zero());
         assert!(!Distribution::empirical([Duration::ZERO]).is_zero());
         assert_eq!(Distribution::ZERO.sample(&mut rng(1)), Duration::ZERO);
-    }
-
-    #[test]
-    fn erf_matches_reference_values() {
-        let cases = [
-            (0.0, 0.0),
-            (0.1, 0.112_462_916_018_284_9),
-            (0.5, 0.520_499_877_813_046_5),
-            (1.0, 0.842_700_792_949_714_9),
-            (2.0, 0.995_322_265_018_952_7),
-            (3.0, 0.999_977_909_503_001_4),
-            (-1.0, -0.842_700_792_949_714_9),
-        ];
-        for (x, want) in cases {
-            assert!((erf(x) - want).abs() < 1e-14, "erf({x}) = {}", erf(x));
-        }
-        // erfc(4) = 1.541725790028002e-8, so relative accuracy of the tail
-        // holds well beyond 1e-7.
-        assert!(((1.0 - erf(4.0)) - 1.541_725_790_028_002e-8).abs() < 1e-15);
-        assert_eq!(erf(10.0), 1.0);
-        assert_eq!(erf(-10.0), -1.0);
-        assert!(erf(f64::NAN).is_nan());
     }
 }

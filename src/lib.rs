@@ -143,6 +143,7 @@ pub mod idempotency;
 pub mod link;
 pub mod message;
 pub mod metrics;
+mod nanos;
 pub mod policy;
 pub mod progress;
 pub mod random;

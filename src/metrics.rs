@@ -59,6 +59,8 @@ use std::time::Duration;
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
+use crate::nanos;
+
 /// Significant decimal digits kept by the percentile histogram.
 const SIGNIFICANT_DIGITS: u8 = 3;
 
@@ -66,25 +68,6 @@ const SIGNIFICANT_DIGITS: u8 = 3;
 /// percentile histogram; larger latencies are saturated to it there. The exact
 /// sum, minimum and maximum are not affected.
 const HISTOGRAM_CEILING_NS: u64 = u64::MAX / 4;
-
-const NANOS_PER_SEC: u128 = 1_000_000_000;
-
-/// Converts nanoseconds to a [`Duration`], saturating at [`Duration::MAX`].
-fn duration_from_nanos(nanos: u128) -> Duration {
-    if nanos >= Duration::MAX.as_nanos() {
-        return Duration::MAX;
-    }
-    // Below `Duration::MAX`, the seconds fit in a u64 and the remainder
-    // (below 10⁹) in a u32; the fallbacks are unreachable.
-    let secs = u64::try_from(nanos / NANOS_PER_SEC).unwrap_or(u64::MAX);
-    let subsec = u32::try_from(nanos % NANOS_PER_SEC).unwrap_or(0);
-    Duration::new(secs, subsec)
-}
-
-/// Milliseconds as `f64`, computed as nanoseconds `as f64 / 1e6`.
-fn millis(duration: Duration) -> f64 {
-    duration.as_nanos() as f64 / 1e6
-}
 
 /// Latency recorder: HdrHistogram for percentiles plus exact count, sum, min
 /// and max.
@@ -171,12 +154,8 @@ impl LatencyHistogram {
     pub fn record(&mut self, latency: Duration) {
         // In u64 arithmetic when it fits (every latency below 584 years): this runs several
         // times per simulated request, and `as_nanos` multiplies in u128.
-        let nanos = latency
-            .as_secs()
-            .checked_mul(1_000_000_000)
-            .and_then(|nanos| nanos.checked_add(u64::from(latency.subsec_nanos())));
-        match nanos {
-            Some(nanos) => self.record_nanos(nanos),
+        match nanos::checked_u64(latency) {
+            Some(ns) => self.record_nanos(ns),
             None => self.record_clamped(HISTOGRAM_CEILING_NS, latency.as_nanos()),
         }
     }
@@ -232,7 +211,7 @@ impl LatencyHistogram {
         if self.count == 0 {
             return Duration::ZERO;
         }
-        duration_from_nanos(self.sum_ns / u128::from(self.count))
+        nanos::to_duration(self.sum_ns / u128::from(self.count))
     }
 
     /// Exact smallest recorded latency; zero when empty.
@@ -241,14 +220,14 @@ impl LatencyHistogram {
         if self.count == 0 {
             Duration::ZERO
         } else {
-            duration_from_nanos(self.min_ns)
+            nanos::to_duration(self.min_ns)
         }
     }
 
     /// Exact largest recorded latency; zero when empty.
     #[must_use]
     pub fn max(&self) -> Duration {
-        duration_from_nanos(self.max_ns)
+        nanos::to_duration(self.max_ns)
     }
 
     /// Latency at quantile `q` (`0.5` is the median, `0.99` the 99th
@@ -279,7 +258,7 @@ impl LatencyHistogram {
         }
         let q = if q.is_nan() { 0.0 } else { q.clamp(0.0, 1.0) };
         let value = u128::from(self.histogram.value_at_quantile(q));
-        duration_from_nanos(value.clamp(self.min_ns, self.max_ns))
+        nanos::to_duration(value.clamp(self.min_ns, self.max_ns))
     }
 
     /// Adds every latency recorded in `other` to `self`, as if they had been
@@ -340,12 +319,12 @@ impl LatencyHistogram {
         }
         LatencySummary {
             count: self.count,
-            mean: millis(self.mean()),
-            p50: millis(self.quantile(0.5)),
-            p90: millis(self.quantile(0.9)),
-            p99: millis(self.quantile(0.99)),
-            p999: millis(self.quantile(0.999)),
-            max: millis(self.max()),
+            mean: nanos::as_millis_f64(self.mean()),
+            p50: nanos::as_millis_f64(self.quantile(0.5)),
+            p90: nanos::as_millis_f64(self.quantile(0.9)),
+            p99: nanos::as_millis_f64(self.quantile(0.99)),
+            p999: nanos::as_millis_f64(self.quantile(0.999)),
+            max: nanos::as_millis_f64(self.max()),
         }
     }
 }
@@ -473,13 +452,13 @@ impl BusyTime {
     /// The length of the measurement window.
     #[must_use]
     pub fn window(&self) -> Duration {
-        duration_from_nanos(self.window_end_ns.saturating_sub(self.window_start_ns))
+        nanos::to_duration(self.window_end_ns.saturating_sub(self.window_start_ns))
     }
 
     /// Total busy time recorded inside the window (summed over workers).
     #[must_use]
     pub fn busy(&self) -> Duration {
-        duration_from_nanos(self.busy)
+        nanos::to_duration(self.busy)
     }
 
     /// Busy time divided by the worker time available in the window
@@ -640,17 +619,6 @@ mod tests {
         }
         assert!(many.mean() <= Duration::MAX);
         let _ = many.summary();
-    }
-
-    #[test]
-    fn duration_from_nanos_saturates() {
-        assert_eq!(duration_from_nanos(0), Duration::ZERO);
-        assert_eq!(
-            duration_from_nanos(1_500_000_001),
-            Duration::new(1, 500_000_001)
-        );
-        assert_eq!(duration_from_nanos(Duration::MAX.as_nanos()), Duration::MAX);
-        assert_eq!(duration_from_nanos(u128::MAX), Duration::MAX);
     }
 
     #[test]

@@ -9,7 +9,7 @@ pub(crate) fn closest<'c>(
 ) -> Option<&'c str> {
     candidates
         .into_iter()
-        .map(|candidate| (edit_distance(name, candidate), candidate))
+        .map(|candidate| (strsim::levenshtein(name, candidate), candidate))
         .filter(|(distance, candidate)| {
             *distance <= candidate.chars().count().max(name.chars().count()) / 3 + 1
         })
@@ -27,22 +27,6 @@ pub(crate) fn did_you_mean<'c>(
         .unwrap_or_default()
 }
 
-/// Levenshtein distance, in characters.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut previous = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let substitution = previous + usize::from(ca != *cb);
-            previous = row[j + 1];
-            row[j + 1] = substitution.min(row[j] + 1).min(previous + 1);
-        }
-    }
-    row[b.len()]
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -55,7 +39,13 @@ mod tests {
         );
         assert_eq!(did_you_mean("zzzzzz", ["client", "payment"]), "");
         assert_eq!(closest("wrokers", ["workers", "queue"]), Some("workers"));
-        assert_eq!(edit_distance("kitten", "sitting"), 3);
-        assert_eq!(edit_distance("", "abc"), 3);
+        // Distances count characters, not bytes: each "é" for "e" is one edit.
+        assert_eq!(closest("résumé", ["resume"]), Some("resume"));
+        // Ties go to the smaller candidate, whatever the order.
+        assert_eq!(closest("cat", ["cot", "bat"]), Some("bat"));
+        assert_eq!(closest("cat", ["bat", "cot"]), Some("bat"));
+        // The threshold: a third of the longer name's length, plus one (3 edits here).
+        assert_eq!(closest("abcdef", ["abcxyz"]), Some("abcxyz"));
+        assert_eq!(closest("abcdef", ["abwxyz"]), None);
     }
 }

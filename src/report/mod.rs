@@ -1,0 +1,541 @@
+//! The result of a simulation run.
+//!
+//! A [`Report`] is what a run hands back: per-workload figures (what the
+//! clients saw) and per-service figures (what each service went through). It
+//! prints as a plain-text table ([`Display`](std::fmt::Display)) and converts
+//! to and from JSON ([`Report::to_json`], [`Report::from_json`]); the JSON
+//! field names are a public interface, and maps are [`BTreeMap`]s so that keys
+//! come out in a deterministic (sorted) order.
+//!
+//! # Time windows
+//!
+//! A run has three instants, all on the simulation clock and counted from its
+//! start:
+//!
+//! * [`simulated_seconds`](Report::simulated_seconds): the workload duration,
+//!   the window in which clients send requests;
+//! * the end of the warm-up, `simulated_seconds - measured_seconds`; the
+//!   *measured window* runs from there to `simulated_seconds`. Counts, rates,
+//!   latencies and utilisation cover this window only, so that start-up
+//!   transients (empty queues, cold caches) do not skew them;
+//! * [`drained_seconds`](Report::drained_seconds): when the last request that
+//!   was in flight at the end of the sending window finished. Requests sent in
+//!   the measured window are followed to completion even when that is after
+//!   `simulated_seconds`.
+//!
+//! # Figures
+//!
+//! Latencies are [`LatencySummary`] values in milliseconds (see
+//! [`metrics`](crate::metrics)). A workload's latency runs from the
+//! *intended* send time of each request to its response, so that a slow
+//! system cannot hide its queueing by delaying the clients (no coordinated
+//! omission). A service's latency is split into queue wait (arrival to start
+//! of handling) and processing (start of handling to response, including the
+//! downstream calls the handler makes); their sum per request is the service
+//! latency.
+//!
+//! # Example
+//!
+//! ```
+//! use microsim::ClockKind;
+//! use microsim::report::{Report, WorkloadReport};
+//!
+//! let mut report = Report::new(7, ClockKind::Virtual);
+//! report.simulated_seconds = 60.0;
+//! report.measured_seconds = 55.0;
+//! report.drained_seconds = 60.012;
+//! let mut checkout = WorkloadReport::default();
+//! checkout.sent = 48_000;
+//! checkout.completed = 48_000;
+//! checkout.throughput_per_s = 48_000.0 / 55.0;
+//! report.workloads.insert("checkout".to_string(), checkout);
+//!
+//! let text = report.to_string();
+//! assert!(text.starts_with("microsim report  seed 7  virtual clock  60.000 s simulated"));
+//! assert!(text.contains("checkout"));
+//!
+//! let json = report.to_json();
+//! assert_eq!(Report::from_json(&json).unwrap(), report);
+//! ```
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::clock::ClockKind;
+use crate::metrics::LatencySummary;
+
+// The text tables: `Report`'s `Display`.
+mod table;
+
+/// The result of a simulation run.
+///
+/// See the [module documentation](self) for the time windows the figures
+/// cover. Build one with [`Report::new`] and fill in its public fields.
+///
+/// # Examples
+///
+/// ```
+/// use microsim::ClockKind;
+/// use microsim::report::{Report, ServiceReport};
+///
+/// let mut report = Report::new(1, ClockKind::Virtual);
+/// report.services.insert("db".to_string(), ServiceReport::default());
+/// let value: serde_json::Value = serde_json::from_str(&report.to_json()).unwrap();
+/// assert_eq!(value["clock"], "virtual");
+/// assert_eq!(value["services"]["db"]["queue_capacity"], serde_json::Value::Null);
+/// ```
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Report {
+    /// Seed of the run's random number generator: the same seed and scenario
+    /// on the virtual clock reproduce the same report.
+    pub seed: u64,
+    /// Which clock drove the run; serialised as `"virtual"` or `"real"`.
+    pub clock: ClockKind,
+    /// Workload duration (the sending window), seconds.
+    pub simulated_seconds: f64,
+    /// Duration minus warm-up: the window that counts, rates and latencies
+    /// cover, seconds.
+    pub measured_seconds: f64,
+    /// Simulated time at which the last in-flight request ended, seconds;
+    /// usually at least `simulated_seconds`.
+    pub drained_seconds: f64,
+    /// Per-workload figures, by workload name.
+    pub workloads: BTreeMap<String, WorkloadReport>,
+    /// Per-service figures, by service name.
+    pub services: BTreeMap<String, ServiceReport>,
+    /// Per-topic figures, by topic name (empty without topics).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub topics: BTreeMap<String, TopicReport>,
+    /// The scheduled faults, in the order they were added (empty without faults).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub faults: Vec<crate::fault::FaultReport>,
+    /// What each call policy did, by pair: `"caller -> callee"` (empty without policies).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub policies: BTreeMap<String, crate::policy::PolicyReport>,
+}
+
+/// One replica's share of its service's work.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
+#[non_exhaustive]
+pub struct ReplicaReport {
+    /// Requests it handled.
+    pub handled: u64,
+    /// Requests its full queue rejected.
+    pub rejected: u64,
+    /// Its busy worker time over its available worker time.
+    pub utilization: f64,
+    /// Arrival to response sent, ms.
+    pub latency_ms: LatencySummary,
+}
+
+/// What went through one topic, in the measured window (events published at or after the
+/// warm-up).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct TopicReport {
+    /// The topic's delivery guarantee.
+    pub delivery: crate::topic::Delivery,
+    /// Events published.
+    pub published: u64,
+    /// Publishes refused because the topic was full.
+    pub rejected: u64,
+    /// Deliveries made to subscribers, redeliveries included.
+    pub delivered: u64,
+    /// Deliveries beyond the first of an event to a subscriber.
+    pub redelivered: u64,
+    /// Handler runs of an event beyond its first, for one subscriber: the handler saw it
+    /// again after a crash, a timeout or an error.
+    pub duplicates: u64,
+    /// Events sent to the dead-letter topic after their last delivery failed (counted per
+    /// subscriber).
+    pub dead_lettered: u64,
+    /// At-most-once deliveries whose handler failed or crashed: the event is gone.
+    pub lost: u64,
+    /// Per subscribing service.
+    pub subscribers: BTreeMap<String, SubscriberReport>,
+}
+
+/// What one subscriber of a topic went through.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
+#[non_exhaustive]
+pub struct SubscriberReport {
+    /// Events handled successfully (acknowledged).
+    pub handled: u64,
+    /// Events dead-lettered for this subscriber.
+    pub dead_lettered: u64,
+    /// Events lost for this subscriber.
+    pub lost: u64,
+    /// From publish to the end of the successful handling, ms.
+    pub latency_ms: LatencySummary,
+    /// Most events waiting at the broker for this subscriber at once.
+    pub lag_max: u64,
+    /// Events waiting, averaged over simulated time.
+    pub lag_mean: f64,
+    /// Most events waiting within each hundredth of the duration.
+    pub lag_timeline: Vec<u64>,
+}
+
+/// What the clients of one workload saw, in the measured window.
+///
+/// `failed` is split by cause into `rejected`, `timed_out`, `crashed` and
+/// `errors`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
+#[non_exhaustive]
+pub struct WorkloadReport {
+    /// Requests sent.
+    pub sent: u64,
+    /// Requests that received a successful response.
+    pub completed: u64,
+    /// Requests that failed, whatever the cause.
+    pub failed: u64,
+    /// Part of `failed`: rejected by a full queue, or not sent by the client's own policy
+    /// (circuit open, bulkhead full, rate limited).
+    pub rejected: u64,
+    /// Part of `failed`: timed out.
+    pub timed_out: u64,
+    /// Part of `failed`: the handler panicked, or a crash fault took its replica down.
+    pub crashed: u64,
+    /// Part of `failed`: the handler returned an error.
+    pub errors: u64,
+    /// `completed / measured_seconds`, requests per second.
+    pub throughput_per_s: f64,
+    /// Latency of completed requests, from intended send time to response,
+    /// ms.
+    pub latency_ms: LatencySummary,
+    /// Settled latency of completed requests, ms: from intended send time until the
+    /// response has arrived *and* every event and one-way message the request caused,
+    /// transitively, has been handled (or dead-lettered or lost). Equal to `latency_ms`
+    /// for purely synchronous flows.
+    pub settled_ms: LatencySummary,
+}
+
+/// What one service went through, in the measured window.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
+#[non_exhaustive]
+pub struct ServiceReport {
+    /// Per replica, in replica order; empty for a service with one replica.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub replicas: Vec<ReplicaReport>,
+    /// Number of workers handling requests concurrently.
+    pub workers: usize,
+    /// Capacity of the queue in front of the workers; `None` = unbounded.
+    pub queue_capacity: Option<usize>,
+    /// Requests that entered a worker and finished (ok or error).
+    pub handled: u64,
+    /// Arrivals refused because the queue was full.
+    pub rejected: u64,
+    /// Handler returned an error.
+    pub failed: u64,
+    /// Handler panicked (the worker was restarted).
+    pub panics: u64,
+    /// Queued copies dropped because a hedging caller took the other copy's answer.
+    #[serde(default)]
+    pub cancelled: u64,
+    /// Requests in progress or queued when a crash fault took the replica down.
+    #[serde(default)]
+    pub crashed: u64,
+    /// Busy worker time / available worker time in the measured window.
+    pub utilization: f64,
+    /// Arrival at the service to start of handling, ms.
+    pub queue_wait_ms: LatencySummary,
+    /// Start of handling to response sent (includes downstream calls), ms.
+    pub processing_ms: LatencySummary,
+    /// Arrival to response sent, ms.
+    pub latency_ms: LatencySummary,
+}
+
+impl Report {
+    /// Creates a report for a run with the given seed and clock, with zero
+    /// durations and no workloads or services; fill in the public fields.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use microsim::ClockKind;
+    /// use microsim::report::Report;
+    ///
+    /// let report = Report::new(42, ClockKind::Real);
+    /// assert_eq!(report.seed, 42);
+    /// assert!(report.workloads.is_empty() && report.services.is_empty());
+    /// ```
+    #[must_use]
+    pub fn new(seed: u64, clock: ClockKind) -> Self {
+        Self {
+            seed,
+            clock,
+            simulated_seconds: 0.0,
+            measured_seconds: 0.0,
+            drained_seconds: 0.0,
+            workloads: BTreeMap::new(),
+            services: BTreeMap::new(),
+            topics: BTreeMap::new(),
+            faults: Vec::new(),
+            policies: BTreeMap::new(),
+        }
+    }
+
+    /// The report as pretty-printed JSON.
+    ///
+    /// Non-finite figures (`NaN`, infinities) are written as `null`, which
+    /// [`from_json`](Self::from_json) does not read back as a number.
+    ///
+    /// # Panics
+    ///
+    /// Never in practice: serialisation can only fail for map keys that are
+    /// not strings, for a failing custom `Serialize` implementation or for an
+    /// I/O error, and none of these exist here (the maps are keyed by
+    /// `String`, all types derive `Serialize`, and the output is an in-memory
+    /// string). The `expect` documents that invariant.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use microsim::ClockKind;
+    /// use microsim::report::Report;
+    ///
+    /// let json = Report::new(3, ClockKind::Virtual).to_json();
+    /// assert!(json.contains("\"seed\": 3"));
+    /// ```
+    #[must_use]
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self)
+            .expect("a Report always serialises: string keys, derived Serialize, in-memory output")
+    }
+
+    /// Reads a report written by [`to_json`](Self::to_json).
+    ///
+    /// # Errors
+    ///
+    /// Returns the [`serde_json::Error`] if `json` is not valid JSON or does not
+    /// have the shape of a report.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use microsim::report::Report;
+    ///
+    /// assert!(Report::from_json("{}").is_err());
+    /// ```
+    pub fn from_json(json: &str) -> Result<Report, serde_json::Error> {
+        serde_json::from_str(json)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn summary(base: f64) -> LatencySummary {
+        LatencySummary {
+            count: 1000,
+            mean: base,
+            p50: base * 0.5,
+            p90: base * 2.0,
+            p99: base * 4.0,
+            p999: base * 6.0,
+            max: base * 10.0,
+        }
+    }
+
+    /// A report with two workloads and two services, for the tests of both the JSON and the
+    /// tables.
+    pub(super) fn sample() -> Report {
+        let mut report = Report::new(7, ClockKind::Virtual);
+        report.simulated_seconds = 60.0;
+        report.measured_seconds = 55.0;
+        report.drained_seconds = 60.0121;
+        report.workloads.insert(
+            "checkout".to_string(),
+            WorkloadReport {
+                sent: 48_000,
+                completed: 47_950,
+                failed: 50,
+                rejected: 50,
+                timed_out: 0,
+                crashed: 0,
+                errors: 0,
+                throughput_per_s: 799.2,
+                latency_ms: LatencySummary {
+                    count: 47_950,
+                    mean: 5.012,
+                    p50: 3.47,
+                    p90: 11.5,
+                    p99: 23.0,
+                    p999: 34.5,
+                    max: 60.1,
+                },
+                settled_ms: LatencySummary::default(),
+            },
+        );
+        report.workloads.insert(
+            "browse".to_string(),
+            WorkloadReport {
+                sent: 10,
+                completed: 5,
+                failed: 5,
+                rejected: 0,
+                timed_out: 1,
+                crashed: 3,
+                errors: 1,
+                throughput_per_s: 0.090_909,
+                latency_ms: summary(1.0),
+                settled_ms: summary(1.0),
+            },
+        );
+        report.services.insert(
+            "frontend".to_string(),
+            ServiceReport {
+                replicas: Vec::new(),
+                workers: 64,
+                queue_capacity: Some(1000),
+                handled: 48_000,
+                rejected: 50,
+                failed: 0,
+                panics: 0,
+                cancelled: 0,
+                crashed: 0,
+                utilization: 0.8,
+                queue_wait_ms: summary(0.01),
+                processing_ms: summary(1.234),
+                latency_ms: summary(1.5),
+            },
+        );
+        report.services.insert(
+            "a-service-with-a-very-long-name".to_string(),
+            ServiceReport {
+                replicas: Vec::new(),
+                workers: 2,
+                queue_capacity: None,
+                handled: 12,
+                rejected: 0,
+                failed: 1,
+                panics: 2,
+                cancelled: 0,
+                crashed: 0,
+                utilization: 0.123_456,
+                queue_wait_ms: summary(0.25),
+                processing_ms: summary(2.0),
+                latency_ms: summary(2.25),
+            },
+        );
+        report
+    }
+
+    #[test]
+    fn json_round_trip() {
+        let report = sample();
+        let json = report.to_json();
+        assert_eq!(Report::from_json(&json).unwrap(), report);
+        let empty = Report::new(0, ClockKind::Real);
+        assert_eq!(Report::from_json(&empty.to_json()).unwrap(), empty);
+    }
+
+    #[test]
+    fn json_rejects_garbage() {
+        assert!(Report::from_json("").is_err());
+        assert!(Report::from_json("[]").is_err());
+        assert!(Report::from_json("{\"seed\": 1}").is_err());
+    }
+
+    fn keys(value: &serde_json::Value) -> Vec<&str> {
+        value
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect()
+    }
+
+    #[test]
+    fn json_field_names() {
+        let value: serde_json::Value = serde_json::from_str(&sample().to_json()).unwrap();
+        let mut top = keys(&value);
+        top.sort_unstable();
+        assert_eq!(
+            top,
+            [
+                "clock",
+                "drained_seconds",
+                "measured_seconds",
+                "seed",
+                "services",
+                "simulated_seconds",
+                "workloads",
+            ]
+        );
+        assert_eq!(value["seed"], 7);
+        assert_eq!(value["clock"], "virtual");
+        assert_eq!(value["measured_seconds"], 55.0);
+
+        let checkout = &value["workloads"]["checkout"];
+        let mut workload = keys(checkout);
+        workload.sort_unstable();
+        assert_eq!(
+            workload,
+            [
+                "completed",
+                "crashed",
+                "errors",
+                "failed",
+                "latency_ms",
+                "rejected",
+                "sent",
+                "settled_ms",
+                "throughput_per_s",
+                "timed_out",
+            ]
+        );
+        assert_eq!(checkout["sent"], 48_000);
+        let mut latency = keys(&checkout["latency_ms"]);
+        latency.sort_unstable();
+        assert_eq!(
+            latency,
+            ["count", "max", "mean", "p50", "p90", "p99", "p999"]
+        );
+        assert_eq!(checkout["latency_ms"]["p999"], 34.5);
+
+        let frontend = &value["services"]["frontend"];
+        let mut service = keys(frontend);
+        service.sort_unstable();
+        assert_eq!(
+            service,
+            [
+                "cancelled",
+                "crashed",
+                "failed",
+                "handled",
+                "latency_ms",
+                "panics",
+                "processing_ms",
+                "queue_capacity",
+                "queue_wait_ms",
+                "rejected",
+                "utilization",
+                "workers",
+            ]
+        );
+        assert_eq!(frontend["queue_capacity"], 1000);
+        assert_eq!(
+            value["services"]["a-service-with-a-very-long-name"]["queue_capacity"],
+            serde_json::Value::Null
+        );
+        // Maps are sorted by name.
+        assert_eq!(
+            keys(&value["services"]),
+            ["a-service-with-a-very-long-name", "frontend"]
+        );
+        let json = sample().to_json();
+        assert!(json.find("\"browse\"").unwrap() < json.find("\"checkout\"").unwrap());
+    }
+
+    #[test]
+    fn clock_kind_serialises_in_snake_case() {
+        assert_eq!(serde_json::to_string(&ClockKind::Real).unwrap(), "\"real\"");
+        assert_eq!(
+            serde_json::from_str::<ClockKind>("\"virtual\"").unwrap(),
+            ClockKind::Virtual
+        );
+    }
+}
