@@ -130,30 +130,26 @@
 //! See `DESIGN.md` for why it is built this way.
 
 pub mod balancer;
-mod broker;
+mod capacity;
 pub mod clock;
 pub mod distribution;
 pub mod duration_format;
-mod engine;
 pub mod error;
 pub mod fault;
-mod fault_schedule;
-pub mod handle;
 pub mod idempotency;
 pub mod link;
 pub mod message;
 pub mod metrics;
 mod nanos;
+mod node;
 pub mod policy;
 pub mod progress;
 pub mod random;
-mod replica;
 pub mod report;
 mod rules;
+mod runtime;
 #[cfg(feature = "scenario")]
 pub mod scenario;
-pub mod service;
-mod settle;
 pub mod simulation;
 mod suggest;
 pub mod topic;
@@ -162,16 +158,18 @@ pub mod workload;
 pub use rand;
 
 pub use balancer::Balancer;
+pub use capacity::Capacity;
 pub use clock::ClockKind;
 pub use distribution::Distribution;
 pub use error::{BuildError, CallError, ServiceError, SimulationError};
 pub use fault::{Fault, FaultKind};
-pub use handle::ServiceHandle;
 pub use message::{RequestId, RequestMeta, TraceContext};
 pub use policy::CallPolicy;
 pub use progress::Progress;
 pub use report::Report;
-pub use service::{Capacity, Context, Service};
+pub use runtime::context::Context;
+pub use runtime::handle::{ServiceHandle, TopicHandle};
+pub use runtime::service::Service;
 pub use simulation::{Simulation, SimulationBuilder};
-pub use topic::{Delivery, Event, Topic, TopicHandle, WhenFull};
+pub use topic::{Delivery, Event, Topic, WhenFull};
 pub use workload::{Arrivals, Workload};

@@ -9,12 +9,10 @@ use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use crate::distribution::Distribution;
-use crate::engine::NodeId;
+use crate::node::NodeId;
 use crate::random::{self, SimRng};
 
-/// The name of the endpoint workload requests come from; a link from `"client"` to a service
-/// sets the latency workloads see.
-pub const CLIENT: &str = "client";
+pub use crate::node::CLIENT;
 
 /// One direction-agnostic latency between a source and a destination, with its own stream.
 #[derive(Debug)]

@@ -24,14 +24,12 @@
 //! events at once as the subscriber has workers (its prefetch); the rest wait at the broker
 //! and are that subscriber's *lag*.
 
-use std::marker::PhantomData;
-use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 use crate::distribution::Distribution;
-use crate::error::{BuildError, CallError, FieldError, FieldPath};
+use crate::error::{BuildError, FieldError, FieldPath};
 use crate::rules;
 
 /// Anything that can be published: cloned once per subscriber.
@@ -62,7 +60,7 @@ pub enum WhenFull {
     /// The publisher waits until there is room (backpressure), within its call timeout.
     #[default]
     Block,
-    /// The publish fails at once with [`CallError::TopicFull`].
+    /// The publish fails at once with [`CallError::TopicFull`](crate::CallError::TopicFull).
     Reject,
 }
 
@@ -160,81 +158,5 @@ impl Topic {
                 field: FieldPath::key("broker_latency"),
                 source,
             })
-    }
-}
-
-/// A typed reference to a topic carrying events of type `E`, returned by
-/// [`Simulation::add_topic`](crate::Simulation::add_topic). Cheap to clone.
-pub struct TopicHandle<E: Event> {
-    pub(crate) name: Arc<str>,
-    pub(crate) simulation: u64,
-    pub(crate) shared: Arc<TopicShared<E>>,
-    dead_letter: Option<Box<TopicHandle<E>>>,
-    _event: PhantomData<fn() -> E>,
-}
-
-/// What a handle shares with the running broker.
-pub(crate) struct TopicShared<E: Event> {
-    pub(crate) subscribers: Mutex<Vec<Arc<dyn crate::broker::Subscriber<E>>>>,
-    pub(crate) running: OnceLock<Arc<crate::broker::BrokerLink<E>>>,
-}
-
-impl<E: Event> TopicHandle<E> {
-    pub(crate) fn new(
-        name: Arc<str>,
-        simulation: u64,
-        dead_letter: Option<TopicHandle<E>>,
-    ) -> Self {
-        TopicHandle {
-            name,
-            simulation,
-            shared: Arc::new(TopicShared {
-                subscribers: Mutex::new(Vec::new()),
-                running: OnceLock::new(),
-            }),
-            dead_letter: dead_letter.map(Box::new),
-            _event: PhantomData,
-        }
-    }
-
-    /// The topic's name.
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
-    /// The dead-letter topic of an at-least-once topic (named `NAME.dead-letter`), where
-    /// events go after their last failed delivery. Subscribe to it like any topic.
-    pub fn dead_letter(&self) -> Option<&TopicHandle<E>> {
-        self.dead_letter.as_deref()
-    }
-
-    pub(crate) fn running(&self) -> Result<Arc<crate::broker::BrokerLink<E>>, CallError> {
-        self.shared
-            .running
-            .get()
-            .cloned()
-            .ok_or_else(|| CallError::Unavailable {
-                service: self.name.to_string(),
-            })
-    }
-}
-
-impl<E: Event> Clone for TopicHandle<E> {
-    fn clone(&self) -> Self {
-        TopicHandle {
-            name: Arc::clone(&self.name),
-            simulation: self.simulation,
-            shared: Arc::clone(&self.shared),
-            dead_letter: self.dead_letter.clone(),
-            _event: PhantomData,
-        }
-    }
-}
-
-impl<E: Event> std::fmt::Debug for TopicHandle<E> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TopicHandle")
-            .field("name", &self.name)
-            .finish()
     }
 }

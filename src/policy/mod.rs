@@ -62,9 +62,9 @@ use hedge::HedgeDelay;
 use limit::TokenBucket;
 use retry::BudgetState;
 
-use crate::engine::NodeId;
 use crate::error::FieldError;
 use crate::metrics::{LatencyHistogram, LatencySummary};
+use crate::node::NodeId;
 use crate::random::SimRng;
 use crate::rules;
 

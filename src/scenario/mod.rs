@@ -97,13 +97,14 @@ use std::time::Duration;
 use toml::Spanned;
 
 use crate::balancer::Balancer;
+use crate::capacity::Capacity;
 use crate::distribution::Distribution;
 use crate::error::{BuildError, FieldPath};
 use crate::fault::Fault;
-use crate::link::CLIENT;
-use crate::service::Capacity;
+use crate::node::CLIENT;
+use crate::runtime::handle::TopicHandle;
 use crate::simulation::{Simulation, SimulationBuilder};
-use crate::topic::{Topic, TopicHandle, WhenFull};
+use crate::topic::{Topic, WhenFull};
 use crate::workload::Workload;
 
 pub use error::ScenarioError;

@@ -11,7 +11,7 @@ use toml::Spanned;
 
 use crate::duration_format::format_duration;
 use crate::fault::Fault;
-use crate::link::CLIENT;
+use crate::node::CLIENT;
 use crate::policy::{
     Backoff, CallPolicy, CircuitBreaker, Hedge, Jitter, RateLimit, Retry, RetryBudget,
 };

@@ -10,9 +10,10 @@ use rand::RngExt;
 
 use crate::distribution::Distribution;
 use crate::error::ServiceError;
-use crate::handle::ServiceHandle;
-use crate::service::{Context, Service};
-use crate::topic::TopicHandle;
+use crate::runtime::context::Context;
+use crate::runtime::handle::ServiceHandle;
+use crate::runtime::handle::TopicHandle;
+use crate::runtime::service::Service;
 
 /// A service described by a scenario file.
 #[derive(Debug)]

@@ -6,16 +6,19 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use crate::balancer::{Balancer, BalancerState};
-use crate::broker::RunningTopic;
-use crate::engine::{Engine, NodeId, ServiceControl};
+use crate::capacity::Capacity;
 use crate::error::SimulationError;
-use crate::handle::ServiceHandle;
 use crate::random::{self};
-use crate::replica::{Replica, ReplicaSet};
 use crate::report::ServiceReport;
-use crate::service::{Capacity, Service};
-use crate::topic::{Event, Topic, TopicHandle};
-use crate::workload::{MakeRequest, Workload, WorkloadResult, WorkloadRun};
+use crate::runtime::broker::RunningTopic;
+use crate::runtime::engine::{Engine, NodeId, ServiceControl};
+use crate::runtime::handle::ServiceHandle;
+use crate::runtime::handle::TopicHandle;
+use crate::runtime::replica::{Replica, ReplicaSet};
+use crate::runtime::service::Service;
+use crate::runtime::workload_driver::{MakeRequest, WorkloadResult, WorkloadRun};
+use crate::topic::{Event, Topic};
+use crate::workload::Workload;
 
 pub(super) type StartFuture =
     Pin<Box<dyn Future<Output = Result<Arc<dyn RunningService>, SimulationError>>>>;
@@ -194,7 +197,7 @@ impl<E: Event> TopicEntry for PendingTopic<E> {
     fn start(self: Box<Self>, node: NodeId, seed: u64, engine: Arc<Engine>) -> StartTopicFuture {
         Box::pin(async move {
             let rng = random::stream(seed, &format!("topic/{}", self.handle.name()));
-            crate::broker::start(&self.handle, self.topic, node, rng, engine).await
+            crate::runtime::broker::start(&self.handle, self.topic, node, rng, engine).await
         })
     }
 }

@@ -15,19 +15,21 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
 use crate::balancer::Balancer;
-use crate::broker::ServiceSubscriber;
+use crate::capacity::Capacity;
 use crate::distribution::Distribution;
 use crate::error::{BuildError, FieldError, FieldPath};
 use crate::fault::Fault;
-use crate::handle::ServiceHandle;
-use crate::link::CLIENT;
+use crate::node::CLIENT;
 use crate::policy::CallPolicy;
 use crate::progress::Progress;
 use crate::random::SimRng;
 use crate::rules;
-use crate::service::{Capacity, Service};
+use crate::runtime::broker::ServiceSubscriber;
+use crate::runtime::handle::ServiceHandle;
+use crate::runtime::handle::TopicHandle;
+use crate::runtime::service::Service;
 use crate::suggest::did_you_mean;
-use crate::topic::{Delivery, Event, Topic, TopicHandle};
+use crate::topic::{Delivery, Event, Topic};
 use crate::workload::Workload;
 
 use entries::{
@@ -460,7 +462,7 @@ impl Simulation {
             .chain(self.topics.iter().map(|t| (t.name(), 0)))
             .collect();
         for fault in &self.faults {
-            crate::fault_schedule::check_targets(fault, &nodes)?;
+            crate::runtime::fault_schedule::check_targets(fault, &nodes)?;
         }
         for (from, to) in self.policies.keys() {
             for endpoint in [from, to] {

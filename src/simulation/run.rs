@@ -5,12 +5,12 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::clock::Clock;
-use crate::engine::{Engine, Faults, NodeId, Timing};
 use crate::error::SimulationError;
 use crate::link::{CLIENT, Links};
 use crate::policy::Policies;
 use crate::report::{Report, ServiceReport, TopicReport, WorkloadReport};
-use crate::workload::WorkloadResult;
+use crate::runtime::engine::{Engine, Faults, NodeId, Timing};
+use crate::runtime::workload_driver::WorkloadResult;
 
 use super::Simulation;
 

@@ -8,24 +8,17 @@ use tokio::sync::{Notify, oneshot};
 
 use crate::clock::{CallTimer, Clock};
 use crate::error::CallError;
-pub(crate) use crate::fault_schedule::Faults;
-use crate::fault_schedule::ScheduledFault;
 use crate::link::Links;
 use crate::message::{RequestId, RequestMeta};
 use crate::policy::{PairPolicy, Policies};
 use crate::progress::Progress;
-use crate::replica::{Cancel, ReplicaSet, Responder};
-use crate::service::Service;
-use crate::settle::Settle;
+pub(crate) use crate::runtime::fault_schedule::Faults;
+use crate::runtime::fault_schedule::ScheduledFault;
+use crate::runtime::replica::{Cancel, ReplicaSet, Responder};
+use crate::runtime::service::Service;
+use crate::runtime::settle::Settle;
 
-/// A place messages come from or go to: the workload client (node 0) or a service.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub(crate) struct NodeId(pub(crate) usize);
-
-impl NodeId {
-    /// Where workload requests come from.
-    pub(crate) const CLIENT: NodeId = NodeId(0);
-}
+pub(crate) use crate::node::NodeId;
 
 /// The measurement window and timing settings every part of a run shares.
 #[derive(Clone, Copy, Debug)]

@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use rand::RngExt;
 
-use crate::engine::NodeId;
 use crate::error::{BuildError, FieldPath};
 use crate::fault::{Fault, FaultKind, FaultReport};
+use crate::node::NodeId;
 use crate::random::SimRng;
 use crate::suggest::did_you_mean;
 
@@ -98,7 +98,7 @@ pub(crate) fn check_targets(fault: &Fault, nodes: &[(&str, usize)]) -> Result<()
     ) && let Some(topic) = fault
         .services()
         .into_iter()
-        .find(|name| *name != crate::link::CLIENT && replicas_of(name) == Some(0))
+        .find(|name| *name != crate::node::CLIENT && replicas_of(name) == Some(0))
     {
         return invalid(format!(
             "{topic:?} is a topic: loss and partition faults act on calls and messages between services"

@@ -20,8 +20,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::clock::nanos;
-use crate::engine::{Engine, InFlightGuard};
 use crate::metrics::LatencyHistogram;
+use crate::runtime::engine::{Engine, InFlightGuard};
 
 /// Where a settled latency is recorded.
 pub(crate) trait SettleSink: Send + Sync {

@@ -20,17 +20,18 @@ use ractor::{Actor, ActorProcessingErr, ActorRef};
 use tokio::sync::oneshot;
 
 use crate::distribution::Distribution;
-use crate::engine::{Engine, NodeId};
 use crate::error::{CallError, SimulationError};
-use crate::handle::ServiceHandle;
 use crate::message::RequestMeta;
 use crate::metrics::LatencyHistogram;
 use crate::random::SimRng;
-use crate::replica::Responder;
 use crate::report::{SubscriberReport, TopicReport};
-use crate::service::Service;
-use crate::settle::Settle;
-use crate::topic::{Delivery, Event, Topic, TopicHandle, WhenFull};
+use crate::runtime::engine::{Engine, NodeId};
+use crate::runtime::handle::ServiceHandle;
+use crate::runtime::handle::TopicHandle;
+use crate::runtime::replica::Responder;
+use crate::runtime::service::Service;
+use crate::runtime::settle::Settle;
+use crate::topic::{Delivery, Event, Topic, WhenFull};
 
 /// A service subscribed to a topic, type-erased over the service.
 pub(crate) trait Subscriber<E: Event>: Send + Sync {

@@ -25,15 +25,17 @@ use ractor::{Actor, ActorProcessingErr, ActorRef, SupervisionEvent};
 use tokio::sync::oneshot;
 
 use crate::balancer::BalancerState;
+use crate::capacity::Capacity;
 use crate::clock::nanos;
-use crate::engine::{Engine, InFlightGuard, NodeId};
 use crate::error::{CallError, SimulationError};
 use crate::message::{RequestId, RequestMeta};
 use crate::metrics::{BusyTime, LatencyHistogram};
 use crate::random::SimRng;
 use crate::report::{ReplicaReport, ServiceReport};
-use crate::service::{Capacity, Context, Service};
-use crate::settle::Settle;
+use crate::runtime::context::Context;
+use crate::runtime::engine::{Engine, InFlightGuard, NodeId};
+use crate::runtime::service::Service;
+use crate::runtime::settle::Settle;
 
 type Reply<S> = oneshot::Sender<Result<<S as Service>::Response, CallError>>;
 

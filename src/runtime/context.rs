@@ -1,6 +1,5 @@
-//! Services: what users write. Behaviour lives in a [`Service`] (shared, `&self`), mutable data
-//! in its [`Service::State`], and everything a handler can do to the simulated world -- spend
-//! time, call, send, draw random numbers -- goes through its [`Context`].
+//! A handler's [`Context`]: everything a handler can do to the simulated world -- spend time,
+//! call, send, publish, draw random numbers, keep idempotency keys -- goes through it.
 
 use std::future::Future;
 use std::sync::{Arc, MutexGuard, PoisonError};
@@ -8,130 +7,19 @@ use std::time::Duration;
 
 use rand::Rng;
 
-use crate::broker::BrokerMsg;
 use crate::clock::CallTimer;
 use crate::distribution::Distribution;
 use crate::error::{CallError, ServiceError};
-use crate::handle::ServiceHandle;
 use crate::idempotency::{IdempotencyStore, Lookup};
 use crate::message::RequestMeta;
 use crate::random::SimRng;
-use crate::replica::Replica;
-use crate::settle::Settle;
-use crate::topic::{Event, TopicHandle};
-
-/// A service's behaviour: how it handles one request.
-///
-/// Each running service has `workers` handlers in flight at most (see [`Capacity`]); they all
-/// share one `&self` and one [`State`](Service::State).
-///
-/// ```
-/// use std::time::Duration;
-/// use microsim::{Context, Distribution, Service, ServiceError};
-///
-/// /// Looks up a product: about 300 us of work, and counts lookups.
-/// struct Catalog {
-///     lookup: Distribution,
-/// }
-///
-/// impl Service for Catalog {
-///     type Request = u32;          // product id
-///     type Response = String;      // product name
-///     type State = u64;            // lookups so far
-///
-///     fn init_state(&self) -> u64 {
-///         0
-///     }
-///
-///     async fn handle(&self, ctx: &Context<Self>, product: u32) -> Result<String, ServiceError> {
-///         ctx.work(&self.lookup).await;
-///         ctx.with_state(|lookups| *lookups += 1);
-///         Ok(format!("product {product}"))
-///     }
-/// }
-/// # let _ = Catalog { lookup: Distribution::exponential(Duration::from_micros(300)) };
-/// ```
-pub trait Service: Send + Sync + Sized + 'static {
-    /// What callers send. `Clone`, because a request is data that crosses a network: a
-    /// retry or a hedge sends it again.
-    type Request: Clone + Send + 'static;
-    /// What the handler answers.
-    type Response: Send + 'static;
-    /// Mutable data shared by the service's workers, apart from its behaviour.
-    type State: Send + 'static;
-
-    /// Creates the state when the service starts.
-    fn init_state(&self) -> Self::State;
-
-    /// Handles one request. Time passes only where the handler waits on its `ctx`; an error
-    /// is returned to the caller as [`CallError::Failed`]. A panic fails this request with
-    /// [`CallError::Crashed`] and restarts the worker; the state survives.
-    fn handle(
-        &self,
-        ctx: &Context<Self>,
-        request: Self::Request,
-    ) -> impl Future<Output = Result<Self::Response, ServiceError>> + Send;
-}
-
-/// How much a service can do at once.
-///
-/// `workers` requests are handled concurrently (1 is a FIFO single server; c models c
-/// threads). A worker is busy from the start of a request's handling until its response is
-/// sent, downstream calls included. Requests that find every worker busy wait in one FIFO
-/// queue; with a bounded queue, an arrival that finds it full is rejected with
-/// [`CallError::Rejected`] and counted.
-///
-/// ```
-/// use microsim::Capacity;
-/// let pool = Capacity::workers(8).with_queue(100);
-/// assert_eq!(pool.worker_count(), 8);
-/// assert_eq!(pool.queue_capacity(), Some(100));
-/// assert_eq!(Capacity::default(), Capacity::workers(1));
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Capacity {
-    workers: usize,
-    queue: Option<usize>,
-}
-
-impl Capacity {
-    /// `workers` concurrent handlers and an unbounded queue.
-    pub const fn workers(workers: usize) -> Self {
-        Capacity {
-            workers,
-            queue: None,
-        }
-    }
-
-    /// Bounds the waiting queue (beyond the workers) at `capacity` requests; 0 means a request
-    /// that finds every worker busy is rejected.
-    pub const fn with_queue(mut self, capacity: usize) -> Self {
-        self.queue = Some(capacity);
-        self
-    }
-
-    /// The number of concurrent handlers.
-    pub const fn worker_count(&self) -> usize {
-        self.workers
-    }
-
-    /// The waiting queue's bound, `None` if unbounded.
-    pub const fn queue_capacity(&self) -> Option<usize> {
-        self.queue
-    }
-
-    /// At least one worker.
-    pub(crate) fn validate(&self) -> Result<(), crate::error::FieldError> {
-        crate::rules::at_least("workers", self.workers, 1)
-    }
-}
-
-impl Default for Capacity {
-    /// One worker, unbounded queue.
-    fn default() -> Self {
-        Capacity::workers(1)
-    }
-}
+use crate::runtime::broker::BrokerMsg;
+use crate::runtime::handle::ServiceHandle;
+use crate::runtime::handle::TopicHandle;
+use crate::runtime::replica::Replica;
+use crate::runtime::service::Service;
+use crate::runtime::settle::Settle;
+use crate::topic::Event;
 
 /// A handler's view of the simulated world.
 ///

@@ -1,0 +1,145 @@
+//! Typed, cloneable handles to services and topics: what a simulation gives back for each
+//! one added, for handlers and workloads to name it by.
+
+use std::marker::PhantomData;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use crate::error::CallError;
+use crate::runtime::replica::ReplicaSet;
+use crate::runtime::service::Service;
+use crate::topic::Event;
+
+/// A reference to a service of type `S`, returned by
+/// [`Simulation::add_service`](crate::Simulation::add_service). Give it to the services that
+/// call `S` and to workloads that target it. Cheap to clone.
+pub struct ServiceHandle<S: Service> {
+    name: Arc<str>,
+    pub(crate) simulation: u64,
+    running: Arc<OnceLock<Arc<ReplicaSet<S>>>>,
+    _service: PhantomData<fn() -> S>,
+}
+
+impl<S: Service> ServiceHandle<S> {
+    pub(crate) fn new(name: Arc<str>, simulation: u64) -> Self {
+        ServiceHandle {
+            name,
+            simulation,
+            running: Arc::new(OnceLock::new()),
+            _service: PhantomData,
+        }
+    }
+
+    /// The service's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub(crate) fn bind(&self, replicas: Arc<ReplicaSet<S>>) {
+        // Each handle is bound once, by the run that owns its simulation.
+        let _ = self.running.set(replicas);
+    }
+
+    pub(crate) fn running(&self) -> Result<Arc<ReplicaSet<S>>, CallError> {
+        self.running
+            .get()
+            .cloned()
+            .ok_or_else(|| CallError::Unavailable {
+                service: self.name.to_string(),
+            })
+    }
+}
+
+impl<S: Service> Clone for ServiceHandle<S> {
+    fn clone(&self) -> Self {
+        ServiceHandle {
+            name: Arc::clone(&self.name),
+            simulation: self.simulation,
+            running: Arc::clone(&self.running),
+            _service: PhantomData,
+        }
+    }
+}
+
+impl<S: Service> std::fmt::Debug for ServiceHandle<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServiceHandle")
+            .field("name", &self.name)
+            .finish()
+    }
+}
+
+/// A typed reference to a topic carrying events of type `E`, returned by
+/// [`Simulation::add_topic`](crate::Simulation::add_topic). Cheap to clone.
+pub struct TopicHandle<E: Event> {
+    pub(crate) name: Arc<str>,
+    pub(crate) simulation: u64,
+    pub(crate) shared: Arc<TopicShared<E>>,
+    dead_letter: Option<Box<TopicHandle<E>>>,
+    _event: PhantomData<fn() -> E>,
+}
+
+/// What a handle shares with the running broker.
+pub(crate) struct TopicShared<E: Event> {
+    pub(crate) subscribers: Mutex<Vec<Arc<dyn crate::runtime::broker::Subscriber<E>>>>,
+    pub(crate) running: OnceLock<Arc<crate::runtime::broker::BrokerLink<E>>>,
+}
+
+impl<E: Event> TopicHandle<E> {
+    pub(crate) fn new(
+        name: Arc<str>,
+        simulation: u64,
+        dead_letter: Option<TopicHandle<E>>,
+    ) -> Self {
+        TopicHandle {
+            name,
+            simulation,
+            shared: Arc::new(TopicShared {
+                subscribers: Mutex::new(Vec::new()),
+                running: OnceLock::new(),
+            }),
+            dead_letter: dead_letter.map(Box::new),
+            _event: PhantomData,
+        }
+    }
+
+    /// The topic's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The dead-letter topic of an at-least-once topic (named `NAME.dead-letter`), where
+    /// events go after their last failed delivery. Subscribe to it like any topic.
+    pub fn dead_letter(&self) -> Option<&TopicHandle<E>> {
+        self.dead_letter.as_deref()
+    }
+
+    pub(crate) fn running(&self) -> Result<Arc<crate::runtime::broker::BrokerLink<E>>, CallError> {
+        self.shared
+            .running
+            .get()
+            .cloned()
+            .ok_or_else(|| CallError::Unavailable {
+                service: self.name.to_string(),
+            })
+    }
+}
+
+impl<E: Event> Clone for TopicHandle<E> {
+    fn clone(&self) -> Self {
+        TopicHandle {
+            name: Arc::clone(&self.name),
+            simulation: self.simulation,
+            shared: Arc::clone(&self.shared),
+            dead_letter: self.dead_letter.clone(),
+            _event: PhantomData,
+        }
+    }
+}
+
+impl<E: Event> std::fmt::Debug for TopicHandle<E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TopicHandle")
+            .field("name", &self.name)
+            .finish()
+    }
+}
