@@ -172,7 +172,7 @@ impl<S: Service> Context<S> {
     /// # Errors
     /// [`BuildError::InvalidFault`](crate::BuildError::InvalidFault) for an invalid fault or
     /// one naming an unknown service or replica.
-    pub fn inject_fault(&self, fault: crate::fault::Fault) -> Result<(), crate::BuildError> {
+    pub fn inject_fault(&self, fault: crate::fault::Fault) -> Result<(), crate::error::BuildError> {
         self.replica.engine().inject_fault(fault)
     }
 

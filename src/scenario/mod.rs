@@ -644,7 +644,7 @@ impl Scenario {
 /// Binds a step to the handles of the services already added and of the topics.
 fn bind(
     step: &StepSpec,
-    handles: &BTreeMap<String, crate::ServiceHandle<ScriptedService>>,
+    handles: &BTreeMap<String, crate::runtime::handle::ServiceHandle<ScriptedService>>,
     topics: &BTreeMap<String, TopicHandle<()>>,
 ) -> Option<Action> {
     Some(match step {
@@ -1320,7 +1320,7 @@ mod tests {
             "engine.toml:12:12: policies[0].bulkhead: bulkhead must be at least 1, got 0"
         );
         scenario.policies.clear();
-        scenario.faults[0] = crate::Fault::fail("b", 2.0);
+        scenario.faults[0] = Fault::fail("b", 2.0);
         let err = scenario.to_simulation(None).unwrap_err().to_string();
         assert_eq!(
             err,
