@@ -42,6 +42,7 @@
 //! assert_eq!(policy.timeout, Some(ms(200)));
 //! ```
 
+mod admission;
 mod breaker;
 mod hedge;
 mod limit;
@@ -57,9 +58,8 @@ pub use hedge::Hedge;
 pub use limit::RateLimit;
 pub use retry::{Backoff, Jitter, Retry, RetryBudget};
 
-pub(crate) use breaker::{Admission, Breaker};
+use admission::{Admission, CopyTicket, Finished, Refusal, Ticket};
 use hedge::HedgeDelay;
-use limit::TokenBucket;
 use retry::BudgetState;
 
 use crate::engine::NodeId;
@@ -206,10 +206,8 @@ pub(crate) struct PairPolicy {
 
 #[derive(Debug)]
 pub(crate) struct PolicyState {
-    pub(crate) breaker: Option<Breaker>,
+    admission: Admission,
     budget: Option<BudgetState>,
-    bucket: Option<TokenBucket>,
-    pub(crate) in_flight: usize,
     hedge: Option<HedgeDelay>,
     pub(crate) stats: PolicyStats,
 }
@@ -232,50 +230,24 @@ pub(crate) struct PolicyStats {
     pub(crate) latency: LatencyHistogram,
 }
 
-/// Why the caller refused to send an attempt.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Refusal {
-    CircuitOpen,
-    BulkheadFull(usize),
-    RateLimited,
-}
-
-impl Refusal {
-    pub(crate) fn into_error(self, service: &str) -> crate::error::CallError {
-        use crate::error::CallError;
-        let service = service.to_string();
-        match self {
-            Refusal::CircuitOpen => CallError::CircuitOpen { service },
-            Refusal::BulkheadFull(max_concurrent) => CallError::BulkheadFull {
-                service,
-                max_concurrent,
-            },
-            Refusal::RateLimited => CallError::RateLimited { service },
-        }
-    }
-}
-
-/// Permission to send one attempt: holds a bulkhead slot until dropped, and says how to
-/// report the outcome to the breaker.
+/// Permission to send one attempt: holds what admission admitted (a bulkhead slot, the
+/// breaker's epoch) until [`finish`](Self::finish) records the outcome, or releases it if
+/// dropped unfinished.
 #[derive(Debug)]
 pub(crate) struct Permit<'a> {
     pair: &'a PairPolicy,
-    breaker_epoch: Option<u64>,
-    trial: bool,
-    released: bool,
+    ticket: Option<Ticket>,
 }
 
 impl PairPolicy {
     pub(crate) fn new(policy: CallPolicy, rng: SimRng) -> Self {
         let state = PolicyState {
-            breaker: policy.circuit_breaker.clone().map(Breaker::new),
+            admission: Admission::new(&policy),
             budget: policy
                 .retry
                 .as_ref()
                 .and_then(|retry| retry.budget)
                 .map(BudgetState::new),
-            bucket: policy.rate_limit.map(TokenBucket::new),
-            in_flight: 0,
             hedge: policy.hedge.map(HedgeDelay::new),
             stats: PolicyStats::default(),
         };
@@ -333,74 +305,25 @@ impl PairPolicy {
     /// Lets a hedged copy go if the bulkhead and the rate limiter allow one more attempt;
     /// the copy holds its bulkhead slot until the returned guard drops.
     pub(crate) fn admit_copy(&self, now: Duration) -> Option<CopySlot<'_>> {
-        let mut state = self.state();
-        if self
-            .policy
-            .bulkhead
-            .is_some_and(|max| state.in_flight >= max)
-        {
-            return None;
-        }
-        if let Some(bucket) = &mut state.bucket
-            && !bucket.try_take(now)
-        {
-            return None;
-        }
-        state.in_flight += 1;
-        Some(CopySlot { pair: self })
+        let ticket = self.state().admission.admit_copy(now).ok()?;
+        Some(CopySlot { pair: self, ticket })
     }
 
     /// Asks the breaker, bulkhead and rate limiter whether an attempt may go at `now`.
     pub(crate) fn admit(&self, now: Duration, counted: bool) -> Result<Permit<'_>, Refusal> {
         let mut state = self.state();
-        let mut breaker_epoch = None;
-        let mut trial = false;
-        if let Some(breaker) = &mut state.breaker {
-            match breaker.admit(now) {
-                (Admission::Reject, _) => {
-                    if counted {
-                        state.stats.breaker_rejected += 1;
-                    }
-                    return Err(Refusal::CircuitOpen);
-                }
-                (Admission::Pass { trial: is_trial }, epoch) => {
-                    breaker_epoch = Some(epoch);
-                    trial = is_trial;
-                }
+        let admitted = state.admission.admit(now);
+        if counted && let Err(refusal) = admitted {
+            let stats = &mut state.stats;
+            match refusal {
+                Refusal::CircuitOpen => stats.breaker_rejected += 1,
+                Refusal::BulkheadFull(_) => stats.bulkhead_rejected += 1,
+                Refusal::RateLimited => stats.rate_limited += 1,
             }
         }
-        let refusal = if let Some(max) = self.policy.bulkhead
-            && state.in_flight >= max
-        {
-            if counted {
-                state.stats.bulkhead_rejected += 1;
-            }
-            Some(Refusal::BulkheadFull(max))
-        } else if let Some(bucket) = &mut state.bucket
-            && !bucket.try_take(now)
-        {
-            if counted {
-                state.stats.rate_limited += 1;
-            }
-            Some(Refusal::RateLimited)
-        } else {
-            None
-        };
-        if let Some(refusal) = refusal {
-            // The breaker let it through but it never went: give the trial slot back.
-            if let (Some(breaker), Some(epoch)) = (&mut state.breaker, breaker_epoch)
-                && trial
-            {
-                breaker.unadmit(epoch);
-            }
-            return Err(refusal);
-        }
-        state.in_flight += 1;
         Ok(Permit {
             pair: self,
-            breaker_epoch,
-            trial,
-            released: false,
+            ticket: Some(admitted?),
         })
     }
 
@@ -426,8 +349,8 @@ impl PairPolicy {
             bulkhead_rejected: stats.bulkhead_rejected,
             rate_limited: stats.rate_limited,
             breaker_transitions: state
-                .breaker
-                .as_ref()
+                .admission
+                .breaker()
                 .map(|breaker| breaker.transitions.clone())
                 .unwrap_or_default(),
             latency_ms: stats.latency.summary(),
@@ -436,14 +359,19 @@ impl PairPolicy {
 }
 
 impl Permit<'_> {
-    /// The attempt ended at `now` after `took`: tells the breaker and the hedge tracker.
+    /// The attempt ended at `now` after `took`: tells admission (the breaker records the
+    /// outcome, the bulkhead frees the slot) and the hedge tracker.
     pub(crate) fn finish(mut self, failed: bool, took: Duration, now: Duration) {
+        let Some(ticket) = self.ticket.take() else {
+            return;
+        };
         let mut state = self.pair.state();
-        state.in_flight -= 1;
-        self.released = true;
-        if let (Some(breaker), Some(epoch)) = (&mut state.breaker, self.breaker_epoch) {
-            breaker.record(epoch, failed, took, now);
-        }
+        let finished = Finished {
+            failed,
+            took,
+            at: now,
+        };
+        state.admission.finish(ticket, finished);
         if !failed && let Some(hedge) = &mut state.hedge {
             hedge.observe(took);
         }
@@ -452,16 +380,10 @@ impl Permit<'_> {
 
 impl Drop for Permit<'_> {
     fn drop(&mut self) {
-        if !self.released {
+        if let Some(ticket) = self.ticket.take() {
             // The caller stopped waiting (its own caller gave up): free the slot, and the
             // breaker's trial slot if it held one.
-            let mut state = self.pair.state();
-            state.in_flight -= 1;
-            if let (Some(breaker), Some(epoch)) = (&mut state.breaker, self.breaker_epoch)
-                && self.trial
-            {
-                breaker.unadmit(epoch);
-            }
+            self.pair.state().admission.release(ticket);
         }
     }
 }
@@ -470,11 +392,12 @@ impl Drop for Permit<'_> {
 #[derive(Debug)]
 pub(crate) struct CopySlot<'a> {
     pair: &'a PairPolicy,
+    ticket: CopyTicket,
 }
 
 impl Drop for CopySlot<'_> {
     fn drop(&mut self) {
-        self.pair.state().in_flight -= 1;
+        self.pair.state().admission.release_copy(self.ticket);
     }
 }
 
