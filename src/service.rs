@@ -11,6 +11,7 @@ use rand::Rng;
 use crate::broker::BrokerMsg;
 use crate::clock::CallTimer;
 use crate::distribution::Distribution;
+use crate::engine::Call;
 use crate::error::{CallError, ServiceError};
 use crate::handle::ServiceHandle;
 use crate::idempotency::{IdempotencyStore, Lookup};
@@ -365,16 +366,16 @@ impl<S: Service> Context<S> {
         let mut meta = self.request.child(engine.next_request_id(), now, deadline);
         meta.idempotency_key = key;
         engine
-            .call(
+            .call(Call {
                 from,
-                &callee,
+                to: &callee,
                 request,
                 meta,
-                self.settle.as_ref(),
+                settle: self.settle.as_ref(),
                 timeout,
-                engine.timing.call_timeout,
-                self.timer.as_ref(),
-            )
+                default_timeout: engine.timing.call_timeout,
+                timer: self.timer.as_ref(),
+            })
             .await
     }
 

@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::clock::CallTimer;
 use crate::distribution::Distribution;
-use crate::engine::{Engine, NodeId};
+use crate::engine::{Call, Engine, NodeId};
 use crate::error::{BuildError, CallError};
 use crate::message::RequestMeta;
 use crate::metrics::LatencyHistogram;
@@ -318,18 +318,18 @@ impl<S: Service> Shared<S> {
         );
         let settle = Settle::root(engine, intended, &self.settled, spare);
         let outcome = engine
-            .call(
-                NodeId::CLIENT,
-                &self.target,
+            .call(Call {
+                from: NodeId::CLIENT,
+                to: &self.target,
                 request,
                 meta,
-                Some(&settle),
+                settle: Some(&settle),
                 // The workload's timeout bounds the whole call; a client policy's timeout,
                 // each attempt.
-                None,
-                self.timeout,
+                timeout: None,
+                default_timeout: self.timeout,
                 timer,
-            )
+            })
             .await;
         if outcome.is_err() {
             // Settled latency, like response latency, covers completed requests.

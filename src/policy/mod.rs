@@ -18,6 +18,12 @@
 //!   attempt waits past the time the caller's caller gives up);
 //! - [`Hedge`]: a second copy of a slow attempt, the first answer wins.
 //!
+//! Running, the parts live here as well: the retry loop (`retry.rs`) makes each attempt of a
+//! call through admission (`admission.rs`: breaker, bulkhead, rate limiter as one pipeline),
+//! and the hedge race (`hedge.rs`) runs each attempt's copies; the engine's own part is
+//! sending one copy across the link to the callee's replicas and waiting for its reply within
+//! the attempt's timeout.
+//!
 //! The policy's state (breaker, budget, bucket, in-flight count, observed latencies) belongs
 //! to the pair: every replica and worker of the caller shares it, as a client library shared
 //! by one service would. The report gives, per pair, what the policy did
@@ -44,9 +50,9 @@
 
 mod admission;
 mod breaker;
-mod hedge;
+pub(crate) mod hedge;
 mod limit;
-mod retry;
+pub(crate) mod retry;
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
@@ -205,38 +211,39 @@ pub(crate) struct PairPolicy {
 }
 
 #[derive(Debug)]
-pub(crate) struct PolicyState {
+struct PolicyState {
     admission: Admission,
     budget: Option<BudgetState>,
     hedge: Option<HedgeDelay>,
-    pub(crate) stats: PolicyStats,
+    stats: PolicyStats,
 }
 
 /// Counters of a pair; see [`PolicyReport`] for their meaning.
 #[derive(Debug, Default)]
-pub(crate) struct PolicyStats {
-    pub(crate) calls: u64,
-    pub(crate) succeeded: u64,
-    pub(crate) failed: u64,
-    pub(crate) attempts: u64,
-    pub(crate) retries: u64,
-    pub(crate) retries_denied: u64,
-    pub(crate) timeouts: u64,
-    pub(crate) hedges_sent: u64,
-    pub(crate) hedges_won: u64,
-    pub(crate) breaker_rejected: u64,
-    pub(crate) bulkhead_rejected: u64,
-    pub(crate) rate_limited: u64,
-    pub(crate) latency: LatencyHistogram,
+struct PolicyStats {
+    calls: u64,
+    succeeded: u64,
+    failed: u64,
+    attempts: u64,
+    retries: u64,
+    retries_denied: u64,
+    timeouts: u64,
+    hedges_sent: u64,
+    hedges_won: u64,
+    breaker_rejected: u64,
+    bulkhead_rejected: u64,
+    rate_limited: u64,
+    latency: LatencyHistogram,
 }
 
 /// Permission to send one attempt: holds what admission admitted (a bulkhead slot, the
 /// breaker's epoch) until [`finish`](Self::finish) records the outcome, or releases it if
 /// dropped unfinished.
 #[derive(Debug)]
-pub(crate) struct Permit<'a> {
+struct Permit<'a> {
     pair: &'a PairPolicy,
     ticket: Option<Ticket>,
+    counted: bool,
 }
 
 impl PairPolicy {
@@ -258,17 +265,17 @@ impl PairPolicy {
         }
     }
 
-    pub(crate) fn state(&self) -> MutexGuard<'_, PolicyState> {
+    fn state(&self) -> MutexGuard<'_, PolicyState> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// The attempts allowed per call.
-    pub(crate) fn max_attempts(&self) -> u32 {
+    fn max_attempts(&self) -> u32 {
         self.policy.retry.as_ref().map_or(1, Retry::max_attempts)
     }
 
     /// A new call starts at `now`.
-    pub(crate) fn begin_call(&self, now: Duration, counted: bool) {
+    fn begin_call(&self, now: Duration, counted: bool) {
         let mut state = self.state();
         if let Some(budget) = &mut state.budget {
             budget.deposit(now);
@@ -278,8 +285,20 @@ impl PairPolicy {
         }
     }
 
+    /// The call ended: with a response after `took` (`Some`), or failed (`None`).
+    fn end_call(&self, took: Option<Duration>) {
+        let mut state = self.state();
+        match took {
+            Some(took) => {
+                state.stats.succeeded += 1;
+                state.stats.latency.record(took);
+            }
+            None => state.stats.failed += 1,
+        }
+    }
+
     /// The wait before retry number `retry`; `previous` is the last wait.
-    pub(crate) fn backoff(&self, retry: u32, previous: Duration) -> Duration {
+    fn backoff(&self, retry: u32, previous: Duration) -> Duration {
         let Some(config) = self.policy.retry.as_ref() else {
             return Duration::ZERO;
         };
@@ -288,7 +307,7 @@ impl PairPolicy {
     }
 
     /// Takes a retry from the budget, if there is one, at `now`; false if it refuses.
-    pub(crate) fn withdraw(&self, now: Duration, counted: bool) -> bool {
+    fn withdraw(&self, now: Duration, counted: bool) -> bool {
         let mut state = self.state();
         let Some(budget) = &mut state.budget else {
             return true;
@@ -302,33 +321,49 @@ impl PairPolicy {
         false
     }
 
-    /// Lets a hedged copy go if the bulkhead and the rate limiter allow one more attempt;
-    /// the copy holds its bulkhead slot until the returned guard drops.
-    pub(crate) fn admit_copy(&self, now: Duration) -> Option<CopySlot<'_>> {
-        let ticket = self.state().admission.admit_copy(now).ok()?;
-        Some(CopySlot { pair: self, ticket })
-    }
-
-    /// Asks the breaker, bulkhead and rate limiter whether an attempt may go at `now`.
-    pub(crate) fn admit(&self, now: Duration, counted: bool) -> Result<Permit<'_>, Refusal> {
+    /// Asks the breaker, bulkhead and rate limiter whether an attempt (a retry if `retry`)
+    /// may go at `now`, and counts it (or the refusal) if `counted`.
+    fn admit(&self, now: Duration, counted: bool, retry: bool) -> Result<Permit<'_>, Refusal> {
         let mut state = self.state();
         let admitted = state.admission.admit(now);
-        if counted && let Err(refusal) = admitted {
+        if counted {
             let stats = &mut state.stats;
-            match refusal {
-                Refusal::CircuitOpen => stats.breaker_rejected += 1,
-                Refusal::BulkheadFull(_) => stats.bulkhead_rejected += 1,
-                Refusal::RateLimited => stats.rate_limited += 1,
+            match admitted {
+                Ok(_) => {
+                    stats.attempts += 1;
+                    stats.retries += u64::from(retry);
+                }
+                Err(Refusal::CircuitOpen) => stats.breaker_rejected += 1,
+                Err(Refusal::BulkheadFull(_)) => stats.bulkhead_rejected += 1,
+                Err(Refusal::RateLimited) => stats.rate_limited += 1,
             }
         }
         Ok(Permit {
             pair: self,
             ticket: Some(admitted?),
+            counted,
         })
     }
 
+    /// Lets a hedged copy go at `now` if the bulkhead and the rate limiter allow one more
+    /// attempt, and counts it if `counted`; the copy holds its bulkhead slot until the
+    /// returned guard drops.
+    fn admit_copy(&self, now: Duration, counted: bool) -> Option<CopySlot<'_>> {
+        let mut state = self.state();
+        let ticket = state.admission.admit_copy(now).ok()?;
+        if counted {
+            state.stats.hedges_sent += 1;
+        }
+        Some(CopySlot { pair: self, ticket })
+    }
+
+    /// The hedged copy answered first.
+    fn hedge_won(&self) {
+        self.state().stats.hedges_won += 1;
+    }
+
     /// The delay after which to hedge an attempt now, if any.
-    pub(crate) fn hedge_delay(&self) -> Option<Duration> {
+    fn hedge_delay(&self) -> Option<Duration> {
         self.state().hedge.as_ref().and_then(HedgeDelay::delay)
     }
 
@@ -359,13 +394,18 @@ impl PairPolicy {
 }
 
 impl Permit<'_> {
-    /// The attempt ended at `now` after `took`: tells admission (the breaker records the
-    /// outcome, the bulkhead frees the slot) and the hedge tracker.
-    pub(crate) fn finish(mut self, failed: bool, took: Duration, now: Duration) {
+    /// The attempt ended at `now` after `took`, with `error` if it failed: counts a timeout,
+    /// tells admission (the breaker records the outcome, the bulkhead frees the slot) and the
+    /// hedge tracker.
+    fn finish(mut self, error: Option<&crate::error::CallError>, took: Duration, now: Duration) {
         let Some(ticket) = self.ticket.take() else {
             return;
         };
+        let failed = error.is_some();
         let mut state = self.pair.state();
+        if self.counted && matches!(error, Some(crate::error::CallError::TimedOut { .. })) {
+            state.stats.timeouts += 1;
+        }
         let finished = Finished {
             failed,
             took,
@@ -390,7 +430,7 @@ impl Drop for Permit<'_> {
 
 /// The bulkhead slot of a hedged copy.
 #[derive(Debug)]
-pub(crate) struct CopySlot<'a> {
+struct CopySlot<'a> {
     pair: &'a PairPolicy,
     ticket: CopyTicket,
 }
