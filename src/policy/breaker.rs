@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use super::admission::{Finished, Gate, Refusal};
 use crate::error::FieldError;
 use crate::rules;
 
@@ -217,9 +218,9 @@ pub struct BreakerTransition {
     pub to: BreakerState,
 }
 
-/// A breaker's admission decision for one call.
+/// A breaker's decision on one call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Admission {
+pub(crate) enum Verdict {
     /// Let it through; report its outcome with `trial` as given.
     Pass { trial: bool },
     /// Reject it.
@@ -279,7 +280,7 @@ impl Breaker {
     }
 
     /// Whether a call may start at `now`, and the epoch to report its outcome under.
-    pub(crate) fn admit(&mut self, now: Duration) -> (Admission, u64) {
+    pub(crate) fn verdict(&mut self, now: Duration) -> (Verdict, u64) {
         if self.state == BreakerState::Open
             && now.saturating_sub(self.opened_at) >= self.config.open_for
         {
@@ -288,16 +289,16 @@ impl Breaker {
             let at = self.opened_at.saturating_add(self.config.open_for);
             self.move_to(BreakerState::HalfOpen, at);
         }
-        let admission = match self.state {
-            BreakerState::Closed => Admission::Pass { trial: false },
-            BreakerState::Open => Admission::Reject,
+        let verdict = match self.state {
+            BreakerState::Closed => Verdict::Pass { trial: false },
+            BreakerState::Open => Verdict::Reject,
             BreakerState::HalfOpen if self.trials_started < self.config.trial_calls => {
                 self.trials_started += 1;
-                Admission::Pass { trial: true }
+                Verdict::Pass { trial: true }
             }
-            BreakerState::HalfOpen => Admission::Reject,
+            BreakerState::HalfOpen => Verdict::Reject,
         };
-        (admission, self.epoch)
+        (verdict, self.epoch)
     }
 
     /// Records the outcome of a call admitted in `epoch` that took `took` and ended at `now`.
@@ -369,6 +370,41 @@ impl Breaker {
     }
 }
 
+/// What the breaker remembers of a call it let through.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct BreakerTicket {
+    /// The epoch its outcome is recorded under.
+    epoch: u64,
+    /// It holds one of the half-open breaker's trial slots.
+    trial: bool,
+}
+
+/// The breaker as a part of admission: it refuses while open (or half-open with every trial
+/// slot taken), records outcomes, and gives a trial slot back when its call is not sent.
+impl Gate for Breaker {
+    type Ticket = BreakerTicket;
+
+    #[inline]
+    fn admit(&mut self, now: Duration) -> Result<BreakerTicket, Refusal> {
+        match self.verdict(now) {
+            (Verdict::Pass { trial }, epoch) => Ok(BreakerTicket { epoch, trial }),
+            (Verdict::Reject, _) => Err(Refusal::CircuitOpen),
+        }
+    }
+
+    #[inline]
+    fn finish(&mut self, ticket: BreakerTicket, finished: Finished) {
+        self.record(ticket.epoch, finished.failed, finished.took, finished.at);
+    }
+
+    #[inline]
+    fn release(&mut self, ticket: BreakerTicket) {
+        if ticket.trial {
+            self.unadmit(ticket.epoch);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -377,9 +413,9 @@ mod tests {
         Duration::from_millis(n)
     }
 
-    fn call(breaker: &mut Breaker, at: Duration, failed: bool) -> Admission {
-        let (admission, epoch) = breaker.admit(at);
-        if admission != Admission::Reject {
+    fn call(breaker: &mut Breaker, at: Duration, failed: bool) -> Verdict {
+        let (admission, epoch) = breaker.verdict(at);
+        if admission != Verdict::Reject {
             breaker.record(epoch, failed, ms(1), at);
         }
         admission
@@ -411,7 +447,7 @@ mod tests {
         // 10th call: 5 failures of 10 = 50%.
         call(&mut breaker, ms(9), true);
         assert_eq!(breaker.state(), BreakerState::Open);
-        assert_eq!(call(&mut breaker, ms(50), false), Admission::Reject);
+        assert_eq!(call(&mut breaker, ms(50), false), Verdict::Reject);
     }
 
     #[test]
@@ -422,10 +458,10 @@ mod tests {
         }
         assert_eq!(breaker.state(), BreakerState::Open);
         // Open at 9 ms for 100 ms: half-open from 109 ms.
-        assert_eq!(call(&mut breaker, ms(108), false), Admission::Reject);
+        assert_eq!(call(&mut breaker, ms(108), false), Verdict::Reject);
         assert_eq!(
             call(&mut breaker, ms(109), true),
-            Admission::Pass { trial: true }
+            Verdict::Pass { trial: true }
         );
         assert_eq!(breaker.state(), BreakerState::HalfOpen);
         call(&mut breaker, ms(110), false);
@@ -446,12 +482,12 @@ mod tests {
         for i in 0..10 {
             call(&mut breaker, ms(i), true);
         }
-        let (first, _) = breaker.admit(ms(200));
-        let (second, _) = breaker.admit(ms(200));
-        let (third, _) = breaker.admit(ms(200));
-        assert_eq!(first, Admission::Pass { trial: true });
-        assert_eq!(second, Admission::Pass { trial: true });
-        assert_eq!(third, Admission::Reject);
+        let (first, _) = breaker.verdict(ms(200));
+        let (second, _) = breaker.verdict(ms(200));
+        let (third, _) = breaker.verdict(ms(200));
+        assert_eq!(first, Verdict::Pass { trial: true });
+        assert_eq!(second, Verdict::Pass { trial: true });
+        assert_eq!(third, Verdict::Reject);
     }
 
     #[test]
@@ -463,15 +499,15 @@ mod tests {
                 .slow_call(ms(50)),
         );
         for i in 0..2 {
-            let (_, epoch) = breaker.admit(ms(i));
+            let (_, epoch) = breaker.verdict(ms(i));
             breaker.record(epoch, false, ms(60), ms(i));
         }
         // Two slow calls, then a fast one 200 ms later: the slow ones have left the window.
-        let (_, epoch) = breaker.admit(ms(200));
+        let (_, epoch) = breaker.verdict(ms(200));
         breaker.record(epoch, false, ms(1), ms(200));
         assert_eq!(breaker.state(), BreakerState::Closed);
         for i in 201..203 {
-            let (_, epoch) = breaker.admit(ms(i));
+            let (_, epoch) = breaker.verdict(ms(i));
             breaker.record(epoch, false, ms(60), ms(i));
         }
         // 2 slow of 3 in the window: open.
@@ -481,11 +517,11 @@ mod tests {
     #[test]
     fn outcomes_from_an_earlier_state_are_ignored() {
         let mut breaker = small();
-        let (_, stale) = breaker.admit(ms(0));
+        let (_, stale) = breaker.verdict(ms(0));
         for i in 0..10 {
             call(&mut breaker, ms(i), true);
         }
-        breaker.admit(ms(500));
+        breaker.verdict(ms(500));
         breaker.record(stale, false, ms(1), ms(500));
         assert_eq!(breaker.state(), BreakerState::HalfOpen);
     }

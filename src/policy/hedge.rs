@@ -1,13 +1,19 @@
 //! Hedged requests (Dean and Barroso, *The Tail at Scale*): when a call has waited longer
-//! than most calls take, send a second copy and take whichever answers first.
+//! than most calls take, send a second copy and take whichever answers first. [`run`] is
+//! the race of the two copies of one attempt.
 
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use super::PairPolicy;
+use super::retry::Try;
+use crate::clock::Clock;
+use crate::error::CallError;
 use crate::error::FieldError;
 use crate::metrics::LatencyHistogram;
 use crate::rules;
+use crate::runtime::replica::Cancel;
 
 /// When to send the second copy of a call.
 ///
@@ -128,6 +134,115 @@ impl HedgeDelay {
         if count >= min_samples.max(1) && (self.cached.is_none() || self.since_refresh >= 100) {
             self.cached = Some(self.observed.quantile(percentile / 100.0));
             self.since_refresh = 0;
+        }
+    }
+}
+
+/// Which copy of an attempt [`run`] asks for.
+#[derive(Debug)]
+pub(crate) enum CopyKind {
+    /// The attempt is not hedged: its only copy.
+    Only,
+    /// The first copy of a hedged attempt, withdrawn with its [`Cancel`] if the second wins.
+    First(Cancel),
+    /// The second copy, sent at the given time as a request of its own (a new id), withdrawn
+    /// with its [`Cancel`] if the first wins.
+    Second(Cancel, Duration),
+}
+
+/// What sends the copies of an attempt for [`run`]: the engine.
+///
+/// A trait rather than a closure so that making each copy's future is always inlined into
+/// the race: a closure called from three places is not, and the future it returned was then
+/// copied into place.
+pub(crate) trait Sender<A>: Copy {
+    /// What a successful copy answers.
+    type Response;
+
+    /// Makes the future of one copy of `attempt`, as the copy is sent.
+    fn send(
+        self,
+        attempt: A,
+        kind: CopyKind,
+    ) -> impl Future<Output = Result<Self::Response, CallError>>;
+}
+
+/// Runs one attempt, the try `this` of a call under `pair`'s policy: `sender` makes the
+/// future of each copy of `attempt`. If the policy's hedge delay passes (before the attempt's
+/// deadline) without an answer, and the bulkhead and rate limiter allow one more attempt, a
+/// second copy goes: the first successful answer wins and the other copy is cancelled; the
+/// attempt fails only when both have (with the first copy's error).
+///
+/// Not an `async fn`: the future captures its arguments once (an `async fn`'s keeps each
+/// twice). Always inlined, so that the retry loop's future holds it built in place.
+#[expect(
+    clippy::manual_async_fn,
+    reason = "an async fn's future holds its arguments twice"
+)]
+#[inline(always)]
+pub(crate) fn run<'a, A, S>(
+    pair: &'a PairPolicy,
+    clock: &'a Clock,
+    this: Try,
+    attempt: A,
+    sender: S,
+) -> impl Future<Output = Result<S::Response, CallError>> + 'a
+where
+    A: Clone + 'a,
+    S: Sender<A> + 'a,
+{
+    async move {
+        let now = clock.now();
+        let Some(hedge_at) = pair
+            .hedge_delay()
+            .map(|delay| now.saturating_add(delay))
+            .filter(|at| *at < this.deadline)
+        else {
+            return sender.send(attempt, CopyKind::Only).await;
+        };
+        let first_cancel = Cancel::default();
+        let second = attempt.clone();
+        let first = sender.send(attempt, CopyKind::First(first_cancel.clone()));
+        tokio::pin!(first);
+        tokio::select! {
+            biased;
+            result = &mut first => return result,
+            () = clock.sleep_until(hedge_at) => {}
+        }
+        // The copy counts against the bulkhead and the rate limit like any attempt; without
+        // room, the first copy goes on alone.
+        let Some(_copy_slot) = pair.admit_copy(hedge_at, this.counted) else {
+            return first.await;
+        };
+        let second_cancel = Cancel::default();
+        let second = sender.send(second, CopyKind::Second(second_cancel.clone(), hedge_at));
+        tokio::pin!(second);
+        let mut first_failed = None;
+        let mut second_failed = false;
+        loop {
+            tokio::select! {
+                biased;
+                result = &mut first, if first_failed.is_none() => match result {
+                    Ok(response) => {
+                        second_cancel.cancel();
+                        return Ok(response);
+                    }
+                    Err(error) => first_failed = Some(error),
+                },
+                result = &mut second, if !second_failed => match result {
+                    Ok(response) => {
+                        first_cancel.cancel();
+                        if this.counted {
+                            pair.hedge_won();
+                        }
+                        return Ok(response);
+                    }
+                    Err(_) => second_failed = true,
+                },
+            }
+            if second_failed && let Some(error) = first_failed.take() {
+                return Err(error);
+            }
         }
     }
 }

@@ -1,10 +1,12 @@
 //! Limits a caller puts on itself: a rate limiter (token bucket). The bulkhead, a plain cap on
-//! concurrent calls, is a number in [`CallPolicy`](super::CallPolicy).
+//! concurrent calls, is a number in [`CallPolicy`](super::CallPolicy). Running, both are
+//! parts of admission ([`Gate`]s).
 
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use super::admission::{Finished, Gate, Refusal};
 use crate::error::FieldError;
 use crate::rules::{self, MAX_RATE};
 
@@ -88,6 +90,65 @@ impl TokenBucket {
         } else {
             false
         }
+    }
+}
+
+/// The rate limiter as a part of admission: an attempt takes a token or is refused. A token
+/// is spent once taken: an attempt that is not sent after all does not give it back.
+impl Gate for TokenBucket {
+    type Ticket = ();
+
+    #[inline]
+    fn admit(&mut self, now: Duration) -> Result<(), Refusal> {
+        if self.try_take(now) {
+            Ok(())
+        } else {
+            Err(Refusal::RateLimited)
+        }
+    }
+
+    #[inline]
+    fn finish(&mut self, (): (), _: Finished) {}
+
+    #[inline]
+    fn release(&mut self, (): ()) {}
+}
+
+/// A running bulkhead: the attempts in flight, at most `max` at once.
+#[derive(Debug)]
+pub(crate) struct Bulkhead {
+    max: usize,
+    in_flight: usize,
+}
+
+impl Bulkhead {
+    pub(crate) fn new(max: usize) -> Self {
+        Bulkhead { max, in_flight: 0 }
+    }
+}
+
+/// The bulkhead as a part of admission: an attempt holds a slot from its admission until it
+/// ends or is abandoned.
+impl Gate for Bulkhead {
+    type Ticket = ();
+
+    #[inline]
+    fn admit(&mut self, _: Duration) -> Result<(), Refusal> {
+        if self.in_flight >= self.max {
+            return Err(Refusal::BulkheadFull(self.max));
+        }
+        self.in_flight += 1;
+        Ok(())
+    }
+
+    #[inline]
+    fn finish(&mut self, (): (), _: Finished) {
+        self.in_flight -= 1;
+    }
+
+    #[inline]
+    fn release(&mut self, (): ()) {
+        self.in_flight -= 1;
     }
 }
 

@@ -18,6 +18,12 @@
 //!   attempt waits past the time the caller's caller gives up);
 //! - [`Hedge`]: a second copy of a slow attempt, the first answer wins.
 //!
+//! Running, the parts live here as well: the retry loop (`retry.rs`) makes each attempt of a
+//! call through admission (`admission.rs`: breaker, bulkhead, rate limiter as one pipeline),
+//! and the hedge race (`hedge.rs`) runs each attempt's copies; the engine's own part is
+//! sending one copy across the link to the callee's replicas and waiting for its reply within
+//! the attempt's timeout.
+//!
 //! The policy's state (breaker, budget, bucket, in-flight count, observed latencies) belongs
 //! to the pair: every replica and worker of the caller shares it, as a client library shared
 //! by one service would. The report gives, per pair, what the policy did
@@ -42,10 +48,11 @@
 //! assert_eq!(policy.timeout, Some(ms(200)));
 //! ```
 
+mod admission;
 mod breaker;
-mod hedge;
+pub(crate) mod hedge;
 mod limit;
-mod retry;
+pub(crate) mod retry;
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
@@ -57,9 +64,8 @@ pub use hedge::Hedge;
 pub use limit::RateLimit;
 pub use retry::{Backoff, Jitter, Retry, RetryBudget};
 
-pub(crate) use breaker::{Admission, Breaker};
+use admission::{Admission, CopyTicket, Finished, Refusal, Ticket};
 use hedge::HedgeDelay;
-use limit::TokenBucket;
 use retry::BudgetState;
 
 use crate::error::FieldError;
@@ -209,77 +215,50 @@ pub(crate) struct PairPolicy {
 }
 
 #[derive(Debug)]
-pub(crate) struct PolicyState {
-    pub(crate) breaker: Option<Breaker>,
+struct PolicyState {
+    admission: Admission,
     budget: Option<BudgetState>,
-    bucket: Option<TokenBucket>,
-    pub(crate) in_flight: usize,
     hedge: Option<HedgeDelay>,
-    pub(crate) stats: PolicyStats,
+    stats: PolicyStats,
 }
 
 /// Counters of a pair; see [`PolicyReport`] for their meaning.
 #[derive(Debug, Default)]
-pub(crate) struct PolicyStats {
-    pub(crate) calls: u64,
-    pub(crate) succeeded: u64,
-    pub(crate) failed: u64,
-    pub(crate) attempts: u64,
-    pub(crate) retries: u64,
-    pub(crate) retries_denied: u64,
-    pub(crate) timeouts: u64,
-    pub(crate) hedges_sent: u64,
-    pub(crate) hedges_won: u64,
-    pub(crate) breaker_rejected: u64,
-    pub(crate) bulkhead_rejected: u64,
-    pub(crate) rate_limited: u64,
-    pub(crate) latency: LatencyHistogram,
+struct PolicyStats {
+    calls: u64,
+    succeeded: u64,
+    failed: u64,
+    attempts: u64,
+    retries: u64,
+    retries_denied: u64,
+    timeouts: u64,
+    hedges_sent: u64,
+    hedges_won: u64,
+    breaker_rejected: u64,
+    bulkhead_rejected: u64,
+    rate_limited: u64,
+    latency: LatencyHistogram,
 }
 
-/// Why the caller refused to send an attempt.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Refusal {
-    CircuitOpen,
-    BulkheadFull(usize),
-    RateLimited,
-}
-
-impl Refusal {
-    pub(crate) fn into_error(self, service: &str) -> crate::error::CallError {
-        use crate::error::CallError;
-        let service = service.to_string();
-        match self {
-            Refusal::CircuitOpen => CallError::CircuitOpen { service },
-            Refusal::BulkheadFull(max_concurrent) => CallError::BulkheadFull {
-                service,
-                max_concurrent,
-            },
-            Refusal::RateLimited => CallError::RateLimited { service },
-        }
-    }
-}
-
-/// Permission to send one attempt: holds a bulkhead slot until dropped, and says how to
-/// report the outcome to the breaker.
+/// Permission to send one attempt: holds what admission admitted (a bulkhead slot, the
+/// breaker's epoch) until [`finish`](Self::finish) records the outcome, or releases it if
+/// dropped unfinished.
 #[derive(Debug)]
-pub(crate) struct Permit<'a> {
+struct Permit<'a> {
     pair: &'a PairPolicy,
-    breaker_epoch: Option<u64>,
-    trial: bool,
-    released: bool,
+    ticket: Option<Ticket>,
+    counted: bool,
 }
 
 impl PairPolicy {
     pub(crate) fn new(policy: CallPolicy, rng: SimRng) -> Self {
         let state = PolicyState {
-            breaker: policy.circuit_breaker.clone().map(Breaker::new),
+            admission: Admission::new(&policy),
             budget: policy
                 .retry
                 .as_ref()
                 .and_then(|retry| retry.budget)
                 .map(BudgetState::new),
-            bucket: policy.rate_limit.map(TokenBucket::new),
-            in_flight: 0,
             hedge: policy.hedge.map(HedgeDelay::new),
             stats: PolicyStats::default(),
         };
@@ -290,17 +269,17 @@ impl PairPolicy {
         }
     }
 
-    pub(crate) fn state(&self) -> MutexGuard<'_, PolicyState> {
+    fn state(&self) -> MutexGuard<'_, PolicyState> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// The attempts allowed per call.
-    pub(crate) fn max_attempts(&self) -> u32 {
+    fn max_attempts(&self) -> u32 {
         self.policy.retry.as_ref().map_or(1, Retry::max_attempts)
     }
 
     /// A new call starts at `now`.
-    pub(crate) fn begin_call(&self, now: Duration, counted: bool) {
+    fn begin_call(&self, now: Duration, counted: bool) {
         let mut state = self.state();
         if let Some(budget) = &mut state.budget {
             budget.deposit(now);
@@ -310,8 +289,20 @@ impl PairPolicy {
         }
     }
 
+    /// The call ended: with a response after `took` (`Some`), or failed (`None`).
+    fn end_call(&self, took: Option<Duration>) {
+        let mut state = self.state();
+        match took {
+            Some(took) => {
+                state.stats.succeeded += 1;
+                state.stats.latency.record(took);
+            }
+            None => state.stats.failed += 1,
+        }
+    }
+
     /// The wait before retry number `retry`; `previous` is the last wait.
-    pub(crate) fn backoff(&self, retry: u32, previous: Duration) -> Duration {
+    fn backoff(&self, retry: u32, previous: Duration) -> Duration {
         let Some(config) = self.policy.retry.as_ref() else {
             return Duration::ZERO;
         };
@@ -320,7 +311,7 @@ impl PairPolicy {
     }
 
     /// Takes a retry from the budget, if there is one, at `now`; false if it refuses.
-    pub(crate) fn withdraw(&self, now: Duration, counted: bool) -> bool {
+    fn withdraw(&self, now: Duration, counted: bool) -> bool {
         let mut state = self.state();
         let Some(budget) = &mut state.budget else {
             return true;
@@ -334,82 +325,49 @@ impl PairPolicy {
         false
     }
 
-    /// Lets a hedged copy go if the bulkhead and the rate limiter allow one more attempt;
-    /// the copy holds its bulkhead slot until the returned guard drops.
-    pub(crate) fn admit_copy(&self, now: Duration) -> Option<CopySlot<'_>> {
+    /// Asks the breaker, bulkhead and rate limiter whether an attempt (a retry if `retry`)
+    /// may go at `now`, and counts it (or the refusal) if `counted`.
+    fn admit(&self, now: Duration, counted: bool, retry: bool) -> Result<Permit<'_>, Refusal> {
         let mut state = self.state();
-        if self
-            .policy
-            .bulkhead
-            .is_some_and(|max| state.in_flight >= max)
-        {
-            return None;
-        }
-        if let Some(bucket) = &mut state.bucket
-            && !bucket.try_take(now)
-        {
-            return None;
-        }
-        state.in_flight += 1;
-        Some(CopySlot { pair: self })
-    }
-
-    /// Asks the breaker, bulkhead and rate limiter whether an attempt may go at `now`.
-    pub(crate) fn admit(&self, now: Duration, counted: bool) -> Result<Permit<'_>, Refusal> {
-        let mut state = self.state();
-        let mut breaker_epoch = None;
-        let mut trial = false;
-        if let Some(breaker) = &mut state.breaker {
-            match breaker.admit(now) {
-                (Admission::Reject, _) => {
-                    if counted {
-                        state.stats.breaker_rejected += 1;
-                    }
-                    return Err(Refusal::CircuitOpen);
+        let admitted = state.admission.admit(now);
+        if counted {
+            let stats = &mut state.stats;
+            match admitted {
+                Ok(_) => {
+                    stats.attempts += 1;
+                    stats.retries += u64::from(retry);
                 }
-                (Admission::Pass { trial: is_trial }, epoch) => {
-                    breaker_epoch = Some(epoch);
-                    trial = is_trial;
-                }
+                Err(Refusal::CircuitOpen) => stats.breaker_rejected += 1,
+                Err(Refusal::BulkheadFull(_)) => stats.bulkhead_rejected += 1,
+                Err(Refusal::RateLimited) => stats.rate_limited += 1,
             }
         }
-        let refusal = if let Some(max) = self.policy.bulkhead
-            && state.in_flight >= max
-        {
-            if counted {
-                state.stats.bulkhead_rejected += 1;
-            }
-            Some(Refusal::BulkheadFull(max))
-        } else if let Some(bucket) = &mut state.bucket
-            && !bucket.try_take(now)
-        {
-            if counted {
-                state.stats.rate_limited += 1;
-            }
-            Some(Refusal::RateLimited)
-        } else {
-            None
-        };
-        if let Some(refusal) = refusal {
-            // The breaker let it through but it never went: give the trial slot back.
-            if let (Some(breaker), Some(epoch)) = (&mut state.breaker, breaker_epoch)
-                && trial
-            {
-                breaker.unadmit(epoch);
-            }
-            return Err(refusal);
-        }
-        state.in_flight += 1;
         Ok(Permit {
             pair: self,
-            breaker_epoch,
-            trial,
-            released: false,
+            ticket: Some(admitted?),
+            counted,
         })
     }
 
+    /// Lets a hedged copy go at `now` if the bulkhead and the rate limiter allow one more
+    /// attempt, and counts it if `counted`; the copy holds its bulkhead slot until the
+    /// returned guard drops.
+    fn admit_copy(&self, now: Duration, counted: bool) -> Option<CopySlot<'_>> {
+        let mut state = self.state();
+        let ticket = state.admission.admit_copy(now).ok()?;
+        if counted {
+            state.stats.hedges_sent += 1;
+        }
+        Some(CopySlot { pair: self, ticket })
+    }
+
+    /// The hedged copy answered first.
+    fn hedge_won(&self) {
+        self.state().stats.hedges_won += 1;
+    }
+
     /// The delay after which to hedge an attempt now, if any.
-    pub(crate) fn hedge_delay(&self) -> Option<Duration> {
+    fn hedge_delay(&self) -> Option<Duration> {
         self.state().hedge.as_ref().and_then(HedgeDelay::delay)
     }
 
@@ -430,8 +388,8 @@ impl PairPolicy {
             bulkhead_rejected: stats.bulkhead_rejected,
             rate_limited: stats.rate_limited,
             breaker_transitions: state
-                .breaker
-                .as_ref()
+                .admission
+                .breaker()
                 .map(|breaker| breaker.transitions.clone())
                 .unwrap_or_default(),
             latency_ms: stats.latency.summary(),
@@ -440,14 +398,24 @@ impl PairPolicy {
 }
 
 impl Permit<'_> {
-    /// The attempt ended at `now` after `took`: tells the breaker and the hedge tracker.
-    pub(crate) fn finish(mut self, failed: bool, took: Duration, now: Duration) {
+    /// The attempt ended at `now` after `took`, with `error` if it failed: counts a timeout,
+    /// tells admission (the breaker records the outcome, the bulkhead frees the slot) and the
+    /// hedge tracker.
+    fn finish(mut self, error: Option<&crate::error::CallError>, took: Duration, now: Duration) {
+        let Some(ticket) = self.ticket.take() else {
+            return;
+        };
+        let failed = error.is_some();
         let mut state = self.pair.state();
-        state.in_flight -= 1;
-        self.released = true;
-        if let (Some(breaker), Some(epoch)) = (&mut state.breaker, self.breaker_epoch) {
-            breaker.record(epoch, failed, took, now);
+        if self.counted && matches!(error, Some(crate::error::CallError::TimedOut { .. })) {
+            state.stats.timeouts += 1;
         }
+        let finished = Finished {
+            failed,
+            took,
+            at: now,
+        };
+        state.admission.finish(ticket, finished);
         if !failed && let Some(hedge) = &mut state.hedge {
             hedge.observe(took);
         }
@@ -456,29 +424,24 @@ impl Permit<'_> {
 
 impl Drop for Permit<'_> {
     fn drop(&mut self) {
-        if !self.released {
+        if let Some(ticket) = self.ticket.take() {
             // The caller stopped waiting (its own caller gave up): free the slot, and the
             // breaker's trial slot if it held one.
-            let mut state = self.pair.state();
-            state.in_flight -= 1;
-            if let (Some(breaker), Some(epoch)) = (&mut state.breaker, self.breaker_epoch)
-                && self.trial
-            {
-                breaker.unadmit(epoch);
-            }
+            self.pair.state().admission.release(ticket);
         }
     }
 }
 
 /// The bulkhead slot of a hedged copy.
 #[derive(Debug)]
-pub(crate) struct CopySlot<'a> {
+struct CopySlot<'a> {
     pair: &'a PairPolicy,
+    ticket: CopyTicket,
 }
 
 impl Drop for CopySlot<'_> {
     fn drop(&mut self) {
-        self.pair.state().in_flight -= 1;
+        self.pair.state().admission.release_copy(self.ticket);
     }
 }
 

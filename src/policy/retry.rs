@@ -1,5 +1,6 @@
 //! Retries: how many attempts, how long to wait between them, and how many retries the
-//! caller may add to the load at all.
+//! caller may add to the load at all -- and [`run`], the loop that makes a call's attempts
+//! under its policy, each through admission.
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -7,9 +8,13 @@ use std::time::Duration;
 use rand::RngExt;
 use serde::{Deserialize, Serialize};
 
+use super::PairPolicy;
+use crate::clock::Clock;
 use crate::clock::nanos;
 use crate::duration_format::format_duration;
+use crate::error::CallError;
 use crate::error::FieldError;
+use crate::message::RequestId;
 use crate::random::SimRng;
 use crate::rules;
 
@@ -334,6 +339,111 @@ impl BudgetState {
         } else {
             false
         }
+    }
+}
+
+/// What the retry loop tells an attempt about itself.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Try {
+    /// A retry's own request id (`None` for the first attempt, which has the call's).
+    pub(crate) id: Option<RequestId>,
+    /// The call started in the measured window: what the policy does with it is reported.
+    pub(crate) counted: bool,
+    /// When the attempt starts: now.
+    pub(crate) sent_at: Duration,
+    /// When the attempt times out: its own timeout after `sent_at`, or the call's deadline if
+    /// that comes first.
+    pub(crate) deadline: Duration,
+}
+
+/// The times that bound a call under a policy.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Limits {
+    /// Calls that start before it are not counted in the pair's report.
+    pub(crate) warmup: Duration,
+    /// Each attempt's own timeout.
+    pub(crate) per_try: Duration,
+    /// When the caller gives up on the whole call: no attempt waits past it, and no retry
+    /// starts whose backoff would reach it.
+    pub(crate) deadline: Duration,
+}
+
+/// Runs one call to `callee` under `pair`'s policy: up to its `max_attempts` attempts, each
+/// through admission (breaker, bulkhead, rate limiter), with a backoff before each retry
+/// and the retry budget's consent. Refusals by admission end the call at once (they exist to
+/// shed load); any other failure is retried while attempts, time before `limits.deadline`
+/// and budget remain.
+///
+/// `attempt` makes the future of each attempt admission lets go. A retry is a request of its
+/// own: it takes an id from `new_id` once its backoff is over, before admission (so a retry
+/// that admission refuses has used one too).
+///
+/// Not an `async fn`: the future captures its arguments once (an `async fn`'s keeps each
+/// twice).
+#[expect(
+    clippy::manual_async_fn,
+    reason = "an async fn's future holds its arguments twice"
+)]
+pub(crate) fn run<'a, T, F, Fut>(
+    pair: &'a PairPolicy,
+    clock: &'a Clock,
+    limits: Limits,
+    callee: &'a str,
+    new_id: impl Fn() -> RequestId + 'a,
+    mut attempt: F,
+) -> impl Future<Output = Result<T, CallError>> + 'a
+where
+    F: FnMut(Try) -> Fut + 'a,
+    Fut: Future<Output = Result<T, CallError>> + 'a,
+    T: 'a,
+{
+    async move {
+        let start = clock.now();
+        let counted = start >= limits.warmup;
+        let max_attempts = pair.max_attempts();
+        pair.begin_call(start, counted);
+        let mut number: u32 = 1;
+        let mut id = None;
+        let mut wait = Duration::ZERO;
+        let outcome = loop {
+            let now = clock.now();
+            let permit = match pair.admit(now, counted, number > 1) {
+                Ok(permit) => permit,
+                // The caller's own refusals are not retried: they exist to shed load.
+                Err(refusal) => break Err(refusal.into_error(callee)),
+            };
+            let result = attempt(Try {
+                id,
+                counted,
+                sent_at: now,
+                deadline: now.saturating_add(limits.per_try).min(limits.deadline),
+            })
+            .await;
+            let end = clock.now();
+            permit.finish(result.as_ref().err(), end.saturating_sub(now), end);
+            let error = match result {
+                Ok(response) => break Ok(response),
+                Err(error) => error,
+            };
+            if number >= max_attempts {
+                break Err(error);
+            }
+            let next_wait = pair.backoff(number, wait);
+            // No time left for another attempt before the caller gives up; else the budget
+            // decides (it is spent only on retries that will be sent).
+            if end.saturating_add(next_wait) >= limits.deadline || !pair.withdraw(end, counted) {
+                break Err(error);
+            }
+            wait = next_wait;
+            clock.sleep(wait).await;
+            number += 1;
+            id = Some(new_id());
+        };
+        if counted {
+            let took = outcome.is_ok().then(|| clock.now().saturating_sub(start));
+            pair.end_call(took);
+        }
+        outcome
     }
 }
 

@@ -14,6 +14,7 @@ use crate::idempotency::{IdempotencyStore, Lookup};
 use crate::message::RequestMeta;
 use crate::random::SimRng;
 use crate::runtime::broker::BrokerMsg;
+use crate::runtime::engine::Call;
 use crate::runtime::handle::ServiceHandle;
 use crate::runtime::handle::TopicHandle;
 use crate::runtime::replica::Replica;
@@ -258,16 +259,16 @@ impl<S: Service> Context<S> {
         let mut meta = self.request.child(engine.next_request_id(), now, deadline);
         meta.idempotency_key = key;
         engine
-            .call(
+            .call(Call {
                 from,
-                &callee,
+                to: &callee,
                 request,
                 meta,
-                self.settle.as_ref(),
+                settle: self.settle.as_ref(),
                 timeout,
-                engine.timing.call_timeout,
-                self.timer.as_ref(),
-            )
+                default_timeout: engine.timing.call_timeout,
+                timer: self.timer.as_ref(),
+            })
             .await
     }
 

@@ -1,5 +1,8 @@
 //! The running simulation's shared machinery: clock, links, request ids, in-flight count, and
-//! the one function every request goes through.
+//! the one function every request goes through ([`Engine::call`]). What a call does under a
+//! policy (retries, admission, hedging) is [`crate::policy`]'s; what is the engine's own is
+//! sending one attempt across the link to the replica set and waiting for its reply within
+//! its timeout.
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
@@ -10,6 +13,8 @@ use crate::clock::{CallTimer, Clock};
 use crate::error::CallError;
 use crate::link::Links;
 use crate::message::{RequestId, RequestMeta};
+use crate::policy::hedge::{self, CopyKind};
+use crate::policy::retry::{self, Limits, Try};
 use crate::policy::{PairPolicy, Policies};
 use crate::progress::Progress;
 pub(crate) use crate::runtime::fault_schedule::Faults;
@@ -18,7 +23,7 @@ use crate::runtime::replica::{Cancel, ReplicaSet, Responder};
 use crate::runtime::service::Service;
 use crate::runtime::settle::Settle;
 
-pub(crate) use crate::node::NodeId;
+use crate::node::NodeId;
 
 /// The measurement window and timing settings every part of a run shares.
 #[derive(Clone, Copy, Debug)]
@@ -26,6 +31,80 @@ pub(crate) struct Timing {
     pub(crate) warmup: Duration,
     pub(crate) duration: Duration,
     pub(crate) call_timeout: Duration,
+}
+
+/// A call as its caller makes it: the engine's one entry for every request that waits for
+/// a response ([`Engine::call`]).
+pub(crate) struct Call<'a, S: Service> {
+    pub(crate) from: NodeId,
+    pub(crate) to: &'a ReplicaSet<S>,
+    pub(crate) request: S::Request,
+    /// `sent_at` must be now (or, for a workload request, its intended send time, which is
+    /// now on the virtual clock and just past on the real one); `deadline` is the time the
+    /// caller gives up on the whole call, which no attempt waits past.
+    pub(crate) meta: RequestMeta,
+    /// The settle token of the request being handled (or of the workload request), if any.
+    pub(crate) settle: Option<&'a Settle>,
+    /// Each attempt's timeout, if the caller gives one; else the policy's, else
+    /// `default_timeout`.
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) default_timeout: Duration,
+    /// The caller's own timer, if it makes one call at a time (see [`CallTimer`]); calls
+    /// under a policy do not use it (retries and hedges overlap).
+    pub(crate) timer: Option<&'a CallTimer>,
+}
+
+/// One copy of a request as the engine sends it ([`Engine::attempt`]): from where, to which
+/// replica set, with which envelope -- its id, `meta.sent_at` the attempt's start and
+/// `meta.deadline` its timeout -- under which settle token, and with which timer. Cloned
+/// for a retry or a hedged copy.
+struct Attempt<'a, S: Service> {
+    from: NodeId,
+    to: &'a ReplicaSet<S>,
+    request: S::Request,
+    meta: RequestMeta,
+    settle: Option<&'a Settle>,
+    /// Set on a hedged copy: a copy still waiting in a queue when it is set is dropped there.
+    cancel: Option<Cancel>,
+    timer: Option<&'a CallTimer>,
+}
+
+impl<S: Service> Clone for Attempt<'_, S> {
+    fn clone(&self) -> Self {
+        Attempt {
+            from: self.from,
+            to: self.to,
+            request: self.request.clone(),
+            meta: self.meta.clone(),
+            settle: self.settle,
+            cancel: self.cancel.clone(),
+            timer: self.timer,
+        }
+    }
+}
+
+/// The engine sends the copies of a hedged attempt.
+impl<'a, S: Service> hedge::Sender<Attempt<'a, S>> for &'a Engine {
+    type Response = S::Response;
+
+    #[inline(always)]
+    fn send(
+        self,
+        mut copy: Attempt<'a, S>,
+        kind: CopyKind,
+    ) -> impl Future<Output = Result<S::Response, CallError>> {
+        match kind {
+            CopyKind::Only => {}
+            CopyKind::First(cancel) => copy.cancel = Some(cancel),
+            CopyKind::Second(cancel, at) => {
+                // A request of its own.
+                copy.meta.id = self.next_request_id();
+                copy.meta.sent_at = at;
+                copy.cancel = Some(cancel);
+            }
+        }
+        self.attempt(copy)
+    }
 }
 
 #[derive(Debug)]
@@ -167,313 +246,181 @@ impl Engine {
         RequestId(self.next_request.fetch_add(1, Ordering::Relaxed))
     }
 
-    /// Calls `to` from `from` and waits for the response, under the pair's [`CallPolicy`] if
-    /// it has one. Each attempt times out after `timeout` if the caller gave one, else after
-    /// the policy's timeout, else after `default_timeout`; none waits past `meta.deadline`,
-    /// the time the caller gives up on the whole call. `meta.sent_at` must be
-    /// now (or, for a workload request, its intended send time, which is now on the virtual
-    /// clock and just past on the real one). `timer` is the caller's own, if it makes one call
-    /// at a time (see [`CallTimer`]); calls under a policy do not use it (retries and hedges
-    /// overlap).
+    /// Calls `call.to` from `call.from` and waits for the response, under the pair's
+    /// [`CallPolicy`] if it has one (see [`Call`] for the timeouts).
+    ///
+    /// Not an `async fn`, nor are the functions below: the future captures the call's parts
+    /// once (an `async fn`'s keeps its arguments twice, and a struct's fields it moves from a
+    /// third time), and each call's future carries that of its attempt.
     ///
     /// [`CallPolicy`]: crate::policy::CallPolicy
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) async fn call<S: Service>(
-        &self,
-        from: NodeId,
-        to: &ReplicaSet<S>,
-        request: S::Request,
-        mut meta: RequestMeta,
-        settle: Option<&Settle>,
-        timeout: Option<Duration>,
-        default_timeout: Duration,
-        timer: Option<&CallTimer>,
-    ) -> Result<S::Response, CallError> {
-        let policy = self.policies.between(from, to.node());
-        let per_try = timeout
-            .or_else(|| policy.and_then(|pair| pair.policy.timeout))
-            .unwrap_or(default_timeout);
-        if let Some(pair) = policy {
-            // Boxed: the policy path's future (retries, two hedged copies) is several times
-            // the size of a plain attempt's, and every call's future would carry it.
-            return Box::pin(self.call_with_policy(pair, from, to, request, meta, settle, per_try))
-                .await;
-        }
-        // The caller has just read the clock into `sent_at`.
-        meta.deadline = meta.sent_at.saturating_add(per_try).min(meta.deadline);
-        self.attempt(
+    pub(crate) fn call<'a, S: Service>(
+        &'a self,
+        call: Call<'a, S>,
+    ) -> impl Future<Output = Result<S::Response, CallError>> + 'a {
+        let Call {
             from,
             to,
             request,
-            meta,
-            settle.map(Settle::link),
-            None,
+            mut meta,
+            settle,
+            timeout,
+            default_timeout,
             timer,
-        )
-        .await
-    }
-
-    /// A call under a policy: retries around admission (breaker, bulkhead, rate limit) around
-    /// a possibly hedged attempt.
-    #[allow(clippy::too_many_arguments)]
-    async fn call_with_policy<S: Service>(
-        &self,
-        pair: &PairPolicy,
-        from: NodeId,
-        to: &ReplicaSet<S>,
-        request: S::Request,
-        mut meta: RequestMeta,
-        settle: Option<&Settle>,
-        per_try: Duration,
-    ) -> Result<S::Response, CallError> {
-        let start = self.clock.now();
-        let counted = start >= self.timing.warmup;
-        let overall = meta.deadline;
-        let max_attempts = pair.max_attempts();
-        pair.begin_call(start, counted);
-        let mut attempt: u32 = 1;
-        let mut wait = Duration::ZERO;
-        let outcome = loop {
-            let now = self.clock.now();
-            let permit = match pair.admit(now, counted) {
-                Ok(permit) => permit,
-                // The caller's own refusals are not retried: they exist to shed load.
-                Err(refusal) => break Err(refusal.into_error(to.name())),
-            };
-            if counted {
-                let mut state = pair.state();
-                state.stats.attempts += 1;
-                if attempt > 1 {
-                    state.stats.retries += 1;
-                }
-            }
-            meta.sent_at = now;
-            meta.deadline = now.saturating_add(per_try).min(overall);
-            let result = self
-                .hedged_attempt(
-                    pair,
-                    from,
-                    to,
-                    request.clone(),
-                    meta.clone(),
-                    settle,
-                    counted,
-                )
-                .await;
-            let end = self.clock.now();
-            if counted && matches!(result, Err(CallError::TimedOut { .. })) {
-                pair.state().stats.timeouts += 1;
-            }
-            permit.finish(result.is_err(), end.saturating_sub(now), end);
-            let error = match result {
-                Ok(response) => break Ok(response),
-                Err(error) => error,
-            };
-            if attempt >= max_attempts {
-                break Err(error);
-            }
-            let next_wait = pair.backoff(attempt, wait);
-            // No time left for another attempt before the caller gives up; else the budget
-            // decides (it is spent only on retries that will be sent).
-            if end.saturating_add(next_wait) >= overall || !pair.withdraw(end, counted) {
-                break Err(error);
-            }
-            wait = next_wait;
-            self.clock.sleep(wait).await;
-            attempt += 1;
-            meta.id = self.next_request_id();
-        };
-        if counted {
-            let mut state = pair.state();
-            match &outcome {
-                Ok(_) => {
-                    state.stats.succeeded += 1;
-                    let took = self.clock.now().saturating_sub(start);
-                    state.stats.latency.record(took);
-                }
-                Err(_) => state.stats.failed += 1,
-            }
-        }
-        outcome
-    }
-
-    /// One attempt, with a second copy sent if it is slower than the policy's hedge delay:
-    /// the first successful answer wins and the other copy is cancelled.
-    #[allow(clippy::too_many_arguments)]
-    async fn hedged_attempt<S: Service>(
-        &self,
-        pair: &PairPolicy,
-        from: NodeId,
-        to: &ReplicaSet<S>,
-        request: S::Request,
-        meta: RequestMeta,
-        settle: Option<&Settle>,
-        counted: bool,
-    ) -> Result<S::Response, CallError> {
-        let now = self.clock.now();
-        let deadline = meta.deadline;
-        let Some(hedge_at) = pair
-            .hedge_delay()
-            .map(|delay| now.saturating_add(delay))
-            .filter(|at| *at < deadline)
-        else {
-            return self
-                .attempt(
+        } = call;
+        async move {
+            let policy = self.policies.between(from, to.node());
+            let per_try = timeout
+                .or_else(|| policy.and_then(|pair| pair.policy.timeout))
+                .unwrap_or(default_timeout);
+            if let Some(pair) = policy {
+                // Boxed: the policy path's future (retries, two hedged copies) is several
+                // times the size of a plain attempt's, and every call's future would carry
+                // it. Its attempts do not use the caller's timer (retries and hedges overlap).
+                let first = Attempt {
                     from,
                     to,
                     request,
                     meta,
-                    settle.map(Settle::link),
-                    None,
-                    None,
-                )
-                .await;
-        };
-        let first_cancel = Cancel::default();
-        let mut second_meta = meta.clone();
-        let first = self.attempt(
-            from,
-            to,
-            request.clone(),
-            meta,
-            settle.map(Settle::link),
-            Some(first_cancel.clone()),
-            None,
-        );
-        tokio::pin!(first);
-        tokio::select! {
-            biased;
-            result = &mut first => return result,
-            () = self.clock.sleep_until(hedge_at) => {}
-        }
-        // The copy counts against the bulkhead and the rate limit like any attempt; without
-        // room, the first copy goes on alone.
-        let Some(_copy_slot) = pair.admit_copy(hedge_at) else {
-            return first.await;
-        };
-        if counted {
-            pair.state().stats.hedges_sent += 1;
-        }
-        second_meta.id = self.next_request_id();
-        second_meta.sent_at = hedge_at;
-        let second_cancel = Cancel::default();
-        let second = self.attempt(
-            from,
-            to,
-            request,
-            second_meta,
-            settle.map(Settle::link),
-            Some(second_cancel.clone()),
-            None,
-        );
-        tokio::pin!(second);
-        let mut first_failed = None;
-        let mut second_failed = false;
-        loop {
-            tokio::select! {
-                biased;
-                result = &mut first, if first_failed.is_none() => match result {
-                    Ok(response) => {
-                        second_cancel.cancel();
-                        return Ok(response);
-                    }
-                    Err(error) => first_failed = Some(error),
-                },
-                result = &mut second, if !second_failed => match result {
-                    Ok(response) => {
-                        first_cancel.cancel();
-                        if counted {
-                            pair.state().stats.hedges_won += 1;
-                        }
-                        return Ok(response);
-                    }
-                    Err(_) => second_failed = true,
-                },
+                    settle,
+                    cancel: None,
+                    timer: None,
+                };
+                return Box::pin(self.call_with_policy(pair, first, per_try)).await;
             }
-            if second_failed && let Some(error) = first_failed.take() {
-                return Err(error);
-            }
+            // The caller has just read the clock into `sent_at`.
+            meta.deadline = meta.sent_at.saturating_add(per_try).min(meta.deadline);
+            self.attempt(Attempt {
+                from,
+                to,
+                request,
+                meta,
+                settle,
+                cancel: None,
+                timer,
+            })
+            .await
         }
+    }
+
+    /// A call under a policy: the retry loop around admission (breaker, bulkhead, rate limit)
+    /// around a possibly hedged attempt (see [`crate::policy`]). `first` is the first attempt,
+    /// its `meta.deadline` the time the caller gives up on the whole call.
+    fn call_with_policy<'a, S: Service>(
+        &'a self,
+        pair: &'a PairPolicy,
+        first: Attempt<'a, S>,
+        per_try: Duration,
+    ) -> impl Future<Output = Result<S::Response, CallError>> + 'a {
+        let limits = Limits {
+            warmup: self.timing.warmup,
+            per_try,
+            deadline: first.meta.deadline,
+        };
+        let callee = first.to.name();
+        let mut next = first;
+        retry::run(
+            pair,
+            &self.clock,
+            limits,
+            callee,
+            || self.next_request_id(),
+            move |this: Try| {
+                if let Some(id) = this.id {
+                    next.meta.id = id;
+                }
+                next.meta.sent_at = this.sent_at;
+                next.meta.deadline = this.deadline;
+                hedge::run(pair, &self.clock, this, next.clone(), self)
+            },
+        )
     }
 
     /// Sends one copy of a request and waits for its response: link latency out, admission
     /// (or rejection), queueing, handling, link latency back -- all before `meta.deadline`.
-    /// A copy whose `cancel` is set while it waits in a queue is dropped there. `meta.sent_at`
-    /// must be the time of the attempt's start. `timer` is the caller's own (see
-    /// [`CallTimer`]), if it has one.
-    #[allow(clippy::too_many_arguments)]
-    async fn attempt<S: Service>(
-        &self,
-        from: NodeId,
-        to: &ReplicaSet<S>,
-        request: S::Request,
-        meta: RequestMeta,
-        settle: Option<Settle>,
-        cancel: Option<Cancel>,
-        timer: Option<&CallTimer>,
-    ) -> Result<S::Response, CallError> {
-        let link = self.links.between(from, to.node());
-        let deadline = meta.deadline;
-        // `sent_at` is the attempt's start, as every caller sets it: no clock read (on the
-        // real clock each is a system call).
-        let timeout = deadline.saturating_sub(meta.sent_at);
-        if timeout.is_zero() {
-            return Err(CallError::TimedOut {
-                service: to.name().to_string(),
-                timeout,
-            });
-        }
-        let round_trip = async {
-            self.clock.sleep(self.hop(link, from, to.node())).await;
-            if !self.faults.is_empty() {
-                let now = self.clock.now();
-                if self.faults.loses(from, to.node(), now) {
-                    // Lost on the way: the caller hears nothing and times out.
+    /// A copy whose `cancel` is set while it waits in a queue is dropped there. The settle
+    /// link is made with the future, as the copy is sent.
+    ///
+    /// Always inlined: the caller's future then holds this one built in place, not copied in.
+    #[inline(always)]
+    fn attempt<'a, S: Service>(
+        &'a self,
+        attempt: Attempt<'a, S>,
+    ) -> impl Future<Output = Result<S::Response, CallError>> + 'a {
+        let Attempt {
+            from,
+            to,
+            request,
+            meta,
+            settle,
+            cancel,
+            timer,
+        } = attempt;
+        let settle = settle.map(Settle::link);
+        async move {
+            let link = self.links.between(from, to.node());
+            let deadline = meta.deadline;
+            // `sent_at` is the attempt's start, as every caller sets it: no clock read (on the
+            // real clock each is a system call).
+            let timeout = deadline.saturating_sub(meta.sent_at);
+            if timeout.is_zero() {
+                return Err(CallError::TimedOut {
+                    service: to.name().to_string(),
+                    timeout,
+                });
+            }
+            let round_trip = async {
+                self.clock.sleep(self.hop(link, from, to.node())).await;
+                if !self.faults.is_empty() {
+                    let now = self.clock.now();
+                    if self.faults.loses(from, to.node(), now) {
+                        // Lost on the way: the caller hears nothing and times out.
+                        return std::future::pending().await;
+                    }
+                    if self.faults.aborts(to.node(), now) {
+                        self.clock.sleep(self.hop(link, from, to.node())).await;
+                        return Err(CallError::Failed {
+                            service: to.name().to_string(),
+                            message: "injected fault".into(),
+                        });
+                    }
+                }
+                // The replica is picked when the request arrives.
+                let replica = to.pick();
+                // Only a latency-aware balancer needs the response time: skip the clock reads
+                // otherwise (on the real clock each is a system call).
+                let submitted = to.observes_latency().then(|| self.clock.now());
+                let (reply, response) = oneshot::channel();
+                let outcome =
+                    match replica.submit(request, meta, settle, Responder::Caller(reply, cancel)) {
+                        // A dropped reply means the handler panicked (or its replica crashed) while
+                        // holding it.
+                        Ok(()) => response
+                            .await
+                            .unwrap_or_else(|_| Err(replica.dropped_reply_error())),
+                        Err(error) => Err(error),
+                    };
+                if let Some(submitted) = submitted {
+                    let now = self.clock.now();
+                    to.observe(replica, now.saturating_sub(submitted), now);
+                }
+                self.clock.sleep(self.hop(link, from, to.node())).await;
+                if !self.faults.is_empty() && self.faults.loses(to.node(), from, self.clock.now()) {
                     return std::future::pending().await;
                 }
-                if self.faults.aborts(to.node(), now) {
-                    self.clock.sleep(self.hop(link, from, to.node())).await;
-                    return Err(CallError::Failed {
-                        service: to.name().to_string(),
-                        message: "injected fault".into(),
-                    });
-                }
+                outcome
+            };
+            match self
+                .clock
+                .call_timeout_at(deadline, std::pin::pin!(round_trip), timer)
+                .await
+            {
+                Ok(outcome) => outcome,
+                Err(_) => Err(CallError::TimedOut {
+                    service: to.name().to_string(),
+                    timeout,
+                }),
             }
-            // The replica is picked when the request arrives.
-            let replica = to.pick();
-            // Only a latency-aware balancer needs the response time: skip the clock reads
-            // otherwise (on the real clock each is a system call).
-            let submitted = to.observes_latency().then(|| self.clock.now());
-            let (reply, response) = oneshot::channel();
-            let outcome =
-                match replica.submit(request, meta, settle, Responder::Caller(reply, cancel)) {
-                    // A dropped reply means the handler panicked (or its replica crashed) while
-                    // holding it.
-                    Ok(()) => response
-                        .await
-                        .unwrap_or_else(|_| Err(replica.dropped_reply_error())),
-                    Err(error) => Err(error),
-                };
-            if let Some(submitted) = submitted {
-                let now = self.clock.now();
-                to.observe(replica, now.saturating_sub(submitted), now);
-            }
-            self.clock.sleep(self.hop(link, from, to.node())).await;
-            if !self.faults.is_empty() && self.faults.loses(to.node(), from, self.clock.now()) {
-                return std::future::pending().await;
-            }
-            outcome
-        };
-        match self
-            .clock
-            .call_timeout_at(deadline, std::pin::pin!(round_trip), timer)
-            .await
-        {
-            Ok(outcome) => outcome,
-            Err(_) => Err(CallError::TimedOut {
-                service: to.name().to_string(),
-                timeout,
-            }),
         }
     }
 

@@ -30,10 +30,11 @@ use crate::clock::nanos;
 use crate::error::{CallError, SimulationError};
 use crate::message::{RequestId, RequestMeta};
 use crate::metrics::{BusyTime, LatencyHistogram};
+use crate::node::NodeId;
 use crate::random::SimRng;
 use crate::report::{ReplicaReport, ServiceReport};
 use crate::runtime::context::Context;
-use crate::runtime::engine::{Engine, InFlightGuard, NodeId};
+use crate::runtime::engine::{Engine, InFlightGuard};
 use crate::runtime::service::Service;
 use crate::runtime::settle::Settle;
 

@@ -17,9 +17,10 @@ use crate::distribution::Distribution;
 use crate::error::CallError;
 use crate::message::RequestMeta;
 use crate::metrics::LatencyHistogram;
+use crate::node::NodeId;
 use crate::random::SimRng;
 use crate::report::WorkloadReport;
-use crate::runtime::engine::{Engine, NodeId};
+use crate::runtime::engine::{Call, Engine};
 use crate::runtime::replica::ReplicaSet;
 use crate::runtime::service::Service;
 use crate::runtime::settle::{Settle, Settled, SettledLatency, SpareRoot};
@@ -195,18 +196,18 @@ impl<S: Service> Shared<S> {
         );
         let settle = Settle::root(engine, intended, &self.settled, spare);
         let outcome = engine
-            .call(
-                NodeId::CLIENT,
-                &self.target,
+            .call(Call {
+                from: NodeId::CLIENT,
+                to: &self.target,
                 request,
                 meta,
-                Some(&settle),
+                settle: Some(&settle),
                 // The workload's timeout bounds the whole call; a client policy's timeout,
                 // each attempt.
-                None,
-                self.timeout,
+                timeout: None,
+                default_timeout: self.timeout,
                 timer,
-            )
+            })
             .await;
         if outcome.is_err() {
             // Settled latency, like response latency, covers completed requests.

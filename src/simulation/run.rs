@@ -7,9 +7,10 @@ use std::sync::Arc;
 use crate::clock::Clock;
 use crate::error::SimulationError;
 use crate::link::{CLIENT, Links};
+use crate::node::NodeId;
 use crate::policy::Policies;
 use crate::report::{Report, ServiceReport, TopicReport, WorkloadReport};
-use crate::runtime::engine::{Engine, Faults, NodeId, Timing};
+use crate::runtime::engine::{Engine, Faults, Timing};
 use crate::runtime::workload_driver::WorkloadResult;
 
 use super::Simulation;
