@@ -131,29 +131,29 @@
 
 pub mod balancer;
 mod capacity;
-pub mod clock;
+mod clock;
 pub mod distribution;
 pub mod duration_format;
-pub mod error;
+mod error;
 pub mod fault;
 pub mod idempotency;
-pub mod link;
-pub mod message;
+mod link;
+mod message;
 pub mod metrics;
 mod nanos;
 mod node;
 pub mod policy;
-pub mod progress;
-pub mod random;
+mod progress;
+mod random;
 pub mod report;
 mod rules;
 mod runtime;
 #[cfg(feature = "scenario")]
 pub mod scenario;
-pub mod simulation;
+mod simulation;
 mod suggest;
 pub mod topic;
-pub mod workload;
+mod workload;
 
 pub use rand;
 
@@ -161,11 +161,15 @@ pub use balancer::Balancer;
 pub use capacity::Capacity;
 pub use clock::ClockKind;
 pub use distribution::Distribution;
-pub use error::{BuildError, CallError, ServiceError, SimulationError};
+pub use error::{
+    BuildError, CallError, FieldError, FieldPath, PathSegment, ServiceError, SimulationError,
+};
 pub use fault::{Fault, FaultKind};
 pub use message::{RequestId, RequestMeta, TraceContext};
+pub use node::CLIENT;
 pub use policy::CallPolicy;
 pub use progress::Progress;
+pub use random::SimRng;
 pub use report::Report;
 pub use runtime::context::Context;
 pub use runtime::handle::{ServiceHandle, TopicHandle};

@@ -12,7 +12,7 @@ use crate::distribution::Distribution;
 use crate::node::NodeId;
 use crate::random::{self, SimRng};
 
-pub use crate::node::CLIENT;
+pub(crate) use crate::node::CLIENT;
 
 /// One direction-agnostic latency between a source and a destination, with its own stream.
 #[derive(Debug)]
