@@ -62,7 +62,7 @@ impl Progress {
         // One writer: the simulation's runtime is current-thread, and only its tasks end
         // requests. A load and a store are then exact, without the locked read-modify-write
         // instructions that `fetch_max` and `fetch_add` cost on every request.
-        let nanos = crate::clock::nanos(at);
+        let nanos = crate::nanos::saturating_u64(at);
         let counters = &self.inner;
         if nanos > counters.simulated_nanos.load(Ordering::Relaxed) {
             counters.simulated_nanos.store(nanos, Ordering::Relaxed);

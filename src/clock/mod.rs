@@ -223,9 +223,6 @@ impl Clock {
     }
 }
 
-// The saturating conversion under its former name, for the modules that import it from here.
-pub(crate) use crate::nanos::saturating_u64 as nanos;
-
 /// A wait on a [`Clock`], from [`Clock::sleep`] or [`Clock::sleep_until`].
 ///
 /// A plain future rather than an `async fn`: sleeps sit in every hop of every request, and an

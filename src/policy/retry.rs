@@ -10,11 +10,11 @@ use serde::{Deserialize, Serialize};
 
 use super::PairPolicy;
 use crate::clock::Clock;
-use crate::clock::nanos;
 use crate::duration_format::format_duration;
 use crate::error::CallError;
 use crate::error::FieldError;
 use crate::message::RequestId;
+use crate::nanos::saturating_u64 as nanos;
 use crate::random::SimRng;
 use crate::rules;
 

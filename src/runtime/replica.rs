@@ -26,10 +26,10 @@ use tokio::sync::oneshot;
 
 use crate::balancer::BalancerState;
 use crate::capacity::Capacity;
-use crate::clock::nanos;
 use crate::error::{CallError, SimulationError};
 use crate::message::{RequestId, RequestMeta};
 use crate::metrics::{BusyTime, LatencyHistogram};
+use crate::nanos::saturating_u64 as nanos;
 use crate::node::NodeId;
 use crate::random::SimRng;
 use crate::report::{ReplicaReport, ServiceReport};

@@ -19,8 +19,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::clock::nanos;
 use crate::metrics::LatencyHistogram;
+use crate::nanos::saturating_u64 as nanos;
 use crate::runtime::engine::{Engine, InFlightGuard};
 
 /// Where a settled latency is recorded.
