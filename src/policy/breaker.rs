@@ -48,8 +48,7 @@ use crate::rules;
 /// // Like Resilience4j, a window of fewer calls lowers the default minimum.
 /// assert_eq!(CircuitBreaker::default().window_calls(20).effective_minimum_calls(), 20);
 /// ```
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CircuitBreaker {
     /// The share of failed calls that opens the breaker, in (0, 1].
     pub failure_rate: f64,
@@ -58,26 +57,22 @@ pub struct CircuitBreaker {
     /// Calls the window must hold before the rate is judged, >= 1 and at most a window of
     /// calls; `None`: 100, or the window's size if a window of calls is smaller
     /// ([`effective_minimum_calls`](Self::effective_minimum_calls)).
-    #[serde(default)]
     pub minimum_calls: Option<u32>,
     /// How long the breaker stays open before trying again.
-    #[serde(with = "crate::duration_format")]
     pub open_for: Duration,
     /// Calls let through while half-open, >= 1.
     pub trial_calls: u32,
     /// Calls at least this slow count as failures.
-    #[serde(default, with = "crate::duration_format::option")]
     pub slow_call: Option<Duration>,
 }
 
 /// The window a [`CircuitBreaker`] judges the failure rate over.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BreakerWindow {
     /// The last `n` calls.
     Calls(u32),
     /// The calls that ended in the last span of simulated time.
-    Time(#[serde(with = "crate::duration_format")] Duration),
+    Time(Duration),
 }
 
 impl Default for CircuitBreaker {

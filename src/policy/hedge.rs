@@ -4,8 +4,6 @@
 
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
-
 use super::PairPolicy;
 use super::retry::Try;
 use crate::clock::Clock;
@@ -28,13 +26,11 @@ use crate::runtime::replica::Cancel;
 /// let adaptive = Hedge::at_percentile(95.0);
 /// # let _ = (fixed, adaptive);
 /// ```
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", deny_unknown_fields)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Hedge {
     /// After a fixed delay.
     After {
         /// The delay.
-        #[serde(with = "crate::duration_format")]
         delay: Duration,
     },
     /// After the given percentile of this caller's observed latencies to the callee (measured
@@ -44,13 +40,8 @@ pub enum Hedge {
         /// In (0, 100), e.g. 95.
         percentile: f64,
         /// Observations needed before hedging starts (default 100).
-        #[serde(default = "default_min_samples")]
         min_samples: u64,
     },
-}
-
-fn default_min_samples() -> u64 {
-    Hedge::DEFAULT_MIN_SAMPLES
 }
 
 impl Hedge {

@@ -4,8 +4,6 @@
 
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
-
 use super::admission::{Finished, Gate, Refusal};
 use crate::error::FieldError;
 use crate::rules::{self, MAX_RATE};
@@ -19,8 +17,7 @@ use crate::rules::{self, MAX_RATE};
 /// let limit = RateLimit::per_second(100.0).burst(20);
 /// assert_eq!(limit.burst, 20);
 /// ```
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct RateLimit {
     /// Tokens added per second, > 0.
     pub per_second: f64,

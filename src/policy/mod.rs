@@ -76,28 +76,21 @@ use crate::rules;
 
 /// What a caller does around its calls to one callee. Every part is optional; an empty
 /// policy changes nothing.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CallPolicy {
     /// Each attempt's timeout (instead of the simulation's call timeout).
-    #[serde(default, with = "crate::duration_format::option")]
     pub timeout: Option<Duration>,
     /// Retries of failed attempts.
-    #[serde(default)]
     pub retry: Option<Retry>,
     /// A circuit breaker.
-    #[serde(default)]
     pub circuit_breaker: Option<CircuitBreaker>,
     /// At most this many attempts in flight at once; more are rejected with
     /// [`CallError::BulkheadFull`](crate::CallError::BulkheadFull).
-    #[serde(default)]
     pub bulkhead: Option<usize>,
     /// A token bucket on attempts.
-    #[serde(default)]
     pub rate_limit: Option<RateLimit>,
     /// A second copy of slow attempts.
-    #[serde(default)]
     pub hedge: Option<Hedge>,
 }
 

@@ -6,7 +6,6 @@ use std::collections::VecDeque;
 use std::time::Duration;
 
 use rand::RngExt;
-use serde::{Deserialize, Serialize};
 
 use super::PairPolicy;
 use crate::clock::Clock;
@@ -40,18 +39,15 @@ use crate::rules;
 ///     .budget(RetryBudget::ratio(0.2).min_per_second(10.0));
 /// assert_eq!(retry.max_attempts(), 4);
 /// ```
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Retry {
     /// Attempts in all, the first included; at least 1.
     pub max_attempts: u32,
     /// The wait before each retry, before jitter.
     pub backoff: Backoff,
     /// How the wait is randomised.
-    #[serde(default)]
     pub jitter: Jitter,
     /// A cap on retries as a share of requests; `None`: no cap.
-    #[serde(default)]
     pub budget: Option<RetryBudget>,
 }
 
@@ -159,22 +155,18 @@ impl Default for Retry {
 }
 
 /// The wait before a retry, before jitter.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", deny_unknown_fields)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backoff {
     /// The same wait before every retry.
     Constant {
         /// The wait.
-        #[serde(with = "crate::duration_format")]
         delay: Duration,
     },
     /// `min(cap, base * 2^(n-1))` before retry `n`.
     Exponential {
         /// The first wait, > 0.
-        #[serde(with = "crate::duration_format")]
         base: Duration,
         /// The longest wait, >= `base`.
-        #[serde(with = "crate::duration_format")]
         cap: Duration,
     },
 }
@@ -211,8 +203,7 @@ impl Backoff {
 
 /// How a backoff wait is randomised, so that callers that failed together do not retry
 /// together. With `expo` the backoff's wait for this retry (AWS's names and formulas):
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Jitter {
     /// Exactly `expo`.
     None,
@@ -235,16 +226,13 @@ pub enum Jitter {
 /// let budget = RetryBudget::ratio(0.1).min_per_second(5.0).window(Duration::from_secs(10));
 /// assert_eq!(budget.ratio, 0.1);
 /// ```
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct RetryBudget {
     /// Retries allowed per call, in [0, 1].
     pub ratio: f64,
     /// Retries allowed per second regardless of traffic, >= 0.
-    #[serde(default)]
     pub min_per_second: f64,
     /// The window calls and retries are counted over.
-    #[serde(with = "crate::duration_format", default = "default_window")]
     pub window: Duration,
 }
 
