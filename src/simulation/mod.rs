@@ -159,21 +159,7 @@ impl Simulation {
         replicas: usize,
         balancer: Balancer,
     ) -> Result<ServiceHandle<S>, BuildError> {
-        let reason = if name.is_empty() {
-            Some("is empty")
-        } else if name == CLIENT {
-            Some("is reserved for the origin of workload requests")
-        } else if self.name_taken(name) {
-            Some("is used twice (services and topics share one namespace)")
-        } else {
-            None
-        };
-        if let Some(reason) = reason {
-            return Err(BuildError::InvalidServiceName {
-                name: name.to_string(),
-                reason,
-            });
-        }
+        self.check_name(name, false)?;
         capacity
             .validate()
             .and_then(|()| rules::at_least("replicas", replicas, 1))
@@ -260,6 +246,26 @@ impl Simulation {
         Ok(())
     }
 
+    /// A new service's or topic's name: not empty, not `client`, not taken (services and topics
+    /// share one namespace; a topic with a dead-letter topic takes that name too).
+    fn check_name(&self, name: &str, with_dead_letter: bool) -> Result<(), BuildError> {
+        let taken = self.name_taken(name)
+            || (with_dead_letter && self.name_taken(&format!("{name}.dead-letter")));
+        let reason = if name.is_empty() {
+            "is empty"
+        } else if name == CLIENT {
+            "is reserved for the origin of workload requests"
+        } else if taken {
+            "is used twice (services and topics share one namespace)"
+        } else {
+            return Ok(());
+        };
+        Err(BuildError::InvalidServiceName {
+            name: name.to_string(),
+            reason,
+        })
+    }
+
     fn name_taken(&self, name: &str) -> bool {
         self.services.iter().any(|entry| entry.name() == name)
             || self.topics.iter().any(|entry| entry.name() == name)
@@ -281,21 +287,7 @@ impl Simulation {
         topic: Topic,
     ) -> Result<TopicHandle<E>, BuildError> {
         let dead_letter_name = format!("{name}.dead-letter");
-        let reason = if name.is_empty() {
-            Some("is empty")
-        } else if name == CLIENT {
-            Some("is reserved for the origin of workload requests")
-        } else if self.name_taken(name) || self.name_taken(&dead_letter_name) {
-            Some("is used twice (services and topics share one namespace)")
-        } else {
-            None
-        };
-        if let Some(reason) = reason {
-            return Err(BuildError::InvalidServiceName {
-                name: name.to_string(),
-                reason,
-            });
-        }
+        self.check_name(name, true)?;
         topic.validate(name)?;
         let dead_letter = match topic.delivery() {
             Delivery::AtLeastOnce { .. } => {
