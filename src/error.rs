@@ -52,13 +52,6 @@ impl FieldPath {
         self
     }
 
-    /// The same path inside element `index` of an array.
-    #[must_use]
-    pub fn at_index(mut self, index: usize) -> Self {
-        self.0.insert(0, PathSegment::Index(index));
-        self
-    }
-
     /// The path made of these steps, outermost first.
     pub fn from_segments(segments: Vec<PathSegment>) -> Self {
         FieldPath(segments)

@@ -99,7 +99,7 @@ use toml::Spanned;
 use crate::balancer::Balancer;
 use crate::capacity::Capacity;
 use crate::distribution::Distribution;
-use crate::error::{BuildError, FieldPath};
+use crate::error::{BuildError, FieldPath, PathSegment};
 use crate::fault::Fault;
 use crate::node::CLIENT;
 use crate::runtime::handle::TopicHandle;
@@ -665,7 +665,10 @@ fn bind(
 
 /// Entry `index` of the array of tables `section`: `policies[2]`.
 fn entry(section: &str, index: usize) -> FieldPath {
-    FieldPath::key(section).join(&FieldPath::default().at_index(index))
+    FieldPath::from_segments(vec![
+        PathSegment::Key(section.to_string()),
+        PathSegment::Index(index),
+    ])
 }
 
 /// A TOML integer as one of the engine's counts: TOML's integers are signed, the engine's
