@@ -343,9 +343,11 @@ pub enum SimulationError {
         reason: String,
     },
     /// Every task waits on something that no timer or message can bring: the run can never
-    /// finish. Happens when a handler awaits a future from outside the simulation.
+    /// finish. In a Rust model, a handler awaits a future from outside the simulation (a
+    /// channel nobody sends to, tokio's own timers); a scenario file cannot do that, so there
+    /// it is a defect of microsim.
     #[error(
-        "simulation stalled at {at:?} of simulated time with {in_flight} requests and messages in flight and no pending timer: a handler is waiting on something outside the simulation"
+        "simulation stalled at {at:?} of simulated time with {in_flight} requests and messages in flight and no pending timer: nothing can happen any more. In a Rust model, a handler is awaiting something outside the simulation (a channel nobody sends to, or tokio::time instead of the Context's clock); a scenario file cannot do that, so from a file this is a defect of microsim: please report it with the file"
     )]
     Stalled {
         /// Simulated time of the stall.

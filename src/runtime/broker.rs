@@ -142,8 +142,10 @@ struct SubscriberState {
     prefetch: usize,
     /// Events waiting at the broker, with the attempts made so far.
     waiting: VecDeque<(u64, u32)>,
-    /// Events in flight to the subscriber: id -> attempt number.
-    in_flight: BTreeMap<u64, u32>,
+    /// Events in flight to the subscriber: id -> the attempt number and the event's key. The
+    /// key is kept here because a late acknowledgement may resolve the event, and drop it from
+    /// the held events, while a redelivery is still in flight.
+    in_flight: BTreeMap<u64, (u32, Option<u64>)>,
     keys_in_flight: BTreeSet<u64>,
     /// Per event: handler runs so far, deliveries whose handler may still run, and whether
     /// the event is resolved for this subscriber. Dropped once resolved with nothing live.
@@ -381,7 +383,7 @@ impl<E: Event> BrokerState<E> {
             return;
         };
         let subscriber = &mut self.subscribers[index];
-        subscriber.in_flight.insert(id, attempt);
+        subscriber.in_flight.insert(id, (attempt, held.key));
         let track = subscriber.tracks.entry(id).or_default();
         track.live += 1;
         track.measured = held.published_at >= self.measured_from;
@@ -476,10 +478,10 @@ impl<E: Event> BrokerState<E> {
                 }
             }
             outcome => {
-                let Some(attempt) = self.subscribers[index].in_flight.remove(&id) else {
+                let Some((attempt, key)) = self.subscribers[index].in_flight.remove(&id) else {
                     return;
                 };
-                if let Some(key) = self.held.get(&id).and_then(|held| held.key) {
+                if let Some(key) = key {
                     self.subscribers[index].keys_in_flight.remove(&key);
                 }
                 let ran = matches!(
