@@ -167,6 +167,14 @@ pub enum DistributionError {
     /// An empirical distribution without samples.
     #[error("empirical distribution has no samples; give at least one")]
     EmpiricalEmpty,
+    /// A value longer than any setting may be ([`MAX_DURATION`](crate::MAX_DURATION)).
+    #[error("{}", crate::rules::too_long(parameter, *value))]
+    TooLong {
+        /// Which value, e.g. `"uniform max"`.
+        parameter: &'static str,
+        /// The value given.
+        value: Duration,
+    },
 }
 
 impl Default for Distribution {
@@ -356,6 +364,16 @@ impl Distribution {
     /// assert_eq!(err.to_string(), "pareto shape must be a finite number > 0, got NaN");
     /// ```
     pub fn validate(&self) -> Result<(), DistributionError> {
+        if let Some((parameter, value)) = self.longest_parameter()
+            && value > crate::rules::MAX_DURATION
+        {
+            return Err(DistributionError::TooLong { parameter, value });
+        }
+        self.validate_shape()
+    }
+
+    /// The rules on the parameters' relations and signs, without the bound on lengths.
+    fn validate_shape(&self) -> Result<(), DistributionError> {
         match self {
             Self::Constant(_) | Self::Normal { .. } => Ok(()),
             Self::Uniform { min, max } => {
@@ -399,6 +417,27 @@ impl Distribution {
                 }
             }
         }
+    }
+
+    /// The longest duration given as a parameter, with its name.
+    fn longest_parameter(&self) -> Option<(&'static str, Duration)> {
+        let parameters: Vec<(&'static str, Duration)> = match self {
+            Self::Constant(value) => vec![("constant", *value)],
+            Self::Uniform { min, max } => vec![("uniform min", *min), ("uniform max", *max)],
+            Self::Exponential { mean } => vec![("exponential mean", *mean)],
+            Self::Normal { mean, std_dev } => {
+                vec![("normal mean", *mean), ("normal std_dev", *std_dev)]
+            }
+            Self::LogNormal { mean, std_dev } => {
+                vec![("lognormal mean", *mean), ("lognormal std_dev", *std_dev)]
+            }
+            Self::Pareto { scale, .. } => vec![("pareto scale", *scale)],
+            Self::Empirical { samples } => samples
+                .iter()
+                .map(|sample| ("empirical sample", *sample))
+                .collect(),
+        };
+        parameters.into_iter().max_by_key(|(_, value)| *value)
     }
 
     /// Draws one duration.
@@ -514,7 +553,8 @@ impl Distribution {
     /// assert_eq!(Distribution::normal(ms(0), ms(1)).mean(), Some(Duration::from_nanos(797_885)));
     /// ```
     pub fn mean(&self) -> Option<Duration> {
-        self.validate().ok()?;
+        // Defined for any length, so only the shape rules apply.
+        self.validate_shape().ok()?;
         match self {
             Self::Constant(d) => Some(*d),
             Self::Uniform { min, max } => {

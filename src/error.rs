@@ -356,6 +356,43 @@ pub enum SimulationError {
         /// and events not yet handled.
         in_flight: usize,
     },
+    /// Simulated time stopped moving: `events` waits (messages, processing, think times,
+    /// timers) began at the instant `at` without time moving on, the limit set by
+    /// [`SimulationBuilder::max_events_per_instant`](crate::SimulationBuilder::max_events_per_instant).
+    /// Something in the model loops without taking time.
+    #[error(
+        "simulated time cannot advance: {events} events began at {at:?} and time did not move on. {}Something loops without taking time -- a closed workload with zero think time against services that take none, or retries with no backoff against a callee that fails at once: give the loop some time (think time, work, link latency or backoff), or raise max_events_per_instant if this much really happens at one instant",
+        busy_list(busy)
+    )]
+    NoProgress {
+        /// The instant time stopped at.
+        at: Duration,
+        /// The limit that was reached.
+        events: u64,
+        /// What was at work then: the closed workloads with no think time, and the services
+        /// with requests in progress or waiting, e.g. `"service api (1 request)"`.
+        busy: Vec<String>,
+    },
+    /// A wait would end past the last instant the clock can count (`u64::MAX` nanoseconds,
+    /// about 584 years): the run cannot go on without ending at the wrong time.
+    #[error(
+        "simulated time would pass the clock's range of about 584 years: at {at:?} something waited {wait:?}"
+    )]
+    BeyondClockRange {
+        /// The instant of the wait.
+        at: Duration,
+        /// The wait asked for.
+        wait: Duration,
+    },
+}
+
+/// `"Busy then: a (1 request), b (2 requests). "`, or nothing.
+fn busy_list(busy: &[String]) -> String {
+    if busy.is_empty() {
+        String::new()
+    } else {
+        format!("Busy then: {}. ", busy.join(", "))
+    }
 }
 
 /// Why a call did not return a response. Every call ends with a response or one of these.

@@ -231,7 +231,21 @@ impl Fault {
     pub(crate) fn validate(&self) -> Result<(), BuildError> {
         let checked = match &self.kind {
             FaultKind::Slow { factor, .. } => {
-                rules::finite_positive("factor", *factor, " (3.0 = three times slower)")
+                rules::finite_positive("factor", *factor, " (3.0 = three times slower)").and_then(
+                    |()| {
+                        if *factor > rules::MAX_FACTOR {
+                            Err(FieldError::new(
+                                "factor",
+                                format!(
+                                    "factor must be at most 1e6 (a million times slower), got \
+                                     {factor}"
+                                ),
+                            ))
+                        } else {
+                            Ok(())
+                        }
+                    },
+                )
             }
             FaultKind::Fail { probability, .. } | FaultKind::Loss { probability, .. } => {
                 rules::share("probability", *probability, false, " (0.1 = one in ten)")
@@ -251,7 +265,12 @@ impl Fault {
                 )),
                 _ => Ok(()),
             })
-            .and_then(|()| rules::positive_duration("lasting", self.lasting))
+            .and_then(|()| rules::within_clock("at", self.at))
+            // Duration::MAX: until the run ends, the default.
+            .and_then(|()| match self.lasting {
+                Duration::MAX => Ok(()),
+                lasting => rules::positive_duration("lasting", lasting),
+            })
             .map_err(|error| BuildError::InvalidFault {
                 fault: self.to_string(),
                 field: error.field,

@@ -15,7 +15,18 @@ use crate::error::FieldError;
 /// clock's resolution.
 pub const MAX_RATE: f64 = 1e9;
 
-/// `key` must be a duration greater than zero.
+/// The longest any one duration setting may be: 100 years of 365 days (876,000 hours).
+///
+/// The clock counts nanoseconds in 64 bits, about 584 years; a run adds settings together
+/// (a fault's start and length, a run's duration and the timeouts of its last requests), so
+/// each is held well inside that. A run whose sums still pass the clock's range stops with
+/// an error instead of ending at the wrong time.
+pub const MAX_DURATION: Duration = Duration::from_secs(100 * 365 * 24 * 3_600);
+
+/// The largest factor a slowdown may multiply processing times by: a million.
+pub const MAX_FACTOR: f64 = 1e6;
+
+/// `key` must be a duration greater than zero, and at most [`MAX_DURATION`].
 pub(crate) fn positive_duration(key: &str, value: Duration) -> Result<(), FieldError> {
     if value.is_zero() {
         return Err(FieldError::new(
@@ -23,7 +34,25 @@ pub(crate) fn positive_duration(key: &str, value: Duration) -> Result<(), FieldE
             format!("{key} must be greater than 0s"),
         ));
     }
+    within_clock(key, value)
+}
+
+/// `key` must be a duration of at most [`MAX_DURATION`].
+pub(crate) fn within_clock(key: &str, value: Duration) -> Result<(), FieldError> {
+    if value > MAX_DURATION {
+        return Err(FieldError::new(key, too_long(key, value)));
+    }
     Ok(())
+}
+
+/// The message for a duration past [`MAX_DURATION`].
+pub(crate) fn too_long(what: &str, value: Duration) -> String {
+    // MAX_DURATION as a file would write it (a test checks they agree).
+    format!(
+        "{what} must be at most 876000h (100 years: the clock counts 584 years, and a run adds \
+         durations together), got {}",
+        crate::duration_format::format_duration(value)
+    )
 }
 
 /// `key` must be a count of at least `min`.
@@ -36,6 +65,22 @@ pub(crate) fn at_least<T: PartialOrd + std::fmt::Display>(
         return Err(FieldError::new(
             key,
             format!("{key} must be at least {min}, got {value}"),
+        ));
+    }
+    Ok(())
+}
+
+/// `key` must be a count of at most `max`; `why` follows the bound in the message.
+pub(crate) fn at_most<T: PartialOrd + std::fmt::Display>(
+    key: &str,
+    value: T,
+    max: T,
+    why: &str,
+) -> Result<(), FieldError> {
+    if value > max {
+        return Err(FieldError::new(
+            key,
+            format!("{key} must be at most {max} ({why}), got {value}"),
         ));
     }
     Ok(())
@@ -78,6 +123,21 @@ pub(crate) fn finite_positive(key: &str, value: f64, explain: &str) -> Result<()
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_longest_duration_is_worded_as_it_is() {
+        assert_eq!(
+            crate::duration_format::parse_duration("876000h"),
+            Ok(MAX_DURATION)
+        );
+        assert!(within_clock("duration", MAX_DURATION).is_ok());
+        let error = within_clock("duration", MAX_DURATION + Duration::from_secs(1)).unwrap_err();
+        assert_eq!(
+            error.reason,
+            "duration must be at most 876000h (100 years: the clock counts 584 years, and a run \
+             adds durations together), got 3153600001s"
+        );
+    }
 
     #[test]
     fn messages_name_the_key_and_the_value() {

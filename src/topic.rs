@@ -100,6 +100,9 @@ impl Topic {
     /// The deliveries of an event before it is dead-lettered, when a topic does not set them:
     /// 5.
     pub const DEFAULT_MAX_DELIVERIES: u32 = 5;
+    /// The most deliveries an at-least-once topic may attempt: 1,000, as Amazon SQS's
+    /// `maxReceiveCount`.
+    pub const MAX_DELIVERIES: u32 = 1_000;
 
     /// At-least-once delivery: redelivered when not acknowledged within `ack_timeout`, sent
     /// to the dead-letter topic after `max_deliveries` attempts.
@@ -147,6 +150,13 @@ impl Topic {
         {
             rules::positive_duration("ack_timeout", ack_timeout).map_err(invalid)?;
             rules::at_least("max_deliveries", max_deliveries, 1).map_err(invalid)?;
+            rules::at_most(
+                "max_deliveries",
+                max_deliveries,
+                Topic::MAX_DELIVERIES,
+                "the most a queue such as SQS allows before dead-lettering",
+            )
+            .map_err(invalid)?;
         }
         if let Some(capacity) = self.capacity {
             rules::at_least("capacity", capacity, 1).map_err(invalid)?;

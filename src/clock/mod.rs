@@ -26,6 +26,7 @@
 // This module holds what the rest of the crate uses: the kinds, the `Clock` that dispatches
 // to one of them, and the futures it returns.
 mod call_timer;
+mod halt;
 mod real_clock;
 mod timer;
 mod virtual_clock;
@@ -40,6 +41,7 @@ use serde::{Deserialize, Serialize};
 
 pub(crate) use call_timer::CallTimer;
 use call_timer::CellDeadline;
+pub(crate) use halt::Halt;
 use real_clock::RealClock;
 use timer::{QueuedSleep, TimerHost};
 use virtual_clock::VirtualClock;
@@ -74,6 +76,13 @@ pub(crate) enum Clock {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Elapsed;
 
+/// What the clock allows a run before it halts it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct RunLimits {
+    /// Waits that may begin at one simulated instant (virtual clock only).
+    pub(crate) events_per_instant: u64,
+}
+
 /// Builds the current-thread runtime a simulation on `kind` runs on, with its clock.
 ///
 /// On the virtual clock, tokio is only the *idleness oracle*. A discrete-event simulator may
@@ -87,11 +96,14 @@ pub(crate) struct Elapsed;
 /// The virtual runtime has no tokio timer driver: nothing in it waits on tokio's clock, and
 /// code that tries to (`tokio::time::sleep` in a handler) fails loudly instead of measuring
 /// the wrong time. The real clock's runtime has the timer driver.
-pub(crate) fn runtime(kind: ClockKind) -> std::io::Result<(tokio::runtime::Runtime, Clock)> {
+pub(crate) fn runtime(
+    kind: ClockKind,
+    limits: RunLimits,
+) -> std::io::Result<(tokio::runtime::Runtime, Clock)> {
     let mut builder = tokio::runtime::Builder::new_current_thread();
     match kind {
         ClockKind::Virtual => {
-            let clock = Arc::new(VirtualClock::default());
+            let clock = Arc::new(VirtualClock::new(limits));
             // Weak: the runtime's hook must not keep alive a timer queue whose wakers keep the
             // runtime alive.
             let idle = Arc::downgrade(&clock);
@@ -122,19 +134,39 @@ impl Clock {
     }
 
     /// Waits for `duration` of this clock's time. A zero duration returns at once without
-    /// yielding (and without reading the clock).
+    /// yielding.
+    ///
+    /// A wait that would end past the clock's range (`u64::MAX` nanoseconds from the start,
+    /// about 584 years) halts the run ([`Halt::BeyondRange`]) rather than end at the wrong
+    /// time, and never ends.
     #[inline]
     pub(crate) fn sleep(&self, duration: Duration) -> Sleep<'_> {
         if duration.is_zero() {
+            if let Clock::Virtual(clock) = self
+                && !clock.count_event()
+            {
+                return Sleep(SleepState::Never);
+            }
             return Sleep(SleepState::Done);
         }
-        self.sleep_until(self.now().saturating_add(duration))
+        let deadline = self.now().saturating_add(duration);
+        if crate::nanos::checked_u64(deadline).is_none_or(|nanos| nanos == u64::MAX) {
+            self.halt(Halt::BeyondRange { wait: duration });
+            return Sleep(SleepState::Never);
+        }
+        self.sleep_until(deadline)
     }
 
     /// Waits until the clock reads `deadline` (time since the start).
     pub(crate) fn sleep_until(&self, deadline: Duration) -> Sleep<'_> {
         Sleep(match self {
-            Clock::Virtual(clock) => SleepState::Queued(QueuedSleep::new(&**clock, deadline)),
+            Clock::Virtual(clock) => {
+                if clock.count_event() {
+                    SleepState::Queued(QueuedSleep::new(&**clock, deadline))
+                } else {
+                    SleepState::Never
+                }
+            }
             // Boxed so the (much larger) tokio timer does not inflate every virtual-clock
             // future that contains a sleep.
             Clock::Real(clock) => {
@@ -213,12 +245,21 @@ impl Clock {
         }
     }
 
-    /// Resolves when the virtual clock finds the runtime idle with no timer left: nothing in the
-    /// simulation can ever happen again. Never resolves on the real clock.
-    pub(crate) async fn stalled(&self) {
+    /// Stops the run for `reason` (the first reason given wins).
+    pub(crate) fn halt(&self, reason: Halt) {
         match self {
-            Clock::Virtual(clock) => clock.stalled().await,
-            Clock::Real(_) => std::future::pending().await,
+            Clock::Virtual(clock) => clock.halt.halt(reason),
+            Clock::Real(clock) => clock.halt.halt(reason),
+        }
+    }
+
+    /// Resolves once the clock has halted the run, with the reason: on the virtual clock when
+    /// it finds the runtime idle with no timer left (nothing can ever happen again) or too
+    /// many events at one instant; on either clock for a wait past its range.
+    pub(crate) async fn halted(&self) -> Halt {
+        match self {
+            Clock::Virtual(clock) => clock.halt.halted().await,
+            Clock::Real(clock) => clock.halt.halted().await,
         }
     }
 }
@@ -232,6 +273,9 @@ pub(crate) struct Sleep<'a>(SleepState<'a>);
 enum SleepState<'a> {
     /// A zero wait: ready at once.
     Done,
+    /// A wait past the clock's range, or past the events one instant may hold: the run is
+    /// halted, and the wait is never ready.
+    Never,
     Queued(QueuedSleep<'a, VirtualClock>),
     Real(Pin<Box<dyn Future<Output = ()> + Send + 'a>>),
 }
@@ -242,6 +286,7 @@ impl Future for Sleep<'_> {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         match &mut self.0 {
             SleepState::Done => Poll::Ready(()),
+            SleepState::Never => Poll::Pending,
             SleepState::Queued(sleep) => Pin::new(sleep).poll(cx),
             SleepState::Real(sleep) => sleep.as_mut().poll(cx),
         }
@@ -295,7 +340,33 @@ mod tests {
 
     /// A runtime on the virtual clock, and the clock.
     pub(super) fn virtual_runtime() -> (tokio::runtime::Runtime, Clock) {
-        runtime(ClockKind::Virtual).expect("runtime")
+        let limits = RunLimits {
+            events_per_instant: u64::MAX,
+        };
+        runtime(ClockKind::Virtual, limits).expect("runtime")
+    }
+
+    #[test]
+    fn a_wait_past_the_clocks_range_halts_the_run() {
+        let (runtime, clock) = virtual_runtime();
+        runtime.block_on(async {
+            clock.sleep(Duration::from_secs(1)).await;
+            let never = clock.sleep(Duration::from_nanos(u64::MAX - 1_000_000_000));
+            tokio::select! {
+                biased;
+                halt = clock.halted() => assert_eq!(
+                    halt,
+                    Halt::BeyondRange { wait: Duration::from_nanos(u64::MAX - 1_000_000_000) }
+                ),
+                () = never => unreachable!("a wait past the range never ends"),
+            }
+        });
+        // The last instant that can be waited for is one before the range's end.
+        let (runtime, clock) = virtual_runtime();
+        runtime.block_on(async {
+            clock.sleep(Duration::from_nanos(u64::MAX - 1)).await;
+            assert_eq!(clock.now(), Duration::from_nanos(u64::MAX - 1));
+        });
     }
 
     #[test]

@@ -34,6 +34,7 @@ pub(crate) struct RealClock {
     rearm: Notify,
     /// The callers' own call timers ([`CallTimer`]), which the driver checks every tick.
     call_timers: Mutex<Vec<Weak<CallTimerCell>>>,
+    pub(super) halt: super::halt::HaltCell,
 }
 
 impl RealClock {
@@ -48,6 +49,7 @@ impl RealClock {
             armed: AtomicU64::new(u64::MAX),
             rearm: Notify::new(),
             call_timers: Mutex::default(),
+            halt: super::halt::HaltCell::default(),
         }
     }
 
@@ -164,7 +166,10 @@ mod tests {
 
     #[test]
     fn real_clock_sleeps_at_least_the_duration() {
-        let (runtime, clock) = runtime(ClockKind::Real).expect("runtime");
+        let limits = super::super::RunLimits {
+            events_per_instant: u64::MAX,
+        };
+        let (runtime, clock) = runtime(ClockKind::Real, limits).expect("runtime");
         runtime.block_on(async {
             let before = clock.now();
             clock.sleep(Duration::from_micros(300)).await;

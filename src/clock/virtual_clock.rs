@@ -4,25 +4,62 @@
 //! The runtime's idle hook calls [`VirtualClock::idle`] when every task is waiting; it jumps
 //! simulated time to the earliest deadline in the timer queue and wakes exactly the timers due
 //! then, in the order they were set. With no timer left, it reports a stall instead.
+//!
+//! It also counts the waits that begin at the current instant: a model that loops without
+//! taking time (a closed workload with no think time against a service that takes none)
+//! would otherwise run forever at one instant, since time never has to move. Past
+//! [`RunLimits::events_per_instant`] such waits the clock halts the run.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use tokio::sync::Notify;
-
+use super::RunLimits;
+use super::halt::{Halt, HaltCell};
 use super::timer::{DueWakers, TimerHost, TimerQueue};
 
 /// Simulated time and the timers waiting on it.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct VirtualClock {
     /// Nanoseconds since the start.
     now: AtomicU64,
     timers: Mutex<TimerQueue>,
-    stalled: AtomicBool,
-    stall: Notify,
+    /// Waits begun at the current instant.
+    events_now: AtomicU64,
+    limits: RunLimits,
+    pub(super) halt: HaltCell,
 }
 
 impl VirtualClock {
+    pub(super) fn new(limits: RunLimits) -> Self {
+        VirtualClock {
+            now: AtomicU64::new(0),
+            timers: Mutex::default(),
+            events_now: AtomicU64::new(0),
+            limits,
+            halt: HaltCell::default(),
+        }
+    }
+
+    /// One more wait begins at the current instant; returns whether it may (the limit is not
+    /// reached). A load and a store rather than an atomic add: the runtime has one thread,
+    /// and a count that missed one would still halt.
+    ///
+    /// Past the limit every wait at this instant never ends: a loop of zero waits runs
+    /// inside one poll of one task without ever yielding, so the run can only see the halt
+    /// once that task stops.
+    #[inline]
+    pub(super) fn count_event(&self) -> bool {
+        let events = self.events_now.load(Ordering::Relaxed) + 1;
+        self.events_now.store(events, Ordering::Relaxed);
+        if events < self.limits.events_per_instant {
+            return true;
+        }
+        self.halt.halt(Halt::NoProgress {
+            events: self.limits.events_per_instant,
+        });
+        false
+    }
+
     fn timers(&self) -> MutexGuard<'_, TimerQueue> {
         // A panic while the lock is held cannot leave the queue inconsistent: every method
         // finishes its update before anything that could panic.
@@ -32,9 +69,12 @@ impl VirtualClock {
     /// Called when every task is waiting: advances to the next deadline, or reports a stall
     /// if there is none.
     pub(super) fn idle(&self) {
+        if self.halt.is_halted() {
+            // Time stays where the run stopped.
+            return;
+        }
         if !self.advance_to_next_deadline() {
-            self.stalled.store(true, Ordering::Release);
-            self.stall.notify_waiters();
+            self.halt.halt(Halt::Stalled);
         }
     }
 
@@ -47,24 +87,14 @@ impl VirtualClock {
             let Some(deadline) = timers.next_deadline() else {
                 return false;
             };
-            self.now.fetch_max(deadline, Ordering::AcqRel);
+            if self.now.fetch_max(deadline, Ordering::AcqRel) < deadline {
+                self.events_now.store(0, Ordering::Relaxed);
+            }
             timers.take_due(deadline, &mut due);
         }
         // Woken outside the lock: a wake may drop a finished task, whose timers then take it.
         due.wake_all();
         true
-    }
-
-    /// Resolves once [`idle`](Self::idle) has found no timer left: nothing in the simulation
-    /// can ever happen again.
-    pub(super) async fn stalled(&self) {
-        loop {
-            let notified = self.stall.notified();
-            if self.stalled.load(Ordering::Acquire) {
-                return;
-            }
-            notified.await;
-        }
     }
 }
 
@@ -84,7 +114,9 @@ mod tests {
     use std::sync::{Arc, Mutex};
     use std::time::Duration;
 
+    use crate::clock::halt::Halt;
     use crate::clock::tests::virtual_runtime;
+    use crate::clock::{ClockKind, RunLimits, runtime};
 
     #[test]
     fn sub_millisecond_sleeps_are_exact() {
@@ -175,9 +207,39 @@ mod tests {
             tokio::select! {
                 biased;
                 _ = never => unreachable!("pending never completes"),
-                _ = clock.stalled() => {}
+                halt = clock.halted() => assert_eq!(halt, Halt::Stalled),
             }
             assert_eq!(clock.now(), Duration::ZERO);
+        });
+    }
+
+    #[test]
+    fn a_loop_that_takes_no_time_halts_at_the_limit_and_time_moving_resets_the_count() {
+        let limits = RunLimits {
+            events_per_instant: 1_000,
+        };
+        let (runtime, clock) = runtime(ClockKind::Virtual, limits).expect("runtime");
+        runtime.block_on(async {
+            // 999 waits at 0 (the last a wait of 1 ns), then time moves: the count starts again.
+            for _ in 0..998 {
+                clock.sleep(Duration::ZERO).await;
+            }
+            clock.sleep(Duration::from_nanos(1)).await;
+            let looping = async {
+                let mut waits = 0_u64;
+                loop {
+                    clock.sleep(Duration::ZERO).await;
+                    tokio::task::yield_now().await;
+                    waits += 1;
+                    assert!(waits < 1_000, "not halted after {waits} waits");
+                }
+            };
+            tokio::select! {
+                biased;
+                halt = clock.halted() => assert_eq!(halt, Halt::NoProgress { events: 1_000 }),
+                () = looping => unreachable!(),
+            }
+            assert_eq!(clock.now(), Duration::from_nanos(1));
         });
     }
 }

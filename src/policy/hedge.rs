@@ -65,7 +65,7 @@ impl Hedge {
     /// The hedge's rules, each error naming its scenario-file key.
     pub(crate) fn validate(&self) -> Result<(), FieldError> {
         match *self {
-            Hedge::After { .. } => Ok(()),
+            Hedge::After { delay } => rules::within_clock("after", delay),
             Hedge::Percentile {
                 percentile,
                 min_samples,

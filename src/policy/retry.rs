@@ -52,6 +52,9 @@ pub struct Retry {
 }
 
 impl Retry {
+    /// The most attempts a retry may make, the first included: 100.
+    pub const MAX_ATTEMPTS: u32 = 100;
+
     /// At most `max_attempts` attempts in all (the first included), with the default backoff.
     pub fn attempts(max_attempts: u32) -> Self {
         Retry {
@@ -91,8 +94,18 @@ impl Retry {
                 "max_attempts counts the first attempt too, so it must be at least 1, got 0",
             ));
         }
+        rules::at_most(
+            "max_attempts",
+            self.max_attempts,
+            Retry::MAX_ATTEMPTS,
+            "more than any client retries; each attempt is a message",
+        )?;
+        if let Backoff::Constant { delay } = self.backoff {
+            rules::within_clock("delay", delay)?;
+        }
         if let Backoff::Exponential { base, cap } = self.backoff {
             rules::positive_duration("base", base)?;
+            rules::within_clock("cap", cap)?;
             if cap < base {
                 return Err(FieldError::new(
                     "cap",

@@ -107,7 +107,9 @@ impl<S: Service> Context<S> {
                 self.replica.index(),
                 engine.clock.now(),
             );
-            Duration::from_secs_f64(duration.as_secs_f64() * factor)
+            // Past `Duration`'s range only for a wait far past the clock's, which then halts
+            // the run (see `Clock::sleep`).
+            Duration::try_from_secs_f64(duration.as_secs_f64() * factor).unwrap_or(Duration::MAX)
         };
         engine.clock.sleep(duration).await;
     }

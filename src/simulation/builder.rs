@@ -38,6 +38,7 @@ pub struct SimulationBuilder {
     pub(crate) default_latency: Distribution,
     pub(crate) call_timeout: Duration,
     pub(crate) clock: ClockKind,
+    pub(crate) max_events_per_instant: u64,
 }
 
 impl Default for SimulationBuilder {
@@ -49,11 +50,16 @@ impl Default for SimulationBuilder {
             default_latency: Distribution::ZERO,
             call_timeout: Duration::from_secs(30),
             clock: ClockKind::Virtual,
+            max_events_per_instant: SimulationBuilder::DEFAULT_MAX_EVENTS_PER_INSTANT,
         }
     }
 }
 
 impl SimulationBuilder {
+    /// The default of [`max_events_per_instant`](Self::max_events_per_instant): ten million,
+    /// some seconds of work at one instant.
+    pub const DEFAULT_MAX_EVENTS_PER_INSTANT: u64 = 10_000_000;
+
     /// The seed every random draw derives from. Default 0.
     pub fn seed(mut self, seed: u64) -> Self {
         self.seed = seed;
@@ -87,6 +93,39 @@ impl SimulationBuilder {
     /// Virtual (default) or real time.
     pub fn clock(mut self, clock: ClockKind) -> Self {
         self.clock = clock;
+        self
+    }
+
+    /// How many waits (messages, processing, think times, timers) may begin at one instant of
+    /// simulated time before the run stops with [`SimulationError::NoProgress`]: a model that
+    /// loops without taking any time -- a closed workload with no think time against a service
+    /// that takes none, retries without backoff against a callee that always fails at once --
+    /// would otherwise run forever at one instant. Default
+    /// [`DEFAULT_MAX_EVENTS_PER_INSTANT`](Self::DEFAULT_MAX_EVENTS_PER_INSTANT). Virtual clock
+    /// only: on the real clock time always moves.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use microsim::{Capacity, Context, Service, ServiceError, Simulation, SimulationError, Workload};
+    ///
+    /// struct Instant;
+    /// impl Service for Instant {
+    ///     type Request = (); type Response = (); type State = ();
+    ///     fn init_state(&self) {}
+    ///     async fn handle(&self, _: &Context<Self>, _: ()) -> Result<(), ServiceError> { Ok(()) }
+    /// }
+    ///
+    /// let mut sim = Simulation::builder().max_events_per_instant(10_000).build()?;
+    /// let api = sim.add_service("api", Instant, Capacity::workers(1))?;
+    /// sim.add_workload("users", &api, Workload::closed(1, microsim::Distribution::ZERO), |_| ())?;
+    /// let error = sim.run().unwrap_err();
+    /// assert!(matches!(error, SimulationError::NoProgress { at: Duration::ZERO, .. }));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// [`SimulationError::NoProgress`]: crate::SimulationError::NoProgress
+    pub fn max_events_per_instant(mut self, events: u64) -> Self {
+        self.max_events_per_instant = events;
         self
     }
 
@@ -132,6 +171,8 @@ impl SimulationBuilder {
             )));
         }
         rules::positive_duration("call_timeout", self.call_timeout).map_err(setting)?;
+        rules::at_least("max_events_per_instant", self.max_events_per_instant, 1)
+            .map_err(setting)?;
         self.default_latency
             .validate()
             .map_err(|source| BuildError::InvalidDistribution {

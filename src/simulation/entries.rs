@@ -34,6 +34,8 @@ pub(super) trait ServiceEntry {
 pub(super) trait RunningService: ServiceControl {
     fn name(&self) -> &str;
     fn report(&self) -> ServiceReport;
+    /// Requests being handled or waiting, over all replicas.
+    fn outstanding(&self) -> usize;
     fn shutdown(&self);
 }
 
@@ -110,6 +112,14 @@ impl<S: Service> RunningService for RunningReplicas<S> {
         self.set.report()
     }
 
+    fn outstanding(&self) -> usize {
+        self.set
+            .replicas()
+            .iter()
+            .map(|replica| replica.outstanding())
+            .sum()
+    }
+
     fn shutdown(&self) {
         self.set.shutdown();
     }
@@ -146,6 +156,7 @@ impl<S: Service> ServiceControl for RunningReplicas<S> {
 
 pub(super) trait WorkloadEntry {
     fn name(&self) -> &str;
+    fn workload(&self) -> &Workload;
     fn start(self: Box<Self>, engine: &Arc<Engine>, seed: u64) -> WorkloadResult;
 }
 
@@ -159,6 +170,10 @@ pub(super) struct PendingWorkload<S: Service> {
 impl<S: Service> WorkloadEntry for PendingWorkload<S> {
     fn name(&self) -> &str {
         &self.name
+    }
+
+    fn workload(&self) -> &Workload {
+        &self.workload
     }
 
     fn start(self: Box<Self>, engine: &Arc<Engine>, seed: u64) -> WorkloadResult {

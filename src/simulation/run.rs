@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use crate::clock::Clock;
+use crate::clock::{Clock, Halt, RunLimits};
 use crate::error::SimulationError;
 use crate::link::{CLIENT, Links};
 use crate::node::NodeId;
@@ -25,7 +25,9 @@ impl Simulation {
     /// # Errors
     /// [`SimulationError::Build`] for links to unknown services (found before anything runs),
     /// [`SimulationError::Stalled`] if a handler waits on something outside the simulation
-    /// forever, [`SimulationError::Runtime`] or [`SimulationError::Spawn`] if tokio or ractor
+    /// forever, [`SimulationError::NoProgress`] if the model loops without taking time,
+    /// [`SimulationError::BeyondClockRange`] if a wait would end past the clock's range,
+    /// [`SimulationError::Runtime`] or [`SimulationError::Spawn`] if tokio or ractor
     /// cannot start.
     pub fn run(self) -> Result<Report, SimulationError> {
         let progress = self.progress.clone();
@@ -36,7 +38,10 @@ impl Simulation {
 
     fn run_to_end(self) -> Result<Report, SimulationError> {
         self.validate_links()?;
-        let (runtime, clock) = crate::clock::runtime(self.settings.clock)?;
+        let limits = RunLimits {
+            events_per_instant: self.settings.max_events_per_instant,
+        };
+        let (runtime, clock) = crate::clock::runtime(self.settings.clock, limits)?;
         let report = runtime.block_on(self.execute(clock));
         // Dropping the runtime ends every task left (stopped actors, abandoned handlers).
         drop(runtime);
@@ -113,6 +118,15 @@ impl Simulation {
                 .map(|service| Arc::clone(service) as _)
                 .collect(),
         );
+        // What can loop at one instant, named if time stops (see `Halt::NoProgress`).
+        let thoughtless: Vec<String> = workloads
+            .iter()
+            .filter(|entry| {
+                matches!(&entry.workload().arrivals,
+                    crate::workload::Arrivals::Closed { think, .. } if think.is_zero())
+            })
+            .map(|entry| format!("closed workload {} (no think time)", entry.name()))
+            .collect();
         let started: Vec<(String, WorkloadResult)> = workloads
             .into_iter()
             .map(|workload| {
@@ -121,12 +135,38 @@ impl Simulation {
             })
             .collect();
 
-        let stalled = tokio::select! {
+        let halt = tokio::select! {
             biased;
-            () = engine.in_flight.drained() => false,
-            () = engine.clock.stalled() => true,
+            () = engine.in_flight.drained() => None,
+            halt = engine.clock.halted() => Some(halt),
         };
         let drained_at = engine.clock.now();
+        let halted = halt.map(|halt| match halt {
+            Halt::Stalled => SimulationError::Stalled {
+                at: drained_at,
+                in_flight: engine.in_flight.count(),
+            },
+            Halt::NoProgress { events } => SimulationError::NoProgress {
+                at: drained_at,
+                events,
+                busy: thoughtless
+                    .into_iter()
+                    .chain(
+                        running
+                            .iter()
+                            .filter_map(|service| match service.outstanding() {
+                                0 => None,
+                                1 => Some(format!("service {} (1 request)", service.name())),
+                                n => Some(format!("service {} ({n} requests)", service.name())),
+                            }),
+                    )
+                    .collect(),
+            },
+            Halt::BeyondRange { wait } => SimulationError::BeyondClockRange {
+                at: drained_at,
+                wait,
+            },
+        });
         engine.stop_crashes();
         for service in &running {
             service.shutdown();
@@ -134,11 +174,8 @@ impl Simulation {
         for broker in &brokers {
             broker.shutdown();
         }
-        if stalled {
-            return Err(SimulationError::Stalled {
-                at: drained_at,
-                in_flight: engine.in_flight.count(),
-            });
+        if let Some(error) = halted {
+            return Err(error);
         }
         let measured = settings.duration - settings.warmup;
         let workloads: BTreeMap<String, WorkloadReport> = started

@@ -14,6 +14,7 @@ mod exactness;
 mod failures;
 mod faults;
 mod idempotency;
+mod limits;
 mod messaging;
 mod real_time;
 mod resilience;

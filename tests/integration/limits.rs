@@ -1,0 +1,224 @@
+//! Bounds and progress: every value has a bound the engine checks with a clear message, and
+//! a run that cannot go on says why instead of hanging or ending at the wrong time.
+
+use std::time::Duration;
+
+use microsim::policy::{Backoff, CallPolicy, Jitter, Retry};
+use microsim::{
+    BuildError, Capacity, Context, Distribution, Fault, Service, ServiceError, Simulation,
+    SimulationError, Topic, Workload,
+};
+
+use crate::support::{Worker, ms};
+
+const YEAR: Duration = Duration::from_secs(365 * 24 * 3_600);
+
+fn reason(error: &BuildError) -> String {
+    error.reason().to_string()
+}
+
+#[test]
+fn durations_past_the_clocks_range_are_refused_by_name() {
+    let long = YEAR * 600;
+    let error = Simulation::builder().duration(long).build().unwrap_err();
+    assert_eq!(error.field().unwrap().to_string(), "duration");
+    assert_eq!(
+        reason(&error),
+        "duration must be at most 876000h (100 years: the clock counts 584 years, and a run adds \
+         durations together), got 18921600000s"
+    );
+    let error = Simulation::builder()
+        .call_timeout(long)
+        .build()
+        .unwrap_err();
+    assert_eq!(error.field().unwrap().to_string(), "call_timeout");
+    // Exactly the bound is allowed.
+    assert!(
+        Simulation::builder()
+            .duration(microsim::MAX_DURATION)
+            .build()
+            .is_ok()
+    );
+
+    let mut sim = Simulation::builder().build().unwrap();
+    let error = sim
+        .add_fault(Fault::slow("api", 2.0).at(YEAR * 200))
+        .unwrap_err();
+    assert_eq!(error.field().unwrap().to_string(), "at");
+    let error = sim
+        .add_fault(Fault::slow("api", 2.0).at(ms(1)).lasting(YEAR * 200))
+        .unwrap_err();
+    assert_eq!(error.field().unwrap().to_string(), "lasting");
+
+    let error = Simulation::builder()
+        .default_latency(Distribution::uniform(ms(1), YEAR * 101))
+        .build()
+        .unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("uniform max must be at most 876000h"),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_slowdown_factor_has_a_bound_instead_of_a_panic_on_every_request() {
+    let mut sim = Simulation::builder().build().unwrap();
+    // 3.7e22 used to pass and then panic in every slowed request.
+    let error = sim.add_fault(Fault::slow("api", 3.7e22)).unwrap_err();
+    assert_eq!(
+        reason(&error),
+        "factor must be at most 1e6 (a million times slower), got 37000000000000000000000"
+    );
+    assert!(sim.add_fault(Fault::slow("api", 1e6)).is_ok());
+}
+
+#[test]
+fn counts_that_would_loop_for_ever_have_bounds() {
+    let policy = CallPolicy::new().retry(Retry::attempts(1_000_000_000));
+    let mut sim = Simulation::builder().build().unwrap();
+    let error = sim.add_policy("client", "api", policy).unwrap_err();
+    assert_eq!(
+        reason(&error),
+        "max_attempts must be at most 100 (more than any client retries; each attempt is a \
+         message), got 1000000000"
+    );
+    let error = sim
+        .add_topic::<()>("orders", Topic::at_least_once(ms(100), 1_000_000_000))
+        .unwrap_err();
+    assert_eq!(
+        reason(&error),
+        "max_deliveries must be at most 1000 (the most a queue such as SQS allows before \
+         dead-lettering), got 1000000000"
+    );
+}
+
+/// Works for a fixed time, far longer than the clock can count when slowed down.
+struct Long(Duration);
+
+impl Service for Long {
+    type Request = ();
+    type Response = ();
+    type State = ();
+    fn init_state(&self) {}
+    async fn handle(&self, ctx: &Context<Self>, _: ()) -> Result<(), ServiceError> {
+        ctx.work_for(self.0).await;
+        Ok(())
+    }
+}
+
+#[test]
+fn a_wait_past_the_clocks_range_stops_the_run_with_an_error() {
+    // 90 years of work, slowed ten times: 900 years, past the clock's 584.
+    let mut sim = Simulation::builder()
+        .duration(Duration::from_secs(1))
+        .call_timeout(microsim::MAX_DURATION)
+        .build()
+        .unwrap();
+    let api = sim
+        .add_service("api", Long(YEAR * 90), Capacity::workers(1))
+        .unwrap();
+    sim.add_workload("one", &api, Workload::closed(1, Distribution::ZERO), |_| ())
+        .unwrap();
+    sim.add_fault(Fault::slow("api", 10.0)).unwrap();
+    match sim.run() {
+        Err(SimulationError::BeyondClockRange { at, wait }) => {
+            assert_eq!(at, Duration::ZERO);
+            assert_eq!(wait, YEAR * 900);
+        }
+        other => panic!("expected BeyondClockRange, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_closed_loop_that_takes_no_time_stops_with_an_error_naming_the_service() {
+    let mut sim = Simulation::builder()
+        .max_events_per_instant(100_000)
+        .build()
+        .unwrap();
+    let api = sim
+        .add_service(
+            "api",
+            Worker::constant(Duration::ZERO),
+            Capacity::workers(1),
+        )
+        .unwrap();
+    sim.add_workload(
+        "users",
+        &api,
+        Workload::closed(1, Distribution::ZERO),
+        |_| (),
+    )
+    .unwrap();
+    let error = sim.run().unwrap_err();
+    match &error {
+        SimulationError::NoProgress { at, events, busy } => {
+            assert_eq!(*at, Duration::ZERO);
+            assert_eq!(*events, 100_000);
+            // The loop's user, caught between requests: the service holds none.
+            assert_eq!(busy, &["closed workload users (no think time)".to_string()]);
+        }
+        other => panic!("expected NoProgress, got {other:?}"),
+    }
+    assert!(
+        error
+            .to_string()
+            .starts_with("simulated time cannot advance: 100000 events began at 0ns"),
+        "{error}"
+    );
+}
+
+#[test]
+fn retries_without_backoff_against_a_callee_that_always_fails_stop_with_an_error() {
+    let mut sim = Simulation::builder()
+        .max_events_per_instant(100_000)
+        .build()
+        .unwrap();
+    let api = sim
+        .add_service("api", Worker::constant(ms(1)), Capacity::workers(1))
+        .unwrap();
+    sim.add_workload(
+        "users",
+        &api,
+        Workload::closed(1, Distribution::ZERO),
+        |_| (),
+    )
+    .unwrap();
+    // Every request fails before any work, from 10 ms on; each is retried at once.
+    sim.add_fault(Fault::fail("api", 1.0).at(ms(10))).unwrap();
+    let retry = Retry::attempts(3)
+        .backoff(Backoff::constant(Duration::ZERO))
+        .jitter(Jitter::None);
+    sim.add_policy("client", "api", CallPolicy::new().retry(retry))
+        .unwrap();
+    match sim.run() {
+        Err(SimulationError::NoProgress { at, .. }) => assert_eq!(at, ms(10)),
+        other => panic!("expected NoProgress, got {other:?}"),
+    }
+}
+
+#[test]
+fn much_work_at_one_instant_is_not_mistaken_for_a_loop() {
+    // 20,000 users all start at 0 and each takes 1 ms: tens of thousands of events at each
+    // instant, hundreds of thousands in the run. The limit is per instant, so one below the
+    // run's total still lets it run.
+    let mut sim = Simulation::builder()
+        .duration(ms(5))
+        .max_events_per_instant(200_000)
+        .build()
+        .unwrap();
+    let api = sim
+        .add_service("api", Worker::constant(ms(1)), Capacity::workers(20_000))
+        .unwrap();
+    sim.add_workload(
+        "users",
+        &api,
+        Workload::closed(20_000, Distribution::ZERO),
+        |_| (),
+    )
+    .unwrap();
+    let report = sim.run().unwrap();
+    // Each user sends a request every 1 ms for 5 ms.
+    assert_eq!(report.workloads["users"].completed, 20_000 * 5);
+}
