@@ -85,6 +85,7 @@
 
 mod error;
 mod file;
+mod names;
 mod resilience;
 mod scripted;
 
@@ -112,6 +113,7 @@ pub use error::ScenarioError;
 use crate::suggest::closest;
 use error::Source;
 use file::{RawFile, RawService, RawStep, RawTopic, RawWorkload};
+use names::{Names, unknown_service, unknown_topic};
 use resilience::{PolicySpec, Topology};
 use scripted::{Action, ScriptedService};
 
@@ -162,23 +164,6 @@ enum StepSpec {
     Work(Distribution),
     Publish { topic: String, keys: Option<u64> },
     Parallel(Vec<StepSpec>),
-}
-
-/// The names a file declares, to check references against.
-struct Names<'a> {
-    services: &'a [&'a str],
-    /// Declared topics and the dead-letter topics of the at-least-once ones.
-    topics: &'a [&'a str],
-}
-
-impl Names<'_> {
-    fn is_service(&self, name: &str) -> bool {
-        self.services.contains(&name)
-    }
-
-    fn is_topic(&self, name: &str) -> bool {
-        self.topics.contains(&name)
-    }
 }
 
 /// What a service does that an event cycle can run through: calls and publishes (each with
@@ -700,44 +685,6 @@ fn checked_distribution(
         .validate()
         .map_err(|e| source.error(span, e.to_string()))?;
     Ok(distribution)
-}
-
-fn unknown_service(source: &Source<'_>, name: &Spanned<String>, known: &[&str]) -> ScenarioError {
-    let hint = closest(name.get_ref(), known.iter().copied())
-        .map(|close| format!("; did you mean {close:?}?"))
-        .unwrap_or_default();
-    source.error(
-        name.span(),
-        format!("unknown service {:?}{hint}", name.get_ref()),
-    )
-}
-
-/// A reference to a topic that is not one: unknown (with the closest topic suggested), or a
-/// service (`publish`: whether the reference is a publish step, which could be a call).
-fn unknown_topic(
-    source: &Source<'_>,
-    name: &Spanned<String>,
-    names: &Names<'_>,
-    publish: bool,
-) -> ScenarioError {
-    let wanted = name.get_ref();
-    if names.is_service(wanted) {
-        let hint = if publish {
-            format!(": call it with {{ call = {wanted:?} }}")
-        } else {
-            String::new()
-        };
-        return source.error(
-            name.span(),
-            format!("{wanted:?} is a service, not a topic{hint}"),
-        );
-    }
-    let hint = match closest(wanted, names.topics.iter().copied()) {
-        Some(close) => format!("; did you mean {close:?}?"),
-        None if names.topics.is_empty() => "; declare topics in [topics.NAME] tables".to_string(),
-        None => String::new(),
-    };
-    source.error(name.span(), format!("unknown topic {wanted:?}{hint}"))
 }
 
 /// Checks one `[topics.NAME]` table (its name against the services and the other topics).

@@ -19,7 +19,8 @@ use crate::suggest::closest;
 
 use super::error::Source;
 use super::file::{Dur, RawBreaker, RawFault, RawHedge, RawPolicy, RawRateLimit, RawRetry};
-use super::{Names, ScenarioError, count, unknown_service};
+use super::names::{Names, unknown_service};
+use super::{ScenarioError, count};
 
 /// A checked `[[policies]]` entry.
 #[derive(Debug, Clone)]
