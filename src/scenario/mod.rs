@@ -89,6 +89,7 @@ mod graph;
 mod names;
 mod resilience;
 mod scripted;
+mod topics;
 
 use std::collections::BTreeMap;
 use std::ops::Range;
@@ -106,14 +107,14 @@ use crate::fault::Fault;
 use crate::node::CLIENT;
 use crate::runtime::handle::TopicHandle;
 use crate::simulation::{Simulation, SimulationBuilder};
-use crate::topic::{Topic, WhenFull};
+use crate::topic::Topic;
 use crate::workload::Workload;
 
 pub use error::ScenarioError;
 
 use crate::suggest::closest;
 use error::Source;
-use file::{RawFile, RawService, RawStep, RawTopic, RawWorkload};
+use file::{RawFile, RawService, RawStep, RawWorkload};
 use graph::Edges;
 use names::{Names, unknown_service, unknown_topic};
 use resilience::{PolicySpec, Topology};
@@ -455,23 +456,12 @@ impl Scenario {
         }
 
         // [topics.NAME]
-        let declared: Vec<&str> = raw_topics.keys().map(|k| k.get_ref().as_str()).collect();
-        let mut topic_names: Vec<String> = Vec::new();
-        let mut dead_letter_edges: BTreeMap<String, Vec<Spanned<String>>> = BTreeMap::new();
-        for (name, topic) in &raw_topics {
-            let spec = check_topic(source, name, &services, &declared, topic.get_ref())?;
-            if let crate::topic::Delivery::AtLeastOnce { .. } = spec.delivery() {
-                let dead_letter = format!("{}.dead-letter", name.get_ref());
-                dead_letter_edges.insert(
-                    name.get_ref().clone(),
-                    vec![Spanned::new(name.span(), dead_letter.clone())],
-                );
-                topic_names.push(dead_letter);
-            }
-            topic_names.push(name.get_ref().clone());
-            scenario.topics.insert(name.get_ref().clone(), spec);
-        }
-        topic_names.sort();
+        let topics::Topics {
+            specs,
+            names: topic_names,
+            dead_letters,
+        } = topics::check_topics(source, &services, raw_topics)?;
+        scenario.topics = specs;
         let topics: Vec<&str> = topic_names.iter().map(String::as_str).collect();
         let names = Names {
             services: &services,
@@ -487,7 +477,7 @@ impl Scenario {
             edges.insert(name.clone(), service_edges);
             scenario.services.insert(name, ServiceSpec { span, ..spec });
         }
-        let graph = graph::check_graph(source, edges, dead_letter_edges)?;
+        let graph = graph::check_graph(source, edges, dead_letters)?;
         scenario.build_order = graph.build_order;
         // Who calls and publishes to whom, for faults and policies.
         let mut call_pairs = graph.calls;
@@ -662,132 +652,6 @@ fn checked_distribution(
         .validate()
         .map_err(|e| source.error(span, e.to_string()))?;
     Ok(distribution)
-}
-
-/// Checks one `[topics.NAME]` table (its name against the services and the other topics).
-fn check_topic(
-    source: &Source<'_>,
-    name: &Spanned<String>,
-    services: &[&str],
-    declared: &[&str],
-    raw: &RawTopic,
-) -> Result<Topic, ScenarioError> {
-    let topic_name = name.get_ref().as_str();
-    if topic_name.is_empty() {
-        return Err(source.error(name.span(), "a topic name must not be empty"));
-    }
-    if topic_name == CLIENT {
-        return Err(source.error(
-            name.span(),
-            "\"client\" is reserved: it is where workload requests come from",
-        ));
-    }
-    if services.contains(&topic_name) {
-        return Err(source.error(
-            name.span(),
-            format!(
-                "topic {topic_name:?} has the name of a service: services and topics share one \
-                 namespace"
-            ),
-        ));
-    }
-    let at_least_once = match &raw.delivery {
-        None => false,
-        Some(delivery) => match delivery.get_ref().as_str() {
-            "at_most_once" => false,
-            "at_least_once" => true,
-            other => {
-                let hint = closest(other, ["at_most_once", "at_least_once"])
-                    .map(|c| format!("did you mean {c:?}?"))
-                    .unwrap_or_else(|| {
-                        "expected \"at_most_once\" or \"at_least_once\"".to_string()
-                    });
-                return Err(source.error(
-                    delivery.span(),
-                    format!("unknown delivery {other:?}; {hint}"),
-                ));
-            }
-        },
-    };
-    let mut topic = if at_least_once {
-        let dead_letter = format!("{topic_name}.dead-letter");
-        let taken = if services.contains(&dead_letter.as_str()) {
-            Some("service")
-        } else if declared.contains(&dead_letter.as_str()) {
-            Some("topic")
-        } else {
-            None
-        };
-        if let Some(taken) = taken {
-            return Err(source.error(
-                name.span(),
-                format!(
-                    "an at_least_once topic's dead-letter topic is named {dead_letter:?}, which \
-                     is already a {taken}"
-                ),
-            ));
-        }
-        let ack_timeout = raw
-            .ack_timeout
-            .as_ref()
-            .map_or(Topic::DEFAULT_ACK_TIMEOUT, |timeout| timeout.get_ref().0);
-        let max_deliveries = match &raw.max_deliveries {
-            None => Topic::DEFAULT_MAX_DELIVERIES,
-            Some(max) => count(source, max, "max_deliveries")?,
-        };
-        Topic::at_least_once(ack_timeout, max_deliveries)
-    } else {
-        for (key, span) in [
-            ("ack_timeout", raw.ack_timeout.as_ref().map(Spanned::span)),
-            (
-                "max_deliveries",
-                raw.max_deliveries.as_ref().map(Spanned::span),
-            ),
-        ] {
-            if let Some(span) = span {
-                return Err(source.error(
-                    span,
-                    format!(
-                        "{key} applies only to at_least_once topics; add delivery = \
-                         \"at_least_once\" (the default is at_most_once)"
-                    ),
-                ));
-            }
-        }
-        Topic::at_most_once()
-    };
-    if let Some(latency) = &raw.broker_latency {
-        topic = topic.with_broker_latency(latency.get_ref().clone());
-    }
-    let when_full = match &raw.when_full {
-        None => WhenFull::Block,
-        Some(when_full) => {
-            if raw.capacity.is_none() {
-                return Err(source.error(
-                    when_full.span(),
-                    "when_full applies only to a topic with a capacity: an unbounded topic is \
-                     never full",
-                ));
-            }
-            match when_full.get_ref().as_str() {
-                "block" => WhenFull::Block,
-                "reject" => WhenFull::Reject,
-                other => {
-                    let hint = closest(other, ["block", "reject"])
-                        .map(|c| format!("did you mean {c:?}?"))
-                        .unwrap_or_else(|| "expected \"block\" or \"reject\"".to_string());
-                    return Err(source.error(
-                        when_full.span(),
-                        format!("unknown when_full {other:?}; {hint}"),
-                    ));
-                }
-            }
-        }
-    };
-    if let Some(capacity) = &raw.capacity {
-        topic = topic.with_capacity(count(source, capacity, "capacity")?, when_full);
-    }
-    Ok(topic)
 }
 
 /// Checks one `[services.NAME]` table; returns it and what it calls, publishes to and
