@@ -90,6 +90,7 @@ mod names;
 mod resilience;
 mod scripted;
 mod topics;
+mod values;
 
 use std::collections::BTreeMap;
 use std::ops::Range;
@@ -119,6 +120,7 @@ use graph::Edges;
 use names::{Names, unknown_service, unknown_topic};
 use resilience::{PolicySpec, Topology};
 use scripted::{Action, ScriptedService};
+use values::{checked_distribution, choice, count};
 
 /// The file behind [`Scenario::bundled_store`].
 const STORE: &str = include_str!("../../scenarios/store.toml");
@@ -623,37 +625,6 @@ fn entry(section: &str, index: usize) -> FieldPath {
     ])
 }
 
-/// A TOML integer as one of the engine's counts: TOML's integers are signed, the engine's
-/// counts are not (their own ranges are the engine's rules).
-fn count<T: TryFrom<i64>>(
-    source: &Source<'_>,
-    value: &Spanned<i64>,
-    key: &str,
-) -> Result<T, ScenarioError> {
-    let number = *value.get_ref();
-    if number < 0 {
-        return Err(source.error(
-            value.span(),
-            format!("{key} must be 0 or more, got {number}"),
-        ));
-    }
-    T::try_from(number)
-        .map_err(|_| source.error(value.span(), format!("{key} is too large: {number}")))
-}
-
-/// A distribution whose parameters pass [`Distribution::validate`].
-fn checked_distribution(
-    source: &Source<'_>,
-    distribution: Spanned<Distribution>,
-) -> Result<Distribution, ScenarioError> {
-    let span = distribution.span();
-    let distribution = distribution.into_inner();
-    distribution
-        .validate()
-        .map_err(|e| source.error(span, e.to_string()))?;
-    Ok(distribution)
-}
-
 /// Checks one `[services.NAME]` table; returns it and what it calls, publishes to and
 /// subscribes to, in order.
 fn check_service(
@@ -735,7 +706,7 @@ fn check_balancer(
             ),
         ));
     }
-    let kind = resilience::choice(
+    let kind = choice(
         source,
         written,
         "balancer",

@@ -17,10 +17,11 @@ use crate::policy::{
 };
 use crate::suggest::closest;
 
+use super::ScenarioError;
 use super::error::Source;
 use super::file::{Dur, RawBreaker, RawFault, RawHedge, RawPolicy, RawRateLimit, RawRetry};
 use super::names::{Names, unknown_service};
-use super::{ScenarioError, count};
+use super::values::{choice, count};
 
 /// A checked `[[policies]]` entry.
 #[derive(Debug, Clone)]
@@ -50,30 +51,6 @@ impl Topology<'_> {
     fn publishes(&self, from: &str, to: &str) -> bool {
         self.publishes.contains(&(from.to_string(), to.to_string()))
     }
-}
-
-/// One of the allowed strings, or an error naming the closest (or all of them).
-pub(super) fn choice<'o>(
-    source: &Source<'_>,
-    value: &Spanned<String>,
-    what: &str,
-    options: &[&'o str],
-) -> Result<&'o str, ScenarioError> {
-    let written = value.get_ref().as_str();
-    if let Some(found) = options.iter().find(|option| **option == written) {
-        return Ok(found);
-    }
-    let hint = match closest(written, options.iter().copied()) {
-        Some(close) => format!("did you mean {close:?}?"),
-        None => {
-            let quoted: Vec<String> = options.iter().map(|o| format!("{o:?}")).collect();
-            match quoted.as_slice() {
-                [a, b] => format!("expected {a} or {b}"),
-                _ => format!("expected one of {}", quoted.join(", ")),
-            }
-        }
-    };
-    Err(source.error(value.span(), format!("unknown {what} {written:?}; {hint}")))
 }
 
 /// An error if a key is set that only applies elsewhere.

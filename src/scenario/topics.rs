@@ -9,9 +9,10 @@ use crate::node::CLIENT;
 use crate::suggest::closest;
 use crate::topic::{Delivery, Topic, WhenFull};
 
+use super::ScenarioError;
 use super::error::Source;
 use super::file::RawTopic;
-use super::{ScenarioError, count};
+use super::values::count;
 
 /// The checked `[topics.NAME]` tables.
 pub(super) struct Topics {
