@@ -89,6 +89,7 @@ mod graph;
 mod names;
 mod resilience;
 mod scripted;
+mod steps;
 mod topics;
 mod values;
 
@@ -97,8 +98,6 @@ use std::ops::Range;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
-
-use toml::Spanned;
 
 use crate::balancer::Balancer;
 use crate::capacity::Capacity;
@@ -115,11 +114,12 @@ pub use error::ScenarioError;
 
 use crate::suggest::closest;
 use error::Source;
-use file::{RawFile, RawService, RawStep, RawWorkload};
+use file::{RawFile, RawService, RawWorkload};
 use graph::Edges;
 use names::{Names, unknown_service, unknown_topic};
 use resilience::{PolicySpec, Topology};
 use scripted::{Action, ScriptedService};
+use steps::StepSpec;
 use values::{checked_distribution, choice, count};
 
 /// The file behind [`Scenario::bundled_store`].
@@ -161,14 +161,6 @@ struct ServiceSpec {
     steps: Vec<StepSpec>,
     /// Topics, dead-letter topics included, in file order.
     subscribes: Vec<String>,
-}
-
-#[derive(Debug, Clone)]
-enum StepSpec {
-    Call(String),
-    Work(Distribution),
-    Publish { topic: String, keys: Option<u64> },
-    Parallel(Vec<StepSpec>),
 }
 
 #[derive(Debug, Clone)]
@@ -313,7 +305,7 @@ impl Scenario {
             let steps = spec
                 .steps
                 .iter()
-                .map(|step| bind(step, &handles, &topics))
+                .map(|step| steps::bind(step, &handles, &topics))
                 .collect::<Option<Vec<Action>>>()
                 .ok_or_else(|| {
                     self.error(
@@ -595,28 +587,6 @@ impl Scenario {
     }
 }
 
-/// Binds a step to the handles of the services already added and of the topics.
-fn bind(
-    step: &StepSpec,
-    handles: &BTreeMap<String, crate::runtime::handle::ServiceHandle<ScriptedService>>,
-    topics: &BTreeMap<String, TopicHandle<()>>,
-) -> Option<Action> {
-    Some(match step {
-        StepSpec::Call(name) => Action::Call(handles.get(name)?.clone()),
-        StepSpec::Work(work) => Action::Work(work.clone()),
-        StepSpec::Publish { topic, keys } => Action::Publish {
-            topic: topics.get(topic)?.clone(),
-            keys: *keys,
-        },
-        StepSpec::Parallel(branches) => Action::Parallel(
-            branches
-                .iter()
-                .map(|branch| bind(branch, handles, topics))
-                .collect::<Option<_>>()?,
-        ),
-    })
-}
-
 /// Entry `index` of the array of tables `section`: `policies[2]`.
 fn entry(section: &str, index: usize) -> FieldPath {
     FieldPath::from_segments(vec![
@@ -652,7 +622,7 @@ fn check_service(
     let steps = raw
         .steps
         .into_iter()
-        .map(|step| check_step(source, names, step, &mut edges))
+        .map(|step| steps::check_step(source, names, step, &mut edges))
         .collect::<Result<Vec<_>, _>>()?;
     let mut subscribes: Vec<String> = Vec::new();
     for topic in raw.subscribes {
@@ -738,109 +708,6 @@ fn check_balancer(
                 .map_or(Balancer::DEFAULT_DECAY, |decay| decay.get_ref().0),
         },
     })
-}
-
-fn check_step(
-    source: &Source<'_>,
-    names: &Names<'_>,
-    step: Spanned<RawStep>,
-    edges: &mut Edges,
-) -> Result<StepSpec, ScenarioError> {
-    let span = step.span();
-    let RawStep {
-        call,
-        work,
-        parallel,
-        publish,
-        keys,
-    } = step.into_inner();
-    let given: Vec<&str> = [
-        call.as_ref().map(|_| "call"),
-        work.as_ref().map(|_| "work"),
-        publish.as_ref().map(|_| "publish"),
-        parallel.as_ref().map(|_| "parallel"),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
-    if given.len() != 1 {
-        let found = if given.is_empty() {
-            "none".to_string()
-        } else {
-            given.join(" and ")
-        };
-        return Err(source.error(
-            span,
-            format!(
-                "a step has exactly one of the keys call, work, publish or parallel; found {found}"
-            ),
-        ));
-    }
-    if let Some(keys) = &keys
-        && publish.is_none()
-    {
-        return Err(source.error(
-            keys.span(),
-            "keys applies only to a publish step, e.g. { publish = \"orders\", keys = 100 }",
-        ));
-    }
-    if let Some(call) = call {
-        if !names.is_service(call.get_ref()) {
-            if names.is_topic(call.get_ref()) {
-                return Err(source.error(
-                    call.span(),
-                    format!(
-                        "{0:?} is a topic, not a service: publish to it with {{ publish = {0:?} }}",
-                        call.get_ref()
-                    ),
-                ));
-            }
-            return Err(unknown_service(source, &call, names.services));
-        }
-        let name = call.get_ref().clone();
-        edges.calls.push(call);
-        return Ok(StepSpec::Call(name));
-    }
-    if let Some(publish) = publish {
-        if !names.is_topic(publish.get_ref()) {
-            return Err(unknown_topic(source, &publish, names, true));
-        }
-        let keys = match keys {
-            None => None,
-            Some(keys) => match u64::try_from(*keys.get_ref()) {
-                Ok(n) if n >= 1 => Some(n),
-                _ => {
-                    return Err(source.error(
-                        keys.span(),
-                        format!("keys must be at least 1, got {}", keys.get_ref()),
-                    ));
-                }
-            },
-        };
-        let topic = publish.get_ref().clone();
-        edges.publishes.push(publish);
-        return Ok(StepSpec::Publish { topic, keys });
-    }
-    if let Some(work) = work {
-        return Ok(StepSpec::Work(checked_distribution(source, work)?));
-    }
-    let Some(parallel) = parallel else {
-        return Err(source.error(span, "empty step"));
-    };
-    let parallel_span = parallel.span();
-    let branches = parallel.into_inner();
-    if branches.is_empty() {
-        return Err(source.error(
-            parallel_span,
-            "parallel needs at least one branch, e.g. [{ call = \"a\" }, { call = \"b\" }]",
-        ));
-    }
-    Ok(StepSpec::Parallel(
-        branches
-            .into_iter()
-            .map(|branch| check_step(source, names, branch, edges))
-            .collect::<Result<_, _>>()?,
-    ))
 }
 
 fn check_workload(
