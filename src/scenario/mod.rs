@@ -89,6 +89,7 @@ mod graph;
 mod names;
 mod resilience;
 mod scripted;
+mod services;
 mod steps;
 mod topics;
 mod values;
@@ -99,8 +100,6 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::balancer::Balancer;
-use crate::capacity::Capacity;
 use crate::distribution::Distribution;
 use crate::error::{BuildError, FieldPath, PathSegment};
 use crate::fault::Fault;
@@ -114,13 +113,12 @@ pub use error::ScenarioError;
 
 use crate::suggest::closest;
 use error::Source;
-use file::{RawFile, RawService, RawWorkload};
-use graph::Edges;
-use names::{Names, unknown_service, unknown_topic};
+use file::{RawFile, RawWorkload};
+use names::{Names, unknown_service};
 use resilience::{PolicySpec, Topology};
 use scripted::{Action, ScriptedService};
-use steps::StepSpec;
-use values::{checked_distribution, choice, count};
+use services::ServiceSpec;
+use values::count;
 
 /// The file behind [`Scenario::bundled_store`].
 const STORE: &str = include_str!("../../scenarios/store.toml");
@@ -149,18 +147,6 @@ pub struct Scenario {
     policies: Vec<PolicySpec>,
     /// Service names, callees before their callers.
     build_order: Vec<String>,
-}
-
-#[derive(Debug, Clone)]
-struct ServiceSpec {
-    span: Range<usize>,
-    capacity: Capacity,
-    replicas: usize,
-    balancer: Balancer,
-    work: Option<Distribution>,
-    steps: Vec<StepSpec>,
-    /// Topics, dead-letter topics included, in file order.
-    subscribes: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -435,19 +421,8 @@ impl Scenario {
 
         // Names first, so that calls, publishes and subscriptions can be checked against all
         // of them.
-        let service_names: Vec<String> = raw_services.keys().map(|k| k.get_ref().clone()).collect();
+        let service_names = services::check_service_names(source, &raw_services)?;
         let services: Vec<&str> = service_names.iter().map(String::as_str).collect();
-        for name in raw_services.keys() {
-            if name.get_ref().is_empty() {
-                return Err(source.error(name.span(), "a service name must not be empty"));
-            }
-            if name.get_ref() == CLIENT {
-                return Err(source.error(
-                    name.span(),
-                    "\"client\" is reserved: it is where workload requests come from",
-                ));
-            }
-        }
 
         // [topics.NAME]
         let topics::Topics {
@@ -463,14 +438,9 @@ impl Scenario {
         };
 
         // [services.NAME]
-        let mut edges: BTreeMap<String, Edges> = BTreeMap::new();
-        for (name, service) in raw_services {
-            let name = name.into_inner();
-            let span = service.span();
-            let (spec, service_edges) = check_service(source, &names, service.into_inner())?;
-            edges.insert(name.clone(), service_edges);
-            scenario.services.insert(name, ServiceSpec { span, ..spec });
-        }
+        let services::Services { specs, edges } =
+            services::check_services(source, &names, raw_services)?;
+        scenario.services = specs;
         let graph = graph::check_graph(source, edges, dead_letters)?;
         scenario.build_order = graph.build_order;
         // Who calls and publishes to whom, for faults and policies.
@@ -593,121 +563,6 @@ fn entry(section: &str, index: usize) -> FieldPath {
         PathSegment::Key(section.to_string()),
         PathSegment::Index(index),
     ])
-}
-
-/// Checks one `[services.NAME]` table; returns it and what it calls, publishes to and
-/// subscribes to, in order.
-fn check_service(
-    source: &Source<'_>,
-    names: &Names<'_>,
-    raw: RawService,
-) -> Result<(ServiceSpec, Edges), ScenarioError> {
-    let mut capacity = match &raw.workers {
-        None => Capacity::default(),
-        Some(workers) => Capacity::workers(count(source, workers, "workers")?),
-    };
-    if let Some(queue) = &raw.queue {
-        capacity = capacity.with_queue(count(source, queue, "queue")?);
-    }
-    let replicas = match &raw.replicas {
-        None => 1,
-        Some(replicas) => count(source, replicas, "replicas")?,
-    };
-    let balancer = check_balancer(source, &raw, replicas)?;
-    let work = raw
-        .work
-        .map(|work| checked_distribution(source, work))
-        .transpose()?;
-    let mut edges = Edges::default();
-    let steps = raw
-        .steps
-        .into_iter()
-        .map(|step| steps::check_step(source, names, step, &mut edges))
-        .collect::<Result<Vec<_>, _>>()?;
-    let mut subscribes: Vec<String> = Vec::new();
-    for topic in raw.subscribes {
-        if !names.is_topic(topic.get_ref()) {
-            return Err(unknown_topic(source, &topic, names, false));
-        }
-        if subscribes.contains(topic.get_ref()) {
-            return Err(source.error(
-                topic.span(),
-                format!("subscribes to {:?} twice", topic.get_ref()),
-            ));
-        }
-        subscribes.push(topic.get_ref().clone());
-        edges.subscribes.push(topic);
-    }
-    Ok((
-        ServiceSpec {
-            span: 0..0,
-            capacity,
-            replicas,
-            balancer,
-            work,
-            steps,
-            subscribes,
-        },
-        edges,
-    ))
-}
-
-/// A service's `balancer` and `balancer_decay`.
-fn check_balancer(
-    source: &Source<'_>,
-    raw: &RawService,
-    replicas: usize,
-) -> Result<Balancer, ScenarioError> {
-    let Some(written) = &raw.balancer else {
-        if let Some(decay) = &raw.balancer_decay {
-            return Err(source.error(
-                decay.span(),
-                "balancer_decay applies only to balancer = \"peak_ewma\"",
-            ));
-        }
-        return Ok(Balancer::RoundRobin);
-    };
-    if replicas < 2 {
-        return Err(source.error(
-            written.span(),
-            format!(
-                "balancer applies only to a service with replicas >= 2 (this one has {replicas}): \
-                 a single replica gets every request"
-            ),
-        ));
-    }
-    let kind = choice(
-        source,
-        written,
-        "balancer",
-        &[
-            "round_robin",
-            "random",
-            "least_outstanding",
-            "power_of_two_choices",
-            "peak_ewma",
-        ],
-    )?;
-    if kind != "peak_ewma"
-        && let Some(decay) = &raw.balancer_decay
-    {
-        return Err(source.error(
-            decay.span(),
-            "balancer_decay applies only to balancer = \"peak_ewma\"",
-        ));
-    }
-    Ok(match kind {
-        "round_robin" => Balancer::RoundRobin,
-        "random" => Balancer::Random,
-        "least_outstanding" => Balancer::LeastOutstanding,
-        "power_of_two_choices" => Balancer::PowerOfTwoChoices,
-        _ => Balancer::PeakEwma {
-            decay: raw
-                .balancer_decay
-                .as_ref()
-                .map_or(Balancer::DEFAULT_DECAY, |decay| decay.get_ref().0),
-        },
-    })
 }
 
 fn check_workload(
