@@ -86,6 +86,7 @@
 mod error;
 mod file;
 mod graph;
+mod links;
 mod names;
 mod resilience;
 mod scripted;
@@ -100,7 +101,6 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::distribution::Distribution;
 use crate::error::{BuildError, FieldPath, PathSegment};
 use crate::fault::Fault;
 use crate::node::CLIENT;
@@ -114,6 +114,7 @@ pub use error::ScenarioError;
 use crate::suggest::closest;
 use error::Source;
 use file::{RawFile, RawWorkload};
+use links::LinkSpec;
 use names::{Names, unknown_service};
 use resilience::{PolicySpec, Topology};
 use scripted::{Action, ScriptedService};
@@ -147,13 +148,6 @@ pub struct Scenario {
     policies: Vec<PolicySpec>,
     /// Service names, callees before their callers.
     build_order: Vec<String>,
-}
-
-#[derive(Debug, Clone)]
-struct LinkSpec {
-    from: String,
-    to: String,
-    latency: Distribution,
 }
 
 #[derive(Debug, Clone)]
@@ -448,70 +442,7 @@ impl Scenario {
         let publish_pairs = graph.publishes;
 
         // [[links]]
-        let mut seen: BTreeMap<(String, String), usize> = BTreeMap::new();
-        for link in raw_links {
-            let span = link.span();
-            let link = link.into_inner();
-            let from = link.from.get_ref().as_str();
-            if names.is_topic(from) {
-                return Err(source.error(
-                    link.from.span(),
-                    format!(
-                        "a link cannot start at topic {from:?}: a topic delivers its events \
-                         after its broker_latency"
-                    ),
-                ));
-            }
-            if from != CLIENT && !names.is_service(from) {
-                let mut endpoints = services.clone();
-                endpoints.push(CLIENT);
-                return Err(unknown_service(source, &link.from, &endpoints));
-            }
-            let to = link.to.get_ref().as_str();
-            if to == CLIENT {
-                return Err(source.error(
-                    link.to.span(),
-                    "a link cannot lead to \"client\": a link from A to B covers both the request and the response",
-                ));
-            }
-            if names.is_topic(to) && from == CLIENT {
-                return Err(source.error(
-                    link.to.span(),
-                    format!(
-                        "a link from \"client\" to topic {to:?} is never used: workloads send \
-                         requests to services, they do not publish"
-                    ),
-                ));
-            }
-            if !names.is_service(to) && !names.is_topic(to) {
-                let hint = closest(to, services.iter().chain(&topics).copied())
-                    .map(|close| format!("; did you mean {close:?}?"))
-                    .unwrap_or_default();
-                let what = if topics.is_empty() {
-                    "service"
-                } else {
-                    "service or topic"
-                };
-                return Err(source.error(link.to.span(), format!("unknown {what} {to:?}{hint}")));
-            }
-            let key = (link.from.get_ref().clone(), link.to.get_ref().clone());
-            let (line, _) = error::line_column(text, span.start);
-            if let Some(first) = seen.insert(key, line) {
-                return Err(source.error(
-                    span,
-                    format!(
-                        "link {} -> {} is set twice (first at line {first})",
-                        link.from.get_ref(),
-                        link.to.get_ref()
-                    ),
-                ));
-            }
-            scenario.links.push(LinkSpec {
-                from: link.from.into_inner(),
-                to: link.to.into_inner(),
-                latency: link.latency.into_inner(),
-            });
-        }
+        scenario.links = links::check_links(source, &names, text, raw_links)?;
 
         // [workloads.NAME]
         for (name, workload) in raw_workloads {
