@@ -94,6 +94,7 @@ mod services;
 mod steps;
 mod topics;
 mod values;
+mod workloads;
 
 use std::collections::BTreeMap;
 use std::ops::Range;
@@ -107,19 +108,18 @@ use crate::node::CLIENT;
 use crate::runtime::handle::TopicHandle;
 use crate::simulation::{Simulation, SimulationBuilder};
 use crate::topic::Topic;
-use crate::workload::Workload;
 
 pub use error::ScenarioError;
 
-use crate::suggest::closest;
 use error::Source;
-use file::{RawFile, RawWorkload};
+use file::RawFile;
 use links::LinkSpec;
-use names::{Names, unknown_service};
+use names::Names;
 use resilience::{PolicySpec, Topology};
 use scripted::{Action, ScriptedService};
 use services::ServiceSpec;
 use values::count;
+use workloads::WorkloadSpec;
 
 /// The file behind [`Scenario::bundled_store`].
 const STORE: &str = include_str!("../../scenarios/store.toml");
@@ -148,13 +148,6 @@ pub struct Scenario {
     policies: Vec<PolicySpec>,
     /// Service names, callees before their callers.
     build_order: Vec<String>,
-}
-
-#[derive(Debug, Clone)]
-struct WorkloadSpec {
-    span: Range<usize>,
-    target: String,
-    workload: Workload,
 }
 
 impl Scenario {
@@ -445,12 +438,13 @@ impl Scenario {
         scenario.links = links::check_links(source, &names, text, raw_links)?;
 
         // [workloads.NAME]
-        for (name, workload) in raw_workloads {
-            let span = workload.span();
-            let spec = check_workload(source, &names, span.clone(), workload.into_inner())?;
-            call_pairs.insert((CLIENT.to_string(), spec.target.clone()));
-            scenario.workloads.insert(name.into_inner(), spec);
-        }
+        scenario.workloads = workloads::check_workloads(source, &names, raw_workloads)?;
+        call_pairs.extend(
+            scenario
+                .workloads
+                .values()
+                .map(|spec| (CLIENT.to_string(), spec.target.clone())),
+        );
 
         // [[faults]] and [[policies]]
         let topology = Topology {
@@ -494,85 +488,6 @@ fn entry(section: &str, index: usize) -> FieldPath {
         PathSegment::Key(section.to_string()),
         PathSegment::Index(index),
     ])
-}
-
-fn check_workload(
-    source: &Source<'_>,
-    names: &Names<'_>,
-    span: Range<usize>,
-    raw: RawWorkload,
-) -> Result<WorkloadSpec, ScenarioError> {
-    let RawWorkload {
-        target,
-        open,
-        closed,
-        timeout,
-    } = raw;
-    if target.get_ref() == CLIENT {
-        return Err(source.error(
-            target.span(),
-            "a workload cannot target \"client\": its requests come from there",
-        ));
-    }
-    if names.is_topic(target.get_ref()) {
-        return Err(source.error(
-            target.span(),
-            format!(
-                "{:?} is a topic: a workload sends requests to a service (which may publish)",
-                target.get_ref()
-            ),
-        ));
-    }
-    if !names.is_service(target.get_ref()) {
-        return Err(unknown_service(source, &target, names.services));
-    }
-    let mut workload = match (open, closed) {
-        (Some(_), Some(closed)) => {
-            return Err(source.error(
-                closed.span(),
-                "a workload is either open or closed, not both",
-            ));
-        }
-        (None, None) => {
-            return Err(source.error(
-                span,
-                "missing traffic: add open = { rate = R } or closed = { users = N, think = DIST }",
-            ));
-        }
-        (Some(open), None) => {
-            let open = open.into_inner();
-            let rate = *open.rate.get_ref();
-            match open.arrivals {
-                None => Workload::poisson(rate),
-                Some(arrivals) => match arrivals.get_ref().as_str() {
-                    "poisson" => Workload::poisson(rate),
-                    "constant" => Workload::constant_rate(rate),
-                    other => {
-                        let hint = closest(other, ["poisson", "constant"])
-                            .map(|c| format!("did you mean {c:?}?"))
-                            .unwrap_or_else(|| "expected \"poisson\" or \"constant\"".to_string());
-                        return Err(source.error(
-                            arrivals.span(),
-                            format!("unknown arrivals {other:?}; {hint}"),
-                        ));
-                    }
-                },
-            }
-        }
-        (None, Some(closed)) => {
-            let closed = closed.into_inner();
-            let users = count(source, &closed.users, "users")?;
-            Workload::closed(users, closed.think.into_inner())
-        }
-    };
-    if let Some(timeout) = timeout {
-        workload = workload.with_timeout(timeout.get_ref().0);
-    }
-    Ok(WorkloadSpec {
-        span,
-        target: target.into_inner(),
-        workload,
-    })
 }
 
 #[cfg(test)]
