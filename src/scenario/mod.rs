@@ -91,6 +91,7 @@ mod names;
 mod resilience;
 mod scripted;
 mod services;
+mod settings;
 mod steps;
 mod topics;
 mod values;
@@ -118,7 +119,6 @@ use names::Names;
 use resilience::{PolicySpec, Topology};
 use scripted::{Action, ScriptedService};
 use services::ServiceSpec;
-use values::count;
 use workloads::WorkloadSpec;
 
 /// The file behind [`Scenario::bundled_store`].
@@ -372,11 +372,12 @@ impl Scenario {
         } = raw;
 
         // [simulation]: the engine's defaults, overridden by what the file writes.
+        let (seed, settings) = settings::check_simulation(source, simulation)?;
         let mut scenario = Scenario {
             origin: Arc::from(origin),
             text: Arc::from(text),
-            seed: None,
-            settings: Simulation::builder(),
+            seed,
+            settings,
             services: BTreeMap::new(),
             topics: BTreeMap::new(),
             links: Vec::new(),
@@ -385,26 +386,6 @@ impl Scenario {
             policies: Vec::new(),
             build_order: Vec::new(),
         };
-        if let Some(simulation) = simulation {
-            let simulation = simulation.into_inner();
-            let mut settings = scenario.settings;
-            if let Some(seed) = simulation.seed {
-                scenario.seed = Some(count(source, &seed, "seed")?);
-            }
-            if let Some(duration) = simulation.duration {
-                settings = settings.duration(duration.into_inner().0);
-            }
-            if let Some(warmup) = simulation.warmup {
-                settings = settings.warmup(warmup.into_inner().0);
-            }
-            if let Some(timeout) = simulation.call_timeout {
-                settings = settings.call_timeout(timeout.into_inner().0);
-            }
-            if let Some(latency) = simulation.default_latency {
-                settings = settings.default_latency(latency.into_inner());
-            }
-            scenario.settings = settings;
-        }
 
         // Names first, so that calls, publishes and subscriptions can be checked against all
         // of them.
