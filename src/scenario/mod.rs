@@ -373,93 +373,57 @@ impl Scenario {
 
         // [simulation]: the engine's defaults, overridden by what the file writes.
         let (seed, settings) = settings::check_simulation(source, simulation)?;
-        let mut scenario = Scenario {
-            origin: Arc::from(origin),
-            text: Arc::from(text),
-            seed,
-            settings,
-            services: BTreeMap::new(),
-            topics: BTreeMap::new(),
-            links: Vec::new(),
-            workloads: BTreeMap::new(),
-            faults: Vec::new(),
-            policies: Vec::new(),
-            build_order: Vec::new(),
-        };
 
         // Names first, so that calls, publishes and subscriptions can be checked against all
         // of them.
         let service_names = services::check_service_names(source, &raw_services)?;
-        let services: Vec<&str> = service_names.iter().map(String::as_str).collect();
-
-        // [topics.NAME]
-        let topics::Topics {
-            specs,
-            names: topic_names,
-            dead_letters,
-        } = topics::check_topics(source, &services, raw_topics)?;
-        scenario.topics = specs;
-        let topics: Vec<&str> = topic_names.iter().map(String::as_str).collect();
+        let service_names: Vec<&str> = service_names.iter().map(String::as_str).collect();
+        let topics = topics::check_topics(source, &service_names, raw_topics)?;
+        let topic_names: Vec<&str> = topics.names.iter().map(String::as_str).collect();
         let names = Names {
-            services: &services,
-            topics: &topics,
+            services: &service_names,
+            topics: &topic_names,
         };
 
-        // [services.NAME]
-        let services::Services { specs, edges } =
-            services::check_services(source, &names, raw_services)?;
-        scenario.services = specs;
-        let graph = graph::check_graph(source, edges, dead_letters)?;
-        scenario.build_order = graph.build_order;
-        // Who calls and publishes to whom, for faults and policies.
-        let mut call_pairs = graph.calls;
-        let publish_pairs = graph.publishes;
+        let services = services::check_services(source, &names, raw_services)?;
+        let graph = graph::check_graph(source, services.edges, topics.dead_letters)?;
+        let links = links::check_links(source, &names, text, raw_links)?;
+        let workloads = workloads::check_workloads(source, &names, raw_workloads)?;
 
-        // [[links]]
-        scenario.links = links::check_links(source, &names, text, raw_links)?;
-
-        // [workloads.NAME]
-        scenario.workloads = workloads::check_workloads(source, &names, raw_workloads)?;
-        call_pairs.extend(
-            scenario
-                .workloads
+        // Faults and policies are checked against who calls and publishes to whom.
+        let mut calls = graph.calls;
+        calls.extend(
+            workloads
                 .values()
                 .map(|spec| (CLIENT.to_string(), spec.target.clone())),
         );
-
-        // [[faults]] and [[policies]]
         let topology = Topology {
             names: &names,
-            replicas: scenario
-                .services
+            replicas: services
+                .specs
                 .iter()
                 .map(|(name, spec)| (name.clone(), spec.replicas))
                 .collect(),
-            calls: call_pairs,
-            publishes: publish_pairs,
-            duration: scenario.settings.duration,
+            calls,
+            publishes: graph.publishes,
+            duration: settings.duration,
         };
-        for fault in raw_faults {
-            let spec = resilience::check_fault(source, &topology, fault)?;
-            scenario.faults.push(spec);
-        }
-        let mut seen: BTreeMap<(String, String), usize> = BTreeMap::new();
-        for policy in raw_policies {
-            let span = policy.span();
-            let spec = resilience::check_policy(source, &topology, policy)?;
-            let (line, _) = error::line_column(text, span.start);
-            if let Some(first) = seen.insert((spec.from.clone(), spec.to.clone()), line) {
-                return Err(source.error(
-                    span,
-                    format!(
-                        "the policy {} -> {} is set twice (first at line {first})",
-                        spec.from, spec.to
-                    ),
-                ));
-            }
-            scenario.policies.push(spec);
-        }
-        Ok(scenario)
+        let faults = resilience::check_faults(source, &topology, raw_faults)?;
+        let policies = resilience::check_policies(source, &topology, text, raw_policies)?;
+
+        Ok(Scenario {
+            origin: Arc::from(origin),
+            text: Arc::from(text),
+            seed,
+            settings,
+            services: services.specs,
+            topics: topics.specs,
+            links,
+            workloads,
+            faults,
+            policies,
+            build_order: graph.build_order,
+        })
     }
 }
 

@@ -18,7 +18,7 @@ use crate::policy::{
 use crate::suggest::closest;
 
 use super::ScenarioError;
-use super::error::Source;
+use super::error::{self, Source};
 use super::file::{Dur, RawBreaker, RawFault, RawHedge, RawPolicy, RawRateLimit, RawRetry};
 use super::names::{Names, unknown_service};
 use super::values::{choice, count};
@@ -138,8 +138,22 @@ fn two<'s>(
 /// The kinds of fault, in the order the messages list them.
 const FAULT_KINDS: &str = "slow, latency, fail, loss, partition or crash";
 
+/// Checks every `[[faults]]` entry, in file order.
+pub(super) fn check_faults(
+    source: &Source<'_>,
+    topology: &Topology<'_>,
+    raw_faults: Vec<Spanned<RawFault>>,
+) -> Result<Vec<Fault>, ScenarioError> {
+    let mut faults = Vec::new();
+    for fault in raw_faults {
+        let spec = check_fault(source, topology, fault)?;
+        faults.push(spec);
+    }
+    Ok(faults)
+}
+
 /// Checks one `[[faults]]` entry.
-pub(super) fn check_fault(
+fn check_fault(
     source: &Source<'_>,
     topology: &Topology<'_>,
     raw: Spanned<RawFault>,
@@ -401,8 +415,36 @@ fn never_used(what: &str, from: &str, to: &str, topology: &Topology<'_>) -> Stri
     message
 }
 
+/// Checks every `[[policies]]` entry, in file order, and that no pair has two; `text` is the
+/// file's, to tell the line of a pair's first policy.
+pub(super) fn check_policies(
+    source: &Source<'_>,
+    topology: &Topology<'_>,
+    text: &str,
+    raw_policies: Vec<Spanned<RawPolicy>>,
+) -> Result<Vec<PolicySpec>, ScenarioError> {
+    let mut policies = Vec::new();
+    let mut seen: BTreeMap<(String, String), usize> = BTreeMap::new();
+    for policy in raw_policies {
+        let span = policy.span();
+        let spec = check_policy(source, topology, policy)?;
+        let (line, _) = error::line_column(text, span.start);
+        if let Some(first) = seen.insert((spec.from.clone(), spec.to.clone()), line) {
+            return Err(source.error(
+                span,
+                format!(
+                    "the policy {} -> {} is set twice (first at line {first})",
+                    spec.from, spec.to
+                ),
+            ));
+        }
+        policies.push(spec);
+    }
+    Ok(policies)
+}
+
 /// Checks one `[[policies]]` entry (not whether its pair is set twice).
-pub(super) fn check_policy(
+fn check_policy(
     source: &Source<'_>,
     topology: &Topology<'_>,
     raw: Spanned<RawPolicy>,
