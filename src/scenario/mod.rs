@@ -83,6 +83,13 @@
 //!
 //! `SCENARIOS.md` at the root of the repository documents every key, unit and default.
 
+// A module per section of the file: `settings` ([simulation]), `services` and its `steps`
+// ([services.NAME]), `topics`, `links`, `workloads`, and `resilience` ([[faults]] and
+// [[policies]]). What the sections share: `names` (the declared names, unknown references),
+// `graph` (the build order, call and event cycles), `values` (counts, distributions,
+// choices). Beneath them: `file` (the file as deserialized), `error` (spans into located
+// errors), `scripted` (the service every [services.NAME] runs). Here: parsing, the order of
+// the checks, and building the simulation.
 mod error;
 mod file;
 mod graph;

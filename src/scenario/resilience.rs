@@ -1,7 +1,8 @@
 //! `[[faults]]` and `[[policies]]`: the file's own checks (one kind per fault, keys that apply
-//! only to some kinds, names, faults and policies that could never act) and the mapping of
-//! their values onto [`Fault`] and [`CallPolicy`]. The values' rules are the engine's: it
-//! checks them when the scenario is built, and the scenario locates its errors at the key.
+//! only to some kinds, names, faults and policies that could never act, one policy per pair)
+//! and the mapping of their values onto [`Fault`] and [`CallPolicy`]. The values' rules are
+//! the engine's: it checks them when the scenario is built, and the scenario locates its
+//! errors at the key.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
