@@ -83,37 +83,50 @@
 //!
 //! `SCENARIOS.md` at the root of the repository documents every key, unit and default.
 
+// A module per section of the file: `settings` ([simulation]), `services` and its `steps`
+// ([services.NAME]), `topics`, `links`, `workloads`, and `resilience` ([[faults]] and
+// [[policies]]). What the sections share: `names` (the declared names, unknown references),
+// `graph` (the build order, call and event cycles), `values` (counts, distributions,
+// choices). Beneath them: `file` (the file as deserialized), `error` (spans into located
+// errors), `scripted` (the service every [services.NAME] runs). Here: parsing, the order of
+// the checks, and building the simulation.
 mod error;
 mod file;
+mod graph;
+mod links;
+mod names;
 mod resilience;
 mod scripted;
+mod services;
+mod settings;
+mod steps;
+mod topics;
+mod values;
+mod workloads;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::ops::Range;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use toml::Spanned;
-
-use crate::balancer::Balancer;
-use crate::capacity::Capacity;
-use crate::distribution::Distribution;
 use crate::error::{BuildError, FieldPath, PathSegment};
 use crate::fault::Fault;
 use crate::node::CLIENT;
 use crate::runtime::handle::TopicHandle;
 use crate::simulation::{Simulation, SimulationBuilder};
-use crate::topic::{Topic, WhenFull};
-use crate::workload::Workload;
+use crate::topic::Topic;
 
 pub use error::ScenarioError;
 
-use crate::suggest::closest;
 use error::Source;
-use file::{RawFile, RawService, RawStep, RawTopic, RawWorkload};
+use file::RawFile;
+use links::LinkSpec;
+use names::Names;
 use resilience::{PolicySpec, Topology};
 use scripted::{Action, ScriptedService};
+use services::ServiceSpec;
+use workloads::WorkloadSpec;
 
 /// The file behind [`Scenario::bundled_store`].
 const STORE: &str = include_str!("../../scenarios/store.toml");
@@ -142,66 +155,6 @@ pub struct Scenario {
     policies: Vec<PolicySpec>,
     /// Service names, callees before their callers.
     build_order: Vec<String>,
-}
-
-#[derive(Debug, Clone)]
-struct ServiceSpec {
-    span: Range<usize>,
-    capacity: Capacity,
-    replicas: usize,
-    balancer: Balancer,
-    work: Option<Distribution>,
-    steps: Vec<StepSpec>,
-    /// Topics, dead-letter topics included, in file order.
-    subscribes: Vec<String>,
-}
-
-#[derive(Debug, Clone)]
-enum StepSpec {
-    Call(String),
-    Work(Distribution),
-    Publish { topic: String, keys: Option<u64> },
-    Parallel(Vec<StepSpec>),
-}
-
-/// The names a file declares, to check references against.
-struct Names<'a> {
-    services: &'a [&'a str],
-    /// Declared topics and the dead-letter topics of the at-least-once ones.
-    topics: &'a [&'a str],
-}
-
-impl Names<'_> {
-    fn is_service(&self, name: &str) -> bool {
-        self.services.contains(&name)
-    }
-
-    fn is_topic(&self, name: &str) -> bool {
-        self.topics.contains(&name)
-    }
-}
-
-/// What a service does that an event cycle can run through: calls and publishes (each with
-/// where it is written), and the topics it subscribes to.
-#[derive(Default)]
-struct Edges {
-    calls: Vec<Spanned<String>>,
-    publishes: Vec<Spanned<String>>,
-    subscribes: Vec<Spanned<String>>,
-}
-
-#[derive(Debug, Clone)]
-struct LinkSpec {
-    from: String,
-    to: String,
-    latency: Distribution,
-}
-
-#[derive(Debug, Clone)]
-struct WorkloadSpec {
-    span: Range<usize>,
-    target: String,
-    workload: Workload,
 }
 
 impl Scenario {
@@ -332,7 +285,7 @@ impl Scenario {
             let steps = spec
                 .steps
                 .iter()
-                .map(|step| bind(step, &handles, &topics))
+                .map(|step| steps::bind(step, &handles, &topics))
                 .collect::<Option<Vec<Action>>>()
                 .ok_or_else(|| {
                     self.error(
@@ -426,241 +379,59 @@ impl Scenario {
         } = raw;
 
         // [simulation]: the engine's defaults, overridden by what the file writes.
-        let mut scenario = Scenario {
-            origin: Arc::from(origin),
-            text: Arc::from(text),
-            seed: None,
-            settings: Simulation::builder(),
-            services: BTreeMap::new(),
-            topics: BTreeMap::new(),
-            links: Vec::new(),
-            workloads: BTreeMap::new(),
-            faults: Vec::new(),
-            policies: Vec::new(),
-            build_order: Vec::new(),
-        };
-        if let Some(simulation) = simulation {
-            let simulation = simulation.into_inner();
-            let mut settings = scenario.settings;
-            if let Some(seed) = simulation.seed {
-                scenario.seed = Some(count(source, &seed, "seed")?);
-            }
-            if let Some(duration) = simulation.duration {
-                settings = settings.duration(duration.into_inner().0);
-            }
-            if let Some(warmup) = simulation.warmup {
-                settings = settings.warmup(warmup.into_inner().0);
-            }
-            if let Some(timeout) = simulation.call_timeout {
-                settings = settings.call_timeout(timeout.into_inner().0);
-            }
-            if let Some(latency) = simulation.default_latency {
-                settings = settings.default_latency(latency.into_inner());
-            }
-            scenario.settings = settings;
-        }
+        let (seed, settings) = settings::check_simulation(source, simulation)?;
 
         // Names first, so that calls, publishes and subscriptions can be checked against all
         // of them.
-        let service_names: Vec<String> = raw_services.keys().map(|k| k.get_ref().clone()).collect();
-        let services: Vec<&str> = service_names.iter().map(String::as_str).collect();
-        for name in raw_services.keys() {
-            if name.get_ref().is_empty() {
-                return Err(source.error(name.span(), "a service name must not be empty"));
-            }
-            if name.get_ref() == CLIENT {
-                return Err(source.error(
-                    name.span(),
-                    "\"client\" is reserved: it is where workload requests come from",
-                ));
-            }
-        }
-
-        // [topics.NAME]
-        let declared: Vec<&str> = raw_topics.keys().map(|k| k.get_ref().as_str()).collect();
-        let mut topic_names: Vec<String> = Vec::new();
-        let mut dead_letter_edges: BTreeMap<String, Vec<Spanned<String>>> = BTreeMap::new();
-        for (name, topic) in &raw_topics {
-            let spec = check_topic(source, name, &services, &declared, topic.get_ref())?;
-            if let crate::topic::Delivery::AtLeastOnce { .. } = spec.delivery() {
-                let dead_letter = format!("{}.dead-letter", name.get_ref());
-                dead_letter_edges.insert(
-                    name.get_ref().clone(),
-                    vec![Spanned::new(name.span(), dead_letter.clone())],
-                );
-                topic_names.push(dead_letter);
-            }
-            topic_names.push(name.get_ref().clone());
-            scenario.topics.insert(name.get_ref().clone(), spec);
-        }
-        topic_names.sort();
-        let topics: Vec<&str> = topic_names.iter().map(String::as_str).collect();
+        let service_names = services::check_service_names(source, &raw_services)?;
+        let service_names: Vec<&str> = service_names.iter().map(String::as_str).collect();
+        let topics = topics::check_topics(source, &service_names, raw_topics)?;
+        let topic_names: Vec<&str> = topics.names.iter().map(String::as_str).collect();
         let names = Names {
-            services: &services,
-            topics: &topics,
+            services: &service_names,
+            topics: &topic_names,
         };
 
-        // [services.NAME]
-        let mut edges: BTreeMap<String, Edges> = BTreeMap::new();
-        for (name, service) in raw_services {
-            let name = name.into_inner();
-            let span = service.span();
-            let (spec, service_edges) = check_service(source, &names, service.into_inner())?;
-            edges.insert(name.clone(), service_edges);
-            scenario.services.insert(name, ServiceSpec { span, ..spec });
-        }
-        let calls: BTreeMap<String, Vec<Spanned<String>>> = edges
-            .iter_mut()
-            .map(|(name, e)| (name.clone(), std::mem::take(&mut e.calls)))
-            .collect();
-        // Who calls and publishes to whom, for faults and policies.
-        let mut call_pairs: BTreeSet<(String, String)> = calls
-            .iter()
-            .flat_map(|(from, to)| to.iter().map(|to| (from.clone(), to.get_ref().clone())))
-            .collect();
-        let publish_pairs: BTreeSet<(String, String)> = edges
-            .iter()
-            .flat_map(|(from, e)| {
-                e.publishes
-                    .iter()
-                    .map(|to| (from.clone(), to.get_ref().clone()))
-            })
-            .collect();
-        scenario.build_order = topological_order(&calls, []).map_err(|(cycle, span)| {
-            source.error(span, format!("call cycle {}", cycle.join(" -> ")))
-        })?;
-        check_event_cycles(source, calls, edges, dead_letter_edges)?;
+        let services = services::check_services(source, &names, raw_services)?;
+        let graph = graph::check_graph(source, services.edges, topics.dead_letters)?;
+        let links = links::check_links(source, &names, text, raw_links)?;
+        let workloads = workloads::check_workloads(source, &names, raw_workloads)?;
 
-        // [[links]]
-        let mut seen: BTreeMap<(String, String), usize> = BTreeMap::new();
-        for link in raw_links {
-            let span = link.span();
-            let link = link.into_inner();
-            let from = link.from.get_ref().as_str();
-            if names.is_topic(from) {
-                return Err(source.error(
-                    link.from.span(),
-                    format!(
-                        "a link cannot start at topic {from:?}: a topic delivers its events \
-                         after its broker_latency"
-                    ),
-                ));
-            }
-            if from != CLIENT && !names.is_service(from) {
-                let mut endpoints = services.clone();
-                endpoints.push(CLIENT);
-                return Err(unknown_service(source, &link.from, &endpoints));
-            }
-            let to = link.to.get_ref().as_str();
-            if to == CLIENT {
-                return Err(source.error(
-                    link.to.span(),
-                    "a link cannot lead to \"client\": a link from A to B covers both the request and the response",
-                ));
-            }
-            if names.is_topic(to) && from == CLIENT {
-                return Err(source.error(
-                    link.to.span(),
-                    format!(
-                        "a link from \"client\" to topic {to:?} is never used: workloads send \
-                         requests to services, they do not publish"
-                    ),
-                ));
-            }
-            if !names.is_service(to) && !names.is_topic(to) {
-                let hint = closest(to, services.iter().chain(&topics).copied())
-                    .map(|close| format!("; did you mean {close:?}?"))
-                    .unwrap_or_default();
-                let what = if topics.is_empty() {
-                    "service"
-                } else {
-                    "service or topic"
-                };
-                return Err(source.error(link.to.span(), format!("unknown {what} {to:?}{hint}")));
-            }
-            let key = (link.from.get_ref().clone(), link.to.get_ref().clone());
-            let (line, _) = error::line_column(text, span.start);
-            if let Some(first) = seen.insert(key, line) {
-                return Err(source.error(
-                    span,
-                    format!(
-                        "link {} -> {} is set twice (first at line {first})",
-                        link.from.get_ref(),
-                        link.to.get_ref()
-                    ),
-                ));
-            }
-            scenario.links.push(LinkSpec {
-                from: link.from.into_inner(),
-                to: link.to.into_inner(),
-                latency: link.latency.into_inner(),
-            });
-        }
-
-        // [workloads.NAME]
-        for (name, workload) in raw_workloads {
-            let span = workload.span();
-            let spec = check_workload(source, &names, span.clone(), workload.into_inner())?;
-            call_pairs.insert((CLIENT.to_string(), spec.target.clone()));
-            scenario.workloads.insert(name.into_inner(), spec);
-        }
-
-        // [[faults]] and [[policies]]
+        // Faults and policies are checked against who calls and publishes to whom.
+        let mut calls = graph.calls;
+        calls.extend(
+            workloads
+                .values()
+                .map(|spec| (CLIENT.to_string(), spec.target.clone())),
+        );
         let topology = Topology {
             names: &names,
-            replicas: scenario
-                .services
+            replicas: services
+                .specs
                 .iter()
                 .map(|(name, spec)| (name.clone(), spec.replicas))
                 .collect(),
-            calls: call_pairs,
-            publishes: publish_pairs,
-            duration: scenario.settings.duration,
+            calls,
+            publishes: graph.publishes,
+            duration: settings.duration,
         };
-        for fault in raw_faults {
-            let spec = resilience::check_fault(source, &topology, fault)?;
-            scenario.faults.push(spec);
-        }
-        let mut seen: BTreeMap<(String, String), usize> = BTreeMap::new();
-        for policy in raw_policies {
-            let span = policy.span();
-            let spec = resilience::check_policy(source, &topology, policy)?;
-            let (line, _) = error::line_column(text, span.start);
-            if let Some(first) = seen.insert((spec.from.clone(), spec.to.clone()), line) {
-                return Err(source.error(
-                    span,
-                    format!(
-                        "the policy {} -> {} is set twice (first at line {first})",
-                        spec.from, spec.to
-                    ),
-                ));
-            }
-            scenario.policies.push(spec);
-        }
-        Ok(scenario)
-    }
-}
+        let faults = resilience::check_faults(source, &topology, raw_faults)?;
+        let policies = resilience::check_policies(source, &topology, text, raw_policies)?;
 
-/// Binds a step to the handles of the services already added and of the topics.
-fn bind(
-    step: &StepSpec,
-    handles: &BTreeMap<String, crate::runtime::handle::ServiceHandle<ScriptedService>>,
-    topics: &BTreeMap<String, TopicHandle<()>>,
-) -> Option<Action> {
-    Some(match step {
-        StepSpec::Call(name) => Action::Call(handles.get(name)?.clone()),
-        StepSpec::Work(work) => Action::Work(work.clone()),
-        StepSpec::Publish { topic, keys } => Action::Publish {
-            topic: topics.get(topic)?.clone(),
-            keys: *keys,
-        },
-        StepSpec::Parallel(branches) => Action::Parallel(
-            branches
-                .iter()
-                .map(|branch| bind(branch, handles, topics))
-                .collect::<Option<_>>()?,
-        ),
-    })
+        Ok(Scenario {
+            origin: Arc::from(origin),
+            text: Arc::from(text),
+            seed,
+            settings,
+            services: services.specs,
+            topics: topics.specs,
+            links,
+            workloads,
+            faults,
+            policies,
+            build_order: graph.build_order,
+        })
+    }
 }
 
 /// Entry `index` of the array of tables `section`: `policies[2]`.
@@ -669,607 +440,6 @@ fn entry(section: &str, index: usize) -> FieldPath {
         PathSegment::Key(section.to_string()),
         PathSegment::Index(index),
     ])
-}
-
-/// A TOML integer as one of the engine's counts: TOML's integers are signed, the engine's
-/// counts are not (their own ranges are the engine's rules).
-fn count<T: TryFrom<i64>>(
-    source: &Source<'_>,
-    value: &Spanned<i64>,
-    key: &str,
-) -> Result<T, ScenarioError> {
-    let number = *value.get_ref();
-    if number < 0 {
-        return Err(source.error(
-            value.span(),
-            format!("{key} must be 0 or more, got {number}"),
-        ));
-    }
-    T::try_from(number)
-        .map_err(|_| source.error(value.span(), format!("{key} is too large: {number}")))
-}
-
-/// A distribution whose parameters pass [`Distribution::validate`].
-fn checked_distribution(
-    source: &Source<'_>,
-    distribution: Spanned<Distribution>,
-) -> Result<Distribution, ScenarioError> {
-    let span = distribution.span();
-    let distribution = distribution.into_inner();
-    distribution
-        .validate()
-        .map_err(|e| source.error(span, e.to_string()))?;
-    Ok(distribution)
-}
-
-fn unknown_service(source: &Source<'_>, name: &Spanned<String>, known: &[&str]) -> ScenarioError {
-    let hint = closest(name.get_ref(), known.iter().copied())
-        .map(|close| format!("; did you mean {close:?}?"))
-        .unwrap_or_default();
-    source.error(
-        name.span(),
-        format!("unknown service {:?}{hint}", name.get_ref()),
-    )
-}
-
-/// A reference to a topic that is not one: unknown (with the closest topic suggested), or a
-/// service (`publish`: whether the reference is a publish step, which could be a call).
-fn unknown_topic(
-    source: &Source<'_>,
-    name: &Spanned<String>,
-    names: &Names<'_>,
-    publish: bool,
-) -> ScenarioError {
-    let wanted = name.get_ref();
-    if names.is_service(wanted) {
-        let hint = if publish {
-            format!(": call it with {{ call = {wanted:?} }}")
-        } else {
-            String::new()
-        };
-        return source.error(
-            name.span(),
-            format!("{wanted:?} is a service, not a topic{hint}"),
-        );
-    }
-    let hint = match closest(wanted, names.topics.iter().copied()) {
-        Some(close) => format!("; did you mean {close:?}?"),
-        None if names.topics.is_empty() => "; declare topics in [topics.NAME] tables".to_string(),
-        None => String::new(),
-    };
-    source.error(name.span(), format!("unknown topic {wanted:?}{hint}"))
-}
-
-/// Checks one `[topics.NAME]` table (its name against the services and the other topics).
-fn check_topic(
-    source: &Source<'_>,
-    name: &Spanned<String>,
-    services: &[&str],
-    declared: &[&str],
-    raw: &RawTopic,
-) -> Result<Topic, ScenarioError> {
-    let topic_name = name.get_ref().as_str();
-    if topic_name.is_empty() {
-        return Err(source.error(name.span(), "a topic name must not be empty"));
-    }
-    if topic_name == CLIENT {
-        return Err(source.error(
-            name.span(),
-            "\"client\" is reserved: it is where workload requests come from",
-        ));
-    }
-    if services.contains(&topic_name) {
-        return Err(source.error(
-            name.span(),
-            format!(
-                "topic {topic_name:?} has the name of a service: services and topics share one \
-                 namespace"
-            ),
-        ));
-    }
-    let at_least_once = match &raw.delivery {
-        None => false,
-        Some(delivery) => match delivery.get_ref().as_str() {
-            "at_most_once" => false,
-            "at_least_once" => true,
-            other => {
-                let hint = closest(other, ["at_most_once", "at_least_once"])
-                    .map(|c| format!("did you mean {c:?}?"))
-                    .unwrap_or_else(|| {
-                        "expected \"at_most_once\" or \"at_least_once\"".to_string()
-                    });
-                return Err(source.error(
-                    delivery.span(),
-                    format!("unknown delivery {other:?}; {hint}"),
-                ));
-            }
-        },
-    };
-    let mut topic = if at_least_once {
-        let dead_letter = format!("{topic_name}.dead-letter");
-        let taken = if services.contains(&dead_letter.as_str()) {
-            Some("service")
-        } else if declared.contains(&dead_letter.as_str()) {
-            Some("topic")
-        } else {
-            None
-        };
-        if let Some(taken) = taken {
-            return Err(source.error(
-                name.span(),
-                format!(
-                    "an at_least_once topic's dead-letter topic is named {dead_letter:?}, which \
-                     is already a {taken}"
-                ),
-            ));
-        }
-        let ack_timeout = raw
-            .ack_timeout
-            .as_ref()
-            .map_or(Topic::DEFAULT_ACK_TIMEOUT, |timeout| timeout.get_ref().0);
-        let max_deliveries = match &raw.max_deliveries {
-            None => Topic::DEFAULT_MAX_DELIVERIES,
-            Some(max) => count(source, max, "max_deliveries")?,
-        };
-        Topic::at_least_once(ack_timeout, max_deliveries)
-    } else {
-        for (key, span) in [
-            ("ack_timeout", raw.ack_timeout.as_ref().map(Spanned::span)),
-            (
-                "max_deliveries",
-                raw.max_deliveries.as_ref().map(Spanned::span),
-            ),
-        ] {
-            if let Some(span) = span {
-                return Err(source.error(
-                    span,
-                    format!(
-                        "{key} applies only to at_least_once topics; add delivery = \
-                         \"at_least_once\" (the default is at_most_once)"
-                    ),
-                ));
-            }
-        }
-        Topic::at_most_once()
-    };
-    if let Some(latency) = &raw.broker_latency {
-        topic = topic.with_broker_latency(latency.get_ref().clone());
-    }
-    let when_full = match &raw.when_full {
-        None => WhenFull::Block,
-        Some(when_full) => {
-            if raw.capacity.is_none() {
-                return Err(source.error(
-                    when_full.span(),
-                    "when_full applies only to a topic with a capacity: an unbounded topic is \
-                     never full",
-                ));
-            }
-            match when_full.get_ref().as_str() {
-                "block" => WhenFull::Block,
-                "reject" => WhenFull::Reject,
-                other => {
-                    let hint = closest(other, ["block", "reject"])
-                        .map(|c| format!("did you mean {c:?}?"))
-                        .unwrap_or_else(|| "expected \"block\" or \"reject\"".to_string());
-                    return Err(source.error(
-                        when_full.span(),
-                        format!("unknown when_full {other:?}; {hint}"),
-                    ));
-                }
-            }
-        }
-    };
-    if let Some(capacity) = &raw.capacity {
-        topic = topic.with_capacity(count(source, capacity, "capacity")?, when_full);
-    }
-    Ok(topic)
-}
-
-/// Checks one `[services.NAME]` table; returns it and what it calls, publishes to and
-/// subscribes to, in order.
-fn check_service(
-    source: &Source<'_>,
-    names: &Names<'_>,
-    raw: RawService,
-) -> Result<(ServiceSpec, Edges), ScenarioError> {
-    let mut capacity = match &raw.workers {
-        None => Capacity::default(),
-        Some(workers) => Capacity::workers(count(source, workers, "workers")?),
-    };
-    if let Some(queue) = &raw.queue {
-        capacity = capacity.with_queue(count(source, queue, "queue")?);
-    }
-    let replicas = match &raw.replicas {
-        None => 1,
-        Some(replicas) => count(source, replicas, "replicas")?,
-    };
-    let balancer = check_balancer(source, &raw, replicas)?;
-    let work = raw
-        .work
-        .map(|work| checked_distribution(source, work))
-        .transpose()?;
-    let mut edges = Edges::default();
-    let steps = raw
-        .steps
-        .into_iter()
-        .map(|step| check_step(source, names, step, &mut edges))
-        .collect::<Result<Vec<_>, _>>()?;
-    let mut subscribes: Vec<String> = Vec::new();
-    for topic in raw.subscribes {
-        if !names.is_topic(topic.get_ref()) {
-            return Err(unknown_topic(source, &topic, names, false));
-        }
-        if subscribes.contains(topic.get_ref()) {
-            return Err(source.error(
-                topic.span(),
-                format!("subscribes to {:?} twice", topic.get_ref()),
-            ));
-        }
-        subscribes.push(topic.get_ref().clone());
-        edges.subscribes.push(topic);
-    }
-    Ok((
-        ServiceSpec {
-            span: 0..0,
-            capacity,
-            replicas,
-            balancer,
-            work,
-            steps,
-            subscribes,
-        },
-        edges,
-    ))
-}
-
-/// A service's `balancer` and `balancer_decay`.
-fn check_balancer(
-    source: &Source<'_>,
-    raw: &RawService,
-    replicas: usize,
-) -> Result<Balancer, ScenarioError> {
-    let Some(written) = &raw.balancer else {
-        if let Some(decay) = &raw.balancer_decay {
-            return Err(source.error(
-                decay.span(),
-                "balancer_decay applies only to balancer = \"peak_ewma\"",
-            ));
-        }
-        return Ok(Balancer::RoundRobin);
-    };
-    if replicas < 2 {
-        return Err(source.error(
-            written.span(),
-            format!(
-                "balancer applies only to a service with replicas >= 2 (this one has {replicas}): \
-                 a single replica gets every request"
-            ),
-        ));
-    }
-    let kind = resilience::choice(
-        source,
-        written,
-        "balancer",
-        &[
-            "round_robin",
-            "random",
-            "least_outstanding",
-            "power_of_two_choices",
-            "peak_ewma",
-        ],
-    )?;
-    if kind != "peak_ewma"
-        && let Some(decay) = &raw.balancer_decay
-    {
-        return Err(source.error(
-            decay.span(),
-            "balancer_decay applies only to balancer = \"peak_ewma\"",
-        ));
-    }
-    Ok(match kind {
-        "round_robin" => Balancer::RoundRobin,
-        "random" => Balancer::Random,
-        "least_outstanding" => Balancer::LeastOutstanding,
-        "power_of_two_choices" => Balancer::PowerOfTwoChoices,
-        _ => Balancer::PeakEwma {
-            decay: raw
-                .balancer_decay
-                .as_ref()
-                .map_or(Balancer::DEFAULT_DECAY, |decay| decay.get_ref().0),
-        },
-    })
-}
-
-fn check_step(
-    source: &Source<'_>,
-    names: &Names<'_>,
-    step: Spanned<RawStep>,
-    edges: &mut Edges,
-) -> Result<StepSpec, ScenarioError> {
-    let span = step.span();
-    let RawStep {
-        call,
-        work,
-        parallel,
-        publish,
-        keys,
-    } = step.into_inner();
-    let given: Vec<&str> = [
-        call.as_ref().map(|_| "call"),
-        work.as_ref().map(|_| "work"),
-        publish.as_ref().map(|_| "publish"),
-        parallel.as_ref().map(|_| "parallel"),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
-    if given.len() != 1 {
-        let found = if given.is_empty() {
-            "none".to_string()
-        } else {
-            given.join(" and ")
-        };
-        return Err(source.error(
-            span,
-            format!(
-                "a step has exactly one of the keys call, work, publish or parallel; found {found}"
-            ),
-        ));
-    }
-    if let Some(keys) = &keys
-        && publish.is_none()
-    {
-        return Err(source.error(
-            keys.span(),
-            "keys applies only to a publish step, e.g. { publish = \"orders\", keys = 100 }",
-        ));
-    }
-    if let Some(call) = call {
-        if !names.is_service(call.get_ref()) {
-            if names.is_topic(call.get_ref()) {
-                return Err(source.error(
-                    call.span(),
-                    format!(
-                        "{0:?} is a topic, not a service: publish to it with {{ publish = {0:?} }}",
-                        call.get_ref()
-                    ),
-                ));
-            }
-            return Err(unknown_service(source, &call, names.services));
-        }
-        let name = call.get_ref().clone();
-        edges.calls.push(call);
-        return Ok(StepSpec::Call(name));
-    }
-    if let Some(publish) = publish {
-        if !names.is_topic(publish.get_ref()) {
-            return Err(unknown_topic(source, &publish, names, true));
-        }
-        let keys = match keys {
-            None => None,
-            Some(keys) => match u64::try_from(*keys.get_ref()) {
-                Ok(n) if n >= 1 => Some(n),
-                _ => {
-                    return Err(source.error(
-                        keys.span(),
-                        format!("keys must be at least 1, got {}", keys.get_ref()),
-                    ));
-                }
-            },
-        };
-        let topic = publish.get_ref().clone();
-        edges.publishes.push(publish);
-        return Ok(StepSpec::Publish { topic, keys });
-    }
-    if let Some(work) = work {
-        return Ok(StepSpec::Work(checked_distribution(source, work)?));
-    }
-    let Some(parallel) = parallel else {
-        return Err(source.error(span, "empty step"));
-    };
-    let parallel_span = parallel.span();
-    let branches = parallel.into_inner();
-    if branches.is_empty() {
-        return Err(source.error(
-            parallel_span,
-            "parallel needs at least one branch, e.g. [{ call = \"a\" }, { call = \"b\" }]",
-        ));
-    }
-    Ok(StepSpec::Parallel(
-        branches
-            .into_iter()
-            .map(|branch| check_step(source, names, branch, edges))
-            .collect::<Result<_, _>>()?,
-    ))
-}
-
-/// Orders the nodes of a graph so that every node comes after the nodes it leads to, or
-/// returns the first cycle (nodes visited by name, edges in order) with the span of the edge
-/// that starts it.
-/// The search starts from each of `roots` in turn, then from the other nodes by name.
-fn topological_order<'n>(
-    edges: &'n BTreeMap<String, Vec<Spanned<String>>>,
-    roots: impl IntoIterator<Item = &'n str>,
-) -> Result<Vec<String>, (Vec<String>, Range<usize>)> {
-    #[derive(Clone, Copy, PartialEq, Eq)]
-    enum Mark {
-        New,
-        Active,
-        Done,
-    }
-    let mut marks: BTreeMap<&str, Mark> = edges.keys().map(|k| (k.as_str(), Mark::New)).collect();
-    let mut order = Vec::with_capacity(edges.len());
-    for root in roots.into_iter().chain(edges.keys().map(String::as_str)) {
-        if marks.get(root) != Some(&Mark::New) {
-            continue;
-        }
-        // Iterative depth-first search: (node, index of its next edge); the path of active
-        // nodes is the stack, with the span of the edge that led to each.
-        let mut stack: Vec<(&str, usize, Option<Range<usize>>)> = vec![(root, 0, None)];
-        marks.insert(root, Mark::Active);
-        while let Some((node, next, _)) = stack.last().cloned() {
-            let outgoing = edges.get(node).map_or(&[][..], Vec::as_slice);
-            let Some(edge) = outgoing.get(next) else {
-                marks.insert(node, Mark::Done);
-                order.push(node.to_string());
-                stack.pop();
-                continue;
-            };
-            if let Some(top) = stack.last_mut() {
-                top.1 += 1;
-            }
-            let target = edge.get_ref().as_str();
-            match marks.get(target).copied().unwrap_or(Mark::Done) {
-                Mark::Done => {}
-                Mark::New => {
-                    marks.insert(target, Mark::Active);
-                    stack.push((target, 0, Some(edge.span())));
-                }
-                Mark::Active => {
-                    // The cycle runs from `target`'s place on the stack to here.
-                    let start = stack
-                        .iter()
-                        .position(|(name, _, _)| *name == target)
-                        .unwrap_or(0);
-                    let mut cycle: Vec<String> = stack[start..]
-                        .iter()
-                        .map(|(n, _, _)| n.to_string())
-                        .collect();
-                    cycle.push(target.to_string());
-                    // Point at the first edge of the cycle.
-                    let span = stack
-                        .get(start + 1)
-                        .and_then(|(_, _, span)| span.clone())
-                        .unwrap_or_else(|| edge.span());
-                    return Err((cycle, span));
-                }
-            }
-        }
-    }
-    Ok(order)
-}
-
-/// Rejects cycles through publishes and subscriptions: a service whose event leads, through
-/// topics, subscribers and calls, back to a publish of the same event would publish forever.
-/// Called after the call graph was found acyclic, so any cycle involves a topic.
-fn check_event_cycles(
-    source: &Source<'_>,
-    calls: BTreeMap<String, Vec<Spanned<String>>>,
-    edges: BTreeMap<String, Edges>,
-    dead_letters: BTreeMap<String, Vec<Spanned<String>>>,
-) -> Result<(), ScenarioError> {
-    // Nodes: services and topics. Edges: a service to what it calls and publishes to, a
-    // topic to its subscribers and to its dead-letter topic.
-    let services: Vec<String> = edges.keys().cloned().collect();
-    let mut graph = calls;
-    for (service, service_edges) in edges {
-        for topic in service_edges.subscribes {
-            let span = topic.span();
-            graph
-                .entry(topic.into_inner())
-                .or_default()
-                .push(Spanned::new(span, service.clone()));
-        }
-        graph
-            .entry(service)
-            .or_default()
-            .extend(service_edges.publishes);
-    }
-    for (topic, dead_letter) in dead_letters {
-        graph.entry(topic).or_default().extend(dead_letter);
-    }
-    // From the services first, so that a cycle is told from a publisher.
-    topological_order(&graph, services.iter().map(String::as_str))
-        .map(|_| ())
-        .map_err(|(cycle, span)| {
-            source.error(
-                span,
-                format!(
-                    "event cycle {}: every event would cause another, forever",
-                    cycle.join(" -> ")
-                ),
-            )
-        })
-}
-
-fn check_workload(
-    source: &Source<'_>,
-    names: &Names<'_>,
-    span: Range<usize>,
-    raw: RawWorkload,
-) -> Result<WorkloadSpec, ScenarioError> {
-    let RawWorkload {
-        target,
-        open,
-        closed,
-        timeout,
-    } = raw;
-    if target.get_ref() == CLIENT {
-        return Err(source.error(
-            target.span(),
-            "a workload cannot target \"client\": its requests come from there",
-        ));
-    }
-    if names.is_topic(target.get_ref()) {
-        return Err(source.error(
-            target.span(),
-            format!(
-                "{:?} is a topic: a workload sends requests to a service (which may publish)",
-                target.get_ref()
-            ),
-        ));
-    }
-    if !names.is_service(target.get_ref()) {
-        return Err(unknown_service(source, &target, names.services));
-    }
-    let mut workload = match (open, closed) {
-        (Some(_), Some(closed)) => {
-            return Err(source.error(
-                closed.span(),
-                "a workload is either open or closed, not both",
-            ));
-        }
-        (None, None) => {
-            return Err(source.error(
-                span,
-                "missing traffic: add open = { rate = R } or closed = { users = N, think = DIST }",
-            ));
-        }
-        (Some(open), None) => {
-            let open = open.into_inner();
-            let rate = *open.rate.get_ref();
-            match open.arrivals {
-                None => Workload::poisson(rate),
-                Some(arrivals) => match arrivals.get_ref().as_str() {
-                    "poisson" => Workload::poisson(rate),
-                    "constant" => Workload::constant_rate(rate),
-                    other => {
-                        let hint = closest(other, ["poisson", "constant"])
-                            .map(|c| format!("did you mean {c:?}?"))
-                            .unwrap_or_else(|| "expected \"poisson\" or \"constant\"".to_string());
-                        return Err(source.error(
-                            arrivals.span(),
-                            format!("unknown arrivals {other:?}; {hint}"),
-                        ));
-                    }
-                },
-            }
-        }
-        (None, Some(closed)) => {
-            let closed = closed.into_inner();
-            let users = count(source, &closed.users, "users")?;
-            Workload::closed(users, closed.think.into_inner())
-        }
-    };
-    if let Some(timeout) = timeout {
-        workload = workload.with_timeout(timeout.get_ref().0);
-    }
-    Ok(WorkloadSpec {
-        span,
-        target: target.into_inner(),
-        workload,
-    })
 }
 
 #[cfg(test)]
@@ -1281,25 +451,6 @@ mod tests {
         let store = Scenario::bundled_store();
         assert!(store.service_names().count() >= 5);
         assert_eq!(store.duration(), Duration::from_secs(60));
-    }
-
-    #[test]
-    fn callees_are_built_before_callers() {
-        let scenario = Scenario::parse(
-            r#"
-            [services.a]
-            steps = [{ call = "c" }, { parallel = [{ call = "b" }, { work = { constant = "1ms" } }] }]
-            [services.b]
-            steps = [{ call = "c" }]
-            [services.c]
-            [workloads.w]
-            target = "a"
-            open = { rate = 1.0 }
-            "#,
-            "order.toml",
-        )
-        .unwrap();
-        assert_eq!(scenario.build_order, ["c", "b", "a"]);
     }
 
     /// What the engine rejects when the simulation is built is located at the entry, should

@@ -1,7 +1,8 @@
 //! `[[faults]]` and `[[policies]]`: the file's own checks (one kind per fault, keys that apply
-//! only to some kinds, names, faults and policies that could never act) and the mapping of
-//! their values onto [`Fault`] and [`CallPolicy`]. The values' rules are the engine's: it
-//! checks them when the scenario is built, and the scenario locates its errors at the key.
+//! only to some kinds, names, faults and policies that could never act, one policy per pair)
+//! and the mapping of their values onto [`Fault`] and [`CallPolicy`]. The values' rules are
+//! the engine's: it checks them when the scenario is built, and the scenario locates its
+//! errors at the key.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
@@ -17,9 +18,11 @@ use crate::policy::{
 };
 use crate::suggest::closest;
 
-use super::error::Source;
+use super::ScenarioError;
+use super::error::{self, Source};
 use super::file::{Dur, RawBreaker, RawFault, RawHedge, RawPolicy, RawRateLimit, RawRetry};
-use super::{Names, ScenarioError, count, unknown_service};
+use super::names::{Names, unknown_service};
+use super::values::{choice, count};
 
 /// A checked `[[policies]]` entry.
 #[derive(Debug, Clone)]
@@ -49,30 +52,6 @@ impl Topology<'_> {
     fn publishes(&self, from: &str, to: &str) -> bool {
         self.publishes.contains(&(from.to_string(), to.to_string()))
     }
-}
-
-/// One of the allowed strings, or an error naming the closest (or all of them).
-pub(super) fn choice<'o>(
-    source: &Source<'_>,
-    value: &Spanned<String>,
-    what: &str,
-    options: &[&'o str],
-) -> Result<&'o str, ScenarioError> {
-    let written = value.get_ref().as_str();
-    if let Some(found) = options.iter().find(|option| **option == written) {
-        return Ok(found);
-    }
-    let hint = match closest(written, options.iter().copied()) {
-        Some(close) => format!("did you mean {close:?}?"),
-        None => {
-            let quoted: Vec<String> = options.iter().map(|o| format!("{o:?}")).collect();
-            match quoted.as_slice() {
-                [a, b] => format!("expected {a} or {b}"),
-                _ => format!("expected one of {}", quoted.join(", ")),
-            }
-        }
-    };
-    Err(source.error(value.span(), format!("unknown {what} {written:?}; {hint}")))
 }
 
 /// An error if a key is set that only applies elsewhere.
@@ -160,8 +139,22 @@ fn two<'s>(
 /// The kinds of fault, in the order the messages list them.
 const FAULT_KINDS: &str = "slow, latency, fail, loss, partition or crash";
 
+/// Checks every `[[faults]]` entry, in file order.
+pub(super) fn check_faults(
+    source: &Source<'_>,
+    topology: &Topology<'_>,
+    raw_faults: Vec<Spanned<RawFault>>,
+) -> Result<Vec<Fault>, ScenarioError> {
+    let mut faults = Vec::new();
+    for fault in raw_faults {
+        let spec = check_fault(source, topology, fault)?;
+        faults.push(spec);
+    }
+    Ok(faults)
+}
+
 /// Checks one `[[faults]]` entry.
-pub(super) fn check_fault(
+fn check_fault(
     source: &Source<'_>,
     topology: &Topology<'_>,
     raw: Spanned<RawFault>,
@@ -423,8 +416,36 @@ fn never_used(what: &str, from: &str, to: &str, topology: &Topology<'_>) -> Stri
     message
 }
 
+/// Checks every `[[policies]]` entry, in file order, and that no pair has two; `text` is the
+/// file's, to tell the line of a pair's first policy.
+pub(super) fn check_policies(
+    source: &Source<'_>,
+    topology: &Topology<'_>,
+    text: &str,
+    raw_policies: Vec<Spanned<RawPolicy>>,
+) -> Result<Vec<PolicySpec>, ScenarioError> {
+    let mut policies = Vec::new();
+    let mut seen: BTreeMap<(String, String), usize> = BTreeMap::new();
+    for policy in raw_policies {
+        let span = policy.span();
+        let spec = check_policy(source, topology, policy)?;
+        let (line, _) = error::line_column(text, span.start);
+        if let Some(first) = seen.insert((spec.from.clone(), spec.to.clone()), line) {
+            return Err(source.error(
+                span,
+                format!(
+                    "the policy {} -> {} is set twice (first at line {first})",
+                    spec.from, spec.to
+                ),
+            ));
+        }
+        policies.push(spec);
+    }
+    Ok(policies)
+}
+
 /// Checks one `[[policies]]` entry (not whether its pair is set twice).
-pub(super) fn check_policy(
+fn check_policy(
     source: &Source<'_>,
     topology: &Topology<'_>,
     raw: Spanned<RawPolicy>,
