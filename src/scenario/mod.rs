@@ -83,6 +83,7 @@
 //!
 //! `SCENARIOS.md` at the root of the repository documents every key, unit and default.
 
+mod deserializer;
 mod error;
 mod file;
 mod resilience;
@@ -218,7 +219,7 @@ impl Scenario {
     /// `origin`, the line and column, and the key path.
     pub fn parse(text: &str, origin: &str) -> Result<Scenario, ScenarioError> {
         let source = Source::parse(text, origin)?;
-        let raw: RawFile = toml::from_str(text).map_err(|e| source.deserialize_error(&e))?;
+        let raw: RawFile = source.deserialize()?;
         let scenario = Scenario::check(raw, &source, text, origin)?;
         // Every value's rule is the engine's: building is the check, its errors located at
         // the setting. A scenario that parses always builds.
