@@ -86,7 +86,8 @@ impl<'a> Source<'a> {
     /// Parses the text into its tree of spans.
     ///
     /// # Errors
-    /// A syntax error, located.
+    /// A syntax error, located; a key written twice is named, with the line of its first
+    /// place.
     pub(super) fn parse(text: &'a str, origin: &'a str) -> Result<Self, ScenarioError> {
         let error = match DeTable::parse(text) {
             Ok(tree) => return Ok(Source { origin, text, tree }),
@@ -96,6 +97,14 @@ impl<'a> Source<'a> {
         let (tree, _) = DeTable::parse_recoverable(text);
         let source = Source { origin, text, tree };
         let span = error.span().unwrap_or(0..0);
+        if let Some((table, key, first)) = duplicate_key(text, &span) {
+            let (first_line, _) = line_column(text, first.start);
+            return Err(source.located(
+                &span,
+                FieldPath::from_segments(table).to_string(),
+                format!("invalid TOML: duplicate key {key:?} (first at line {first_line})"),
+            ));
+        }
         Err(source.error(span, format!("invalid TOML: {}", error.message())))
     }
 
@@ -238,6 +247,89 @@ impl<'a> Source<'a> {
         let mut path = Vec::new();
         find_in_table(self.tree.get_ref(), span, &mut path);
         path
+    }
+}
+
+/// If the syntax error at `span` is a key written where the same key already is (a key set
+/// twice, a table defined twice, a table extended that is already whole): the path of the
+/// table, the key, and where the key was first written.
+///
+/// TOML's parser reports the second key's span. To know which key and table from the tree
+/// rather than from its message, the key is renamed to a fresh key of the same length, which
+/// keeps every span, and the text parsed again: the fresh key then sits in the table it was
+/// written in, beside the first one.
+fn duplicate_key(
+    text: &str,
+    span: &Range<usize>,
+) -> Option<(Vec<PathSegment>, String, Range<usize>)> {
+    let written = text.get(span.clone())?;
+    let key = key_name(written)?;
+    let renamed = format!(
+        "{}{}{}",
+        &text[..span.start],
+        "_".repeat(written.len()),
+        &text[span.end..]
+    );
+    let (tree, _) = DeTable::parse_recoverable(&renamed);
+    let mut path = Vec::new();
+    let table = table_with_key_at(tree.get_ref(), span, &mut path)?;
+    let first = table
+        .keys()
+        .find(|k| *k.get_ref() == key && k.span() != *span)?
+        .span();
+    Some((path, key, first))
+}
+
+/// A key's name as written: bare, or quoted and unescaped.
+fn key_name(written: &str) -> Option<String> {
+    if written.starts_with("\"\"\"") || written.starts_with("'''") {
+        return None;
+    }
+    if written.starts_with(['"', '\'']) {
+        return match DeValue::parse(written).ok()?.into_inner() {
+            DeValue::String(name) => Some(name.into_owned()),
+            _ => None,
+        };
+    }
+    let bare = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
+    (!written.is_empty() && written.chars().all(bare)).then(|| written.to_string())
+}
+
+/// The table that has a key at exactly `span`, with its path.
+fn table_with_key_at<'t>(
+    table: &'t DeTable<'t>,
+    span: &Range<usize>,
+    path: &mut Vec<PathSegment>,
+) -> Option<&'t DeTable<'t>> {
+    if table.keys().any(|key| key.span() == *span) {
+        return Some(table);
+    }
+    for (key, value) in table.iter() {
+        path.push(PathSegment::Key(key.get_ref().to_string()));
+        if let Some(found) = value_with_key_at(value.get_ref(), span, path) {
+            return Some(found);
+        }
+        path.pop();
+    }
+    None
+}
+
+fn value_with_key_at<'t>(
+    value: &'t DeValue<'t>,
+    span: &Range<usize>,
+    path: &mut Vec<PathSegment>,
+) -> Option<&'t DeTable<'t>> {
+    match value {
+        DeValue::Table(table) => table_with_key_at(table, span, path),
+        DeValue::Array(array) => array.iter().enumerate().find_map(|(index, item)| {
+            path.push(PathSegment::Index(index));
+            let found = value_with_key_at(item.get_ref(), span, path);
+            if found.is_none() {
+                path.pop();
+            }
+            found
+        }),
+        _ => None,
     }
 }
 
@@ -411,6 +503,27 @@ mod tests {
         );
         assert_eq!(all_of(&["min", "max"]), "min and max");
         assert_eq!(all_of(&["mean"]), "mean");
+    }
+
+    #[test]
+    fn keys_are_named_as_toml_reads_them() {
+        assert_eq!(key_name("workers").as_deref(), Some("workers"));
+        assert_eq!(key_name("\"a \\u00e9\"").as_deref(), Some("a é"));
+        assert_eq!(key_name("'a\\b'").as_deref(), Some("a\\b"));
+        assert_eq!(key_name("\"\"\"a\"\"\""), None);
+        assert_eq!(key_name("a = 1"), None);
+        assert_eq!(key_name(""), None);
+    }
+
+    /// A duplicate is found from the tree, so the error's span is all it takes.
+    #[test]
+    fn a_duplicate_key_is_found_from_its_span() {
+        let text = "[a]\nb.c = 1\n[x]\n[a]\n";
+        let second = text.rfind("a]").unwrap();
+        let (table, key, first) = duplicate_key(text, &(second..second + 1)).unwrap();
+        assert_eq!((table, key.as_str(), first), (vec![], "a", 1..2));
+        // Not a key at all.
+        assert_eq!(duplicate_key(text, &(4..7)), None);
     }
 
     #[test]
