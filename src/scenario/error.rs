@@ -2,6 +2,7 @@
 
 use std::ops::Range;
 use std::path::PathBuf;
+use std::str::Utf8Error;
 
 use serde::de::DeserializeOwned;
 use toml::Spanned;
@@ -248,6 +249,24 @@ impl<'a> Source<'a> {
         find_in_table(self.tree.get_ref(), span, &mut path);
         path
     }
+}
+
+/// A file that is not UTF-8, located at its first invalid byte.
+pub(super) fn not_utf8(origin: &str, bytes: &[u8], error: Utf8Error) -> ScenarioError {
+    let at = error.valid_up_to();
+    // The text up to the byte is as written: locate it in what can be read.
+    let text = String::from_utf8_lossy(bytes);
+    let (tree, _) = DeTable::parse_recoverable(&text);
+    let source = Source {
+        origin,
+        text: &text,
+        tree,
+    };
+    let byte = bytes.get(at).copied().unwrap_or_default();
+    source.error(
+        at..at + 1,
+        format!("invalid UTF-8 (byte 0x{byte:02X}): save the file as UTF-8"),
+    )
 }
 
 /// If the syntax error at `span` is a key written where the same key already is (a key set

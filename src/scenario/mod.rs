@@ -236,10 +236,11 @@ impl Scenario {
     /// Reads and parses the scenario file at `path`; its file name is the origin of messages.
     ///
     /// # Errors
-    /// [`ScenarioError::Read`] if the file cannot be read (naming the path), otherwise as
+    /// [`ScenarioError::Read`] if the file cannot be read (naming the path),
+    /// [`ScenarioError::Invalid`] at the first invalid byte if it is not UTF-8, otherwise as
     /// [`parse`](Self::parse).
     pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
+        let bytes = std::fs::read(path).map_err(|source| ScenarioError::Read {
             path: path.to_path_buf(),
             source,
         })?;
@@ -247,7 +248,8 @@ impl Scenario {
             || path.display().to_string(),
             |name| name.to_string_lossy().into_owned(),
         );
-        Scenario::parse(&text, &origin)
+        let text = std::str::from_utf8(&bytes).map_err(|e| error::not_utf8(&origin, &bytes, e))?;
+        Scenario::parse(text, &origin)
     }
 
     /// The bundled example: an online store's checkout (`scenarios/store.toml`), modelled on

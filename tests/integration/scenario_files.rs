@@ -1640,3 +1640,25 @@ fn duplicate_keys_are_located_and_named() {
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
+
+/// A file that is not UTF-8 is located at its first invalid byte.
+#[test]
+fn a_file_that_is_not_utf8_is_located_at_the_bad_byte() {
+    let path = std::env::temp_dir().join(format!("microsim-latin1-{}.toml", std::process::id()));
+    // "µs" in Latin-1: 0xB5 is not UTF-8.
+    std::fs::write(&path, b"[services.a]\nwork = { constant = \"1\xB5s\" }\n").unwrap();
+    let error = Scenario::load(&path).unwrap_err();
+    std::fs::remove_file(&path).unwrap();
+    let name = path.file_name().unwrap().to_string_lossy();
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "{name}:2:23: services.a.work.constant: invalid UTF-8 (byte 0xB5): save the file as \
+             UTF-8"
+        )
+    );
+    let ScenarioError::Invalid { line, column, .. } = error else {
+        panic!("{error}")
+    };
+    assert_eq!((line, column), (2, Some(23)));
+}
