@@ -291,7 +291,7 @@ fn to_i64(n: &DeInteger<'_>) -> Option<i64> {
     i64::from_str_radix(n.as_str(), n.radix()).ok()
 }
 
-/// A float, unless it is too large for 64 bits (`inf` itself is one).
+/// A float; one too large for 64 bits is an error, unless it is written `inf`.
 fn to_f64(x: &DeFloat<'_>) -> Result<f64, Error> {
     match x.as_str().parse::<f64>() {
         Ok(value) if !value.is_infinite() || x.as_str().contains("inf") => Ok(value),
@@ -354,6 +354,8 @@ impl<'de> de::Deserializer<'de> for ValueDeserializer<'_> {
         let (span, path) = (self.span.clone(), self.path);
         match self.value {
             Value::String(s) => visitor.visit_str(s),
+            // Beyond 64 bits too: an impl may word its own message about the number (a
+            // duration without a unit).
             Value::Integer(n) => {
                 let text = n.as_str();
                 let radix = n.radix();
@@ -399,7 +401,7 @@ impl<'de> de::Deserializer<'de> for ValueDeserializer<'_> {
         .map_err(|e| e.at(&self.span, self.path))
     }
 
-    /// A float, or an integer (`rate = 100` is 100.0).
+    /// A float, or an integer (`rate = 100` is 100.0), unsigned 64-bit ones included.
     fn deserialize_f64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
         match self.value {
             Value::Float(x) => to_f64(x).and_then(|value| visitor.visit_f64(value)),
