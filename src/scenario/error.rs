@@ -1,14 +1,16 @@
 //! Errors in scenario files, located like a compiler locates them: file, line, column, key.
 
-use crate::suggest::closest;
 use std::ops::Range;
 use std::path::PathBuf;
+use std::str::Utf8Error;
 
+use serde::de::DeserializeOwned;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
-use super::file::EXPECTED_NAMES;
+use super::deserializer::{self, Expected, Found, Problem};
 use crate::error::{FieldPath, PathSegment};
+use crate::suggest::closest;
 
 /// A scenario file could not be read, or says something invalid.
 ///
@@ -70,13 +72,6 @@ fn key_prefix(key: &str) -> String {
     }
 }
 
-/// Whether a span was found on a key or on a value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Hit {
-    Key,
-    Value,
-}
-
 /// Top-level keys whose entries are tables of an array: `[[links]]`, `[[faults]]`,
 /// `[[policies]]`.
 const TOP_LEVEL_ARRAYS: &[&str] = &["links", "faults", "policies"];
@@ -85,38 +80,48 @@ const TOP_LEVEL_ARRAYS: &[&str] = &["links", "faults", "policies"];
 pub(super) struct Source<'a> {
     origin: &'a str,
     text: &'a str,
-    tree: Option<Spanned<DeTable<'a>>>,
+    tree: Spanned<DeTable<'a>>,
 }
 
 impl<'a> Source<'a> {
     /// Parses the text into its tree of spans.
     ///
     /// # Errors
-    /// A syntax error, located.
+    /// A syntax error, located; a key written twice is named, with the line of its first
+    /// place.
     pub(super) fn parse(text: &'a str, origin: &'a str) -> Result<Self, ScenarioError> {
-        let mut source = Source {
-            origin,
-            text,
-            tree: None,
+        let error = match DeTable::parse(text) {
+            Ok(tree) => return Ok(Source { origin, text, tree }),
+            Err(error) => error,
         };
-        match DeTable::parse(text) {
-            Ok(tree) => {
-                source.tree = Some(tree);
-                Ok(source)
-            }
-            Err(error) => {
-                // Locate the error in what could be read.
-                let (partial, _) = DeTable::parse_recoverable(text);
-                source.tree = Some(partial);
-                let span = error.span().unwrap_or(0..0);
-                Err(source.error(span, format!("invalid TOML: {}", error.message())))
-            }
+        // Locate the error in what could be read.
+        let (tree, _) = DeTable::parse_recoverable(text);
+        let source = Source { origin, text, tree };
+        let span = error.span().unwrap_or(0..0);
+        if let Some((table, key, first)) = duplicate_key(text, &span) {
+            let (first_line, _) = line_column(text, first.start);
+            return Err(source.located(
+                &span,
+                FieldPath::from_segments(table).to_string(),
+                format!("invalid TOML: duplicate key {key:?} (first at line {first_line})"),
+            ));
         }
+        Err(source.error(span, format!("invalid TOML: {}", error.message())))
+    }
+
+    /// Deserializes the whole file from its tree.
+    ///
+    /// # Errors
+    /// An unknown or missing key, a value of the wrong type, or one its type rejects (a
+    /// duration without a unit), located and worded for people who write TOML rather than
+    /// Rust.
+    pub(super) fn deserialize<T: DeserializeOwned>(&self) -> Result<T, ScenarioError> {
+        deserializer::from_tree(&self.tree).map_err(|error| self.deserialize_error(&error))
     }
 
     /// An error about the key or value at `span`.
     pub(super) fn error(&self, span: Range<usize>, message: impl Into<String>) -> ScenarioError {
-        let (path, _) = self.path_at(&span);
+        let path = self.path_at(&span);
         self.located(
             &span,
             FieldPath::from_segments(path).to_string(),
@@ -130,28 +135,24 @@ impl<'a> Source<'a> {
     pub(super) fn error_at(&self, path: &FieldPath, message: impl Into<String>) -> ScenarioError {
         let key = path.to_string();
         let mut span = None;
-        if let Some(tree) = &self.tree {
-            let mut value: Option<&DeValue<'_>> = None;
-            let mut table = Some(tree.get_ref());
-            for segment in path.segments() {
-                let next = match (segment, table, value) {
-                    (PathSegment::Key(key), Some(table), _) => table
-                        .iter()
-                        .find(|(k, _)| k.get_ref() == key)
-                        .map(|(_, v)| v),
-                    (PathSegment::Index(index), _, Some(DeValue::Array(array))) => {
-                        array.get(*index)
-                    }
-                    _ => None,
-                };
-                let Some(next) = next else { break };
-                span = Some(next.span());
-                value = Some(next.get_ref());
-                table = match next.get_ref() {
-                    DeValue::Table(inner) => Some(inner),
-                    _ => None,
-                };
-            }
+        let mut value: Option<&DeValue<'_>> = None;
+        let mut table = Some(self.tree.get_ref());
+        for segment in path.segments() {
+            let next = match (segment, table, value) {
+                (PathSegment::Key(key), Some(table), _) => table
+                    .iter()
+                    .find(|(k, _)| k.get_ref() == key)
+                    .map(|(_, v)| v),
+                (PathSegment::Index(index), _, Some(DeValue::Array(array))) => array.get(*index),
+                _ => None,
+            };
+            let Some(next) = next else { break };
+            span = Some(next.span());
+            value = Some(next.get_ref());
+            table = match next.get_ref() {
+                DeValue::Table(inner) => Some(inner),
+                _ => None,
+            };
         }
         match span {
             Some(span) => self.located(&span, key, message.into()),
@@ -170,41 +171,65 @@ impl<'a> Source<'a> {
         }
     }
 
-    /// Translates an error from `toml::from_str`, rewording serde's messages for people who
-    /// write TOML rather than Rust.
-    pub(super) fn deserialize_error(&self, error: &toml::de::Error) -> ScenarioError {
-        let span = error.span().unwrap_or(0..0);
-        let (mut path, hit) = self.path_at(&span);
-        let raw = error.message();
-        if let Some((unknown, expected)) = unknown_key(raw) {
-            // Point at the table that has the key; name the key in the message.
-            if hit == Some(Hit::Key) {
-                path.pop();
-                let mut message =
-                    format!("unknown key {unknown:?}{}", suggestion(&unknown, &expected));
-                if !path.is_empty() && TOP_LEVEL_ARRAYS.contains(&unknown.as_str()) {
+    /// Words a deserialization error in the file's terms, from what it records.
+    fn deserialize_error(&self, error: &deserializer::Error) -> ScenarioError {
+        let span = error.span();
+        let path = error.path();
+        let message = match error.problem() {
+            Problem::UnknownKey { key, expected } => {
+                let mut message = format!("unknown key {key:?}{}", suggestion(key, expected));
+                if !path.is_empty() && TOP_LEVEL_ARRAYS.contains(&key.as_str()) {
                     // `faults = [...]` written after a [table] header belongs to that table.
                     message.push_str(&format!(
-                        "; {unknown} is a top-level key: write each entry as a [[{unknown}]] \
-                         table, or put `{unknown} = [...]` before the first [table] header"
+                        "; {key} is a top-level key: write each entry as a [[{key}]] table, or \
+                         put `{key} = [...]` before the first [table] header"
                     ));
                 }
-                return self.located(&span, FieldPath::from_segments(path).to_string(), message);
+                message
             }
-            // A string where a table with one of these keys was expected.
-            let found = self.text.get(span.clone()).unwrap_or("").trim();
-            let message = if expected.is_empty() {
-                format!("unexpected {found}")
-            } else {
-                format!(
-                    "expected a table with one of the keys {}, found {found}",
-                    expected.join(", ")
-                )
-            };
-            return self.located(&span, FieldPath::from_segments(path).to_string(), message);
-        }
-        let message = reword(raw);
-        self.located(&span, FieldPath::from_segments(path).to_string(), message)
+            // A string where a table naming one of the kinds was expected.
+            Problem::UnknownVariant { expected, .. } => {
+                let found = self.text.get(span.clone()).unwrap_or("").trim();
+                if expected.is_empty() {
+                    format!("unexpected {found}")
+                } else {
+                    format!(
+                        "expected a table with one of the keys {}, found {found}",
+                        expected.join(", ")
+                    )
+                }
+            }
+            Problem::MissingKey(key) => format!("missing key {key:?}"),
+            Problem::DuplicateKey(key) => format!("duplicate key {key:?}"),
+            Problem::WrongType { found, expected } => format!(
+                "expected {}, found {}",
+                describe_expected(expected),
+                describe_found(found)
+            ),
+            Problem::InvalidLength { length, expected } => {
+                format!("expected {expected}, found {length} elements")
+            }
+            Problem::IntegerOutOfRange(written) => format!(
+                "integer {written} is out of range: TOML integers go from {} to {}",
+                i64::MIN,
+                i64::MAX
+            ),
+            Problem::FloatOutOfRange(written) => {
+                format!("number {written} is too large for a 64-bit float")
+            }
+            Problem::KindCount { name, kinds, found } => format!(
+                "a {} names exactly one kind ({}), found {}",
+                name.to_lowercase(),
+                either_of(&spellings_once(kinds)),
+                if *found == 0 { "none" } else { "more than one" }
+            ),
+            Problem::Custom(message) => message.clone(),
+        };
+        self.located(
+            &span,
+            FieldPath::from_segments(path.to_vec()).to_string(),
+            message,
+        )
     }
 
     fn located(&self, span: &Range<usize>, key: String, message: String) -> ScenarioError {
@@ -219,16 +244,111 @@ impl<'a> Source<'a> {
     }
 
     /// The key path of the deepest key or value whose span contains `span`.
-    fn path_at(&self, span: &Range<usize>) -> (Vec<PathSegment>, Option<Hit>) {
+    fn path_at(&self, span: &Range<usize>) -> Vec<PathSegment> {
         let mut path = Vec::new();
-        let hit = self
-            .tree
-            .as_ref()
-            .and_then(|tree| find_in_table(tree.get_ref(), span, &mut path));
-        if hit.is_none() {
-            path.clear();
+        find_in_table(self.tree.get_ref(), span, &mut path);
+        path
+    }
+}
+
+/// A file that is not UTF-8, located at its first invalid byte.
+pub(super) fn not_utf8(origin: &str, bytes: &[u8], error: Utf8Error) -> ScenarioError {
+    let at = error.valid_up_to();
+    // The text up to the byte is as written: locate it in what can be read.
+    let text = String::from_utf8_lossy(bytes);
+    let (tree, _) = DeTable::parse_recoverable(&text);
+    let source = Source {
+        origin,
+        text: &text,
+        tree,
+    };
+    let byte = bytes.get(at).copied().unwrap_or_default();
+    source.error(
+        at..at + 1,
+        format!("invalid UTF-8 (byte 0x{byte:02X}): save the file as UTF-8"),
+    )
+}
+
+/// If the syntax error at `span` is a key written where the same key already is (a key set
+/// twice, a table defined twice, a table extended that is already whole): the path of the
+/// table, the key, and where the key was first written.
+///
+/// TOML's parser reports the second key's span. To know which key and table from the tree
+/// rather than from its message, the key is renamed to a fresh key of the same length, which
+/// keeps every span, and the text parsed again: the fresh key then sits in the table it was
+/// written in, beside the first one.
+fn duplicate_key(
+    text: &str,
+    span: &Range<usize>,
+) -> Option<(Vec<PathSegment>, String, Range<usize>)> {
+    let written = text.get(span.clone())?;
+    let key = key_name(written)?;
+    let renamed = format!(
+        "{}{}{}",
+        &text[..span.start],
+        "_".repeat(written.len()),
+        &text[span.end..]
+    );
+    let (tree, _) = DeTable::parse_recoverable(&renamed);
+    let mut path = Vec::new();
+    let table = table_with_key_at(tree.get_ref(), span, &mut path)?;
+    let first = table
+        .keys()
+        .find(|k| *k.get_ref() == key && k.span() != *span)?
+        .span();
+    Some((path, key, first))
+}
+
+/// A key's name as written: bare, or quoted and unescaped.
+fn key_name(written: &str) -> Option<String> {
+    if written.starts_with("\"\"\"") || written.starts_with("'''") {
+        return None;
+    }
+    if written.starts_with(['"', '\'']) {
+        return match DeValue::parse(written).ok()?.into_inner() {
+            DeValue::String(name) => Some(name.into_owned()),
+            _ => None,
+        };
+    }
+    let bare = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
+    (!written.is_empty() && written.chars().all(bare)).then(|| written.to_string())
+}
+
+/// The table that has a key at exactly `span`, with its path.
+fn table_with_key_at<'t>(
+    table: &'t DeTable<'t>,
+    span: &Range<usize>,
+    path: &mut Vec<PathSegment>,
+) -> Option<&'t DeTable<'t>> {
+    if table.keys().any(|key| key.span() == *span) {
+        return Some(table);
+    }
+    for (key, value) in table.iter() {
+        path.push(PathSegment::Key(key.get_ref().to_string()));
+        if let Some(found) = value_with_key_at(value.get_ref(), span, path) {
+            return Some(found);
         }
-        (path, hit)
+        path.pop();
+    }
+    None
+}
+
+fn value_with_key_at<'t>(
+    value: &'t DeValue<'t>,
+    span: &Range<usize>,
+    path: &mut Vec<PathSegment>,
+) -> Option<&'t DeTable<'t>> {
+    match value {
+        DeValue::Table(table) => table_with_key_at(table, span, path),
+        DeValue::Array(array) => array.iter().enumerate().find_map(|(index, item)| {
+            path.push(PathSegment::Index(index));
+            let found = value_with_key_at(item.get_ref(), span, path);
+            if found.is_none() {
+                path.pop();
+            }
+            found
+        }),
+        _ => None,
     }
 }
 
@@ -236,50 +356,37 @@ fn contains(outer: &Range<usize>, inner: &Range<usize>) -> bool {
     outer.start <= inner.start && inner.end <= outer.end
 }
 
-fn find_in_table(
-    table: &DeTable<'_>,
-    span: &Range<usize>,
-    path: &mut Vec<PathSegment>,
-) -> Option<Hit> {
+/// Whether a key or value of `table` contains `span`; if so, `path` leads to the deepest one.
+fn find_in_table(table: &DeTable<'_>, span: &Range<usize>, path: &mut Vec<PathSegment>) -> bool {
     for (key, value) in table.iter() {
         path.push(PathSegment::Key(key.get_ref().to_string()));
         // The key itself first: in `[a.b]`, b's span is the whole header, a's key included.
-        if contains(&key.span(), span) {
-            return Some(Hit::Key);
-        }
         // Then deeper: a header table's own span is only its header line.
-        if let Some(hit) = find_in_value(value.get_ref(), span, path) {
-            return Some(hit);
-        }
-        if contains(&value.span(), span) {
-            return Some(Hit::Value);
+        if contains(&key.span(), span)
+            || find_in_value(value.get_ref(), span, path)
+            || contains(&value.span(), span)
+        {
+            return true;
         }
         path.pop();
     }
-    None
+    false
 }
 
-fn find_in_value(
-    value: &DeValue<'_>,
-    span: &Range<usize>,
-    path: &mut Vec<PathSegment>,
-) -> Option<Hit> {
+fn find_in_value(value: &DeValue<'_>, span: &Range<usize>, path: &mut Vec<PathSegment>) -> bool {
     match value {
         DeValue::Table(table) => find_in_table(table, span, path),
         DeValue::Array(array) => {
             for (index, item) in array.iter().enumerate() {
                 path.push(PathSegment::Index(index));
-                if let Some(hit) = find_in_value(item.get_ref(), span, path) {
-                    return Some(hit);
-                }
-                if contains(&item.span(), span) {
-                    return Some(Hit::Value);
+                if find_in_value(item.get_ref(), span, path) || contains(&item.span(), span) {
+                    return true;
                 }
                 path.pop();
             }
-            None
+            false
         }
-        _ => None,
+        _ => false,
     }
 }
 
@@ -296,44 +403,9 @@ pub(super) fn line_column(text: &str, offset: usize) -> (usize, usize) {
     (line, column)
 }
 
-/// The names between backticks in `text`, in order.
-fn backticked(text: &str) -> Vec<String> {
-    text.split('`')
-        .skip(1)
-        .step_by(2)
-        .map(str::to_string)
-        .collect()
-}
-
-/// Recognises toml's and serde's unknown-key messages: the unknown key and the keys expected.
-fn unknown_key(message: &str) -> Option<(String, Vec<String>)> {
-    // serde: "unknown field `wrokers`, expected one of `workers`, `queue`" (or "there are no
-    // fields"); serde enums: "unknown variant `exponental`, expected `constant` or ...".
-    for prefix in ["unknown field ", "unknown variant "] {
-        if let Some(rest) = message.strip_prefix(prefix) {
-            let mut names = backticked(rest);
-            if names.is_empty() {
-                return None;
-            }
-            let unknown = names.remove(0);
-            return Some((unknown, names));
-        }
-    }
-    // toml, for enum variants' fields: "unexpected keys in table: man, available keys: mean".
-    let rest = message.strip_prefix("unexpected keys in table: ")?;
-    let (unknown, available) = rest.split_once(", available keys: ")?;
-    let unknown = unknown.split(", ").next()?.to_string();
-    let expected = available
-        .split(", ")
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-        .collect();
-    Some((unknown, expected))
-}
-
 /// `; did you mean "x"?` for the closest expected key, else the list of expected keys.
-pub(super) fn suggestion(unknown: &str, expected: &[String]) -> String {
-    if let Some(close) = closest(unknown, expected.iter().map(String::as_str)) {
+fn suggestion(unknown: &str, expected: &[&str]) -> String {
+    if let Some(close) = closest(unknown, expected.iter().copied()) {
         return format!("; did you mean {close:?}?");
     }
     match expected {
@@ -343,38 +415,74 @@ pub(super) fn suggestion(unknown: &str, expected: &[String]) -> String {
     }
 }
 
-/// Rewords serde's and toml's messages in the file's terms.
-fn reword(message: &str) -> String {
-    if let Some(rest) = message.strip_prefix("missing field ")
-        && let Some(name) = backticked(rest).first()
-    {
-        return format!("missing key {name:?}");
+/// What the file should hold, in its terms.
+fn describe_expected(expected: &Expected) -> String {
+    match expected {
+        Expected::Integer => "a whole number".to_string(),
+        Expected::Float => "a number".to_string(),
+        Expected::String => "a string".to_string(),
+        Expected::Boolean => "a boolean".to_string(),
+        Expected::Array => "an array".to_string(),
+        Expected::Table => "a table".to_string(),
+        // The structures of `file.rs` are named for this.
+        Expected::Struct(name) => (*name).to_string(),
+        Expected::Kinds(kinds) => format!("a table with one of the keys {}", kinds.join(", ")),
+        Expected::Fields([]) => "an empty table".to_string(),
+        Expected::Fields(fields) => format!("a table with {}", all_of(fields)),
+        Expected::Other(what) => what.clone(),
     }
-    if message.starts_with("wanted exactly 1 element") {
-        let found = if message.contains("found 0") {
-            "none"
-        } else {
-            "more than one"
-        };
-        return format!(
-            "a distribution names exactly one kind (constant, uniform, exponential, normal, \
-             lognormal, pareto or empirical), found {found}"
-        );
+}
+
+/// What the file holds, in its terms.
+fn describe_found(found: &Found) -> String {
+    match found {
+        Found::Boolean(b) => format!("boolean `{b}`"),
+        Found::Integer(n) => format!("integer `{n}`"),
+        Found::Float(x) => format!("number `{}`", with_decimal_point(*x)),
+        Found::String(s) => format!("string {s:?}"),
+        Found::Datetime(d) => format!("datetime `{d}`"),
+        Found::Array => "array".to_string(),
+        Found::Table => "table".to_string(),
+        Found::Other(what) => what.clone(),
     }
-    if let Some((what, expected)) = message.split_once(", expected ") {
-        let expected = EXPECTED_NAMES
-            .iter()
-            .find(|(serde_name, _)| *serde_name == expected)
-            .map_or(expected, |(_, plain)| plain);
-        let what = what
-            .replace("invalid type: ", "found ")
-            .replace("invalid value: ", "found ")
-            .replace("floating point", "number")
-            .replace("map", "table")
-            .replace("sequence", "array");
-        return format!("expected {expected}, {what}");
+}
+
+/// A float as a number that reads as one: `3.0`, not `3`.
+fn with_decimal_point(x: f64) -> String {
+    let text = x.to_string();
+    if x.is_finite() && !text.contains('.') {
+        text + ".0"
+    } else {
+        text
     }
-    message.to_string()
+}
+
+/// The names an enum accepts, each kind once: a name that is another with underscores added
+/// (`log_normal` beside `lognormal`) is a second spelling of it.
+fn spellings_once<'n>(names: &[&'n str]) -> Vec<&'n str> {
+    names
+        .iter()
+        .copied()
+        .filter(|name| !name.contains('_') || !names.contains(&name.replace('_', "").as_str()))
+        .collect()
+}
+
+/// `a, b or c`.
+fn either_of(names: &[&str]) -> String {
+    joined(names, " or ")
+}
+
+/// `a, b and c`.
+fn all_of(names: &[&str]) -> String {
+    joined(names, " and ")
+}
+
+fn joined(names: &[&str], last: &str) -> String {
+    match names {
+        [] => String::new(),
+        [only] => (*only).to_string(),
+        [init @ .., tail] => format!("{}{last}{tail}", init.join(", ")),
+    }
 }
 
 #[cfg(test)]
@@ -392,23 +500,49 @@ mod tests {
     }
 
     #[test]
-    fn unknown_keys_are_recognised() {
+    fn suggestions_name_the_closest_key_or_list_them() {
         assert_eq!(
-            unknown_key("unknown field `wrokers`, expected one of `workers`, `queue`"),
-            Some(("wrokers".into(), vec!["workers".into(), "queue".into()]))
-        );
-        assert_eq!(
-            unknown_key("unexpected keys in table: man, available keys: mean"),
-            Some(("man".into(), vec!["mean".into()]))
-        );
-        assert_eq!(
-            suggestion("wrokers", &["workers".into(), "queue".into()]),
+            suggestion("wrokers", &["workers", "queue"]),
             "; did you mean \"workers\"?"
         );
         assert_eq!(
-            suggestion("zzz", &["workers".into(), "queue".into()]),
+            suggestion("zzz", &["workers", "queue"]),
             "; expected one of workers, queue"
         );
+        assert_eq!(suggestion("zzz", &["mean"]), "; expected \"mean\"");
+        assert_eq!(suggestion("zzz", &[]), "; this table takes no keys");
+    }
+
+    #[test]
+    fn a_kind_spelt_two_ways_is_listed_once() {
+        let kinds = ["constant", "normal", "log_normal", "lognormal", "std_dev"];
+        assert_eq!(
+            either_of(&spellings_once(&kinds)),
+            "constant, normal, lognormal or std_dev"
+        );
+        assert_eq!(all_of(&["min", "max"]), "min and max");
+        assert_eq!(all_of(&["mean"]), "mean");
+    }
+
+    #[test]
+    fn keys_are_named_as_toml_reads_them() {
+        assert_eq!(key_name("workers").as_deref(), Some("workers"));
+        assert_eq!(key_name("\"a \\u00e9\"").as_deref(), Some("a é"));
+        assert_eq!(key_name("'a\\b'").as_deref(), Some("a\\b"));
+        assert_eq!(key_name("\"\"\"a\"\"\""), None);
+        assert_eq!(key_name("a = 1"), None);
+        assert_eq!(key_name(""), None);
+    }
+
+    /// A duplicate is found from the tree, so the error's span is all it takes.
+    #[test]
+    fn a_duplicate_key_is_found_from_its_span() {
+        let text = "[a]\nb.c = 1\n[x]\n[a]\n";
+        let second = text.rfind("a]").unwrap();
+        let (table, key, first) = duplicate_key(text, &(second..second + 1)).unwrap();
+        assert_eq!((table, key.as_str(), first), (vec![], "a", 1..2));
+        // Not a key at all.
+        assert_eq!(duplicate_key(text, &(4..7)), None);
     }
 
     #[test]

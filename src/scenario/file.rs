@@ -2,6 +2,8 @@
 //! everything a later check may need to point at.
 //!
 //! Nothing here is validated beyond its shape; [`super::Scenario::parse`] checks the values.
+//! Each structure's serde name (`rename`) says what it is in the file's terms, for the
+//! messages about a value of the wrong type (`expected a table such as { rate = 100.0 }, ...`).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -13,7 +15,7 @@ use crate::distribution::Distribution;
 
 /// The whole file.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename = "scenario file")]
+#[serde(deny_unknown_fields, rename = "a scenario file")]
 pub(super) struct RawFile {
     #[serde(default)]
     pub(super) simulation: Option<Spanned<RawSimulation>>,
@@ -33,7 +35,7 @@ pub(super) struct RawFile {
 
 /// `[simulation]`.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename = "RawSimulation")]
+#[serde(deny_unknown_fields, rename = "a table of settings")]
 pub(super) struct RawSimulation {
     pub(super) seed: Option<Spanned<i64>>,
     pub(super) duration: Option<Spanned<Dur>>,
@@ -44,7 +46,10 @@ pub(super) struct RawSimulation {
 
 /// `[services.NAME]`.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename = "RawService")]
+#[serde(
+    deny_unknown_fields,
+    rename = "a service table such as { workers = 4, work = { constant = \"1ms\" } }"
+)]
 pub(super) struct RawService {
     pub(super) workers: Option<Spanned<i64>>,
     pub(super) queue: Option<Spanned<i64>>,
@@ -61,7 +66,10 @@ pub(super) struct RawService {
 
 /// `[topics.NAME]`.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename = "RawTopic")]
+#[serde(
+    deny_unknown_fields,
+    rename = "a topic table such as { delivery = \"at_least_once\", ack_timeout = \"1s\" }"
+)]
 pub(super) struct RawTopic {
     pub(super) delivery: Option<Spanned<String>>,
     pub(super) ack_timeout: Option<Spanned<Dur>>,
@@ -74,7 +82,10 @@ pub(super) struct RawTopic {
 /// One step: exactly one of its keys must be set (checked after deserializing, so that the
 /// message can say which keys were found).
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename = "RawStep")]
+#[serde(
+    deny_unknown_fields,
+    rename = "a step such as { call = \"NAME\" }, { work = DISTRIBUTION }, { publish = \"TOPIC\" } or { parallel = [STEP, ...] }"
+)]
 pub(super) struct RawStep {
     pub(super) call: Option<Spanned<String>>,
     pub(super) work: Option<Spanned<Distribution>>,
@@ -86,7 +97,7 @@ pub(super) struct RawStep {
 
 /// `[[links]]`.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename = "RawLink")]
+#[serde(deny_unknown_fields, rename = "a link table with from, to and latency")]
 pub(super) struct RawLink {
     pub(super) from: Spanned<String>,
     pub(super) to: Spanned<String>,
@@ -95,7 +106,10 @@ pub(super) struct RawLink {
 
 /// `[workloads.NAME]`.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename = "RawWorkload")]
+#[serde(
+    deny_unknown_fields,
+    rename = "a workload table with a target and open or closed traffic"
+)]
 pub(super) struct RawWorkload {
     pub(super) target: Spanned<String>,
     pub(super) open: Option<Spanned<RawOpen>>,
@@ -105,7 +119,7 @@ pub(super) struct RawWorkload {
 
 /// `open = { rate = R, arrivals = "poisson" | "constant" }`.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename = "RawOpen")]
+#[serde(deny_unknown_fields, rename = "a table such as { rate = 100.0 }")]
 pub(super) struct RawOpen {
     pub(super) rate: Spanned<f64>,
     pub(super) arrivals: Option<Spanned<String>>,
@@ -113,7 +127,10 @@ pub(super) struct RawOpen {
 
 /// `closed = { users = N, think = DIST }`.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename = "RawClosed")]
+#[serde(
+    deny_unknown_fields,
+    rename = "a table such as { users = 10, think = { constant = \"1s\" } }"
+)]
 pub(super) struct RawClosed {
     pub(super) users: Spanned<i64>,
     pub(super) think: Spanned<Distribution>,
@@ -122,7 +139,10 @@ pub(super) struct RawClosed {
 /// `[[faults]]`: exactly one kind key (checked after deserializing), its parameters, and the
 /// window.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename = "RawFault")]
+#[serde(
+    deny_unknown_fields,
+    rename = "a fault such as { slow = \"payment\", factor = 3.0, at = \"10s\", lasting = \"5s\" }"
+)]
 pub(super) struct RawFault {
     pub(super) slow: Option<Spanned<String>>,
     pub(super) latency: Option<Spanned<Vec<Spanned<String>>>>,
@@ -144,7 +164,10 @@ pub(super) struct RawFault {
 
 /// `[[policies]]`.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename = "RawPolicy")]
+#[serde(
+    deny_unknown_fields,
+    rename = "a policy table with from, to and its parts (timeout, retry, circuit_breaker, ...)"
+)]
 pub(super) struct RawPolicy {
     pub(super) from: Spanned<String>,
     pub(super) to: Spanned<String>,
@@ -158,7 +181,10 @@ pub(super) struct RawPolicy {
 
 /// `retry = { max_attempts, backoff, delay | base + cap, jitter, budget }`.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename = "RawRetry")]
+#[serde(
+    deny_unknown_fields,
+    rename = "a table such as { max_attempts = 3, backoff = \"exponential\", base = \"25ms\", cap = \"250ms\" }"
+)]
 pub(super) struct RawRetry {
     pub(super) max_attempts: Option<Spanned<i64>>,
     pub(super) backoff: Option<Spanned<String>>,
@@ -171,7 +197,10 @@ pub(super) struct RawRetry {
 
 /// `budget = { ratio, min_per_second, window }`.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename = "RawBudget")]
+#[serde(
+    deny_unknown_fields,
+    rename = "a table such as { ratio = 0.2, min_per_second = 10.0 }"
+)]
 pub(super) struct RawBudget {
     pub(super) ratio: Spanned<f64>,
     pub(super) min_per_second: Option<Spanned<f64>>,
@@ -181,7 +210,10 @@ pub(super) struct RawBudget {
 /// `circuit_breaker = { failure_rate, window_calls | window_time, minimum_calls, open_for,
 /// trial_calls, slow_call }`.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename = "RawBreaker")]
+#[serde(
+    deny_unknown_fields,
+    rename = "a table such as { failure_rate = 0.5, window_calls = 20, open_for = \"5s\" }"
+)]
 pub(super) struct RawBreaker {
     pub(super) failure_rate: Option<Spanned<f64>>,
     pub(super) window_calls: Option<Spanned<i64>>,
@@ -194,7 +226,10 @@ pub(super) struct RawBreaker {
 
 /// `rate_limit = { per_second, burst }`.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename = "RawRateLimit")]
+#[serde(
+    deny_unknown_fields,
+    rename = "a table such as { per_second = 100.0, burst = 20 }"
+)]
 pub(super) struct RawRateLimit {
     pub(super) per_second: Spanned<f64>,
     pub(super) burst: Option<Spanned<i64>>,
@@ -202,7 +237,10 @@ pub(super) struct RawRateLimit {
 
 /// `hedge = { after = D }` or `hedge = { percentile = P, min_samples = N }`.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename = "RawHedge")]
+#[serde(
+    deny_unknown_fields,
+    rename = "a table such as { after = \"10ms\" } or { percentile = 95 }"
+)]
 pub(super) struct RawHedge {
     pub(super) after: Option<Spanned<Dur>>,
     pub(super) percentile: Option<Spanned<f64>>,
@@ -213,68 +251,3 @@ pub(super) struct RawHedge {
 #[derive(Debug, Clone, Copy, Deserialize)]
 #[serde(transparent)]
 pub(super) struct Dur(#[serde(with = "crate::duration_format")] pub(super) Duration);
-
-/// What serde calls each structure in "invalid type" messages, and what a user should read
-/// instead.
-pub(super) const EXPECTED_NAMES: &[(&str, &str)] = &[
-    ("struct scenario file", "a scenario file"),
-    ("struct RawSimulation", "a table of settings"),
-    (
-        "struct RawService",
-        "a service table such as { workers = 4, work = { constant = \"1ms\" } }",
-    ),
-    (
-        "struct RawStep",
-        "a step such as { call = \"NAME\" }, { work = DISTRIBUTION }, { publish = \"TOPIC\" } or { parallel = [STEP, ...] }",
-    ),
-    (
-        "struct RawTopic",
-        "a topic table such as { delivery = \"at_least_once\", ack_timeout = \"1s\" }",
-    ),
-    ("struct RawLink", "a link table with from, to and latency"),
-    (
-        "struct RawWorkload",
-        "a workload table with a target and open or closed traffic",
-    ),
-    ("struct RawOpen", "a table such as { rate = 100.0 }"),
-    (
-        "struct RawFault",
-        "a fault such as { slow = \"payment\", factor = 3.0, at = \"10s\", lasting = \"5s\" }",
-    ),
-    (
-        "struct RawPolicy",
-        "a policy table with from, to and its parts (timeout, retry, circuit_breaker, ...)",
-    ),
-    (
-        "struct RawRetry",
-        "a table such as { max_attempts = 3, backoff = \"exponential\", base = \"25ms\", cap = \"250ms\" }",
-    ),
-    (
-        "struct RawBudget",
-        "a table such as { ratio = 0.2, min_per_second = 10.0 }",
-    ),
-    (
-        "struct RawBreaker",
-        "a table such as { failure_rate = 0.5, window_calls = 20, open_for = \"5s\" }",
-    ),
-    (
-        "struct RawRateLimit",
-        "a table such as { per_second = 100.0, burst = 20 }",
-    ),
-    (
-        "struct RawHedge",
-        "a table such as { after = \"10ms\" } or { percentile = 95 }",
-    ),
-    (
-        "struct RawClosed",
-        "a table such as { users = 10, think = { constant = \"1s\" } }",
-    ),
-    (
-        "enum Distribution",
-        "a distribution such as { exponential = { mean = \"1ms\" } }",
-    ),
-    ("i64", "a whole number"),
-    ("f64", "a number"),
-    ("a sequence", "an array"),
-    ("a map", "a table"),
-];

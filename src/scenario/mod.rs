@@ -88,8 +88,9 @@
 // [[policies]]). What the sections share: `names` (the declared names, unknown references),
 // `graph` (the build order, call and event cycles), `values` (counts, distributions,
 // choices). Beneath them: `file` (the file as deserialized), `error` (spans into located
-// errors), `scripted` (the service every [services.NAME] runs). Here: parsing, the order of
+// errors), `deserializer` (the file's tree into `file`'s types, errors as data), `scripted` (the service every [services.NAME] runs). Here: parsing, the order of
 // the checks, and building the simulation.
+mod deserializer;
 mod error;
 mod file;
 mod graph;
@@ -171,7 +172,7 @@ impl Scenario {
     /// `origin`, the line and column, and the key path.
     pub fn parse(text: &str, origin: &str) -> Result<Scenario, ScenarioError> {
         let source = Source::parse(text, origin)?;
-        let raw: RawFile = toml::from_str(text).map_err(|e| source.deserialize_error(&e))?;
+        let raw: RawFile = source.deserialize()?;
         let scenario = Scenario::check(raw, &source, text, origin)?;
         // Every value's rule is the engine's: building is the check, its errors located at
         // the setting. A scenario that parses always builds.
@@ -188,10 +189,11 @@ impl Scenario {
     /// Reads and parses the scenario file at `path`; its file name is the origin of messages.
     ///
     /// # Errors
-    /// [`ScenarioError::Read`] if the file cannot be read (naming the path), otherwise as
+    /// [`ScenarioError::Read`] if the file cannot be read (naming the path),
+    /// [`ScenarioError::Invalid`] at the first invalid byte if it is not UTF-8, otherwise as
     /// [`parse`](Self::parse).
     pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
+        let bytes = std::fs::read(path).map_err(|source| ScenarioError::Read {
             path: path.to_path_buf(),
             source,
         })?;
@@ -199,7 +201,8 @@ impl Scenario {
             || path.display().to_string(),
             |name| name.to_string_lossy().into_owned(),
         );
-        Scenario::parse(&text, &origin)
+        let text = std::str::from_utf8(&bytes).map_err(|e| error::not_utf8(&origin, &bytes, e))?;
+        Scenario::parse(text, &origin)
     }
 
     /// The bundled example: an online store's checkout (`scenarios/store.toml`), modelled on

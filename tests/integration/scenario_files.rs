@@ -1593,3 +1593,72 @@ fn resilience_file_shows_replicas_policies_and_faults() {
     let again = scenario.to_simulation(None).unwrap().run().unwrap();
     assert_eq!(again.to_json(), report.to_json());
 }
+
+/// A key written twice is named, with the line it was first written on, at its second place.
+#[test]
+fn duplicate_keys_are_located_and_named() {
+    let cases: &[(&str, &str, &str)] = &[
+        (
+            "a key twice in a table",
+            "[services.a]\nworkers = 1\nworkers = 2\n",
+            "bad.toml:3:1: services.a: invalid TOML: duplicate key \"workers\" (first at line 2)",
+        ),
+        (
+            "a table header twice",
+            "[services.a]\nworkers = 1\n\n[services.a]\nqueue = 2\n",
+            "bad.toml:4:11: services: invalid TOML: duplicate key \"a\" (first at line 1)",
+        ),
+        (
+            "a key twice in an inline table in an array",
+            "[services.a]\nsteps = [{ call = \"b\" }, { call = \"b\", call = \"c\" }]\n",
+            "bad.toml:2:40: services.a.steps[1]: invalid TOML: duplicate key \"call\" (first at line 2)",
+        ),
+        (
+            "a key twice in an entry of an array of tables",
+            "[[links]]\nfrom = \"client\"\n[[links]]\nfrom = \"client\"\nfrom = \"a\"\n",
+            "bad.toml:5:1: links[1]: invalid TOML: duplicate key \"from\" (first at line 4)",
+        ),
+        (
+            "a table under a header, then again as a dotted key",
+            "[services.\"a b\"]\nworkers = 1\n[services]\n\"a b\".workers = 2\n",
+            "bad.toml:4:1: services: invalid TOML: duplicate key \"a b\" (first at line 1)",
+        ),
+        (
+            "an inline table, then a header for it",
+            "simulation = { seed = 1 }\n[simulation]\n",
+            "bad.toml:2:2: invalid TOML: duplicate key \"simulation\" (first at line 1)",
+        ),
+    ];
+    let mut wrong = Vec::new();
+    for (what, text, expected) in cases {
+        let message = error_of(text);
+        if message != *expected {
+            wrong.push(format!(
+                "{what}:\n  got      {message}\n  expected {expected}"
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+/// A file that is not UTF-8 is located at its first invalid byte.
+#[test]
+fn a_file_that_is_not_utf8_is_located_at_the_bad_byte() {
+    let path = std::env::temp_dir().join(format!("microsim-latin1-{}.toml", std::process::id()));
+    // "µs" in Latin-1: 0xB5 is not UTF-8.
+    std::fs::write(&path, b"[services.a]\nwork = { constant = \"1\xB5s\" }\n").unwrap();
+    let error = Scenario::load(&path).unwrap_err();
+    std::fs::remove_file(&path).unwrap();
+    let name = path.file_name().unwrap().to_string_lossy();
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "{name}:2:23: services.a.work.constant: invalid UTF-8 (byte 0xB5): save the file as \
+             UTF-8"
+        )
+    );
+    let ScenarioError::Invalid { line, column, .. } = error else {
+        panic!("{error}")
+    };
+    assert_eq!((line, column), (2, Some(23)));
+}
