@@ -59,8 +59,10 @@
 //! ```
 
 use std::collections::BTreeMap;
+use std::ops::{Deref, DerefMut};
 
-use serde::{Deserialize, Serialize};
+use serde::ser::SerializeStruct;
+use serde::{Deserialize, Serialize, Serializer};
 
 use crate::clock::ClockKind;
 use crate::metrics::LatencySummary;
@@ -120,14 +122,27 @@ pub struct Report {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
 #[non_exhaustive]
 pub struct ReplicaReport {
-    /// Requests it handled.
-    pub handled: u64,
-    /// Requests its full queue rejected.
-    pub rejected: u64,
+    /// What the replica counted; its fields read as the report's own (`replica.handled`).
+    ///
+    /// The JSON keeps a replica's line short: it shows `handled` and `rejected`, and the
+    /// other counts read back from it as zero.
+    #[serde(flatten, serialize_with = "handled_and_rejected")]
+    pub counts: ServiceCounts,
     /// Its busy worker time over its available worker time.
     pub utilization: f64,
     /// Arrival to response sent, ms.
     pub latency_ms: LatencySummary,
+}
+
+/// Writes the counts a replica's line in the JSON shows.
+fn handled_and_rejected<S: Serializer>(
+    counts: &ServiceCounts,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    let mut line = serializer.serialize_struct("ServiceCounts", 2)?;
+    line.serialize_field("handled", &counts.handled)?;
+    line.serialize_field("rejected", &counts.rejected)?;
+    line.end()
 }
 
 /// What went through one topic, in the measured window (events published at or after the
@@ -212,6 +227,10 @@ pub struct WorkloadReport {
 }
 
 /// What one service went through, in the measured window.
+///
+/// Its [`counts`](Self::counts), summed over its replicas, read as its own fields
+/// (`service.handled`), as they sit beside the others in the JSON; the rest is derived from
+/// the run's measurements.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
 #[non_exhaustive]
 pub struct ServiceReport {
@@ -222,6 +241,43 @@ pub struct ServiceReport {
     pub workers: usize,
     /// Capacity of the queue in front of the workers; `None` = unbounded.
     pub queue_capacity: Option<usize>,
+    /// What the service counted, summed over its replicas.
+    #[serde(flatten)]
+    pub counts: ServiceCounts,
+    /// Busy worker time / available worker time in the measured window.
+    pub utilization: f64,
+    /// Arrival at the service to start of handling, ms.
+    pub queue_wait_ms: LatencySummary,
+    /// Start of handling to response sent (includes downstream calls), ms.
+    pub processing_ms: LatencySummary,
+    /// Arrival to response sent, ms.
+    pub latency_ms: LatencySummary,
+}
+
+/// What a service, or one replica of it, counted in the measured window (requests that
+/// arrived at or after the warm-up).
+///
+/// The running replica increments these; a service's are its replicas' summed with
+/// [`merge`](Self::merge), and the report shows them as they are ([`ServiceReport::counts`],
+/// [`ReplicaReport::counts`]). A count missing from a JSON report reads as zero.
+///
+/// # Examples
+///
+/// ```
+/// use microsim::report::ServiceCounts;
+///
+/// let mut replica = ServiceCounts::default();
+/// replica.handled = 10;
+/// replica.rejected = 1;
+/// let mut service = ServiceCounts::default();
+/// service.merge(&replica);
+/// service.merge(&replica);
+/// assert_eq!((service.handled, service.rejected, service.failed), (20, 2, 0));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct ServiceCounts {
     /// Requests that entered a worker and finished (ok or error).
     pub handled: u64,
     /// Arrivals refused because the queue was full.
@@ -231,19 +287,58 @@ pub struct ServiceReport {
     /// Handler panicked (the worker was restarted).
     pub panics: u64,
     /// Queued copies dropped because a hedging caller took the other copy's answer.
-    #[serde(default)]
     pub cancelled: u64,
     /// Requests in progress or queued when a crash fault took the replica down.
-    #[serde(default)]
     pub crashed: u64,
-    /// Busy worker time / available worker time in the measured window.
-    pub utilization: f64,
-    /// Arrival at the service to start of handling, ms.
-    pub queue_wait_ms: LatencySummary,
-    /// Start of handling to response sent (includes downstream calls), ms.
-    pub processing_ms: LatencySummary,
-    /// Arrival to response sent, ms.
-    pub latency_ms: LatencySummary,
+}
+
+impl ServiceCounts {
+    /// Adds `other`'s counts to these.
+    pub fn merge(&mut self, other: &ServiceCounts) {
+        // Named one by one: a count added to the struct but not here does not compile.
+        let ServiceCounts {
+            handled,
+            rejected,
+            failed,
+            panics,
+            cancelled,
+            crashed,
+        } = *other;
+        self.handled += handled;
+        self.rejected += rejected;
+        self.failed += failed;
+        self.panics += panics;
+        self.cancelled += cancelled;
+        self.crashed += crashed;
+    }
+}
+
+impl Deref for ServiceReport {
+    type Target = ServiceCounts;
+
+    fn deref(&self) -> &ServiceCounts {
+        &self.counts
+    }
+}
+
+impl DerefMut for ServiceReport {
+    fn deref_mut(&mut self) -> &mut ServiceCounts {
+        &mut self.counts
+    }
+}
+
+impl Deref for ReplicaReport {
+    type Target = ServiceCounts;
+
+    fn deref(&self) -> &ServiceCounts {
+        &self.counts
+    }
+}
+
+impl DerefMut for ReplicaReport {
+    fn deref_mut(&mut self) -> &mut ServiceCounts {
+        &mut self.counts
+    }
 }
 
 impl Report {
@@ -390,12 +485,14 @@ mod tests {
                 replicas: Vec::new(),
                 workers: 64,
                 queue_capacity: Some(1000),
-                handled: 48_000,
-                rejected: 50,
-                failed: 0,
-                panics: 0,
-                cancelled: 0,
-                crashed: 0,
+                counts: ServiceCounts {
+                    handled: 48_000,
+                    rejected: 50,
+                    failed: 0,
+                    panics: 0,
+                    cancelled: 0,
+                    crashed: 0,
+                },
                 utilization: 0.8,
                 queue_wait_ms: summary(0.01),
                 processing_ms: summary(1.234),
@@ -408,12 +505,14 @@ mod tests {
                 replicas: Vec::new(),
                 workers: 2,
                 queue_capacity: None,
-                handled: 12,
-                rejected: 0,
-                failed: 1,
-                panics: 2,
-                cancelled: 0,
-                crashed: 0,
+                counts: ServiceCounts {
+                    handled: 12,
+                    rejected: 0,
+                    failed: 1,
+                    panics: 2,
+                    cancelled: 0,
+                    crashed: 0,
+                },
                 utilization: 0.123_456,
                 queue_wait_ms: summary(0.25),
                 processing_ms: summary(2.0),
@@ -528,6 +627,50 @@ mod tests {
         );
         let json = sample().to_json();
         assert!(json.find("\"browse\"").unwrap() < json.find("\"checkout\"").unwrap());
+    }
+
+    #[test]
+    fn service_counts_sit_in_place_in_the_json() {
+        let counts = ServiceCounts {
+            handled: 1,
+            rejected: 2,
+            failed: 3,
+            panics: 4,
+            cancelled: 5,
+            crashed: 6,
+        };
+        let replica = ReplicaReport {
+            counts,
+            utilization: 0.5,
+            latency_ms: LatencySummary::default(),
+        };
+        let mut service = ServiceReport {
+            replicas: vec![replica.clone(), replica],
+            workers: 2,
+            queue_capacity: None,
+            counts,
+            utilization: 0.25,
+            ..ServiceReport::default()
+        };
+        service.counts.merge(&counts);
+        let json = serde_json::to_string(&service).unwrap();
+        let latency =
+            r#"{"count":0,"mean":0.0,"p50":0.0,"p90":0.0,"p99":0.0,"p999":0.0,"max":0.0}"#;
+        let replica =
+            format!(r#"{{"handled":1,"rejected":2,"utilization":0.5,"latency_ms":{latency}}}"#);
+        assert_eq!(
+            json,
+            format!(
+                r#"{{"replicas":[{replica},{replica}],"workers":2,"queue_capacity":null,"handled":2,"rejected":4,"failed":6,"panics":8,"cancelled":10,"crashed":12,"utilization":0.25,"queue_wait_ms":{latency},"processing_ms":{latency},"latency_ms":{latency}}}"#
+            )
+        );
+        // A replica's line has only the counts it shows; the others read back as zero.
+        let back: ServiceReport = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.counts, service.counts);
+        assert_eq!(back.replicas[0].handled, 1);
+        assert_eq!(back.replicas[0].rejected, 2);
+        assert_eq!(back.replicas[0].failed, 0);
+        assert_eq!(back.replicas[0].utilization, 0.5);
     }
 
     #[test]
