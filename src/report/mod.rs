@@ -194,26 +194,14 @@ pub struct SubscriberReport {
 
 /// What the clients of one workload saw, in the measured window.
 ///
-/// `failed` is split by cause into `rejected`, `timed_out`, `crashed` and
-/// `errors`.
+/// Its [`counts`](Self::counts) read as its own fields (`workload.sent`), as they sit beside
+/// the others in the JSON; the rest is derived from the run's measurements.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
 #[non_exhaustive]
 pub struct WorkloadReport {
-    /// Requests sent.
-    pub sent: u64,
-    /// Requests that received a successful response.
-    pub completed: u64,
-    /// Requests that failed, whatever the cause.
-    pub failed: u64,
-    /// Part of `failed`: rejected by a full queue, or not sent by the client's own policy
-    /// (circuit open, bulkhead full, rate limited).
-    pub rejected: u64,
-    /// Part of `failed`: timed out.
-    pub timed_out: u64,
-    /// Part of `failed`: the handler panicked, or a crash fault took its replica down.
-    pub crashed: u64,
-    /// Part of `failed`: the handler returned an error.
-    pub errors: u64,
+    /// What the clients counted.
+    #[serde(flatten)]
+    pub counts: WorkloadCounts,
     /// `completed / measured_seconds`, requests per second.
     pub throughput_per_s: f64,
     /// Latency of completed requests, from intended send time to response,
@@ -224,6 +212,84 @@ pub struct WorkloadReport {
     /// transitively, has been handled (or dead-lettered or lost). Equal to `latency_ms`
     /// for purely synchronous flows.
     pub settled_ms: LatencySummary,
+}
+
+/// What the clients of one workload counted, in the measured window (requests intended at or
+/// after the warm-up).
+///
+/// The workload's clients increment these as their requests end, and the report shows them
+/// as they are ([`WorkloadReport::counts`]). `failed` is split by cause into `rejected`,
+/// `timed_out`, `crashed` and `errors`.
+///
+/// # Examples
+///
+/// ```
+/// use microsim::report::WorkloadCounts;
+///
+/// let mut first = WorkloadCounts::default();
+/// first.sent = 10;
+/// first.completed = 9;
+/// first.failed = 1;
+/// first.timed_out = 1;
+/// let mut both = first;
+/// both.merge(&first);
+/// assert_eq!((both.sent, both.completed, both.failed, both.timed_out), (20, 18, 2, 2));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[non_exhaustive]
+pub struct WorkloadCounts {
+    /// Requests sent.
+    pub sent: u64,
+    /// Requests that received a successful response.
+    pub completed: u64,
+    /// Requests that failed, whatever the cause: `sent - completed`.
+    pub failed: u64,
+    /// Part of `failed`: rejected by a full queue, or not sent by the client's own policy
+    /// (circuit open, bulkhead full, rate limited).
+    pub rejected: u64,
+    /// Part of `failed`: timed out.
+    pub timed_out: u64,
+    /// Part of `failed`: the handler panicked, or a crash fault took its replica down.
+    pub crashed: u64,
+    /// Part of `failed`: the handler returned an error.
+    pub errors: u64,
+}
+
+impl WorkloadCounts {
+    /// Adds `other`'s counts to these.
+    pub fn merge(&mut self, other: &WorkloadCounts) {
+        // Named one by one: a count added to the struct but not here does not compile.
+        let WorkloadCounts {
+            sent,
+            completed,
+            failed,
+            rejected,
+            timed_out,
+            crashed,
+            errors,
+        } = *other;
+        self.sent += sent;
+        self.completed += completed;
+        self.failed += failed;
+        self.rejected += rejected;
+        self.timed_out += timed_out;
+        self.crashed += crashed;
+        self.errors += errors;
+    }
+}
+
+impl Deref for WorkloadReport {
+    type Target = WorkloadCounts;
+
+    fn deref(&self) -> &WorkloadCounts {
+        &self.counts
+    }
+}
+
+impl DerefMut for WorkloadReport {
+    fn deref_mut(&mut self) -> &mut WorkloadCounts {
+        &mut self.counts
+    }
 }
 
 /// What one service went through, in the measured window.
@@ -444,13 +510,15 @@ mod tests {
         report.workloads.insert(
             "checkout".to_string(),
             WorkloadReport {
-                sent: 48_000,
-                completed: 47_950,
-                failed: 50,
-                rejected: 50,
-                timed_out: 0,
-                crashed: 0,
-                errors: 0,
+                counts: WorkloadCounts {
+                    sent: 48_000,
+                    completed: 47_950,
+                    failed: 50,
+                    rejected: 50,
+                    timed_out: 0,
+                    crashed: 0,
+                    errors: 0,
+                },
                 throughput_per_s: 799.2,
                 latency_ms: LatencySummary {
                     count: 47_950,
@@ -467,13 +535,15 @@ mod tests {
         report.workloads.insert(
             "browse".to_string(),
             WorkloadReport {
-                sent: 10,
-                completed: 5,
-                failed: 5,
-                rejected: 0,
-                timed_out: 1,
-                crashed: 3,
-                errors: 1,
+                counts: WorkloadCounts {
+                    sent: 10,
+                    completed: 5,
+                    failed: 5,
+                    rejected: 0,
+                    timed_out: 1,
+                    crashed: 3,
+                    errors: 1,
+                },
                 throughput_per_s: 0.090_909,
                 latency_ms: summary(1.0),
                 settled_ms: summary(1.0),

@@ -405,7 +405,7 @@ impl fmt::Display for Report {
 mod tests {
     use super::*;
     use crate::report::tests::sample;
-    use crate::report::{ServiceReport, WorkloadReport};
+    use crate::report::{ServiceReport, WorkloadCounts, WorkloadReport};
 
     /// The column (in chars) where `needle` ends on `line`.
     fn end_of(line: &str, needle: &str) -> usize {
@@ -569,7 +569,10 @@ mod tests {
         report.workloads.insert(
             "ünïcode".to_string(),
             WorkloadReport {
-                sent: u64::MAX,
+                counts: WorkloadCounts {
+                    sent: u64::MAX,
+                    ..WorkloadCounts::default()
+                },
                 throughput_per_s: f64::NEG_INFINITY,
                 ..WorkloadReport::default()
             },
