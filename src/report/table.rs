@@ -500,11 +500,14 @@ mod tests {
         report.policies.insert(
             "frontend -> payment".to_string(),
             crate::policy::PolicyReport {
-                calls: 100,
-                attempts: 130,
-                retries: 30,
-                hedges_sent: 4,
-                hedges_won: 3,
+                counts: crate::policy::PolicyCounts {
+                    calls: 100,
+                    attempts: 130,
+                    retries: 30,
+                    hedges_sent: 4,
+                    hedges_won: 3,
+                    ..Default::default()
+                },
                 breaker_transitions: vec![crate::policy::BreakerTransition {
                     at_seconds: 2.5,
                     from: crate::policy::BreakerState::Closed,
