@@ -147,11 +147,43 @@ fn handled_and_rejected<S: Serializer>(
 
 /// What went through one topic, in the measured window (events published at or after the
 /// warm-up).
+///
+/// Its [`counts`](Self::counts) read as its own fields (`topic.published`), as they sit beside
+/// the others in the JSON.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct TopicReport {
     /// The topic's delivery guarantee.
     pub delivery: crate::topic::Delivery,
+    /// What the topic's broker counted.
+    #[serde(flatten)]
+    pub counts: TopicCounts,
+    /// Per subscribing service.
+    pub subscribers: BTreeMap<String, SubscriberReport>,
+}
+
+/// What a topic's broker counted, in the measured window (events published at or after the
+/// warm-up).
+///
+/// The broker increments these, and the report shows them as they are
+/// ([`TopicReport::counts`]).
+///
+/// # Examples
+///
+/// ```
+/// use microsim::report::TopicCounts;
+///
+/// let mut first = TopicCounts::default();
+/// first.published = 10;
+/// first.delivered = 12;
+/// first.redelivered = 2;
+/// let mut both = first;
+/// both.merge(&first);
+/// assert_eq!((both.published, both.delivered, both.redelivered), (20, 24, 4));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[non_exhaustive]
+pub struct TopicCounts {
     /// Events published.
     pub published: u64,
     /// Publishes refused because the topic was full.
@@ -168,20 +200,41 @@ pub struct TopicReport {
     pub dead_lettered: u64,
     /// At-most-once deliveries whose handler failed or crashed: the event is gone.
     pub lost: u64,
-    /// Per subscribing service.
-    pub subscribers: BTreeMap<String, SubscriberReport>,
+}
+
+impl TopicCounts {
+    /// Adds `other`'s counts to these.
+    pub fn merge(&mut self, other: &TopicCounts) {
+        // Named one by one: a count added to the struct but not here does not compile.
+        let TopicCounts {
+            published,
+            rejected,
+            delivered,
+            redelivered,
+            duplicates,
+            dead_lettered,
+            lost,
+        } = *other;
+        self.published += published;
+        self.rejected += rejected;
+        self.delivered += delivered;
+        self.redelivered += redelivered;
+        self.duplicates += duplicates;
+        self.dead_lettered += dead_lettered;
+        self.lost += lost;
+    }
 }
 
 /// What one subscriber of a topic went through.
+///
+/// Its [`counts`](Self::counts) read as its own fields (`subscriber.handled`), as they sit
+/// beside the others in the JSON.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
 #[non_exhaustive]
 pub struct SubscriberReport {
-    /// Events handled successfully (acknowledged).
-    pub handled: u64,
-    /// Events dead-lettered for this subscriber.
-    pub dead_lettered: u64,
-    /// Events lost for this subscriber.
-    pub lost: u64,
+    /// What the broker counted for this subscriber.
+    #[serde(flatten)]
+    pub counts: SubscriberCounts,
     /// From publish to the end of the successful handling, ms.
     pub latency_ms: LatencySummary,
     /// Most events waiting at the broker for this subscriber at once.
@@ -190,6 +243,77 @@ pub struct SubscriberReport {
     pub lag_mean: f64,
     /// Most events waiting within each hundredth of the duration.
     pub lag_timeline: Vec<u64>,
+}
+
+/// What a topic's broker counted for one subscriber, in the measured window.
+///
+/// The broker increments these, and the report shows them as they are
+/// ([`SubscriberReport::counts`]).
+///
+/// # Examples
+///
+/// ```
+/// use microsim::report::SubscriberCounts;
+///
+/// let mut first = SubscriberCounts::default();
+/// first.handled = 10;
+/// first.lost = 1;
+/// let mut both = first;
+/// both.merge(&first);
+/// assert_eq!((both.handled, both.dead_lettered, both.lost), (20, 0, 2));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[non_exhaustive]
+pub struct SubscriberCounts {
+    /// Events handled successfully (acknowledged).
+    pub handled: u64,
+    /// Events dead-lettered for this subscriber.
+    pub dead_lettered: u64,
+    /// Events lost for this subscriber.
+    pub lost: u64,
+}
+
+impl SubscriberCounts {
+    /// Adds `other`'s counts to these.
+    pub fn merge(&mut self, other: &SubscriberCounts) {
+        // Named one by one: a count added to the struct but not here does not compile.
+        let SubscriberCounts {
+            handled,
+            dead_lettered,
+            lost,
+        } = *other;
+        self.handled += handled;
+        self.dead_lettered += dead_lettered;
+        self.lost += lost;
+    }
+}
+
+impl Deref for TopicReport {
+    type Target = TopicCounts;
+
+    fn deref(&self) -> &TopicCounts {
+        &self.counts
+    }
+}
+
+impl DerefMut for TopicReport {
+    fn deref_mut(&mut self) -> &mut TopicCounts {
+        &mut self.counts
+    }
+}
+
+impl Deref for SubscriberReport {
+    type Target = SubscriberCounts;
+
+    fn deref(&self) -> &SubscriberCounts {
+        &self.counts
+    }
+}
+
+impl DerefMut for SubscriberReport {
+    fn deref_mut(&mut self) -> &mut SubscriberCounts {
+        &mut self.counts
+    }
 }
 
 /// What the clients of one workload saw, in the measured window.
