@@ -520,9 +520,10 @@ mod tests {
             fault: "crash api replica 0".to_string(),
             start_seconds: 2.0,
             end_seconds: None,
-            failed_calls: 0,
-            lost_messages: 0,
-            crashed_requests: 7,
+            counts: crate::fault::FaultCounts {
+                crashed_requests: 7,
+                ..Default::default()
+            },
         });
         let text = report.to_string();
         let policy = line_starting(&text, "frontend -> payment");
