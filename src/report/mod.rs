@@ -34,6 +34,14 @@
 //! downstream calls the handler makes); their sum per request is the service
 //! latency.
 //!
+//! Counts are the counters the run incremented, held as they are: each report has a `counts`
+//! field ([`ServiceCounts`], [`WorkloadCounts`], [`TopicCounts`], [`SubscriberCounts`],
+//! [`PolicyCounts`](crate::policy::PolicyCounts), [`FaultCounts`](crate::fault::FaultCounts))
+//! whose fields read as the report's own -- `report.services["api"].handled` is
+//! `report.services["api"].counts.handled` -- and sit beside the report's other fields in the
+//! JSON. Counts merge ([`ServiceCounts::merge`]: a service's are its replicas' summed); the
+//! other figures are derived from the run's measurements and do not.
+//!
 //! # Example
 //!
 //! ```
@@ -45,10 +53,11 @@
 //! report.measured_seconds = 55.0;
 //! report.drained_seconds = 60.012;
 //! let mut checkout = WorkloadReport::default();
-//! checkout.sent = 48_000;
-//! checkout.completed = 48_000;
+//! checkout.counts.sent = 48_000;
+//! checkout.counts.completed = 48_000;
 //! checkout.throughput_per_s = 48_000.0 / 55.0;
 //! report.workloads.insert("checkout".to_string(), checkout);
+//! assert_eq!(report.workloads["checkout"].sent, 48_000);
 //!
 //! let text = report.to_string();
 //! assert!(text.starts_with("microsim report  seed 7  virtual clock  60.000 s simulated"));
