@@ -877,6 +877,117 @@ mod tests {
     }
 
     #[test]
+    fn every_reports_counts_sit_in_place_in_the_json() {
+        let latency =
+            r#"{"count":0,"mean":0.0,"p50":0.0,"p90":0.0,"p99":0.0,"p999":0.0,"max":0.0}"#;
+        let mut report = Report::new(1, ClockKind::Virtual);
+        let workload = WorkloadReport {
+            counts: WorkloadCounts {
+                sent: 1,
+                completed: 2,
+                failed: 3,
+                rejected: 4,
+                timed_out: 5,
+                crashed: 6,
+                errors: 7,
+            },
+            throughput_per_s: 0.5,
+            ..WorkloadReport::default()
+        };
+        assert_eq!(
+            serde_json::to_string(&workload).unwrap(),
+            format!(
+                r#"{{"sent":1,"completed":2,"failed":3,"rejected":4,"timed_out":5,"crashed":6,"errors":7,"throughput_per_s":0.5,"latency_ms":{latency},"settled_ms":{latency}}}"#
+            )
+        );
+        report.workloads.insert("w".to_string(), workload);
+
+        let subscriber = SubscriberReport {
+            counts: SubscriberCounts {
+                handled: 1,
+                dead_lettered: 2,
+                lost: 3,
+            },
+            lag_max: 4,
+            lag_mean: 0.5,
+            lag_timeline: vec![6],
+            ..SubscriberReport::default()
+        };
+        let topic = TopicReport {
+            delivery: crate::topic::Delivery::AtLeastOnce {
+                ack_timeout: std::time::Duration::from_secs(1),
+                max_deliveries: 3,
+            },
+            counts: TopicCounts {
+                published: 1,
+                rejected: 2,
+                delivered: 3,
+                redelivered: 4,
+                duplicates: 5,
+                dead_lettered: 6,
+                lost: 7,
+            },
+            subscribers: BTreeMap::from([("s".to_string(), subscriber)]),
+        };
+        assert_eq!(
+            serde_json::to_string(&topic).unwrap(),
+            format!(
+                r#"{{"delivery":{{"at_least_once":{{"ack_timeout":"1s","max_deliveries":3}}}},"published":1,"rejected":2,"delivered":3,"redelivered":4,"duplicates":5,"dead_lettered":6,"lost":7,"subscribers":{{"s":{{"handled":1,"dead_lettered":2,"lost":3,"latency_ms":{latency},"lag_max":4,"lag_mean":0.5,"lag_timeline":[6]}}}}}}"#
+            )
+        );
+        report.topics.insert("t".to_string(), topic);
+
+        let policy = crate::policy::PolicyReport {
+            counts: crate::policy::PolicyCounts {
+                calls: 1,
+                succeeded: 2,
+                failed: 3,
+                attempts: 4,
+                retries: 5,
+                retries_denied: 6,
+                timeouts: 7,
+                hedges_sent: 8,
+                hedges_won: 9,
+                breaker_rejected: 10,
+                bulkhead_rejected: 11,
+                rate_limited: 12,
+            },
+            ..Default::default()
+        };
+        assert_eq!(
+            serde_json::to_string(&policy).unwrap(),
+            format!(
+                r#"{{"calls":1,"succeeded":2,"failed":3,"attempts":4,"retries":5,"retries_denied":6,"timeouts":7,"hedges_sent":8,"hedges_won":9,"breaker_rejected":10,"bulkhead_rejected":11,"rate_limited":12,"latency_ms":{latency}}}"#
+            )
+        );
+        report.policies.insert("a -> b".to_string(), policy);
+
+        for end_seconds in [None, Some(2.5)] {
+            let fault = crate::fault::FaultReport {
+                fault: "crash api".to_string(),
+                start_seconds: 1.0,
+                end_seconds,
+                counts: crate::fault::FaultCounts {
+                    failed_calls: 1,
+                    lost_messages: 2,
+                    crashed_requests: 3,
+                },
+            };
+            let end = end_seconds.map_or("null".to_string(), |end| end.to_string());
+            assert_eq!(
+                serde_json::to_string(&fault).unwrap(),
+                format!(
+                    r#"{{"fault":"crash api","start_seconds":1.0,"end_seconds":{end},"failed_calls":1,"lost_messages":2,"crashed_requests":3}}"#
+                )
+            );
+            report.faults.push(fault);
+        }
+
+        // Read back through serde's flattening, every figure is where it was.
+        assert_eq!(Report::from_json(&report.to_json()).unwrap(), report);
+    }
+
+    #[test]
     fn clock_kind_serialises_in_snake_case() {
         assert_eq!(serde_json::to_string(&ClockKind::Real).unwrap(), "\"real\"");
         assert_eq!(
