@@ -21,6 +21,7 @@
 //! handler while it runs with [`Context::inject_fault`](crate::Context::inject_fault). The
 //! report lists them as a timeline.
 
+use std::ops::{Deref, DerefMut};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -333,6 +334,9 @@ impl std::fmt::Display for Fault {
 }
 
 /// One fault in the report's timeline.
+///
+/// Its [`counts`](Self::counts) read as its own fields (`fault.failed_calls`), as they sit
+/// beside the others in the JSON.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct FaultReport {
@@ -342,6 +346,30 @@ pub struct FaultReport {
     pub start_seconds: f64,
     /// When it ended, simulated seconds (`null` in JSON if it never did).
     pub end_seconds: Option<f64>,
+    /// What it did.
+    #[serde(flatten)]
+    pub counts: FaultCounts,
+}
+
+/// What one fault did, over the whole run.
+///
+/// The running fault increments these, and the report shows them as they are
+/// ([`FaultReport::counts`]).
+///
+/// # Examples
+///
+/// ```
+/// use microsim::fault::FaultCounts;
+///
+/// let mut first = FaultCounts::default();
+/// first.failed_calls = 3;
+/// let mut both = first;
+/// both.merge(&first);
+/// assert_eq!((both.failed_calls, both.lost_messages), (6, 0));
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct FaultCounts {
     /// Calls it failed (for `fail` faults).
     pub failed_calls: u64,
     /// Messages it lost (for `loss` and `partition` faults).
@@ -350,4 +378,33 @@ pub struct FaultReport {
     /// Requests its crash failed, in progress or queued (for `crash` faults).
     #[serde(default)]
     pub crashed_requests: u64,
+}
+
+impl FaultCounts {
+    /// Adds `other`'s counts to these.
+    pub fn merge(&mut self, other: &FaultCounts) {
+        // Named one by one: a count added to the struct but not here does not compile.
+        let FaultCounts {
+            failed_calls,
+            lost_messages,
+            crashed_requests,
+        } = *other;
+        self.failed_calls += failed_calls;
+        self.lost_messages += lost_messages;
+        self.crashed_requests += crashed_requests;
+    }
+}
+
+impl Deref for FaultReport {
+    type Target = FaultCounts;
+
+    fn deref(&self) -> &FaultCounts {
+        &self.counts
+    }
+}
+
+impl DerefMut for FaultReport {
+    fn deref_mut(&mut self) -> &mut FaultCounts {
+        &mut self.counts
+    }
 }

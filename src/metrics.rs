@@ -449,6 +449,29 @@ impl BusyTime {
         }
     }
 
+    /// Adds the busy time `other` recorded to this tracker's, as if it had been recorded
+    /// here: for the workers of several pools (a service's replicas) measured over the same
+    /// window. This tracker keeps its own window.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use microsim::metrics::BusyTime;
+    ///
+    /// let s = Duration::from_secs;
+    /// let mut a = BusyTime::new(s(0), s(10));
+    /// a.record(s(0), s(4));
+    /// let mut b = BusyTime::new(s(0), s(10));
+    /// b.record(s(5), s(7));
+    /// a.merge(&b);
+    /// assert_eq!(a.busy(), s(6));
+    /// assert_eq!(a.utilization(2), 0.3);
+    /// ```
+    pub fn merge(&mut self, other: &BusyTime) {
+        self.busy = self.busy.saturating_add(other.busy);
+    }
+
     /// The length of the measurement window.
     #[must_use]
     pub fn window(&self) -> Duration {

@@ -54,6 +54,7 @@ pub(crate) mod hedge;
 mod limit;
 pub(crate) mod retry;
 
+use std::ops::{Deref, DerefMut};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -164,9 +165,45 @@ impl CallPolicy {
 
 /// What a [`CallPolicy`] did on one caller-to-callee pair, over calls that started in the
 /// measured window (breaker transitions: over the whole run).
+///
+/// Its [`counts`](Self::counts) read as its own fields (`policy.retries`), as they sit beside
+/// the others in the JSON.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct PolicyReport {
+    /// What the policy counted.
+    #[serde(flatten)]
+    pub counts: PolicyCounts,
+    /// The circuit breaker's state changes, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub breaker_transitions: Vec<BreakerTransition>,
+    /// Latency of successful calls, from the call to its response (all attempts and backoff
+    /// included), ms.
+    pub latency_ms: LatencySummary,
+}
+
+/// What a [`CallPolicy`] counted on one caller-to-callee pair, over calls that started in the
+/// measured window.
+///
+/// The running policy increments these, and the report shows them as they are
+/// ([`PolicyReport::counts`]).
+///
+/// # Examples
+///
+/// ```
+/// use microsim::policy::PolicyCounts;
+///
+/// let mut first = PolicyCounts::default();
+/// first.calls = 10;
+/// first.attempts = 12;
+/// first.retries = 2;
+/// let mut both = first;
+/// both.merge(&first);
+/// assert_eq!((both.calls, both.attempts, both.retries), (20, 24, 4));
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct PolicyCounts {
     /// Calls made (each may take several attempts).
     pub calls: u64,
     /// Calls that got a successful response.
@@ -191,12 +228,53 @@ pub struct PolicyReport {
     pub bulkhead_rejected: u64,
     /// Attempts rejected by the rate limiter.
     pub rate_limited: u64,
-    /// The circuit breaker's state changes, in order.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub breaker_transitions: Vec<BreakerTransition>,
-    /// Latency of successful calls, from the call to its response (all attempts and backoff
-    /// included), ms.
-    pub latency_ms: LatencySummary,
+}
+
+impl PolicyCounts {
+    /// Adds `other`'s counts to these.
+    pub fn merge(&mut self, other: &PolicyCounts) {
+        // Named one by one: a count added to the struct but not here does not compile.
+        let PolicyCounts {
+            calls,
+            succeeded,
+            failed,
+            attempts,
+            retries,
+            retries_denied,
+            timeouts,
+            hedges_sent,
+            hedges_won,
+            breaker_rejected,
+            bulkhead_rejected,
+            rate_limited,
+        } = *other;
+        self.calls += calls;
+        self.succeeded += succeeded;
+        self.failed += failed;
+        self.attempts += attempts;
+        self.retries += retries;
+        self.retries_denied += retries_denied;
+        self.timeouts += timeouts;
+        self.hedges_sent += hedges_sent;
+        self.hedges_won += hedges_won;
+        self.breaker_rejected += breaker_rejected;
+        self.bulkhead_rejected += bulkhead_rejected;
+        self.rate_limited += rate_limited;
+    }
+}
+
+impl Deref for PolicyReport {
+    type Target = PolicyCounts;
+
+    fn deref(&self) -> &PolicyCounts {
+        &self.counts
+    }
+}
+
+impl DerefMut for PolicyReport {
+    fn deref_mut(&mut self) -> &mut PolicyCounts {
+        &mut self.counts
+    }
 }
 
 /// The running policy of one pair.
@@ -215,21 +293,11 @@ struct PolicyState {
     stats: PolicyStats,
 }
 
-/// Counters of a pair; see [`PolicyReport`] for their meaning.
+/// What a pair's policy measures: its counts, which the report shows as they are, and the
+/// latency of its successful calls.
 #[derive(Debug, Default)]
 struct PolicyStats {
-    calls: u64,
-    succeeded: u64,
-    failed: u64,
-    attempts: u64,
-    retries: u64,
-    retries_denied: u64,
-    timeouts: u64,
-    hedges_sent: u64,
-    hedges_won: u64,
-    breaker_rejected: u64,
-    bulkhead_rejected: u64,
-    rate_limited: u64,
+    counts: PolicyCounts,
     latency: LatencyHistogram,
 }
 
@@ -278,7 +346,7 @@ impl PairPolicy {
             budget.deposit(now);
         }
         if counted {
-            state.stats.calls += 1;
+            state.stats.counts.calls += 1;
         }
     }
 
@@ -287,10 +355,10 @@ impl PairPolicy {
         let mut state = self.state();
         match took {
             Some(took) => {
-                state.stats.succeeded += 1;
+                state.stats.counts.succeeded += 1;
                 state.stats.latency.record(took);
             }
-            None => state.stats.failed += 1,
+            None => state.stats.counts.failed += 1,
         }
     }
 
@@ -313,7 +381,7 @@ impl PairPolicy {
             return true;
         }
         if counted {
-            state.stats.retries_denied += 1;
+            state.stats.counts.retries_denied += 1;
         }
         false
     }
@@ -324,7 +392,7 @@ impl PairPolicy {
         let mut state = self.state();
         let admitted = state.admission.admit(now);
         if counted {
-            let stats = &mut state.stats;
+            let stats = &mut state.stats.counts;
             match admitted {
                 Ok(_) => {
                     stats.attempts += 1;
@@ -349,14 +417,14 @@ impl PairPolicy {
         let mut state = self.state();
         let ticket = state.admission.admit_copy(now).ok()?;
         if counted {
-            state.stats.hedges_sent += 1;
+            state.stats.counts.hedges_sent += 1;
         }
         Some(CopySlot { pair: self, ticket })
     }
 
     /// The hedged copy answered first.
     fn hedge_won(&self) {
-        self.state().stats.hedges_won += 1;
+        self.state().stats.counts.hedges_won += 1;
     }
 
     /// The delay after which to hedge an attempt now, if any.
@@ -368,18 +436,7 @@ impl PairPolicy {
         let state = self.state();
         let stats = &state.stats;
         PolicyReport {
-            calls: stats.calls,
-            succeeded: stats.succeeded,
-            failed: stats.failed,
-            attempts: stats.attempts,
-            retries: stats.retries,
-            retries_denied: stats.retries_denied,
-            timeouts: stats.timeouts,
-            hedges_sent: stats.hedges_sent,
-            hedges_won: stats.hedges_won,
-            breaker_rejected: stats.breaker_rejected,
-            bulkhead_rejected: stats.bulkhead_rejected,
-            rate_limited: stats.rate_limited,
+            counts: stats.counts,
             breaker_transitions: state
                 .admission
                 .breaker()
@@ -401,7 +458,7 @@ impl Permit<'_> {
         let failed = error.is_some();
         let mut state = self.pair.state();
         if self.counted && matches!(error, Some(crate::error::CallError::TimedOut { .. })) {
-            state.stats.timeouts += 1;
+            state.stats.counts.timeouts += 1;
         }
         let finished = Finished {
             failed,

@@ -34,6 +34,14 @@
 //! downstream calls the handler makes); their sum per request is the service
 //! latency.
 //!
+//! Counts are the counters the run incremented, held as they are: each report has a `counts`
+//! field ([`ServiceCounts`], [`WorkloadCounts`], [`TopicCounts`], [`SubscriberCounts`],
+//! [`PolicyCounts`](crate::policy::PolicyCounts), [`FaultCounts`](crate::fault::FaultCounts))
+//! whose fields read as the report's own -- `report.services["api"].handled` is
+//! `report.services["api"].counts.handled` -- and sit beside the report's other fields in the
+//! JSON. Counts merge ([`ServiceCounts::merge`]: a service's are its replicas' summed); the
+//! other figures are derived from the run's measurements and do not.
+//!
 //! # Example
 //!
 //! ```
@@ -45,10 +53,11 @@
 //! report.measured_seconds = 55.0;
 //! report.drained_seconds = 60.012;
 //! let mut checkout = WorkloadReport::default();
-//! checkout.sent = 48_000;
-//! checkout.completed = 48_000;
+//! checkout.counts.sent = 48_000;
+//! checkout.counts.completed = 48_000;
 //! checkout.throughput_per_s = 48_000.0 / 55.0;
 //! report.workloads.insert("checkout".to_string(), checkout);
+//! assert_eq!(report.workloads["checkout"].sent, 48_000);
 //!
 //! let text = report.to_string();
 //! assert!(text.starts_with("microsim report  seed 7  virtual clock  60.000 s simulated"));
@@ -59,8 +68,10 @@
 //! ```
 
 use std::collections::BTreeMap;
+use std::ops::{Deref, DerefMut};
 
-use serde::{Deserialize, Serialize};
+use serde::ser::SerializeStruct;
+use serde::{Deserialize, Serialize, Serializer};
 
 use crate::clock::ClockKind;
 use crate::metrics::LatencySummary;
@@ -120,23 +131,68 @@ pub struct Report {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
 #[non_exhaustive]
 pub struct ReplicaReport {
-    /// Requests it handled.
-    pub handled: u64,
-    /// Requests its full queue rejected.
-    pub rejected: u64,
+    /// What the replica counted; its fields read as the report's own (`replica.handled`).
+    ///
+    /// The JSON keeps a replica's line short: it shows `handled` and `rejected`, and the
+    /// other counts read back from it as zero.
+    #[serde(flatten, serialize_with = "handled_and_rejected")]
+    pub counts: ServiceCounts,
     /// Its busy worker time over its available worker time.
     pub utilization: f64,
     /// Arrival to response sent, ms.
     pub latency_ms: LatencySummary,
 }
 
+/// Writes the counts a replica's line in the JSON shows.
+fn handled_and_rejected<S: Serializer>(
+    counts: &ServiceCounts,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    let mut line = serializer.serialize_struct("ServiceCounts", 2)?;
+    line.serialize_field("handled", &counts.handled)?;
+    line.serialize_field("rejected", &counts.rejected)?;
+    line.end()
+}
+
 /// What went through one topic, in the measured window (events published at or after the
 /// warm-up).
+///
+/// Its [`counts`](Self::counts) read as its own fields (`topic.published`), as they sit beside
+/// the others in the JSON.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct TopicReport {
     /// The topic's delivery guarantee.
     pub delivery: crate::topic::Delivery,
+    /// What the topic's broker counted.
+    #[serde(flatten)]
+    pub counts: TopicCounts,
+    /// Per subscribing service.
+    pub subscribers: BTreeMap<String, SubscriberReport>,
+}
+
+/// What a topic's broker counted, in the measured window (events published at or after the
+/// warm-up).
+///
+/// The broker increments these, and the report shows them as they are
+/// ([`TopicReport::counts`]).
+///
+/// # Examples
+///
+/// ```
+/// use microsim::report::TopicCounts;
+///
+/// let mut first = TopicCounts::default();
+/// first.published = 10;
+/// first.delivered = 12;
+/// first.redelivered = 2;
+/// let mut both = first;
+/// both.merge(&first);
+/// assert_eq!((both.published, both.delivered, both.redelivered), (20, 24, 4));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[non_exhaustive]
+pub struct TopicCounts {
     /// Events published.
     pub published: u64,
     /// Publishes refused because the topic was full.
@@ -153,20 +209,41 @@ pub struct TopicReport {
     pub dead_lettered: u64,
     /// At-most-once deliveries whose handler failed or crashed: the event is gone.
     pub lost: u64,
-    /// Per subscribing service.
-    pub subscribers: BTreeMap<String, SubscriberReport>,
+}
+
+impl TopicCounts {
+    /// Adds `other`'s counts to these.
+    pub fn merge(&mut self, other: &TopicCounts) {
+        // Named one by one: a count added to the struct but not here does not compile.
+        let TopicCounts {
+            published,
+            rejected,
+            delivered,
+            redelivered,
+            duplicates,
+            dead_lettered,
+            lost,
+        } = *other;
+        self.published += published;
+        self.rejected += rejected;
+        self.delivered += delivered;
+        self.redelivered += redelivered;
+        self.duplicates += duplicates;
+        self.dead_lettered += dead_lettered;
+        self.lost += lost;
+    }
 }
 
 /// What one subscriber of a topic went through.
+///
+/// Its [`counts`](Self::counts) read as its own fields (`subscriber.handled`), as they sit
+/// beside the others in the JSON.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
 #[non_exhaustive]
 pub struct SubscriberReport {
-    /// Events handled successfully (acknowledged).
-    pub handled: u64,
-    /// Events dead-lettered for this subscriber.
-    pub dead_lettered: u64,
-    /// Events lost for this subscriber.
-    pub lost: u64,
+    /// What the broker counted for this subscriber.
+    #[serde(flatten)]
+    pub counts: SubscriberCounts,
     /// From publish to the end of the successful handling, ms.
     pub latency_ms: LatencySummary,
     /// Most events waiting at the broker for this subscriber at once.
@@ -177,28 +254,87 @@ pub struct SubscriberReport {
     pub lag_timeline: Vec<u64>,
 }
 
+/// What a topic's broker counted for one subscriber, in the measured window.
+///
+/// The broker increments these, and the report shows them as they are
+/// ([`SubscriberReport::counts`]).
+///
+/// # Examples
+///
+/// ```
+/// use microsim::report::SubscriberCounts;
+///
+/// let mut first = SubscriberCounts::default();
+/// first.handled = 10;
+/// first.lost = 1;
+/// let mut both = first;
+/// both.merge(&first);
+/// assert_eq!((both.handled, both.dead_lettered, both.lost), (20, 0, 2));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[non_exhaustive]
+pub struct SubscriberCounts {
+    /// Events handled successfully (acknowledged).
+    pub handled: u64,
+    /// Events dead-lettered for this subscriber.
+    pub dead_lettered: u64,
+    /// Events lost for this subscriber.
+    pub lost: u64,
+}
+
+impl SubscriberCounts {
+    /// Adds `other`'s counts to these.
+    pub fn merge(&mut self, other: &SubscriberCounts) {
+        // Named one by one: a count added to the struct but not here does not compile.
+        let SubscriberCounts {
+            handled,
+            dead_lettered,
+            lost,
+        } = *other;
+        self.handled += handled;
+        self.dead_lettered += dead_lettered;
+        self.lost += lost;
+    }
+}
+
+impl Deref for TopicReport {
+    type Target = TopicCounts;
+
+    fn deref(&self) -> &TopicCounts {
+        &self.counts
+    }
+}
+
+impl DerefMut for TopicReport {
+    fn deref_mut(&mut self) -> &mut TopicCounts {
+        &mut self.counts
+    }
+}
+
+impl Deref for SubscriberReport {
+    type Target = SubscriberCounts;
+
+    fn deref(&self) -> &SubscriberCounts {
+        &self.counts
+    }
+}
+
+impl DerefMut for SubscriberReport {
+    fn deref_mut(&mut self) -> &mut SubscriberCounts {
+        &mut self.counts
+    }
+}
+
 /// What the clients of one workload saw, in the measured window.
 ///
-/// `failed` is split by cause into `rejected`, `timed_out`, `crashed` and
-/// `errors`.
+/// Its [`counts`](Self::counts) read as its own fields (`workload.sent`), as they sit beside
+/// the others in the JSON; the rest is derived from the run's measurements.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
 #[non_exhaustive]
 pub struct WorkloadReport {
-    /// Requests sent.
-    pub sent: u64,
-    /// Requests that received a successful response.
-    pub completed: u64,
-    /// Requests that failed, whatever the cause.
-    pub failed: u64,
-    /// Part of `failed`: rejected by a full queue, or not sent by the client's own policy
-    /// (circuit open, bulkhead full, rate limited).
-    pub rejected: u64,
-    /// Part of `failed`: timed out.
-    pub timed_out: u64,
-    /// Part of `failed`: the handler panicked, or a crash fault took its replica down.
-    pub crashed: u64,
-    /// Part of `failed`: the handler returned an error.
-    pub errors: u64,
+    /// What the clients counted.
+    #[serde(flatten)]
+    pub counts: WorkloadCounts,
     /// `completed / measured_seconds`, requests per second.
     pub throughput_per_s: f64,
     /// Latency of completed requests, from intended send time to response,
@@ -211,7 +347,89 @@ pub struct WorkloadReport {
     pub settled_ms: LatencySummary,
 }
 
+/// What the clients of one workload counted, in the measured window (requests intended at or
+/// after the warm-up).
+///
+/// The workload's clients increment these as their requests end, and the report shows them
+/// as they are ([`WorkloadReport::counts`]). `failed` is split by cause into `rejected`,
+/// `timed_out`, `crashed` and `errors`.
+///
+/// # Examples
+///
+/// ```
+/// use microsim::report::WorkloadCounts;
+///
+/// let mut first = WorkloadCounts::default();
+/// first.sent = 10;
+/// first.completed = 9;
+/// first.failed = 1;
+/// first.timed_out = 1;
+/// let mut both = first;
+/// both.merge(&first);
+/// assert_eq!((both.sent, both.completed, both.failed, both.timed_out), (20, 18, 2, 2));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[non_exhaustive]
+pub struct WorkloadCounts {
+    /// Requests sent.
+    pub sent: u64,
+    /// Requests that received a successful response.
+    pub completed: u64,
+    /// Requests that failed, whatever the cause: `sent - completed`.
+    pub failed: u64,
+    /// Part of `failed`: rejected by a full queue, or not sent by the client's own policy
+    /// (circuit open, bulkhead full, rate limited).
+    pub rejected: u64,
+    /// Part of `failed`: timed out.
+    pub timed_out: u64,
+    /// Part of `failed`: the handler panicked, or a crash fault took its replica down.
+    pub crashed: u64,
+    /// Part of `failed`: the handler returned an error.
+    pub errors: u64,
+}
+
+impl WorkloadCounts {
+    /// Adds `other`'s counts to these.
+    pub fn merge(&mut self, other: &WorkloadCounts) {
+        // Named one by one: a count added to the struct but not here does not compile.
+        let WorkloadCounts {
+            sent,
+            completed,
+            failed,
+            rejected,
+            timed_out,
+            crashed,
+            errors,
+        } = *other;
+        self.sent += sent;
+        self.completed += completed;
+        self.failed += failed;
+        self.rejected += rejected;
+        self.timed_out += timed_out;
+        self.crashed += crashed;
+        self.errors += errors;
+    }
+}
+
+impl Deref for WorkloadReport {
+    type Target = WorkloadCounts;
+
+    fn deref(&self) -> &WorkloadCounts {
+        &self.counts
+    }
+}
+
+impl DerefMut for WorkloadReport {
+    fn deref_mut(&mut self) -> &mut WorkloadCounts {
+        &mut self.counts
+    }
+}
+
 /// What one service went through, in the measured window.
+///
+/// Its [`counts`](Self::counts), summed over its replicas, read as its own fields
+/// (`service.handled`), as they sit beside the others in the JSON; the rest is derived from
+/// the run's measurements.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
 #[non_exhaustive]
 pub struct ServiceReport {
@@ -222,6 +440,43 @@ pub struct ServiceReport {
     pub workers: usize,
     /// Capacity of the queue in front of the workers; `None` = unbounded.
     pub queue_capacity: Option<usize>,
+    /// What the service counted, summed over its replicas.
+    #[serde(flatten)]
+    pub counts: ServiceCounts,
+    /// Busy worker time / available worker time in the measured window.
+    pub utilization: f64,
+    /// Arrival at the service to start of handling, ms.
+    pub queue_wait_ms: LatencySummary,
+    /// Start of handling to response sent (includes downstream calls), ms.
+    pub processing_ms: LatencySummary,
+    /// Arrival to response sent, ms.
+    pub latency_ms: LatencySummary,
+}
+
+/// What a service, or one replica of it, counted in the measured window (requests that
+/// arrived at or after the warm-up).
+///
+/// The running replica increments these; a service's are its replicas' summed with
+/// [`merge`](Self::merge), and the report shows them as they are ([`ServiceReport::counts`],
+/// [`ReplicaReport::counts`]). A count missing from a JSON report reads as zero.
+///
+/// # Examples
+///
+/// ```
+/// use microsim::report::ServiceCounts;
+///
+/// let mut replica = ServiceCounts::default();
+/// replica.handled = 10;
+/// replica.rejected = 1;
+/// let mut service = ServiceCounts::default();
+/// service.merge(&replica);
+/// service.merge(&replica);
+/// assert_eq!((service.handled, service.rejected, service.failed), (20, 2, 0));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct ServiceCounts {
     /// Requests that entered a worker and finished (ok or error).
     pub handled: u64,
     /// Arrivals refused because the queue was full.
@@ -231,19 +486,58 @@ pub struct ServiceReport {
     /// Handler panicked (the worker was restarted).
     pub panics: u64,
     /// Queued copies dropped because a hedging caller took the other copy's answer.
-    #[serde(default)]
     pub cancelled: u64,
     /// Requests in progress or queued when a crash fault took the replica down.
-    #[serde(default)]
     pub crashed: u64,
-    /// Busy worker time / available worker time in the measured window.
-    pub utilization: f64,
-    /// Arrival at the service to start of handling, ms.
-    pub queue_wait_ms: LatencySummary,
-    /// Start of handling to response sent (includes downstream calls), ms.
-    pub processing_ms: LatencySummary,
-    /// Arrival to response sent, ms.
-    pub latency_ms: LatencySummary,
+}
+
+impl ServiceCounts {
+    /// Adds `other`'s counts to these.
+    pub fn merge(&mut self, other: &ServiceCounts) {
+        // Named one by one: a count added to the struct but not here does not compile.
+        let ServiceCounts {
+            handled,
+            rejected,
+            failed,
+            panics,
+            cancelled,
+            crashed,
+        } = *other;
+        self.handled += handled;
+        self.rejected += rejected;
+        self.failed += failed;
+        self.panics += panics;
+        self.cancelled += cancelled;
+        self.crashed += crashed;
+    }
+}
+
+impl Deref for ServiceReport {
+    type Target = ServiceCounts;
+
+    fn deref(&self) -> &ServiceCounts {
+        &self.counts
+    }
+}
+
+impl DerefMut for ServiceReport {
+    fn deref_mut(&mut self) -> &mut ServiceCounts {
+        &mut self.counts
+    }
+}
+
+impl Deref for ReplicaReport {
+    type Target = ServiceCounts;
+
+    fn deref(&self) -> &ServiceCounts {
+        &self.counts
+    }
+}
+
+impl DerefMut for ReplicaReport {
+    fn deref_mut(&mut self) -> &mut ServiceCounts {
+        &mut self.counts
+    }
 }
 
 impl Report {
@@ -349,13 +643,15 @@ mod tests {
         report.workloads.insert(
             "checkout".to_string(),
             WorkloadReport {
-                sent: 48_000,
-                completed: 47_950,
-                failed: 50,
-                rejected: 50,
-                timed_out: 0,
-                crashed: 0,
-                errors: 0,
+                counts: WorkloadCounts {
+                    sent: 48_000,
+                    completed: 47_950,
+                    failed: 50,
+                    rejected: 50,
+                    timed_out: 0,
+                    crashed: 0,
+                    errors: 0,
+                },
                 throughput_per_s: 799.2,
                 latency_ms: LatencySummary {
                     count: 47_950,
@@ -372,13 +668,15 @@ mod tests {
         report.workloads.insert(
             "browse".to_string(),
             WorkloadReport {
-                sent: 10,
-                completed: 5,
-                failed: 5,
-                rejected: 0,
-                timed_out: 1,
-                crashed: 3,
-                errors: 1,
+                counts: WorkloadCounts {
+                    sent: 10,
+                    completed: 5,
+                    failed: 5,
+                    rejected: 0,
+                    timed_out: 1,
+                    crashed: 3,
+                    errors: 1,
+                },
                 throughput_per_s: 0.090_909,
                 latency_ms: summary(1.0),
                 settled_ms: summary(1.0),
@@ -390,12 +688,14 @@ mod tests {
                 replicas: Vec::new(),
                 workers: 64,
                 queue_capacity: Some(1000),
-                handled: 48_000,
-                rejected: 50,
-                failed: 0,
-                panics: 0,
-                cancelled: 0,
-                crashed: 0,
+                counts: ServiceCounts {
+                    handled: 48_000,
+                    rejected: 50,
+                    failed: 0,
+                    panics: 0,
+                    cancelled: 0,
+                    crashed: 0,
+                },
                 utilization: 0.8,
                 queue_wait_ms: summary(0.01),
                 processing_ms: summary(1.234),
@@ -408,12 +708,14 @@ mod tests {
                 replicas: Vec::new(),
                 workers: 2,
                 queue_capacity: None,
-                handled: 12,
-                rejected: 0,
-                failed: 1,
-                panics: 2,
-                cancelled: 0,
-                crashed: 0,
+                counts: ServiceCounts {
+                    handled: 12,
+                    rejected: 0,
+                    failed: 1,
+                    panics: 2,
+                    cancelled: 0,
+                    crashed: 0,
+                },
                 utilization: 0.123_456,
                 queue_wait_ms: summary(0.25),
                 processing_ms: summary(2.0),
@@ -528,6 +830,161 @@ mod tests {
         );
         let json = sample().to_json();
         assert!(json.find("\"browse\"").unwrap() < json.find("\"checkout\"").unwrap());
+    }
+
+    #[test]
+    fn service_counts_sit_in_place_in_the_json() {
+        let counts = ServiceCounts {
+            handled: 1,
+            rejected: 2,
+            failed: 3,
+            panics: 4,
+            cancelled: 5,
+            crashed: 6,
+        };
+        let replica = ReplicaReport {
+            counts,
+            utilization: 0.5,
+            latency_ms: LatencySummary::default(),
+        };
+        let mut service = ServiceReport {
+            replicas: vec![replica.clone(), replica],
+            workers: 2,
+            queue_capacity: None,
+            counts,
+            utilization: 0.25,
+            ..ServiceReport::default()
+        };
+        service.counts.merge(&counts);
+        let json = serde_json::to_string(&service).unwrap();
+        let latency =
+            r#"{"count":0,"mean":0.0,"p50":0.0,"p90":0.0,"p99":0.0,"p999":0.0,"max":0.0}"#;
+        let replica =
+            format!(r#"{{"handled":1,"rejected":2,"utilization":0.5,"latency_ms":{latency}}}"#);
+        assert_eq!(
+            json,
+            format!(
+                r#"{{"replicas":[{replica},{replica}],"workers":2,"queue_capacity":null,"handled":2,"rejected":4,"failed":6,"panics":8,"cancelled":10,"crashed":12,"utilization":0.25,"queue_wait_ms":{latency},"processing_ms":{latency},"latency_ms":{latency}}}"#
+            )
+        );
+        // A replica's line has only the counts it shows; the others read back as zero.
+        let back: ServiceReport = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.counts, service.counts);
+        assert_eq!(back.replicas[0].handled, 1);
+        assert_eq!(back.replicas[0].rejected, 2);
+        assert_eq!(back.replicas[0].failed, 0);
+        assert_eq!(back.replicas[0].utilization, 0.5);
+    }
+
+    #[test]
+    fn every_reports_counts_sit_in_place_in_the_json() {
+        let latency =
+            r#"{"count":0,"mean":0.0,"p50":0.0,"p90":0.0,"p99":0.0,"p999":0.0,"max":0.0}"#;
+        let mut report = Report::new(1, ClockKind::Virtual);
+        let workload = WorkloadReport {
+            counts: WorkloadCounts {
+                sent: 1,
+                completed: 2,
+                failed: 3,
+                rejected: 4,
+                timed_out: 5,
+                crashed: 6,
+                errors: 7,
+            },
+            throughput_per_s: 0.5,
+            ..WorkloadReport::default()
+        };
+        assert_eq!(
+            serde_json::to_string(&workload).unwrap(),
+            format!(
+                r#"{{"sent":1,"completed":2,"failed":3,"rejected":4,"timed_out":5,"crashed":6,"errors":7,"throughput_per_s":0.5,"latency_ms":{latency},"settled_ms":{latency}}}"#
+            )
+        );
+        report.workloads.insert("w".to_string(), workload);
+
+        let subscriber = SubscriberReport {
+            counts: SubscriberCounts {
+                handled: 1,
+                dead_lettered: 2,
+                lost: 3,
+            },
+            lag_max: 4,
+            lag_mean: 0.5,
+            lag_timeline: vec![6],
+            ..SubscriberReport::default()
+        };
+        let topic = TopicReport {
+            delivery: crate::topic::Delivery::AtLeastOnce {
+                ack_timeout: std::time::Duration::from_secs(1),
+                max_deliveries: 3,
+            },
+            counts: TopicCounts {
+                published: 1,
+                rejected: 2,
+                delivered: 3,
+                redelivered: 4,
+                duplicates: 5,
+                dead_lettered: 6,
+                lost: 7,
+            },
+            subscribers: BTreeMap::from([("s".to_string(), subscriber)]),
+        };
+        assert_eq!(
+            serde_json::to_string(&topic).unwrap(),
+            format!(
+                r#"{{"delivery":{{"at_least_once":{{"ack_timeout":"1s","max_deliveries":3}}}},"published":1,"rejected":2,"delivered":3,"redelivered":4,"duplicates":5,"dead_lettered":6,"lost":7,"subscribers":{{"s":{{"handled":1,"dead_lettered":2,"lost":3,"latency_ms":{latency},"lag_max":4,"lag_mean":0.5,"lag_timeline":[6]}}}}}}"#
+            )
+        );
+        report.topics.insert("t".to_string(), topic);
+
+        let policy = crate::policy::PolicyReport {
+            counts: crate::policy::PolicyCounts {
+                calls: 1,
+                succeeded: 2,
+                failed: 3,
+                attempts: 4,
+                retries: 5,
+                retries_denied: 6,
+                timeouts: 7,
+                hedges_sent: 8,
+                hedges_won: 9,
+                breaker_rejected: 10,
+                bulkhead_rejected: 11,
+                rate_limited: 12,
+            },
+            ..Default::default()
+        };
+        assert_eq!(
+            serde_json::to_string(&policy).unwrap(),
+            format!(
+                r#"{{"calls":1,"succeeded":2,"failed":3,"attempts":4,"retries":5,"retries_denied":6,"timeouts":7,"hedges_sent":8,"hedges_won":9,"breaker_rejected":10,"bulkhead_rejected":11,"rate_limited":12,"latency_ms":{latency}}}"#
+            )
+        );
+        report.policies.insert("a -> b".to_string(), policy);
+
+        for end_seconds in [None, Some(2.5)] {
+            let fault = crate::fault::FaultReport {
+                fault: "crash api".to_string(),
+                start_seconds: 1.0,
+                end_seconds,
+                counts: crate::fault::FaultCounts {
+                    failed_calls: 1,
+                    lost_messages: 2,
+                    crashed_requests: 3,
+                },
+            };
+            let end = end_seconds.map_or("null".to_string(), |end| end.to_string());
+            assert_eq!(
+                serde_json::to_string(&fault).unwrap(),
+                format!(
+                    r#"{{"fault":"crash api","start_seconds":1.0,"end_seconds":{end},"failed_calls":1,"lost_messages":2,"crashed_requests":3}}"#
+                )
+            );
+            report.faults.push(fault);
+        }
+
+        // Read back through serde's flattening, every figure is where it was.
+        assert_eq!(Report::from_json(&report.to_json()).unwrap(), report);
     }
 
     #[test]

@@ -405,7 +405,7 @@ impl fmt::Display for Report {
 mod tests {
     use super::*;
     use crate::report::tests::sample;
-    use crate::report::{ServiceReport, WorkloadReport};
+    use crate::report::{ServiceReport, WorkloadCounts, WorkloadReport};
 
     /// The column (in chars) where `needle` ends on `line`.
     fn end_of(line: &str, needle: &str) -> usize {
@@ -500,11 +500,14 @@ mod tests {
         report.policies.insert(
             "frontend -> payment".to_string(),
             crate::policy::PolicyReport {
-                calls: 100,
-                attempts: 130,
-                retries: 30,
-                hedges_sent: 4,
-                hedges_won: 3,
+                counts: crate::policy::PolicyCounts {
+                    calls: 100,
+                    attempts: 130,
+                    retries: 30,
+                    hedges_sent: 4,
+                    hedges_won: 3,
+                    ..Default::default()
+                },
                 breaker_transitions: vec![crate::policy::BreakerTransition {
                     at_seconds: 2.5,
                     from: crate::policy::BreakerState::Closed,
@@ -517,9 +520,10 @@ mod tests {
             fault: "crash api replica 0".to_string(),
             start_seconds: 2.0,
             end_seconds: None,
-            failed_calls: 0,
-            lost_messages: 0,
-            crashed_requests: 7,
+            counts: crate::fault::FaultCounts {
+                crashed_requests: 7,
+                ..Default::default()
+            },
         });
         let text = report.to_string();
         let policy = line_starting(&text, "frontend -> payment");
@@ -569,7 +573,10 @@ mod tests {
         report.workloads.insert(
             "ünïcode".to_string(),
             WorkloadReport {
-                sent: u64::MAX,
+                counts: WorkloadCounts {
+                    sent: u64::MAX,
+                    ..WorkloadCounts::default()
+                },
                 throughput_per_s: f64::NEG_INFINITY,
                 ..WorkloadReport::default()
             },

@@ -25,7 +25,7 @@ use crate::message::RequestMeta;
 use crate::metrics::LatencyHistogram;
 use crate::node::NodeId;
 use crate::random::SimRng;
-use crate::report::{SubscriberReport, TopicReport};
+use crate::report::{SubscriberCounts, SubscriberReport, TopicCounts, TopicReport};
 use crate::runtime::engine::Engine;
 use crate::runtime::handle::ServiceHandle;
 use crate::runtime::handle::TopicHandle;
@@ -150,9 +150,7 @@ struct SubscriberState {
     /// Per event: handler runs so far, deliveries whose handler may still run, and whether
     /// the event is resolved for this subscriber. Dropped once resolved with nothing live.
     tracks: BTreeMap<u64, Track>,
-    handled: u64,
-    dead_lettered: u64,
-    lost: u64,
+    counts: SubscriberCounts,
     latency: LatencyHistogram,
     lag: LagTracker,
 }
@@ -204,18 +202,6 @@ impl LagTracker {
             total as f64 / end.as_nanos() as f64
         }
     }
-}
-
-/// Counts of the topic as a whole.
-#[derive(Default)]
-struct TopicCounts {
-    published: u64,
-    rejected: u64,
-    delivered: u64,
-    redelivered: u64,
-    duplicates: u64,
-    dead_lettered: u64,
-    lost: u64,
 }
 
 struct BrokerState<E: Event> {
@@ -549,7 +535,7 @@ impl<E: Event> BrokerState<E> {
             && held.published_at >= self.measured_from
         {
             let subscriber = &mut self.subscribers[index];
-            subscriber.handled += 1;
+            subscriber.counts.handled += 1;
             subscriber
                 .latency
                 .record(now.saturating_sub(held.published_at));
@@ -570,13 +556,13 @@ impl<E: Event> BrokerState<E> {
             Resolution::Lost => {
                 if measured {
                     self.counts.lost += 1;
-                    self.subscribers[index].lost += 1;
+                    self.subscribers[index].counts.lost += 1;
                 }
             }
             Resolution::DeadLettered => {
                 if measured {
                     self.counts.dead_lettered += 1;
-                    self.subscribers[index].dead_lettered += 1;
+                    self.subscribers[index].counts.dead_lettered += 1;
                 }
                 if let Some(dead_letter) = &self.dead_letter {
                     let _ = dead_letter.actor.cast(BrokerMsg::Publish {
@@ -611,13 +597,7 @@ impl<E: Event> BrokerState<E> {
     fn report(&self, end: Duration) -> TopicReport {
         TopicReport {
             delivery: self.topic.delivery.clone(),
-            published: self.counts.published,
-            rejected: self.counts.rejected,
-            delivered: self.counts.delivered,
-            redelivered: self.counts.redelivered,
-            duplicates: self.counts.duplicates,
-            dead_lettered: self.counts.dead_lettered,
-            lost: self.counts.lost,
+            counts: self.counts,
             subscribers: self
                 .subscribers
                 .iter()
@@ -625,9 +605,7 @@ impl<E: Event> BrokerState<E> {
                     (
                         subscriber.name.clone(),
                         SubscriberReport {
-                            handled: subscriber.handled,
-                            dead_lettered: subscriber.dead_lettered,
-                            lost: subscriber.lost,
+                            counts: subscriber.counts,
                             latency_ms: subscriber.latency.summary(),
                             lag_max: subscriber.lag.max,
                             lag_mean: subscriber.lag.mean(end),

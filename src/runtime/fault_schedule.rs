@@ -3,14 +3,14 @@
 //! engine consults them at each place a fault can act; with none, each check is one atomic
 //! load.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockReadGuard};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard};
 use std::time::Duration;
 
 use rand::RngExt;
 
 use crate::error::{BuildError, FieldPath};
-use crate::fault::{Fault, FaultKind, FaultReport};
+use crate::fault::{Fault, FaultCounts, FaultKind, FaultReport};
 use crate::node::NodeId;
 use crate::random::SimRng;
 use crate::suggest::did_you_mean;
@@ -32,23 +32,28 @@ pub(crate) struct ScheduledFault {
     pub(crate) fault: Fault,
     /// The nodes it names, in the order of `Fault::services`.
     pub(crate) nodes: Vec<NodeId>,
-    rng: Mutex<SimRng>,
-    failed: AtomicU64,
-    lost: AtomicU64,
-    crashed: AtomicU64,
+    state: Mutex<FaultState>,
+}
+
+/// A fault's random stream and what it has done.
+#[derive(Debug)]
+struct FaultState {
+    rng: SimRng,
+    counts: FaultCounts,
 }
 
 impl ScheduledFault {
+    fn state(&self) -> MutexGuard<'_, FaultState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     /// Counts requests failed by this crash.
     pub(crate) fn count_crashed(&self, requests: u64) {
-        self.crashed.fetch_add(requests, Ordering::Relaxed);
+        self.state().counts.crashed_requests += requests;
     }
 
     fn draw(&self, probability: f64) -> bool {
-        self.rng
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .random_bool(probability)
+        self.state().rng.random_bool(probability)
     }
 
     /// Whether this is a loss or partition fault between `a` and `b` (either way).
@@ -155,10 +160,10 @@ impl Faults {
         let scheduled = Arc::new(ScheduledFault {
             fault,
             nodes,
-            rng: Mutex::new(rng),
-            failed: AtomicU64::new(0),
-            lost: AtomicU64::new(0),
-            crashed: AtomicU64::new(0),
+            state: Mutex::new(FaultState {
+                rng,
+                counts: FaultCounts::default(),
+            }),
         });
         active.push(Arc::clone(&scheduled));
         self.any.store(true, Ordering::Release);
@@ -228,7 +233,7 @@ impl Faults {
                 && scheduled.fault.active(now)
                 && scheduled.draw(*probability)
             {
-                scheduled.failed.fetch_add(1, Ordering::Relaxed);
+                scheduled.state().counts.failed_calls += 1;
                 return true;
             }
         }
@@ -250,7 +255,7 @@ impl Faults {
                 _ => false,
             };
             if lost {
-                scheduled.lost.fetch_add(1, Ordering::Relaxed);
+                scheduled.state().counts.lost_messages += 1;
                 return true;
             }
         }
@@ -274,9 +279,7 @@ impl Faults {
                 fault: scheduled.fault.to_string(),
                 start_seconds: scheduled.fault.at.as_secs_f64(),
                 end_seconds: scheduled.fault.end().map(|end| end.as_secs_f64()),
-                failed_calls: scheduled.failed.load(Ordering::Relaxed),
-                lost_messages: scheduled.lost.load(Ordering::Relaxed),
-                crashed_requests: scheduled.crashed.load(Ordering::Relaxed),
+                counts: scheduled.state().counts,
             })
             .collect()
     }

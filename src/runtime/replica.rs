@@ -32,9 +32,9 @@ use crate::metrics::{BusyTime, LatencyHistogram};
 use crate::nanos::saturating_u64 as nanos;
 use crate::node::NodeId;
 use crate::random::SimRng;
-use crate::report::{ReplicaReport, ServiceReport};
+use crate::report::{ReplicaReport, ServiceCounts, ServiceReport};
 use crate::runtime::context::Context;
-use crate::runtime::engine::{Engine, InFlightGuard};
+use crate::runtime::engine::{Engine, InFlightGuard, Timing};
 use crate::runtime::service::Service;
 use crate::runtime::settle::Settle;
 
@@ -113,16 +113,13 @@ struct WorkerSlot<S: Service> {
     killed: bool,
 }
 
-/// What a service measures. Requests count if they arrived at or after the warm-up.
+/// What a replica measures: its counts, which the report shows as they are, and what the
+/// report derives its other figures from. Requests count if they arrived at or after the
+/// warm-up. A service's are its replicas' merged.
 #[derive(Debug)]
 struct ServiceStats {
     warmup: Duration,
-    handled: u64,
-    rejected: u64,
-    failed: u64,
-    panics: u64,
-    cancelled: u64,
-    crashed: u64,
+    counts: ServiceCounts,
     queue_wait: LatencyHistogram,
     processing: LatencyHistogram,
     latency: LatencyHistogram,
@@ -164,7 +161,7 @@ impl<S: Service> Dispatch<S> {
                 return Some(job);
             }
             if job.arrived >= self.stats.warmup {
-                self.stats.cancelled += 1;
+                self.stats.counts.cancelled += 1;
             }
         }
         None
@@ -235,19 +232,7 @@ impl<S: Service> Replica<S> {
                 idle: Vec::new(),
                 queue: VecDeque::new(),
                 down: 0,
-                stats: ServiceStats {
-                    warmup: timing.warmup,
-                    handled: 0,
-                    rejected: 0,
-                    failed: 0,
-                    panics: 0,
-                    cancelled: 0,
-                    crashed: 0,
-                    queue_wait: LatencyHistogram::new(),
-                    processing: LatencyHistogram::new(),
-                    latency: LatencyHistogram::new(),
-                    busy: BusyTime::new(timing.warmup, timing.duration),
-                },
+                stats: ServiceStats::new(timing),
             }),
         });
         let supervisor = Supervisor {
@@ -308,7 +293,7 @@ impl<S: Service> Replica<S> {
             .is_some_and(|bound| dispatch.queue.len() >= bound);
         if full {
             if now >= dispatch.stats.warmup {
-                dispatch.stats.rejected += 1;
+                dispatch.stats.counts.rejected += 1;
             }
             return Err(CallError::Rejected {
                 service: self.name.to_string(),
@@ -344,7 +329,7 @@ impl<S: Service> Replica<S> {
             // Copies a hedging caller has withdrawn were not lost to the crash.
             queued.retain(|job| !job.is_cancelled());
             let warmup = dispatch.stats.warmup;
-            dispatch.stats.crashed +=
+            dispatch.stats.counts.crashed +=
                 queued.iter().filter(|job| job.arrived >= warmup).count() as u64;
             let mut busy = Vec::new();
             for slot in &mut dispatch.workers {
@@ -474,31 +459,20 @@ impl<S: Service> Replica<S> {
         }
     }
 
-    /// The figures of this service for the report.
     /// Requests in this replica: being handled or waiting.
     pub(crate) fn outstanding(&self) -> usize {
         let dispatch = self.dispatch();
         dispatch.workers.len() - dispatch.idle.len() + dispatch.queue.len()
     }
 
-    /// Adds this replica's figures to `total` (the service's) and returns its own line.
-    fn report_into(&self, total: &mut ServiceTotals) -> ReplicaReport {
+    /// Merges this replica's measurements into `total` (the service's) and returns its own
+    /// line of the report.
+    fn report_into(&self, total: &mut ServiceStats) -> ReplicaReport {
         let dispatch = self.dispatch();
         let stats = &dispatch.stats;
-        total.handled += stats.handled;
-        total.rejected += stats.rejected;
-        total.failed += stats.failed;
-        total.panics += stats.panics;
-        total.cancelled += stats.cancelled;
-        total.crashed += stats.crashed;
-        total.busy += stats.busy.busy();
-        total.window = stats.busy.window();
-        total.queue_wait.merge(&stats.queue_wait);
-        total.processing.merge(&stats.processing);
-        total.latency.merge(&stats.latency);
+        total.merge(stats);
         ReplicaReport {
-            handled: stats.handled,
-            rejected: stats.rejected,
+            counts: stats.counts,
             utilization: stats.busy.utilization(self.capacity.worker_count()),
             latency_ms: stats.latency.summary(),
         }
@@ -533,21 +507,6 @@ pub(crate) struct ReplicaSet<S: Service> {
     balancer: Mutex<BalancerState>,
     /// Several replicas behind a balancer that learns from response times.
     observes_latency: bool,
-}
-
-#[derive(Default)]
-struct ServiceTotals {
-    handled: u64,
-    rejected: u64,
-    failed: u64,
-    panics: u64,
-    cancelled: u64,
-    crashed: u64,
-    busy: Duration,
-    window: Duration,
-    queue_wait: LatencyHistogram,
-    processing: LatencyHistogram,
-    latency: LatencyHistogram,
 }
 
 impl<S: Service> ReplicaSet<S> {
@@ -617,29 +576,18 @@ impl<S: Service> ReplicaSet<S> {
 
     /// The service's figures, summed over replicas (with a line per replica when several).
     pub(crate) fn report(&self) -> ServiceReport {
-        let mut total = ServiceTotals::default();
+        let first = &self.replicas[0];
+        let mut total = ServiceStats::new(first.engine.timing);
         let replicas: Vec<ReplicaReport> = self
             .replicas
             .iter()
             .map(|replica| replica.report_into(&mut total))
             .collect();
-        let first = &self.replicas[0];
-        let workers = self.worker_count();
-        let available = total.window.as_secs_f64() * workers as f64;
         ServiceReport {
             workers: first.capacity.worker_count(),
             queue_capacity: first.capacity.queue_capacity(),
-            handled: total.handled,
-            rejected: total.rejected,
-            failed: total.failed,
-            panics: total.panics,
-            cancelled: total.cancelled,
-            crashed: total.crashed,
-            utilization: if available > 0.0 {
-                total.busy.as_secs_f64() / available
-            } else {
-                0.0
-            },
+            counts: total.counts,
+            utilization: total.utilization(self.worker_count()),
             queue_wait_ms: total.queue_wait.summary(),
             processing_ms: total.processing.summary(),
             latency_ms: total.latency.summary(),
@@ -669,6 +617,37 @@ impl<S: Service> ReplicaSet<S> {
 }
 
 impl ServiceStats {
+    /// Nothing measured yet, in the run's measurement window.
+    fn new(timing: Timing) -> Self {
+        ServiceStats {
+            warmup: timing.warmup,
+            counts: ServiceCounts::default(),
+            queue_wait: LatencyHistogram::new(),
+            processing: LatencyHistogram::new(),
+            latency: LatencyHistogram::new(),
+            busy: BusyTime::new(timing.warmup, timing.duration),
+        }
+    }
+
+    /// Adds `other`'s measurements (another replica's, in the same window) to these.
+    fn merge(&mut self, other: &ServiceStats) {
+        self.counts.merge(&other.counts);
+        self.queue_wait.merge(&other.queue_wait);
+        self.processing.merge(&other.processing);
+        self.latency.merge(&other.latency);
+        self.busy.merge(&other.busy);
+    }
+
+    /// Busy worker time over the time `workers` workers had in the window.
+    fn utilization(&self, workers: usize) -> f64 {
+        let available = self.busy.window().as_secs_f64() * workers as f64;
+        if available > 0.0 {
+            self.busy.busy().as_secs_f64() / available
+        } else {
+            0.0
+        }
+    }
+
     fn finished(&mut self, arrived: Duration, start: Duration, end: Duration, failed: bool) {
         let counted = arrived >= self.warmup;
         // In nanoseconds, converted once for the busy time and the three latencies: integer
@@ -678,9 +657,9 @@ impl ServiceStats {
         if !counted {
             return;
         }
-        self.handled += 1;
+        self.counts.handled += 1;
         if failed {
-            self.failed += 1;
+            self.counts.failed += 1;
         }
         self.queue_wait.record_nanos(start.saturating_sub(arrived));
         self.processing.record_nanos(end.saturating_sub(start));
@@ -806,9 +785,9 @@ impl<S: Service> Actor for Supervisor<S> {
                 dispatch.stats.busy.record(start, now);
                 if arrived >= dispatch.stats.warmup {
                     if crashed {
-                        dispatch.stats.crashed += 1;
+                        dispatch.stats.counts.crashed += 1;
                     } else {
-                        dispatch.stats.panics += 1;
+                        dispatch.stats.counts.panics += 1;
                     }
                 }
             }

@@ -19,7 +19,7 @@ use crate::message::RequestMeta;
 use crate::metrics::LatencyHistogram;
 use crate::node::NodeId;
 use crate::random::SimRng;
-use crate::report::WorkloadReport;
+use crate::report::{WorkloadCounts, WorkloadReport};
 use crate::runtime::engine::{Call, Engine};
 use crate::runtime::replica::ReplicaSet;
 use crate::runtime::service::Service;
@@ -30,15 +30,12 @@ use crate::workload::{Arrivals, Workload};
 /// Makes each request of a workload from the workload's random stream.
 pub(crate) type MakeRequest<S> = Box<dyn FnMut(&mut SimRng) -> <S as Service>::Request + Send>;
 
-/// Counts of one workload inside the measurement window.
+/// What one workload measures inside the measurement window: its counts, which the report
+/// shows as they are, and its latencies (the settled latency of requests that caused other
+/// work is measured where that work ends, in [`SettledLatency`]).
 #[derive(Debug, Default)]
 struct WorkloadStats {
-    sent: u64,
-    completed: u64,
-    rejected: u64,
-    timed_out: u64,
-    crashed: u64,
-    errors: u64,
+    counts: WorkloadCounts,
     /// Response latency of completed requests that caused no work of their own: their
     /// settled latency too.
     latency_settled_with_response: LatencyHistogram,
@@ -48,24 +45,28 @@ struct WorkloadStats {
 
 impl WorkloadStats {
     fn record<T>(&mut self, latency: Duration, settled: Settled, outcome: &Result<T, CallError>) {
-        self.sent += 1;
-        match outcome {
+        let counts = &mut self.counts;
+        counts.sent += 1;
+        let error = match outcome {
             Ok(_) => {
-                self.completed += 1;
+                counts.completed += 1;
                 match settled {
                     Settled::WithResponse => self.latency_settled_with_response.record(latency),
                     Settled::Later => self.latency_settled_later.record(latency),
                 }
+                return;
             }
-            Err(
-                CallError::Rejected { .. }
-                | CallError::CircuitOpen { .. }
-                | CallError::BulkheadFull { .. }
-                | CallError::RateLimited { .. },
-            ) => self.rejected += 1,
-            Err(CallError::TimedOut { .. }) => self.timed_out += 1,
-            Err(CallError::Crashed { .. } | CallError::ReplicaDown { .. }) => self.crashed += 1,
-            Err(_) => self.errors += 1,
+            Err(error) => error,
+        };
+        counts.failed += 1;
+        match error {
+            CallError::Rejected { .. }
+            | CallError::CircuitOpen { .. }
+            | CallError::BulkheadFull { .. }
+            | CallError::RateLimited { .. } => counts.rejected += 1,
+            CallError::TimedOut { .. } => counts.timed_out += 1,
+            CallError::Crashed { .. } | CallError::ReplicaDown { .. } => counts.crashed += 1,
+            _ => counts.errors += 1,
         }
     }
 }
@@ -90,15 +91,9 @@ impl WorkloadResult {
         let stats = self.stats.lock().unwrap_or_else(PoisonError::into_inner);
         let seconds = measured.as_secs_f64();
         WorkloadReport {
-            sent: stats.sent,
-            completed: stats.completed,
-            failed: stats.sent - stats.completed,
-            rejected: stats.rejected,
-            timed_out: stats.timed_out,
-            crashed: stats.crashed,
-            errors: stats.errors,
+            counts: stats.counts,
             throughput_per_s: if seconds > 0.0 {
-                stats.completed as f64 / seconds
+                stats.counts.completed as f64 / seconds
             } else {
                 0.0
             },
