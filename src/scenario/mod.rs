@@ -87,9 +87,10 @@
 // ([services.NAME]), `topics`, `links`, `workloads`, and `resilience` ([[faults]] and
 // [[policies]]). What the sections share: `names` (the declared names, unknown references),
 // `graph` (the build order, call and event cycles), `values` (counts, distributions,
-// choices). Beneath them: `file` (the file as deserialized), `error` (spans into located
-// errors), `deserializer` (the file's tree into `file`'s types, errors as data), `scripted` (the service every [services.NAME] runs). Here: parsing, the order of
-// the checks, and building the simulation.
+// choices). Beneath them: `file` (the file as deserialized), `deserializer` (the file's
+// tree into `file`'s types, its errors as data), `error` (spans into located errors),
+// `scripted` (the service every [services.NAME] runs). Here: parsing, the order of the
+// checks, and building the simulation.
 mod deserializer;
 mod error;
 mod file;
