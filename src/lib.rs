@@ -137,6 +137,7 @@ pub mod duration_format;
 mod error;
 pub mod fault;
 pub mod idempotency;
+mod interrupt;
 mod link;
 mod message;
 pub mod metrics;
@@ -165,6 +166,7 @@ pub use error::{
     BuildError, CallError, FieldError, FieldPath, PathSegment, ServiceError, SimulationError,
 };
 pub use fault::{Fault, FaultKind};
+pub use interrupt::InterruptHandle;
 pub use message::{RequestId, RequestMeta, TraceContext};
 pub use node::CLIENT;
 pub use policy::CallPolicy;

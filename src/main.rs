@@ -1,14 +1,18 @@
 //! The `microsim` command: run a scenario file and print its latency report.
 //!
 //! ```text
-//! microsim run [FILE] [--seed N] [--json PATH] [--quiet]   # without FILE: the bundled store
+//! microsim run [FILE] [--seed N] [--json PATH|-] [--quiet]   # without FILE: the bundled store
 //! microsim check FILE
 //! ```
 //!
 //! Exit codes: 0 success; 1 the scenario is invalid or the run failed (message on stderr);
-//! 2 bad command-line usage.
+//! 2 bad command-line usage; 130 interrupted by Ctrl-C (the partial report is still
+//! printed and written, marked as interrupted; a second Ctrl-C exits at once).
+//!
+//! A closed stdout (`microsim run | head -1`) ends the output quietly; the JSON report is
+//! written before the table.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::mpsc;
@@ -38,7 +42,8 @@ enum Command {
         /// Overrides the file's seed.
         #[arg(long)]
         seed: Option<u64>,
-        /// Also write the report as JSON to this path.
+        /// Also write the report as JSON to this path (checked before the run, written
+        /// before the table); `-` writes the JSON to stdout instead of the table.
         #[arg(long, value_name = "PATH")]
         json: Option<PathBuf>,
         /// No progress bar.
@@ -67,10 +72,10 @@ fn main() -> ExitCode {
             json,
             quiet,
         } => run(file.as_deref(), seed, json.as_deref(), quiet),
-        Command::Check { file } => check(&file),
+        Command::Check { file } => check(&file).map(|()| ExitCode::SUCCESS),
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(message) => {
             eprintln!("error: {message}");
             ExitCode::from(1)
@@ -80,7 +85,7 @@ fn main() -> ExitCode {
 
 fn check(file: &Path) -> Result<(), String> {
     Scenario::load(file).map_err(|error| error.to_string())?;
-    println!("{}: ok", file.display());
+    print_stdout(&format!("{}: ok", file.display()))?;
     Ok(())
 }
 
@@ -89,14 +94,35 @@ fn run(
     seed: Option<u64>,
     json: Option<&Path>,
     quiet: bool,
-) -> Result<(), String> {
+) -> Result<ExitCode, String> {
     let scenario = match file {
         Some(file) => Scenario::load(file).map_err(|error| error.to_string())?,
         None => Scenario::bundled_store(),
     };
+    // The JSON's destination is opened before the run: a path that cannot be written is
+    // reported at once, not after the whole run.
+    let mut json_out = match json {
+        None => None,
+        Some(path) if path == Path::new("-") => Some(JsonOut::Stdout),
+        Some(path) => Some(JsonOut::File(
+            path.to_path_buf(),
+            std::fs::File::create(path).map_err(|error| json_error(path, &error))?,
+        )),
+    };
     let simulation = scenario
         .to_simulation(seed)
         .map_err(|error| error.to_string())?;
+    let interrupt = simulation.interrupt_handle();
+    // The first Ctrl-C stops the run at its current instant, and the partial report is
+    // still printed; a second one exits at once.
+    let _ = ctrlc::set_handler(move || {
+        if interrupt.is_interrupted() {
+            // Clear the progress bar's line, if one is drawn.
+            eprint!("\r\x1b[2K");
+            std::process::exit(130);
+        }
+        interrupt.interrupt();
+    });
     let progress = simulation.progress();
     let bar = (!quiet && std::io::stderr().is_terminal())
         .then(|| spawn_progress_bar(progress, scenario.duration()));
@@ -106,16 +132,46 @@ fn run(
         let _ = handle.join();
     }
     let report: Report = outcome.map_err(|error| format!("the run failed: {error}"))?;
-    println!("{report}");
-    if let Some(path) = json {
-        std::fs::write(path, report.to_json() + "\n").map_err(|error| {
-            format!(
-                "could not write the JSON report to {}: {error}",
-                path.display()
-            )
-        })?;
+    // JSON first: a reader of the table that goes away (`| head`) cannot lose it.
+    match json_out.take() {
+        Some(JsonOut::File(path, mut file)) => {
+            writeln!(file, "{}", report.to_json()).map_err(|error| json_error(&path, &error))?;
+            print_stdout(&report.to_string())?;
+        }
+        Some(JsonOut::Stdout) => print_stdout(&report.to_json())?,
+        None => print_stdout(&report.to_string())?,
     }
-    Ok(())
+    match report.interrupted_at {
+        Some(at) => {
+            eprintln!("interrupted at {at:.3} s of simulated time");
+            Ok(ExitCode::from(130))
+        }
+        None => Ok(ExitCode::SUCCESS),
+    }
+}
+
+/// Where `--json` writes.
+enum JsonOut {
+    Stdout,
+    File(PathBuf, std::fs::File),
+}
+
+fn json_error(path: &Path, error: &std::io::Error) -> String {
+    format!(
+        "could not write the JSON report to {}: {error}",
+        path.display()
+    )
+}
+
+/// Prints `text` and a newline on stdout. A closed stdout (the reader went away, as in
+/// `microsim run | head -1`) is not an error: what the reader did not take is dropped.
+fn print_stdout(text: &str) -> Result<(), String> {
+    let mut stdout = std::io::stdout().lock();
+    match writeln!(stdout, "{text}").and_then(|()| stdout.flush()) {
+        Ok(()) => Ok(()),
+        Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(error) => Err(format!("could not write the report to stdout: {error}")),
+    }
 }
 
 /// Draws a progress bar on stderr once a run has taken longer than half a second: simulated

@@ -472,6 +472,16 @@ impl BusyTime {
         self.busy = self.busy.saturating_add(other.busy);
     }
 
+    /// This tracker with its window ending at `end` at the latest: for a run stopped early,
+    /// whose intervals all ended before `end`.
+    #[must_use]
+    pub(crate) fn ending_by(&self, end: Duration) -> BusyTime {
+        BusyTime {
+            window_end_ns: self.window_end_ns.min(end.as_nanos()),
+            ..self.clone()
+        }
+    }
+
     /// The length of the measurement window.
     #[must_use]
     pub fn window(&self) -> Duration {

@@ -110,8 +110,14 @@ pub struct Report {
     /// cover, seconds.
     pub measured_seconds: f64,
     /// Simulated time at which the last in-flight request ended, seconds;
-    /// usually at least `simulated_seconds`.
+    /// usually at least `simulated_seconds`. For an interrupted run, the time it stopped at.
     pub drained_seconds: f64,
+    /// Set when the run was stopped early through an
+    /// [`InterruptHandle`](crate::InterruptHandle): the simulated time it reached, seconds.
+    /// The figures then cover the run up to that instant only (the measured window ends
+    /// there), and requests still in flight are not counted. Absent from the JSON otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interrupted_at: Option<f64>,
     /// Per-workload figures, by workload name.
     pub workloads: BTreeMap<String, WorkloadReport>,
     /// Per-service figures, by service name.
@@ -562,6 +568,7 @@ impl Report {
             simulated_seconds: 0.0,
             measured_seconds: 0.0,
             drained_seconds: 0.0,
+            interrupted_at: None,
             workloads: BTreeMap::new(),
             services: BTreeMap::new(),
             topics: BTreeMap::new(),

@@ -109,6 +109,13 @@ impl fmt::Display for Report {
             self.measured_seconds,
             self.drained_seconds,
         )?;
+        if let Some(at) = self.interrupted_at {
+            write!(
+                f,
+                "\nINTERRUPTED at {at:.3} s of simulated time: the figures cover the run up to \
+                 then, without the requests still in flight"
+            )?;
+        }
 
         if !self.workloads.is_empty() {
             // Settled latency differs from response latency only where requests cause

@@ -467,13 +467,16 @@ impl<S: Service> Replica<S> {
 
     /// Merges this replica's measurements into `total` (the service's) and returns its own
     /// line of the report.
-    fn report_into(&self, total: &mut ServiceStats) -> ReplicaReport {
+    fn report_into(&self, total: &mut ServiceStats, end: Duration) -> ReplicaReport {
         let dispatch = self.dispatch();
         let stats = &dispatch.stats;
         total.merge(stats);
         ReplicaReport {
             counts: stats.counts,
-            utilization: stats.busy.utilization(self.capacity.worker_count()),
+            utilization: stats
+                .busy
+                .ending_by(end)
+                .utilization(self.capacity.worker_count()),
             latency_ms: stats.latency.summary(),
         }
     }
@@ -574,14 +577,20 @@ impl<S: Service> ReplicaSet<S> {
             .observe(replica.index, latency, now);
     }
 
-    /// The service's figures, summed over replicas (with a line per replica when several).
-    pub(crate) fn report(&self) -> ServiceReport {
+    /// The service's figures, summed over replicas (with a line per replica when several),
+    /// for the measurement window cut at `end` (the end of the run's duration, or the
+    /// instant an interrupted run stopped).
+    pub(crate) fn report(&self, end: Duration) -> ServiceReport {
         let first = &self.replicas[0];
-        let mut total = ServiceStats::new(first.engine.timing);
+        let timing = first.engine.timing;
+        let mut total = ServiceStats::new(Timing {
+            duration: timing.duration.min(end),
+            ..timing
+        });
         let replicas: Vec<ReplicaReport> = self
             .replicas
             .iter()
-            .map(|replica| replica.report_into(&mut total))
+            .map(|replica| replica.report_into(&mut total, end))
             .collect();
         ServiceReport {
             workers: first.capacity.worker_count(),

@@ -147,6 +147,7 @@ impl SimulationBuilder {
             faults: Vec::new(),
             policies: BTreeMap::new(),
             progress: Progress::default(),
+            interrupt: crate::interrupt::InterruptHandle::default(),
         })
     }
 }

@@ -4,6 +4,7 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::balancer::{Balancer, BalancerState};
 use crate::capacity::Capacity;
@@ -33,7 +34,8 @@ pub(super) trait ServiceEntry {
 
 pub(super) trait RunningService: ServiceControl {
     fn name(&self) -> &str;
-    fn report(&self) -> ServiceReport;
+    /// The figures of the measurement window cut at `end`.
+    fn report(&self, end: Duration) -> ServiceReport;
     /// Requests being handled or waiting, over all replicas.
     fn outstanding(&self) -> usize;
     fn shutdown(&self);
@@ -108,8 +110,8 @@ impl<S: Service> RunningService for RunningReplicas<S> {
         self.set.name()
     }
 
-    fn report(&self) -> ServiceReport {
-        self.set.report()
+    fn report(&self, end: Duration) -> ServiceReport {
+        self.set.report(end)
     }
 
     fn outstanding(&self) -> usize {

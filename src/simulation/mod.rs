@@ -19,6 +19,7 @@ use crate::capacity::Capacity;
 use crate::distribution::Distribution;
 use crate::error::{BuildError, FieldError, FieldPath};
 use crate::fault::Fault;
+use crate::interrupt::InterruptHandle;
 use crate::node::CLIENT;
 use crate::policy::CallPolicy;
 use crate::progress::Progress;
@@ -78,6 +79,7 @@ pub struct Simulation {
     faults: Vec<Fault>,
     policies: BTreeMap<(String, String), CallPolicy>,
     progress: Progress,
+    interrupt: InterruptHandle,
 }
 
 impl std::fmt::Debug for Simulation {
@@ -107,6 +109,12 @@ impl Simulation {
     /// A live view of the run, to read from another thread while [`run`](Self::run) works.
     pub fn progress(&self) -> Progress {
         self.progress.clone()
+    }
+
+    /// A handle that stops the run at its current instant from another thread (see
+    /// [`InterruptHandle`]): the run then returns the report of what it measured so far.
+    pub fn interrupt_handle(&self) -> InterruptHandle {
+        self.interrupt.clone()
     }
 
     /// Adds a service named `name` with the given capacity and returns its handle.

@@ -58,6 +58,7 @@ impl Simulation {
             faults,
             policies,
             progress,
+            interrupt,
             ..
         } = self;
         let names: Vec<&str> = std::iter::once(CLIENT)
@@ -135,10 +136,11 @@ impl Simulation {
             })
             .collect();
 
-        let halt = tokio::select! {
+        let (halt, interrupted) = tokio::select! {
             biased;
-            () = engine.in_flight.drained() => None,
-            halt = engine.clock.halted() => Some(halt),
+            () = engine.in_flight.drained() => (None, false),
+            halt = engine.clock.halted() => (Some(halt), false),
+            () = interrupt.interrupted() => (None, true),
         };
         let drained_at = engine.clock.now();
         let halted = halt.map(|halt| match halt {
@@ -177,7 +179,13 @@ impl Simulation {
         if let Some(error) = halted {
             return Err(error);
         }
-        let measured = settings.duration - settings.warmup;
+        // An interrupted run measured up to the instant it stopped at.
+        let measured_end = if interrupted {
+            drained_at.min(settings.duration)
+        } else {
+            settings.duration
+        };
+        let measured = measured_end.saturating_sub(settings.warmup);
         let workloads: BTreeMap<String, WorkloadReport> = started
             .iter()
             .map(|(name, result)| (name.clone(), result.report(measured)))
@@ -188,7 +196,7 @@ impl Simulation {
             .collect();
         let services: BTreeMap<String, ServiceReport> = running
             .iter()
-            .map(|service| (service.name().to_string(), service.report()))
+            .map(|service| (service.name().to_string(), service.report(measured_end)))
             .collect();
         Ok(Report {
             seed: settings.seed,
@@ -196,6 +204,7 @@ impl Simulation {
             simulated_seconds: settings.duration.as_secs_f64(),
             measured_seconds: measured.as_secs_f64(),
             drained_seconds: drained_at.as_secs_f64(),
+            interrupted_at: interrupted.then_some(drained_at.as_secs_f64()),
             workloads,
             services,
             topics,

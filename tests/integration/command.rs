@@ -116,3 +116,113 @@ fn bad_usage_exits_2() {
     assert_eq!(microsim(&["run", "--seed", "seven"]).status.code(), Some(2));
     assert_eq!(microsim(&["check"]).status.code(), Some(2));
 }
+
+/// A scenario that runs for minutes of wall time: something to interrupt.
+const LONG: &str = r#"
+[simulation]
+duration = "10h"
+[services.api]
+workers = 4
+work = { exponential = { mean = "1ms" } }
+[workloads.w]
+target = "api"
+open = { rate = 2000.0 }
+"#;
+
+fn long_scenario(name: &str) -> std::path::PathBuf {
+    let path = temp_path(name);
+    std::fs::write(&path, LONG).unwrap();
+    path
+}
+
+#[test]
+fn a_closed_stdout_ends_the_output_quietly_and_the_json_is_still_written() {
+    let json = temp_path("pipe.json");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_microsim"))
+        .args(["run", "scenarios/store.toml", "--quiet", "--json"])
+        .arg(&json)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The reader goes away before anything is printed, like `| true`.
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{:?}: {stderr}", output.status);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    std::fs::remove_file(&json).ok();
+    assert!(report["workloads"]["browse"]["sent"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn json_dash_writes_the_json_to_stdout_instead_of_the_table() {
+    let output = microsim(&["run", "scenarios/mm1.toml", "--quiet", "--json", "-"]);
+    assert!(output.status.success());
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["clock"], "virtual");
+}
+
+#[test]
+fn an_unwritable_json_path_fails_before_the_run() {
+    let file = long_scenario("unwritable.toml");
+    let started = std::time::Instant::now();
+    let output = microsim(&[
+        "run",
+        file.to_str().unwrap(),
+        "--json",
+        "/nonexistent-microsim-dir/r.json",
+    ]);
+    std::fs::remove_file(&file).ok();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.starts_with(
+            "error: could not write the JSON report to /nonexistent-microsim-dir/r.json:"
+        ),
+        "{stderr}"
+    );
+    assert!(output.stdout.is_empty());
+    // The ten simulated hours take minutes; the error came before any of it.
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+}
+
+#[test]
+fn ctrl_c_prints_and_writes_the_partial_report_and_exits_130() {
+    let file = long_scenario("interrupt.toml");
+    let json = temp_path("interrupt.json");
+    let child = Command::new(env!("CARGO_BIN_EXE_microsim"))
+        .args(["run", file.to_str().unwrap(), "--quiet", "--json"])
+        .arg(&json)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1_500));
+    let killed = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let output = child.wait_with_output().unwrap();
+    std::fs::remove_file(&file).ok();
+    assert_eq!(output.status.code(), Some(130), "{:?}", output);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("\nINTERRUPTED at "), "{stdout}");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    std::fs::remove_file(&json).ok();
+    let at = report["interrupted_at"].as_f64().unwrap();
+    assert!(at > 0.0 && at < 36_000.0, "{at}");
+    // The partial figures are the run's up to then: about 2,000 requests a second.
+    let w = &report["workloads"]["w"];
+    let completed = w["completed"].as_u64().unwrap() as f64;
+    assert!(
+        relative_error(completed / at, 2_000.0) < 0.05,
+        "{completed} by {at}"
+    );
+    assert!(String::from_utf8_lossy(&output.stderr).contains("interrupted at"));
+}
