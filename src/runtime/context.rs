@@ -13,8 +13,7 @@ use crate::error::{CallError, ServiceError};
 use crate::idempotency::{IdempotencyStore, Lookup};
 use crate::message::RequestMeta;
 use crate::random::SimRng;
-use crate::runtime::broker::BrokerMsg;
-use crate::runtime::engine::Call;
+use crate::runtime::engine::{Call, Publication};
 use crate::runtime::handle::ServiceHandle;
 use crate::runtime::handle::TopicHandle;
 use crate::runtime::replica::Replica;
@@ -402,53 +401,18 @@ impl<S: Service> Context<S> {
     ) -> Result<(), CallError> {
         let engine = self.replica.engine();
         let broker = topic.running()?;
-        let link = engine.links.between(self.replica.node(), broker.node);
         let now = engine.clock.now();
-        let timeout = engine.timing.call_timeout;
-        let deadline = now.saturating_add(timeout);
+        let deadline = now.saturating_add(engine.timing.call_timeout);
         let meta = self.request.child(engine.next_request_id(), now, deadline);
-        let settle = self.fork_settle();
-        let round_trip = async {
-            engine
-                .clock
-                .sleep(engine.hop(link, self.replica.node(), broker.node))
-                .await;
-            let (reply, confirmed) = tokio::sync::oneshot::channel();
-            let message = BrokerMsg::Publish {
-                event,
-                key,
-                meta,
-                settle,
-                reply: Some(reply),
-            };
-            let outcome = if broker.actor.cast(message).is_err() {
-                Err(CallError::Unavailable {
-                    service: topic.name().to_string(),
-                })
-            } else {
-                confirmed.await.unwrap_or_else(|_| {
-                    Err(CallError::Unavailable {
-                        service: topic.name().to_string(),
-                    })
-                })
-            };
-            engine
-                .clock
-                .sleep(engine.hop(link, self.replica.node(), broker.node))
-                .await;
-            outcome
+        let publication = Publication {
+            event,
+            key,
+            meta,
+            settle: self.fork_settle(),
         };
-        match engine
-            .clock
-            .timeout_at(deadline, std::pin::pin!(round_trip))
+        engine
+            .publish(self.replica.node(), topic.name(), &broker, publication)
             .await
-        {
-            Ok(outcome) => outcome,
-            Err(_) => Err(CallError::TimedOut {
-                service: topic.name().to_string(),
-                timeout,
-            }),
-        }
     }
 
     /// Sends a one-way message: `to` handles it like a request, and its response is dropped.

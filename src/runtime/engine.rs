@@ -17,11 +17,13 @@ use crate::policy::hedge::{self, CopyKind};
 use crate::policy::retry::{self, Limits, Try};
 use crate::policy::{PairPolicy, Policies};
 use crate::progress::Progress;
+use crate::runtime::broker::{BrokerLink, BrokerMsg};
 pub(crate) use crate::runtime::fault_schedule::Faults;
 use crate::runtime::fault_schedule::ScheduledFault;
 use crate::runtime::replica::{Cancel, ReplicaSet, Responder};
 use crate::runtime::service::Service;
 use crate::runtime::settle::Settle;
+use crate::topic::Event;
 
 use crate::node::NodeId;
 
@@ -452,6 +454,72 @@ impl Engine {
                 Responder::OneWay { _in_flight: guard },
             );
         });
+    }
+}
+
+/// One event on its way to a topic's broker.
+pub(crate) struct Publication<E> {
+    pub(crate) event: E,
+    /// The partition key, if any.
+    pub(crate) key: Option<u64>,
+    /// Sent at `meta.sent_at`; the publisher waits for the broker's confirmation until
+    /// `meta.deadline`.
+    pub(crate) meta: RequestMeta,
+    pub(crate) settle: Option<Settle>,
+}
+
+impl Engine {
+    /// Publishes from `from` to the topic `name` whose broker is `broker`: link latency to
+    /// the broker, its confirmation, link latency back, all before the publication's
+    /// deadline, like a call's round trip.
+    pub(crate) async fn publish<E: Event>(
+        &self,
+        from: NodeId,
+        name: &str,
+        broker: &BrokerLink<E>,
+        publication: Publication<E>,
+    ) -> Result<(), CallError> {
+        let Publication {
+            event,
+            key,
+            meta,
+            settle,
+        } = publication;
+        let link = self.links.between(from, broker.node);
+        let deadline = meta.deadline;
+        let timeout = deadline.saturating_sub(meta.sent_at);
+        let unavailable = || CallError::Unavailable {
+            service: name.to_string(),
+        };
+        let round_trip = async {
+            self.clock.sleep(self.hop(link, from, broker.node)).await;
+            let (reply, confirmed) = oneshot::channel();
+            let message = BrokerMsg::Publish {
+                event,
+                key,
+                meta,
+                settle,
+                reply: Some(reply),
+            };
+            let outcome = if broker.actor.cast(message).is_err() {
+                Err(unavailable())
+            } else {
+                confirmed.await.unwrap_or_else(|_| Err(unavailable()))
+            };
+            self.clock.sleep(self.hop(link, from, broker.node)).await;
+            outcome
+        };
+        match self
+            .clock
+            .timeout_at(deadline, std::pin::pin!(round_trip))
+            .await
+        {
+            Ok(outcome) => outcome,
+            Err(_) => Err(CallError::TimedOut {
+                service: name.to_string(),
+                timeout,
+            }),
+        }
     }
 }
 
