@@ -870,9 +870,9 @@ mod tests {
         // A replica's line has only the counts it shows; the others read back as zero.
         let back: ServiceReport = serde_json::from_str(&json).unwrap();
         assert_eq!(back.counts, service.counts);
-        assert_eq!(back.replicas[0].handled, 1);
-        assert_eq!(back.replicas[0].rejected, 2);
-        assert_eq!(back.replicas[0].failed, 0);
+        assert_eq!(back.replicas[0].counts.handled, 1);
+        assert_eq!(back.replicas[0].counts.rejected, 2);
+        assert_eq!(back.replicas[0].counts.failed, 0);
         assert_eq!(back.replicas[0].utilization, 0.5);
     }
 
