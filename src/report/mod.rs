@@ -57,7 +57,7 @@
 //! checkout.counts.completed = 48_000;
 //! checkout.throughput_per_s = 48_000.0 / 55.0;
 //! report.workloads.insert("checkout".to_string(), checkout);
-//! assert_eq!(report.workloads["checkout"].sent, 48_000);
+//! assert_eq!(report.workloads["checkout"].counts.sent, 48_000);
 //!
 //! let text = report.to_string();
 //! assert!(text.starts_with("microsim report  seed 7  virtual clock  60.000 s simulated"));
