@@ -335,8 +335,23 @@ impl std::fmt::Display for Fault {
 
 /// One fault in the report's timeline.
 ///
-/// Its [`counts`](Self::counts) read as its own fields (`fault.failed_calls`), as they sit
-/// beside the others in the JSON.
+/// Its counts are in [`counts`](Self::counts) (`fault.counts.failed_calls`); in the JSON they
+/// sit beside its other fields.
+///
+/// # Examples
+///
+/// ```
+/// use microsim::fault::FaultReport;
+///
+/// let fault: FaultReport = serde_json::from_value(serde_json::json!({
+///     "fault": "fail payment p=0.5",
+///     "start_seconds": 10.0,
+///     "end_seconds": 20.0,
+///     "failed_calls": 3,
+/// }))?;
+/// assert_eq!((fault.counts.failed_calls, fault.counts.lost_messages), (3, 0));
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct FaultReport {

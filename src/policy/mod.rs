@@ -166,8 +166,23 @@ impl CallPolicy {
 /// What a [`CallPolicy`] did on one caller-to-callee pair, over calls that started in the
 /// measured window (breaker transitions: over the whole run).
 ///
-/// Its [`counts`](Self::counts) read as its own fields (`policy.retries`), as they sit beside
-/// the others in the JSON.
+/// Its counts are in [`counts`](Self::counts) (`policy.counts.retries`); in the JSON they sit
+/// beside its other fields.
+///
+/// # Examples
+///
+/// ```
+/// use microsim::policy::PolicyReport;
+///
+/// let mut policy = PolicyReport::default();
+/// policy.counts.calls = 10;
+/// policy.counts.attempts = 12;
+/// policy.counts.retries = 2;
+/// assert_eq!(policy.counts.attempts, policy.counts.calls + policy.counts.retries);
+///
+/// let json = serde_json::to_value(&policy).unwrap();
+/// assert_eq!(json["retries"], 2);
+/// ```
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct PolicyReport {

@@ -128,10 +128,28 @@ pub struct Report {
 }
 
 /// One replica's share of its service's work.
+///
+/// Its counts are in [`counts`](Self::counts) (`replica.counts.handled`). The JSON keeps a
+/// replica's line short: beside its other fields it shows only `handled` and `rejected`.
+///
+/// # Examples
+///
+/// ```
+/// use microsim::report::ReplicaReport;
+///
+/// let mut replica = ReplicaReport::default();
+/// replica.counts.handled = 100;
+/// replica.counts.panics = 1;
+/// assert_eq!(replica.counts.handled, 100);
+///
+/// let json = serde_json::to_value(&replica).unwrap();
+/// assert_eq!(json["handled"], 100);
+/// assert!(json.get("counts").is_none() && json.get("panics").is_none());
+/// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
 #[non_exhaustive]
 pub struct ReplicaReport {
-    /// What the replica counted; its fields read as the report's own (`replica.handled`).
+    /// What the replica counted (`replica.counts.handled`).
     ///
     /// The JSON keeps a replica's line short: it shows `handled` and `rejected`, and the
     /// other counts read back from it as zero.
@@ -157,8 +175,28 @@ fn handled_and_rejected<S: Serializer>(
 /// What went through one topic, in the measured window (events published at or after the
 /// warm-up).
 ///
-/// Its [`counts`](Self::counts) read as its own fields (`topic.published`), as they sit beside
-/// the others in the JSON.
+/// Its counts are in [`counts`](Self::counts) (`topic.counts.published`); in the JSON they
+/// sit beside its other fields.
+///
+/// # Examples
+///
+/// ```
+/// use microsim::report::TopicReport;
+///
+/// let topic: TopicReport = serde_json::from_value(serde_json::json!({
+///     "delivery": "at_most_once",
+///     "published": 10,
+///     "rejected": 0,
+///     "delivered": 10,
+///     "redelivered": 0,
+///     "duplicates": 0,
+///     "dead_lettered": 0,
+///     "lost": 1,
+///     "subscribers": {},
+/// }))?;
+/// assert_eq!((topic.counts.published, topic.counts.lost), (10, 1));
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct TopicReport {
@@ -236,8 +274,23 @@ impl TopicCounts {
 
 /// What one subscriber of a topic went through.
 ///
-/// Its [`counts`](Self::counts) read as its own fields (`subscriber.handled`), as they sit
-/// beside the others in the JSON.
+/// Its counts are in [`counts`](Self::counts) (`subscriber.counts.handled`); in the JSON they
+/// sit beside its other fields.
+///
+/// # Examples
+///
+/// ```
+/// use microsim::report::SubscriberReport;
+///
+/// let mut subscriber = SubscriberReport::default();
+/// subscriber.counts.handled = 9;
+/// subscriber.counts.dead_lettered = 1;
+/// subscriber.lag_max = 3;
+/// assert_eq!(subscriber.counts.handled + subscriber.counts.dead_lettered, 10);
+///
+/// let json = serde_json::to_value(&subscriber).unwrap();
+/// assert_eq!((json["handled"].as_u64(), json["lag_max"].as_u64()), (Some(9), Some(3)));
+/// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
 #[non_exhaustive]
 pub struct SubscriberReport {
@@ -327,8 +380,24 @@ impl DerefMut for SubscriberReport {
 
 /// What the clients of one workload saw, in the measured window.
 ///
-/// Its [`counts`](Self::counts) read as its own fields (`workload.sent`), as they sit beside
-/// the others in the JSON; the rest is derived from the run's measurements.
+/// Its counts are in [`counts`](Self::counts) (`workload.counts.sent`); the rest is derived
+/// from the run's measurements. In the JSON the counts sit beside the other fields.
+///
+/// # Examples
+///
+/// ```
+/// use microsim::report::WorkloadReport;
+///
+/// let mut workload = WorkloadReport::default();
+/// workload.counts.sent = 10;
+/// workload.counts.completed = 9;
+/// workload.counts.failed = 1;
+/// workload.counts.timed_out = 1;
+/// assert_eq!(workload.counts.sent, workload.counts.completed + workload.counts.failed);
+///
+/// let json = serde_json::to_value(&workload).unwrap();
+/// assert_eq!((json["sent"].as_u64(), json["timed_out"].as_u64()), (Some(10), Some(1)));
+/// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
 #[non_exhaustive]
 pub struct WorkloadReport {
@@ -427,9 +496,24 @@ impl DerefMut for WorkloadReport {
 
 /// What one service went through, in the measured window.
 ///
-/// Its [`counts`](Self::counts), summed over its replicas, read as its own fields
-/// (`service.handled`), as they sit beside the others in the JSON; the rest is derived from
-/// the run's measurements.
+/// Its counts, summed over its replicas, are in [`counts`](Self::counts)
+/// (`service.counts.handled`); the rest is derived from the run's measurements. In the JSON
+/// the counts sit beside the other fields.
+///
+/// # Examples
+///
+/// ```
+/// use microsim::report::ServiceReport;
+///
+/// let mut service = ServiceReport::default();
+/// service.workers = 4;
+/// service.counts.handled = 100;
+/// service.counts.rejected = 2;
+/// assert_eq!((service.counts.handled, service.counts.rejected), (100, 2));
+///
+/// let json = serde_json::to_value(&service).unwrap();
+/// assert_eq!((json["handled"].as_u64(), json["workers"].as_u64()), (Some(100), Some(4)));
+/// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
 #[non_exhaustive]
 pub struct ServiceReport {
