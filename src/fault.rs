@@ -21,7 +21,6 @@
 //! handler while it runs with [`Context::inject_fault`](crate::Context::inject_fault). The
 //! report lists them as a timeline.
 
-use std::ops::{Deref, DerefMut};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -407,19 +406,5 @@ impl FaultCounts {
         self.failed_calls += failed_calls;
         self.lost_messages += lost_messages;
         self.crashed_requests += crashed_requests;
-    }
-}
-
-impl Deref for FaultReport {
-    type Target = FaultCounts;
-
-    fn deref(&self) -> &FaultCounts {
-        &self.counts
-    }
-}
-
-impl DerefMut for FaultReport {
-    fn deref_mut(&mut self) -> &mut FaultCounts {
-        &mut self.counts
     }
 }

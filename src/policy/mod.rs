@@ -54,7 +54,6 @@ pub(crate) mod hedge;
 mod limit;
 pub(crate) mod retry;
 
-use std::ops::{Deref, DerefMut};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -275,20 +274,6 @@ impl PolicyCounts {
         self.breaker_rejected += breaker_rejected;
         self.bulkhead_rejected += bulkhead_rejected;
         self.rate_limited += rate_limited;
-    }
-}
-
-impl Deref for PolicyReport {
-    type Target = PolicyCounts;
-
-    fn deref(&self) -> &PolicyCounts {
-        &self.counts
-    }
-}
-
-impl DerefMut for PolicyReport {
-    fn deref_mut(&mut self) -> &mut PolicyCounts {
-        &mut self.counts
     }
 }
 

@@ -34,13 +34,14 @@
 //! downstream calls the handler makes); their sum per request is the service
 //! latency.
 //!
-//! Counts are the counters the run incremented, held as they are: each report has a `counts`
-//! field ([`ServiceCounts`], [`WorkloadCounts`], [`TopicCounts`], [`SubscriberCounts`],
-//! [`PolicyCounts`](crate::policy::PolicyCounts), [`FaultCounts`](crate::fault::FaultCounts))
-//! whose fields read as the report's own -- `report.services["api"].handled` is
-//! `report.services["api"].counts.handled` -- and sit beside the report's other fields in the
-//! JSON. Counts merge ([`ServiceCounts::merge`]: a service's are its replicas' summed); the
-//! other figures are derived from the run's measurements and do not.
+//! Counts are the counters the run incremented, held as they are: each report keeps them in
+//! its `counts` field ([`ServiceCounts`], [`WorkloadCounts`], [`TopicCounts`],
+//! [`SubscriberCounts`], [`PolicyCounts`](crate::policy::PolicyCounts),
+//! [`FaultCounts`](crate::fault::FaultCounts)), read as
+//! `report.services["api"].counts.handled`; in the JSON they sit beside the report's other
+//! fields (`"handled"` next to `"utilization"`). Counts merge ([`ServiceCounts::merge`]: a
+//! service's are its replicas' summed); the other figures are derived from the run's
+//! measurements and do not.
 //!
 //! # Example
 //!
@@ -68,7 +69,6 @@
 //! ```
 
 use std::collections::BTreeMap;
-use std::ops::{Deref, DerefMut};
 
 use serde::ser::SerializeStruct;
 use serde::{Deserialize, Serialize, Serializer};
@@ -350,34 +350,6 @@ impl SubscriberCounts {
     }
 }
 
-impl Deref for TopicReport {
-    type Target = TopicCounts;
-
-    fn deref(&self) -> &TopicCounts {
-        &self.counts
-    }
-}
-
-impl DerefMut for TopicReport {
-    fn deref_mut(&mut self) -> &mut TopicCounts {
-        &mut self.counts
-    }
-}
-
-impl Deref for SubscriberReport {
-    type Target = SubscriberCounts;
-
-    fn deref(&self) -> &SubscriberCounts {
-        &self.counts
-    }
-}
-
-impl DerefMut for SubscriberReport {
-    fn deref_mut(&mut self) -> &mut SubscriberCounts {
-        &mut self.counts
-    }
-}
-
 /// What the clients of one workload saw, in the measured window.
 ///
 /// Its counts are in [`counts`](Self::counts) (`workload.counts.sent`); the rest is derived
@@ -480,20 +452,6 @@ impl WorkloadCounts {
     }
 }
 
-impl Deref for WorkloadReport {
-    type Target = WorkloadCounts;
-
-    fn deref(&self) -> &WorkloadCounts {
-        &self.counts
-    }
-}
-
-impl DerefMut for WorkloadReport {
-    fn deref_mut(&mut self) -> &mut WorkloadCounts {
-        &mut self.counts
-    }
-}
-
 /// What one service went through, in the measured window.
 ///
 /// Its counts, summed over its replicas, are in [`counts`](Self::counts)
@@ -593,34 +551,6 @@ impl ServiceCounts {
         self.panics += panics;
         self.cancelled += cancelled;
         self.crashed += crashed;
-    }
-}
-
-impl Deref for ServiceReport {
-    type Target = ServiceCounts;
-
-    fn deref(&self) -> &ServiceCounts {
-        &self.counts
-    }
-}
-
-impl DerefMut for ServiceReport {
-    fn deref_mut(&mut self) -> &mut ServiceCounts {
-        &mut self.counts
-    }
-}
-
-impl Deref for ReplicaReport {
-    type Target = ServiceCounts;
-
-    fn deref(&self) -> &ServiceCounts {
-        &self.counts
-    }
-}
-
-impl DerefMut for ReplicaReport {
-    fn deref_mut(&mut self) -> &mut ServiceCounts {
-        &mut self.counts
     }
 }
 
