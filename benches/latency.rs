@@ -102,8 +102,11 @@ fn run_back_to_back(duration: Duration, with_user: bool) -> (Duration, u64) {
     let report = sim.run().expect("a real-time run");
     let elapsed = started.elapsed();
     let completed = report.workloads.get("user").map_or(0, |user| {
-        assert_eq!(user.failed, 0, "a zero-work request failed: {user:?}");
-        user.completed
+        assert_eq!(
+            user.counts.failed, 0,
+            "a zero-work request failed: {user:?}"
+        );
+        user.counts.completed
     });
     (elapsed, completed)
 }
@@ -378,16 +381,16 @@ fn run_publishing(duration: Duration, subscribers: usize, with_user: bool) -> (D
     let report = sim.run().expect("a real-time run");
     let elapsed = started.elapsed();
     if let Some(user) = report.workloads.get("user") {
-        assert_eq!(user.failed, 0, "a publish failed: {user:?}");
+        assert_eq!(user.counts.failed, 0, "a publish failed: {user:?}");
     }
     let events = &report.topics["events"];
     for (name, subscriber) in &events.subscribers {
         assert_eq!(
-            subscriber.handled, events.published,
+            subscriber.counts.handled, events.counts.published,
             "{name} did not handle every event"
         );
     }
-    (elapsed, events.published)
+    (elapsed, events.counts.published)
 }
 
 /// Measures one event as a share of a run, as [`microsim_service`] measures one request: for
@@ -496,7 +499,7 @@ fn run_mm1(duration: Duration) -> u64 {
     )
     .expect("a valid workload");
     let report = sim.run().expect("a virtual-time run");
-    report.workloads["arrivals"].sent
+    report.workloads["arrivals"].counts.sent
 }
 
 fn virtual_time(c: &mut Criterion) {

@@ -54,7 +54,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "simulated mean {:.3} ms  p99 {:.3} ms",
         latency.mean, latency.p99
     );
-    let requests = report.workloads["arrivals"].sent as f64;
+    let requests = report.workloads["arrivals"].counts.sent as f64;
     eprintln!(
         "wall time {:.2} s: {:.0} simulated requests per second",
         wall.as_secs_f64(),

@@ -64,9 +64,9 @@ fn run(
 fn phase(report: &Report) -> String {
     let load = &report.workloads["clients"];
     let policy = &report.policies["client -> api"];
-    let attempts = policy.attempts as f64 / report.measured_seconds;
-    let failed = 100.0 * load.failed as f64 / load.sent as f64;
-    let p99 = if load.completed == 0 {
+    let attempts = policy.counts.attempts as f64 / report.measured_seconds;
+    let failed = 100.0 * load.counts.failed as f64 / load.counts.sent as f64;
+    let p99 = if load.counts.completed == 0 {
         "     -".to_string()
     } else {
         format!("{:6.1}", load.latency_ms.p99)

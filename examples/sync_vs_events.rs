@@ -292,8 +292,8 @@ fn compare(rate: f64, synchronous: &Report, event_driven: &Report) {
     );
     row(
         "failed orders",
-        &sync_orders.failed.to_string(),
-        &event_orders.failed.to_string(),
+        &sync_orders.counts.failed.to_string(),
+        &event_orders.counts.failed.to_string(),
     );
     row(
         "checkout utilisation",

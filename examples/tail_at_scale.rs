@@ -72,7 +72,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for (name, policy) in configurations {
         let report = run(policy)?;
         let latency = &report.workloads["queries"].latency_ms;
-        let handled = report.services["search"].handled as f64;
+        let handled = report.services["search"].counts.handled as f64;
         let base = *baseline.get_or_insert(handled);
         let policy = &report.policies["client -> search"];
         println!(
@@ -81,7 +81,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             latency.p99,
             latency.p999,
             100.0 * (handled / base - 1.0),
-            format!("{}/{}", policy.hedges_won, policy.hedges_sent),
+            format!("{}/{}", policy.counts.hedges_won, policy.counts.hedges_sent),
         );
     }
     println!("\nextra load: requests the service handled beyond the unhedged run's.");

@@ -21,7 +21,6 @@
 //! handler while it runs with [`Context::inject_fault`](crate::Context::inject_fault). The
 //! report lists them as a timeline.
 
-use std::ops::{Deref, DerefMut};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -335,8 +334,23 @@ impl std::fmt::Display for Fault {
 
 /// One fault in the report's timeline.
 ///
-/// Its [`counts`](Self::counts) read as its own fields (`fault.failed_calls`), as they sit
-/// beside the others in the JSON.
+/// Its counts are in [`counts`](Self::counts) (`fault.counts.failed_calls`); in the JSON they
+/// sit beside its other fields.
+///
+/// # Examples
+///
+/// ```
+/// use microsim::fault::FaultReport;
+///
+/// let fault: FaultReport = serde_json::from_value(serde_json::json!({
+///     "fault": "fail payment p=0.5",
+///     "start_seconds": 10.0,
+///     "end_seconds": 20.0,
+///     "failed_calls": 3,
+/// }))?;
+/// assert_eq!((fault.counts.failed_calls, fault.counts.lost_messages), (3, 0));
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct FaultReport {
@@ -392,19 +406,5 @@ impl FaultCounts {
         self.failed_calls += failed_calls;
         self.lost_messages += lost_messages;
         self.crashed_requests += crashed_requests;
-    }
-}
-
-impl Deref for FaultReport {
-    type Target = FaultCounts;
-
-    fn deref(&self) -> &FaultCounts {
-        &self.counts
-    }
-}
-
-impl DerefMut for FaultReport {
-    fn deref_mut(&mut self) -> &mut FaultCounts {
-        &mut self.counts
     }
 }

@@ -84,7 +84,7 @@
 //!
 //! let report = sim.run()?;
 //! let pages = &report.workloads["pages"];
-//! assert_eq!(pages.sent, pages.completed + pages.failed);
+//! assert_eq!(pages.counts.sent, pages.counts.completed + pages.counts.failed);
 //! // At least 200 us of frontend work plus two 250 us hops.
 //! assert!(pages.latency_ms.mean > 0.7);
 //! println!("{report}");

@@ -54,7 +54,6 @@ pub(crate) mod hedge;
 mod limit;
 pub(crate) mod retry;
 
-use std::ops::{Deref, DerefMut};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -166,8 +165,23 @@ impl CallPolicy {
 /// What a [`CallPolicy`] did on one caller-to-callee pair, over calls that started in the
 /// measured window (breaker transitions: over the whole run).
 ///
-/// Its [`counts`](Self::counts) read as its own fields (`policy.retries`), as they sit beside
-/// the others in the JSON.
+/// Its counts are in [`counts`](Self::counts) (`policy.counts.retries`); in the JSON they sit
+/// beside its other fields.
+///
+/// # Examples
+///
+/// ```
+/// use microsim::policy::PolicyReport;
+///
+/// let mut policy = PolicyReport::default();
+/// policy.counts.calls = 10;
+/// policy.counts.attempts = 12;
+/// policy.counts.retries = 2;
+/// assert_eq!(policy.counts.attempts, policy.counts.calls + policy.counts.retries);
+///
+/// let json = serde_json::to_value(&policy).unwrap();
+/// assert_eq!(json["retries"], 2);
+/// ```
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct PolicyReport {
@@ -260,20 +274,6 @@ impl PolicyCounts {
         self.breaker_rejected += breaker_rejected;
         self.bulkhead_rejected += bulkhead_rejected;
         self.rate_limited += rate_limited;
-    }
-}
-
-impl Deref for PolicyReport {
-    type Target = PolicyCounts;
-
-    fn deref(&self) -> &PolicyCounts {
-        &self.counts
-    }
-}
-
-impl DerefMut for PolicyReport {
-    fn deref_mut(&mut self) -> &mut PolicyCounts {
-        &mut self.counts
     }
 }
 

@@ -34,13 +34,14 @@
 //! downstream calls the handler makes); their sum per request is the service
 //! latency.
 //!
-//! Counts are the counters the run incremented, held as they are: each report has a `counts`
-//! field ([`ServiceCounts`], [`WorkloadCounts`], [`TopicCounts`], [`SubscriberCounts`],
-//! [`PolicyCounts`](crate::policy::PolicyCounts), [`FaultCounts`](crate::fault::FaultCounts))
-//! whose fields read as the report's own -- `report.services["api"].handled` is
-//! `report.services["api"].counts.handled` -- and sit beside the report's other fields in the
-//! JSON. Counts merge ([`ServiceCounts::merge`]: a service's are its replicas' summed); the
-//! other figures are derived from the run's measurements and do not.
+//! Counts are the counters the run incremented, held as they are: each report keeps them in
+//! its `counts` field ([`ServiceCounts`], [`WorkloadCounts`], [`TopicCounts`],
+//! [`SubscriberCounts`], [`PolicyCounts`](crate::policy::PolicyCounts),
+//! [`FaultCounts`](crate::fault::FaultCounts)), read as
+//! `report.services["api"].counts.handled`; in the JSON they sit beside the report's other
+//! fields (`"handled"` next to `"utilization"`). Counts merge ([`ServiceCounts::merge`]: a
+//! service's are its replicas' summed); the other figures are derived from the run's
+//! measurements and do not.
 //!
 //! # Example
 //!
@@ -57,7 +58,7 @@
 //! checkout.counts.completed = 48_000;
 //! checkout.throughput_per_s = 48_000.0 / 55.0;
 //! report.workloads.insert("checkout".to_string(), checkout);
-//! assert_eq!(report.workloads["checkout"].sent, 48_000);
+//! assert_eq!(report.workloads["checkout"].counts.sent, 48_000);
 //!
 //! let text = report.to_string();
 //! assert!(text.starts_with("microsim report  seed 7  virtual clock  60.000 s simulated"));
@@ -68,7 +69,6 @@
 //! ```
 
 use std::collections::BTreeMap;
-use std::ops::{Deref, DerefMut};
 
 use serde::ser::SerializeStruct;
 use serde::{Deserialize, Serialize, Serializer};
@@ -134,10 +134,28 @@ pub struct Report {
 }
 
 /// One replica's share of its service's work.
+///
+/// Its counts are in [`counts`](Self::counts) (`replica.counts.handled`). The JSON keeps a
+/// replica's line short: beside its other fields it shows only `handled` and `rejected`.
+///
+/// # Examples
+///
+/// ```
+/// use microsim::report::ReplicaReport;
+///
+/// let mut replica = ReplicaReport::default();
+/// replica.counts.handled = 100;
+/// replica.counts.panics = 1;
+/// assert_eq!(replica.counts.handled, 100);
+///
+/// let json = serde_json::to_value(&replica).unwrap();
+/// assert_eq!(json["handled"], 100);
+/// assert!(json.get("counts").is_none() && json.get("panics").is_none());
+/// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
 #[non_exhaustive]
 pub struct ReplicaReport {
-    /// What the replica counted; its fields read as the report's own (`replica.handled`).
+    /// What the replica counted (`replica.counts.handled`).
     ///
     /// The JSON keeps a replica's line short: it shows `handled` and `rejected`, and the
     /// other counts read back from it as zero.
@@ -163,8 +181,28 @@ fn handled_and_rejected<S: Serializer>(
 /// What went through one topic, in the measured window (events published at or after the
 /// warm-up).
 ///
-/// Its [`counts`](Self::counts) read as its own fields (`topic.published`), as they sit beside
-/// the others in the JSON.
+/// Its counts are in [`counts`](Self::counts) (`topic.counts.published`); in the JSON they
+/// sit beside its other fields.
+///
+/// # Examples
+///
+/// ```
+/// use microsim::report::TopicReport;
+///
+/// let topic: TopicReport = serde_json::from_value(serde_json::json!({
+///     "delivery": "at_most_once",
+///     "published": 10,
+///     "rejected": 0,
+///     "delivered": 10,
+///     "redelivered": 0,
+///     "duplicates": 0,
+///     "dead_lettered": 0,
+///     "lost": 1,
+///     "subscribers": {},
+/// }))?;
+/// assert_eq!((topic.counts.published, topic.counts.lost), (10, 1));
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct TopicReport {
@@ -242,8 +280,23 @@ impl TopicCounts {
 
 /// What one subscriber of a topic went through.
 ///
-/// Its [`counts`](Self::counts) read as its own fields (`subscriber.handled`), as they sit
-/// beside the others in the JSON.
+/// Its counts are in [`counts`](Self::counts) (`subscriber.counts.handled`); in the JSON they
+/// sit beside its other fields.
+///
+/// # Examples
+///
+/// ```
+/// use microsim::report::SubscriberReport;
+///
+/// let mut subscriber = SubscriberReport::default();
+/// subscriber.counts.handled = 9;
+/// subscriber.counts.dead_lettered = 1;
+/// subscriber.lag_max = 3;
+/// assert_eq!(subscriber.counts.handled + subscriber.counts.dead_lettered, 10);
+///
+/// let json = serde_json::to_value(&subscriber).unwrap();
+/// assert_eq!((json["handled"].as_u64(), json["lag_max"].as_u64()), (Some(9), Some(3)));
+/// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
 #[non_exhaustive]
 pub struct SubscriberReport {
@@ -303,38 +356,26 @@ impl SubscriberCounts {
     }
 }
 
-impl Deref for TopicReport {
-    type Target = TopicCounts;
-
-    fn deref(&self) -> &TopicCounts {
-        &self.counts
-    }
-}
-
-impl DerefMut for TopicReport {
-    fn deref_mut(&mut self) -> &mut TopicCounts {
-        &mut self.counts
-    }
-}
-
-impl Deref for SubscriberReport {
-    type Target = SubscriberCounts;
-
-    fn deref(&self) -> &SubscriberCounts {
-        &self.counts
-    }
-}
-
-impl DerefMut for SubscriberReport {
-    fn deref_mut(&mut self) -> &mut SubscriberCounts {
-        &mut self.counts
-    }
-}
-
 /// What the clients of one workload saw, in the measured window.
 ///
-/// Its [`counts`](Self::counts) read as its own fields (`workload.sent`), as they sit beside
-/// the others in the JSON; the rest is derived from the run's measurements.
+/// Its counts are in [`counts`](Self::counts) (`workload.counts.sent`); the rest is derived
+/// from the run's measurements. In the JSON the counts sit beside the other fields.
+///
+/// # Examples
+///
+/// ```
+/// use microsim::report::WorkloadReport;
+///
+/// let mut workload = WorkloadReport::default();
+/// workload.counts.sent = 10;
+/// workload.counts.completed = 9;
+/// workload.counts.failed = 1;
+/// workload.counts.timed_out = 1;
+/// assert_eq!(workload.counts.sent, workload.counts.completed + workload.counts.failed);
+///
+/// let json = serde_json::to_value(&workload).unwrap();
+/// assert_eq!((json["sent"].as_u64(), json["timed_out"].as_u64()), (Some(10), Some(1)));
+/// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
 #[non_exhaustive]
 pub struct WorkloadReport {
@@ -417,25 +458,26 @@ impl WorkloadCounts {
     }
 }
 
-impl Deref for WorkloadReport {
-    type Target = WorkloadCounts;
-
-    fn deref(&self) -> &WorkloadCounts {
-        &self.counts
-    }
-}
-
-impl DerefMut for WorkloadReport {
-    fn deref_mut(&mut self) -> &mut WorkloadCounts {
-        &mut self.counts
-    }
-}
-
 /// What one service went through, in the measured window.
 ///
-/// Its [`counts`](Self::counts), summed over its replicas, read as its own fields
-/// (`service.handled`), as they sit beside the others in the JSON; the rest is derived from
-/// the run's measurements.
+/// Its counts, summed over its replicas, are in [`counts`](Self::counts)
+/// (`service.counts.handled`); the rest is derived from the run's measurements. In the JSON
+/// the counts sit beside the other fields.
+///
+/// # Examples
+///
+/// ```
+/// use microsim::report::ServiceReport;
+///
+/// let mut service = ServiceReport::default();
+/// service.workers = 4;
+/// service.counts.handled = 100;
+/// service.counts.rejected = 2;
+/// assert_eq!((service.counts.handled, service.counts.rejected), (100, 2));
+///
+/// let json = serde_json::to_value(&service).unwrap();
+/// assert_eq!((json["handled"].as_u64(), json["workers"].as_u64()), (Some(100), Some(4)));
+/// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
 #[non_exhaustive]
 pub struct ServiceReport {
@@ -515,34 +557,6 @@ impl ServiceCounts {
         self.panics += panics;
         self.cancelled += cancelled;
         self.crashed += crashed;
-    }
-}
-
-impl Deref for ServiceReport {
-    type Target = ServiceCounts;
-
-    fn deref(&self) -> &ServiceCounts {
-        &self.counts
-    }
-}
-
-impl DerefMut for ServiceReport {
-    fn deref_mut(&mut self) -> &mut ServiceCounts {
-        &mut self.counts
-    }
-}
-
-impl Deref for ReplicaReport {
-    type Target = ServiceCounts;
-
-    fn deref(&self) -> &ServiceCounts {
-        &self.counts
-    }
-}
-
-impl DerefMut for ReplicaReport {
-    fn deref_mut(&mut self) -> &mut ServiceCounts {
-        &mut self.counts
     }
 }
 
@@ -877,9 +891,9 @@ mod tests {
         // A replica's line has only the counts it shows; the others read back as zero.
         let back: ServiceReport = serde_json::from_str(&json).unwrap();
         assert_eq!(back.counts, service.counts);
-        assert_eq!(back.replicas[0].handled, 1);
-        assert_eq!(back.replicas[0].rejected, 2);
-        assert_eq!(back.replicas[0].failed, 0);
+        assert_eq!(back.replicas[0].counts.handled, 1);
+        assert_eq!(back.replicas[0].counts.rejected, 2);
+        assert_eq!(back.replicas[0].counts.failed, 0);
         assert_eq!(back.replicas[0].utilization, 0.5);
     }
 

@@ -130,11 +130,11 @@ impl fmt::Display for Report {
                 .map(|(name, w)| Row {
                     name: name.clone(),
                     cells: [
-                        w.sent.to_string(),
-                        w.completed.to_string(),
-                        w.failed.to_string(),
-                        w.rejected.to_string(),
-                        w.timed_out.to_string(),
+                        w.counts.sent.to_string(),
+                        w.counts.completed.to_string(),
+                        w.counts.failed.to_string(),
+                        w.counts.rejected.to_string(),
+                        w.counts.timed_out.to_string(),
                         format!("{:.1}", w.throughput_per_s),
                         ms(w.latency_ms.mean),
                         ms(w.latency_ms.p50),
@@ -151,10 +151,10 @@ impl fmt::Display for Report {
                             .flatten(),
                     )
                     .collect(),
-                    note: (w.crashed != 0 || w.errors != 0).then(|| {
+                    note: (w.counts.crashed != 0 || w.counts.errors != 0).then(|| {
                         format!(
                             "{name}: {} crashed, {} errors (included in failed)",
-                            w.crashed, w.errors
+                            w.counts.crashed, w.counts.errors
                         )
                     }),
                 })
@@ -190,10 +190,10 @@ impl fmt::Display for Report {
                         s.workers.to_string(),
                         s.queue_capacity
                             .map_or_else(|| "unbounded".to_string(), |c| c.to_string()),
-                        s.handled.to_string(),
-                        s.rejected.to_string(),
-                        s.failed.to_string(),
-                        s.panics.to_string(),
+                        s.counts.handled.to_string(),
+                        s.counts.rejected.to_string(),
+                        s.counts.failed.to_string(),
+                        s.counts.panics.to_string(),
                         format!("{:.3}", s.utilization),
                         ms(s.queue_wait_ms.p50),
                         ms(s.queue_wait_ms.p99),
@@ -202,10 +202,10 @@ impl fmt::Display for Report {
                         ms(s.latency_ms.mean),
                         ms(s.latency_ms.p99),
                     ],
-                    note: (s.cancelled != 0 || s.crashed != 0).then(|| {
+                    note: (s.counts.cancelled != 0 || s.counts.crashed != 0).then(|| {
                         format!(
                             "{name}: {} hedge copies cancelled in the queue, {} requests lost to crashes",
-                            s.cancelled, s.crashed
+                            s.counts.cancelled, s.counts.crashed
                         )
                     }),
                 })
@@ -247,13 +247,13 @@ impl fmt::Display for Report {
                                 "at least once".to_string()
                             }
                         },
-                        t.published.to_string(),
-                        t.rejected.to_string(),
-                        t.delivered.to_string(),
-                        t.redelivered.to_string(),
-                        t.duplicates.to_string(),
-                        t.dead_lettered.to_string(),
-                        t.lost.to_string(),
+                        t.counts.published.to_string(),
+                        t.counts.rejected.to_string(),
+                        t.counts.delivered.to_string(),
+                        t.counts.redelivered.to_string(),
+                        t.counts.duplicates.to_string(),
+                        t.counts.dead_lettered.to_string(),
+                        t.counts.lost.to_string(),
                     ],
                     note: None,
                 })
@@ -282,9 +282,9 @@ impl fmt::Display for Report {
                     t.subscribers.iter().map(move |(name, s)| Row {
                         name: format!("{topic} -> {name}"),
                         cells: vec![
-                            s.handled.to_string(),
-                            s.dead_lettered.to_string(),
-                            s.lost.to_string(),
+                            s.counts.handled.to_string(),
+                            s.counts.dead_lettered.to_string(),
+                            s.counts.lost.to_string(),
                             ms(s.latency_ms.p50),
                             ms(s.latency_ms.p99),
                             ms(s.latency_ms.max),
@@ -323,16 +323,16 @@ impl fmt::Display for Report {
                 .map(|(pair, p)| Row {
                     name: pair.clone(),
                     cells: vec![
-                        p.calls.to_string(),
-                        p.failed.to_string(),
-                        p.attempts.to_string(),
-                        p.retries.to_string(),
-                        p.retries_denied.to_string(),
-                        p.timeouts.to_string(),
-                        format!("{}/{}", p.hedges_won, p.hedges_sent),
-                        p.breaker_rejected.to_string(),
-                        p.bulkhead_rejected.to_string(),
-                        p.rate_limited.to_string(),
+                        p.counts.calls.to_string(),
+                        p.counts.failed.to_string(),
+                        p.counts.attempts.to_string(),
+                        p.counts.retries.to_string(),
+                        p.counts.retries_denied.to_string(),
+                        p.counts.timeouts.to_string(),
+                        format!("{}/{}", p.counts.hedges_won, p.counts.hedges_sent),
+                        p.counts.breaker_rejected.to_string(),
+                        p.counts.bulkhead_rejected.to_string(),
+                        p.counts.rate_limited.to_string(),
                         ms(p.latency_ms.p99),
                     ],
                     note: (!p.breaker_transitions.is_empty()).then(|| {
@@ -388,9 +388,9 @@ impl fmt::Display for Report {
                         fault
                             .end_seconds
                             .map_or_else(|| "never".to_string(), |end| format!("{end:.3}")),
-                        fault.failed_calls.to_string(),
-                        fault.lost_messages.to_string(),
-                        fault.crashed_requests.to_string(),
+                        fault.counts.failed_calls.to_string(),
+                        fault.counts.lost_messages.to_string(),
+                        fault.counts.crashed_requests.to_string(),
                     ],
                     note: None,
                 })

@@ -166,7 +166,7 @@ impl<S: Service> Context<S> {
     /// let report = sim.run()?;
     /// // The 100th request, sent at 0.99 s, ends before the crash takes effect; the 99 sent
     /// // at 1.00 s ... 1.98 s find the service down; it is back up at 1.99 s.
-    /// assert_eq!(report.workloads["load"].crashed, 99);
+    /// assert_eq!(report.workloads["load"].counts.crashed, 99);
     /// assert_eq!(report.faults[0].start_seconds, 0.99);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```

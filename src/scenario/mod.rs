@@ -54,7 +54,7 @@
 //!
 //! let report = scenario.to_simulation(None)?.run()?;
 //! let users = &report.workloads["users"];
-//! assert_eq!(users.sent, users.completed + users.failed);
+//! assert_eq!(users.counts.sent, users.counts.completed + users.counts.failed);
 //! // At least 200 us of work and two 100 us hops to the database.
 //! assert!(users.latency_ms.p50 >= 0.4);
 //! # Ok::<(), Box<dyn std::error::Error>>(())

@@ -65,7 +65,7 @@ static NEXT_SIMULATION: AtomicU64 = AtomicU64::new(1);
 /// sim.add_workload("ping", &echo, Workload::constant_rate(100.0), |_| ())?;
 /// let report = sim.run()?;
 /// let ping = &report.workloads["ping"];
-/// assert_eq!(ping.completed, 100);
+/// assert_eq!(ping.counts.completed, 100);
 /// assert_eq!(ping.latency_ms.max, 0.2); // 50 us there, 100 us of work, 50 us back
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -151,7 +151,7 @@ impl Simulation {
     /// let api = sim.add_replicated_service("api", Api, Capacity::workers(1), 3, Balancer::RoundRobin)?;
     /// sim.add_workload("load", &api, Workload::constant_rate(300.0), |_| ())?;
     /// let report = sim.run()?;
-    /// let handled: Vec<u64> = report.services["api"].replicas.iter().map(|r| r.handled).collect();
+    /// let handled: Vec<u64> = report.services["api"].replicas.iter().map(|r| r.counts.handled).collect();
     /// assert_eq!(handled, [100, 100, 100]);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
@@ -422,8 +422,13 @@ impl Simulation {
     /// let load = &report.workloads["load"];
     /// let policy = &report.policies["client -> flaky"];
     /// // Five attempts fail together one time in 32.
-    /// assert!(load.failed * 20 < load.sent, "{} of {} failed", load.failed, load.sent);
-    /// assert_eq!(policy.attempts, policy.calls + policy.retries);
+    /// assert!(
+    ///     load.counts.failed * 20 < load.counts.sent,
+    ///     "{} of {} failed",
+    ///     load.counts.failed,
+    ///     load.counts.sent
+    /// );
+    /// assert_eq!(policy.counts.attempts, policy.counts.calls + policy.counts.retries);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     ///

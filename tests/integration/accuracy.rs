@@ -31,11 +31,11 @@ fn mm1_mean_and_p99_match_queueing_theory() {
     let report = sim.run().unwrap();
     let arrivals = &report.workloads["arrivals"];
     assert!(
-        arrivals.completed >= 980_000,
+        arrivals.counts.completed >= 980_000,
         "too few requests for the stated tolerance: {}",
-        arrivals.completed
+        arrivals.counts.completed
     );
-    assert_eq!(arrivals.failed, 0);
+    assert_eq!(arrivals.counts.failed, 0);
     let latency = &arrivals.latency_ms;
     let mean_error = relative_error(latency.mean, 5.0);
     let p99_error = relative_error(latency.p99, 23.026);

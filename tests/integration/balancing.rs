@@ -116,7 +116,8 @@ fn peak_ewma_steers_traffic_away_from_a_slow_replica() {
     });
     let share = |report: &microsim::Report| {
         let replicas = &report.services["api"].replicas;
-        replicas[0].handled as f64 / replicas.iter().map(|r| r.handled).sum::<u64>() as f64
+        replicas[0].counts.handled as f64
+            / replicas.iter().map(|r| r.counts.handled).sum::<u64>() as f64
     };
     // Round robin gives the slow replica a quarter of the traffic, more than it can take
     // (375/s against 200/s): its queue grows without bound.

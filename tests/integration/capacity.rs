@@ -31,17 +31,17 @@ fn a_full_queue_rejects_the_fraction_mm1k_predicts_and_counts_every_rejection() 
     let server = &report.services["server"];
     let rho: f64 = 0.8;
     let p_full = (1.0 - rho) * rho.powi(5) / (1.0 - rho.powi(6));
-    let rejected_fraction = load.rejected as f64 / load.sent as f64;
+    let rejected_fraction = load.counts.rejected as f64 / load.counts.sent as f64;
     assert!(
         relative_error(rejected_fraction, p_full) < 0.05,
         "rejected {rejected_fraction:.5}, M/M/1/K predicts {p_full:.5}"
     );
     // Nothing vanishes: every request completed or failed, and each rejection is counted on
     // both sides.
-    assert_eq!(load.sent, load.completed + load.failed);
-    assert_eq!(load.failed, load.rejected);
-    assert_eq!(server.rejected, load.rejected);
-    assert_eq!(server.handled, load.completed);
+    assert_eq!(load.counts.sent, load.counts.completed + load.counts.failed);
+    assert_eq!(load.counts.failed, load.counts.rejected);
+    assert_eq!(server.counts.rejected, load.counts.rejected);
+    assert_eq!(server.counts.handled, load.counts.completed);
     // Never more than 5 in the system: the sojourn time's max is bounded by 5 services.
     assert!(server.queue_wait_ms.count > 0);
 }
@@ -102,7 +102,7 @@ fn a_worker_is_busy_until_its_response_is_sent() {
         .unwrap();
     let report = sim.run().unwrap();
     let load = &report.workloads["load"];
-    assert_eq!(load.completed, 2500);
+    assert_eq!(load.counts.completed, 2500);
     // 0.5 ms work + 0.25 link + 1 ms backend + 0.25 link = 2 ms, every time.
     assert_eq!(load.latency_ms.p50, 2.0);
     assert_eq!(load.latency_ms.max, 2.0);
@@ -139,5 +139,5 @@ fn closed_loop_obeys_the_response_time_law() {
     let r = users.latency_ms.mean / 1000.0;
     let law = 10.0 / x - think.as_secs_f64();
     assert!(relative_error(r, law) < 0.02, "R = {r}, N/X - Z = {law}");
-    assert!(users.completed > 50_000);
+    assert!(users.counts.completed > 50_000);
 }

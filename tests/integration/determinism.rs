@@ -84,10 +84,13 @@ fn same_seed_gives_an_identical_report() {
     // The run exercised what it is meant to: rejections, retries, hedges, crashes, losses.
     let report = microsim::Report::from_json(&first).unwrap();
     let policy = &report.policies["api -> database"];
-    assert!(report.workloads["open"].failed > 0, "{first}");
-    assert!(policy.retries > 0 && policy.hedges_sent > 0, "{policy:?}");
-    assert!(report.faults[0].crashed_requests + report.workloads["open"].crashed > 0);
-    assert!(report.faults[1].lost_messages > 0);
+    assert!(report.workloads["open"].counts.failed > 0, "{first}");
+    assert!(
+        policy.counts.retries > 0 && policy.counts.hedges_sent > 0,
+        "{policy:?}"
+    );
+    assert!(report.faults[0].counts.crashed_requests + report.workloads["open"].counts.crashed > 0);
+    assert!(report.faults[1].counts.lost_messages > 0);
 }
 
 #[test]

@@ -156,22 +156,22 @@ fn every_subscriber_handles_every_event_exactly_once() {
         .unwrap();
     let report = sim.run().unwrap();
     let topic = &report.topics["orders"];
-    let placed = report.workloads["orders"].completed;
+    let placed = report.workloads["orders"].counts.completed;
     assert!(placed > 800, "{placed}");
-    assert_eq!(topic.published, placed);
+    assert_eq!(topic.counts.published, placed);
     assert_eq!(topic.subscribers.len(), names.len());
     for name in names {
         let subscriber = &topic.subscribers[name];
-        assert_eq!(subscriber.handled, placed, "{name}");
-        assert_eq!(report.services[name].handled, placed, "{name}");
+        assert_eq!(subscriber.counts.handled, placed, "{name}");
+        assert_eq!(report.services[name].counts.handled, placed, "{name}");
     }
-    assert_eq!(topic.delivered, placed * 5);
+    assert_eq!(topic.counts.delivered, placed * 5);
     assert_eq!(
         (
-            topic.redelivered,
-            topic.duplicates,
-            topic.lost,
-            topic.dead_lettered
+            topic.counts.redelivered,
+            topic.counts.duplicates,
+            topic.counts.lost,
+            topic.counts.dead_lettered
         ),
         (0, 0, 0, 0)
     );
@@ -202,15 +202,21 @@ fn at_least_once_loses_nothing_when_a_consumer_crashes_and_counts_the_duplicates
     let report = crashing_consumer(Topic::at_least_once(ms(20), 10));
     let topic = &report.topics["orders"];
     let billing = &topic.subscribers["billing"];
-    let panics = report.services["billing"].panics;
+    let panics = report.services["billing"].counts.panics;
     assert!(panics > 100, "{panics}");
-    assert_eq!(topic.lost, 0);
+    assert_eq!(topic.counts.lost, 0);
     // Nothing lost: every event was handled or dead-lettered.
-    assert_eq!(billing.handled + billing.dead_lettered, topic.published);
+    assert_eq!(
+        billing.counts.handled + billing.counts.dead_lettered,
+        topic.counts.published
+    );
     // Each crash made the handler see its event once more.
-    assert_eq!(topic.duplicates, panics);
-    assert_eq!(topic.redelivered, panics);
-    assert_eq!(topic.delivered, topic.published + topic.redelivered);
+    assert_eq!(topic.counts.duplicates, panics);
+    assert_eq!(topic.counts.redelivered, panics);
+    assert_eq!(
+        topic.counts.delivered,
+        topic.counts.published + topic.counts.redelivered
+    );
 }
 
 #[test]
@@ -218,11 +224,14 @@ fn at_most_once_loses_the_events_whose_handler_crashed_and_says_how_many() {
     let report = crashing_consumer(Topic::at_most_once());
     let topic = &report.topics["orders"];
     let billing = &topic.subscribers["billing"];
-    let panics = report.services["billing"].panics;
+    let panics = report.services["billing"].counts.panics;
     assert!(panics > 100, "{panics}");
-    assert_eq!(topic.lost, panics);
-    assert_eq!(billing.handled + topic.lost, topic.published);
-    assert_eq!((topic.redelivered, topic.duplicates), (0, 0));
+    assert_eq!(topic.counts.lost, panics);
+    assert_eq!(
+        billing.counts.handled + topic.counts.lost,
+        topic.counts.published
+    );
+    assert_eq!((topic.counts.redelivered, topic.counts.duplicates), (0, 0));
 }
 
 #[test]
@@ -256,14 +265,14 @@ fn events_that_fail_every_delivery_go_to_the_dead_letter_topic() {
         .unwrap();
     let report = sim.run().unwrap();
     let topic = &report.topics["orders"];
-    assert_eq!(topic.published, 20);
-    assert_eq!(topic.dead_lettered, 20);
-    assert_eq!(topic.delivered, 60);
-    assert_eq!(topic.redelivered, 40);
-    assert_eq!(report.services["doomed"].panics, 60);
+    assert_eq!(topic.counts.published, 20);
+    assert_eq!(topic.counts.dead_lettered, 20);
+    assert_eq!(topic.counts.delivered, 60);
+    assert_eq!(topic.counts.redelivered, 40);
+    assert_eq!(report.services["doomed"].counts.panics, 60);
     let dead = &report.topics["orders.dead-letter"];
-    assert_eq!(dead.published, 20);
-    assert_eq!(dead.subscribers["inspector"].handled, 20);
+    assert_eq!(dead.counts.published, 20);
+    assert_eq!(dead.subscribers["inspector"].counts.handled, 20);
 }
 
 /// Publishes orders of 5 customers to a consumer group of 4 workers with random processing
@@ -289,9 +298,12 @@ fn out_of_order_finishes(keyed: bool) -> usize {
         .unwrap();
     let report = sim.run().unwrap();
     let topic = &report.topics["orders"];
-    assert_eq!(topic.subscribers["ledger"].handled, topic.published);
+    assert_eq!(
+        topic.subscribers["ledger"].counts.handled,
+        topic.counts.published
+    );
     let finished = finished.lock().unwrap();
-    assert_eq!(finished.len() as u64, topic.published);
+    assert_eq!(finished.len() as u64, topic.counts.published);
     let mut latest = BTreeMap::new();
     finished
         .iter()
@@ -385,7 +397,7 @@ fn settled_latency_of_a_two_hop_event_chain_is_the_analytic_sum() {
         .unwrap();
     let report = sim.run().unwrap();
     let checkout = &report.workloads["checkout"];
-    assert_eq!(checkout.completed, 100);
+    assert_eq!(checkout.counts.completed, 100);
     // Response: 1 ms of work + the publish round trip to the broker (2 x 100 us).
     assert_eq!(checkout.latency_ms.max, 1.2);
     assert_eq!(checkout.latency_ms.p50, 1.2);
@@ -480,10 +492,10 @@ fn a_full_topic_that_blocks_slows_its_publishers_and_loses_nothing() {
     let report = overloaded_topic(microsim::WhenFull::Block);
     let topic = &report.topics["orders"];
     let orders = &report.workloads["orders"];
-    assert_eq!(orders.failed, 0);
-    assert_eq!(topic.rejected, 0);
-    assert_eq!(topic.published, 500);
-    assert_eq!(topic.subscribers["billing"].handled, 500);
+    assert_eq!(orders.counts.failed, 0);
+    assert_eq!(topic.counts.rejected, 0);
+    assert_eq!(topic.counts.published, 500);
+    assert_eq!(topic.subscribers["billing"].counts.handled, 500);
     // At most 5 held, one of them in flight: at most 4 wait.
     assert!(
         topic.subscribers["billing"].lag_max <= 4,
@@ -501,11 +513,14 @@ fn a_full_topic_that_rejects_fails_the_publish() {
     let report = overloaded_topic(microsim::WhenFull::Reject);
     let topic = &report.topics["orders"];
     let orders = &report.workloads["orders"];
-    assert!(topic.rejected > 300, "{}", topic.rejected);
+    assert!(topic.counts.rejected > 300, "{}", topic.counts.rejected);
     // Each rejected publish failed its shop request (the handler returned the error).
-    assert_eq!(orders.errors, topic.rejected);
-    assert_eq!(topic.published + topic.rejected, 500);
-    assert_eq!(topic.subscribers["billing"].handled, topic.published);
+    assert_eq!(orders.counts.errors, topic.counts.rejected);
+    assert_eq!(topic.counts.published + topic.counts.rejected, 500);
+    assert_eq!(
+        topic.subscribers["billing"].counts.handled,
+        topic.counts.published
+    );
     // Nobody waits: the shop answers in its 100 us of work plus the publish.
     assert!(orders.latency_ms.max < 1.0, "{:?}", orders.latency_ms);
 }
@@ -541,7 +556,7 @@ fn lag_grows_while_a_consumer_falls_behind() {
     );
     assert!(timeline[49] >= 45 && timeline[49] <= 52, "{timeline:?}");
     // The drain handled everything.
-    assert_eq!(billing.handled, 300);
+    assert_eq!(billing.counts.handled, 300);
 }
 
 /// Keyed events on an at-least-once topic whose handler often outlasts the ack timeout: a
@@ -581,10 +596,13 @@ open = { rate = 100.0 }
         let topic = &report.topics["t"];
         let sub = &topic.subscribers["sub"];
         // Late acknowledgements happened (the case under test), and every event ended.
-        assert!(topic.redelivered > 0 && topic.duplicates > 0, "seed {seed}");
+        assert!(
+            topic.counts.redelivered > 0 && topic.counts.duplicates > 0,
+            "seed {seed}"
+        );
         assert_eq!(
-            sub.handled + sub.dead_lettered + sub.lost,
-            topic.published,
+            sub.counts.handled + sub.counts.dead_lettered + sub.counts.lost,
+            topic.counts.published,
             "seed {seed}"
         );
     }

@@ -17,8 +17,8 @@ fn zero_work_service_behind_a_250us_link_answers_in_exactly_500us() {
         .unwrap();
     let report = sim.run().unwrap();
     let once = &report.workloads["once"];
-    assert_eq!(once.sent, 1);
-    assert_eq!(once.completed, 1);
+    assert_eq!(once.counts.sent, 1);
+    assert_eq!(once.counts.completed, 1);
     let latency = &once.latency_ms;
     assert_eq!(latency.count, 1);
     assert_eq!(latency.max, 0.5);

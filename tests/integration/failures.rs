@@ -27,10 +27,10 @@ fn a_response_that_never_comes_fails_with_a_timeout_at_exactly_the_timeout() {
         .unwrap();
     let report = sim.run().unwrap();
     let load = &report.workloads["load"];
-    assert_eq!(load.sent, 10);
-    assert_eq!(load.timed_out, 10);
-    assert_eq!(load.failed, 10);
-    assert_eq!(load.completed, 0);
+    assert_eq!(load.counts.sent, 10);
+    assert_eq!(load.counts.timed_out, 10);
+    assert_eq!(load.counts.failed, 10);
+    assert_eq!(load.counts.completed, 0);
     // The last request, sent at 0.9 s, timed out at 1.0 s: the run drained then, without
     // waiting for the hour-long handlers.
     assert!(
@@ -79,11 +79,11 @@ fn a_panicking_handler_fails_its_request_and_the_worker_is_restarted() {
     let report = sim.run().unwrap();
     let load = &report.workloads["load"];
     let service = &report.services["flaky"];
-    assert_eq!(load.sent, 300);
-    assert_eq!(load.crashed, 100);
-    assert_eq!(load.completed, 200);
-    assert_eq!(service.panics, 100);
-    assert_eq!(service.handled, 200);
+    assert_eq!(load.counts.sent, 300);
+    assert_eq!(load.counts.crashed, 100);
+    assert_eq!(load.counts.completed, 200);
+    assert_eq!(service.counts.panics, 100);
+    assert_eq!(service.counts.handled, 200);
 }
 
 /// Calls `inner` and reports how the call failed.
@@ -125,9 +125,9 @@ fn a_caller_sees_a_crash_as_a_distinct_error_and_can_report_it() {
         .unwrap();
     let report = sim.run().unwrap();
     let load = &report.workloads["load"];
-    assert_eq!(load.errors, 100);
-    assert_eq!(load.completed, 200);
-    assert_eq!(report.services["gateway"].failed, 100);
+    assert_eq!(load.counts.errors, 100);
+    assert_eq!(load.counts.completed, 200);
+    assert_eq!(report.services["gateway"].counts.failed, 100);
 }
 
 #[test]
@@ -143,7 +143,7 @@ fn a_handler_stuck_forever_still_ends_its_callers_with_timeouts() {
     sim.add_workload("load", &stuck, Workload::constant_rate(4.0), |_| ())
         .unwrap();
     let report = sim.run().unwrap();
-    assert_eq!(report.workloads["load"].timed_out, 4);
+    assert_eq!(report.workloads["load"].counts.timed_out, 4);
 }
 
 /// Calls `inner` with a generous 10 s timeout of its own.
@@ -192,9 +192,9 @@ fn a_downstream_call_never_waits_past_its_callers_deadline() {
     )
     .unwrap();
     let report = sim.run().unwrap();
-    assert_eq!(report.workloads["load"].timed_out, 10);
+    assert_eq!(report.workloads["load"].counts.timed_out, 10);
     let patient = &report.services["patient"];
-    assert_eq!(patient.failed, 10);
+    assert_eq!(patient.counts.failed, 10);
     // Each handler ended when the deadline passed, 100 ms after the request was sent.
     assert_eq!(patient.processing_ms.max, 100.0);
     assert_eq!(patient.processing_ms.p50, 100.0);
@@ -230,9 +230,9 @@ fn a_handler_waiting_on_tokio_time_on_the_virtual_clock_fails_loudly_instead_of_
     let report = sim.run().unwrap();
     // The virtual runtime has no tokio timers: each `tokio::time::sleep` panics, so every
     // request fails as crashed, at once, and the run ends on time.
-    assert_eq!(report.workloads["load"].sent, 10);
-    assert_eq!(report.workloads["load"].crashed, 10);
-    assert_eq!(report.services["sleeper"].panics, 10);
+    assert_eq!(report.workloads["load"].counts.sent, 10);
+    assert_eq!(report.workloads["load"].counts.crashed, 10);
+    assert_eq!(report.services["sleeper"].counts.panics, 10);
     assert_eq!(report.drained_seconds, 0.9);
 }
 

@@ -64,10 +64,10 @@ fn link_latency_is_added_each_way_within_its_window() {
 fn an_abort_fault_fails_its_fraction_of_calls_without_reaching_the_service() {
     let report = paced(Fault::fail("api", 0.25));
     let load = &report.workloads["load"];
-    let failed = report.faults[0].failed_calls;
-    assert_eq!(load.errors, failed);
-    assert_eq!(load.completed + failed, 600);
-    assert_eq!(report.services["api"].handled, load.completed);
+    let failed = report.faults[0].counts.failed_calls;
+    assert_eq!(load.counts.errors, failed);
+    assert_eq!(load.counts.completed + failed, 600);
+    assert_eq!(report.services["api"].counts.handled, load.counts.completed);
     // 600 draws at p = 0.25: 150 expected, standard deviation 10.6.
     assert!((110..=190).contains(&failed), "{failed}");
 }
@@ -150,14 +150,21 @@ fn a_crashed_replica_fails_its_work_and_the_balancer_skips_it_until_it_restarts(
         .unwrap();
     let report = sim.run().unwrap();
     let load = &report.workloads["load"];
-    assert_eq!(load.sent, 500);
-    assert_eq!((load.crashed, load.failed), (1, 1), "{load:?}");
-    assert_eq!(report.faults[0].crashed_requests, 1);
+    assert_eq!(load.counts.sent, 500);
+    assert_eq!(
+        (load.counts.crashed, load.counts.failed),
+        (1, 1),
+        "{load:?}"
+    );
+    assert_eq!(report.faults[0].counts.crashed_requests, 1);
     assert_eq!(report.faults[0].fault, "crash api replica 0");
     let replicas = &report.services["api"].replicas;
     // Replica 0 finished 199 of its 200 (the crash took the last); replica 1 its 250 and 50.
-    assert_eq!((replicas[0].handled, replicas[1].handled), (199, 300));
-    assert_eq!(report.services["api"].crashed, 1);
+    assert_eq!(
+        (replicas[0].counts.handled, replicas[1].counts.handled),
+        (199, 300)
+    );
+    assert_eq!(report.services["api"].counts.crashed, 1);
     // Replica 1 took two calls per 20 ms of 15 ms each: they queued behind one another.
     assert!(load.latency_ms.max > 15.0);
 }
@@ -176,10 +183,13 @@ fn a_crashed_service_refuses_requests_until_it_restarts() {
         .unwrap();
     let report = sim.run().unwrap();
     let load = &report.workloads["load"];
-    assert_eq!(load.crashed, 101, "{load:?}");
-    assert_eq!(load.failed, load.crashed, "every failure is the crash's");
-    assert_eq!(load.completed, 399);
-    assert_eq!(report.faults[0].crashed_requests, 1);
+    assert_eq!(load.counts.crashed, 101, "{load:?}");
+    assert_eq!(
+        load.counts.failed, load.counts.crashed,
+        "every failure is the crash's"
+    );
+    assert_eq!(load.counts.completed, 399);
+    assert_eq!(report.faults[0].counts.crashed_requests, 1);
     assert_eq!(report.faults[0].end_seconds, Some(3.002));
     // Nothing waited for the crashed work: the slowest completed call is a normal one.
     assert_eq!(load.latency_ms.max, 5.0);
@@ -217,10 +227,10 @@ fn a_partition_loses_every_message_between_its_sides_for_its_window() {
     let report = sim.run().unwrap();
     let load = &report.workloads["load"];
     // The 100 calls sent in [2 s, 3 s) time out at the frontend, which fails its request.
-    assert_eq!(load.errors, 100, "{load:?}");
-    assert_eq!(load.completed, 300);
-    assert_eq!(report.faults[0].lost_messages, 100);
-    assert_eq!(report.services["backend"].handled, 300);
+    assert_eq!(load.counts.errors, 100, "{load:?}");
+    assert_eq!(load.counts.completed, 300);
+    assert_eq!(report.faults[0].counts.lost_messages, 100);
+    assert_eq!(report.services["backend"].counts.handled, 300);
 }
 
 #[test]
@@ -238,14 +248,14 @@ fn a_lossy_link_loses_its_fraction_of_messages_each_way() {
     sim.add_fault(Fault::loss("client", "api", 0.25)).unwrap();
     let report = sim.run().unwrap();
     let load = &report.workloads["load"];
-    let lost = report.faults[0].lost_messages;
+    let lost = report.faults[0].counts.lost_messages;
     // Each failed call lost exactly one message: its request, or its response.
-    assert_eq!(load.timed_out, lost);
-    assert_eq!(load.failed, lost);
+    assert_eq!(load.counts.timed_out, lost);
+    assert_eq!(load.counts.failed, lost);
     // A call fails with p = 1 - 0.75^2 = 0.4375: 262.5 of 600 expected, sd 12.2.
     assert!((214..=311).contains(&lost), "{lost}");
     // Lost responses were handled: the api saw every request that was not lost on the way.
-    let lost_requests = 600 - report.services["api"].handled;
+    let lost_requests = 600 - report.services["api"].counts.handled;
     assert!(
         lost_requests < lost,
         "{lost_requests} of {lost} lost on the way"
@@ -381,6 +391,10 @@ fn overlapping_or_adjacent_crash_windows_keep_the_replica_down_until_the_last_en
                 .unwrap();
         }
         let load = sim.run().unwrap().workloads["load"].clone();
-        assert_eq!((load.crashed, load.completed), (150, 150), "{windows:?}");
+        assert_eq!(
+            (load.counts.crashed, load.counts.completed),
+            (150, 150),
+            "{windows:?}"
+        );
     }
 }

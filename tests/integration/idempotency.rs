@@ -110,7 +110,7 @@ fn checkouts(idempotent: bool) -> (BTreeMap<u64, u32>, u64) {
     sim.add_fault(Fault::loss("checkout", "payment", 0.2))
         .unwrap();
     let report = sim.run().unwrap();
-    let completed = report.workloads["orders"].completed;
+    let completed = report.workloads["orders"].counts.completed;
     let charges = ledger.lock().unwrap().clone();
     (charges, completed)
 }
@@ -218,7 +218,7 @@ fn a_first_attempt_that_panicked_midway_is_not_run_again() {
     let report = sim.run().unwrap();
     // The one order was charged before the panic; its retries got the stored failure.
     assert_eq!(ledger.lock().unwrap().get(&7), Some(&1));
-    assert_eq!(report.services["payment"].panics, 1);
-    assert_eq!(report.policies["shop -> payment"].attempts, 3);
-    assert_eq!(report.workloads["orders"].failed, 1);
+    assert_eq!(report.services["payment"].counts.panics, 1);
+    assert_eq!(report.policies["shop -> payment"].counts.attempts, 3);
+    assert_eq!(report.workloads["orders"].counts.failed, 1);
 }

@@ -220,5 +220,5 @@ fn much_work_at_one_instant_is_not_mistaken_for_a_loop() {
     .unwrap();
     let report = sim.run().unwrap();
     // Each user sends a request every 1 ms for 5 ms.
-    assert_eq!(report.workloads["users"].completed, 20_000 * 5);
+    assert_eq!(report.workloads["users"].counts.completed, 20_000 * 5);
 }

@@ -31,14 +31,14 @@ fn one_way_messages_are_handled_or_rejected_and_never_lost() {
     let report = sim.run().unwrap();
     let load = &report.workloads["load"];
     let audit = &report.services["audit"];
-    assert_eq!(load.sent, 1000);
-    assert_eq!(load.completed, 1000);
+    assert_eq!(load.counts.sent, 1000);
+    assert_eq!(load.counts.completed, 1000);
     // The sender never waits for the message, not even for its link.
     assert_eq!(load.latency_ms.max, 0.0);
     // Every message was handled or rejected.
-    assert_eq!(audit.handled + audit.rejected, 1000);
-    assert!(audit.rejected > 700, "{audit:?}");
+    assert_eq!(audit.counts.handled + audit.counts.rejected, 1000);
+    assert!(audit.counts.rejected > 700, "{audit:?}");
     // A 5 ms server over 1 s handles about 200, and the run drained the queue.
-    assert!((200..=203).contains(&audit.handled), "{audit:?}");
+    assert!((200..=203).contains(&audit.counts.handled), "{audit:?}");
     assert!(report.drained_seconds > 1.0, "{}", report.drained_seconds);
 }

@@ -27,8 +27,8 @@ fn real_time_smoke() {
     let wall = started.elapsed();
     assert_eq!(report.clock, ClockKind::Real);
     let load = &report.workloads["load"];
-    assert_eq!(load.sent, 20);
-    assert_eq!(load.completed, 20);
+    assert_eq!(load.counts.sent, 20);
+    assert_eq!(load.counts.completed, 20);
     // At least the 300 us of work; on a loaded machine a request can wait for the CPU, so
     // the upper bound is loose.
     assert!(load.latency_ms.p50 >= 0.3, "{:?}", load.latency_ms);
@@ -78,16 +78,20 @@ fn real_time_calls_never_answered_time_out_at_their_deadline() {
     let user = &report.workloads["user"];
     // Back to back, each ending at its deadline: at 25, 50, 75 and 100 ms, give or take the
     // driver's 1 ms tick and the machine's load.
-    assert!((2..=4).contains(&user.sent), "{user:?}");
-    assert_eq!(user.timed_out, user.sent, "{user:?}");
-    assert_eq!(user.completed, 0, "{user:?}");
+    assert!((2..=4).contains(&user.counts.sent), "{user:?}");
+    assert_eq!(user.counts.timed_out, user.counts.sent, "{user:?}");
+    assert_eq!(user.counts.completed, 0, "{user:?}");
     // One after the other, none earlier than its deadline.
-    let earliest = timeout * u32::try_from(user.sent).unwrap();
-    assert!(wall >= earliest, "{wall:?} for {} timeouts", user.sent);
+    let earliest = timeout * u32::try_from(user.counts.sent).unwrap();
+    assert!(
+        wall >= earliest,
+        "{wall:?} for {} timeouts",
+        user.counts.sent
+    );
     assert!(
         wall < earliest + ms(500),
         "{wall:?} for {} timeouts",
-        user.sent
+        user.counts.sent
     );
 }
 
@@ -148,9 +152,9 @@ fn real_time_concurrent_calls_from_a_handler_both_time_out() {
     .unwrap();
     let (report, _) = run_within(sim, Duration::from_secs(10));
     let user = &report.workloads["user"];
-    assert!(user.sent >= 2, "{user:?}");
-    assert_eq!(user.completed, user.sent, "{user:?}");
+    assert!(user.counts.sent >= 2, "{user:?}");
+    assert_eq!(user.counts.completed, user.counts.sent, "{user:?}");
     // Every request waited for both timeouts (the handler checks), which ran side by side.
-    assert_eq!(report.services["joiner"].failed, 0);
+    assert_eq!(report.services["joiner"].counts.failed, 0);
     assert!(user.latency_ms.max < 20.0 + 200.0, "{:?}", user.latency_ms);
 }

@@ -49,22 +49,29 @@ fn retries_recover_injected_failures_at_the_expected_rate() {
     );
     let load = &report.workloads["load"];
     let policy = &report.policies["client -> api"];
-    assert_eq!(load.sent, 2000);
-    assert_eq!(policy.calls, 2000);
-    assert_eq!(policy.attempts, policy.calls + policy.retries);
-    assert_eq!(policy.failed, load.failed);
+    assert_eq!(load.counts.sent, 2000);
+    assert_eq!(policy.counts.calls, 2000);
     assert_eq!(
-        report.faults[0].failed_calls,
-        policy.attempts - policy.succeeded
+        policy.counts.attempts,
+        policy.counts.calls + policy.counts.retries
+    );
+    assert_eq!(policy.counts.failed, load.counts.failed);
+    assert_eq!(
+        report.faults[0].counts.failed_calls,
+        policy.counts.attempts - policy.counts.succeeded
     );
     // Expected failures 2000/32 = 62.5, sd 7.8: within 4 sd.
-    assert!((31..=94).contains(&load.failed), "{} failed", load.failed);
+    assert!(
+        (31..=94).contains(&load.counts.failed),
+        "{} failed",
+        load.counts.failed
+    );
     // Expected retries per call: 1/2 + 1/4 + 1/8 + 1/16 = 0.9375 (sd of the total ~ 30).
     let expected = 0.9375 * 2000.0;
     assert!(
-        (policy.retries as f64 - expected).abs() < 140.0,
+        (policy.counts.retries as f64 - expected).abs() < 140.0,
         "{} retries, expected {expected}",
-        policy.retries
+        policy.counts.retries
     );
 }
 
@@ -110,7 +117,7 @@ fn backoff_latency(fail_first: u64, backoff: Backoff) -> (f64, f64) {
     .unwrap();
     let report = sim.run().unwrap();
     let load = &report.workloads["load"];
-    assert_eq!((load.sent, load.completed), (10, 10));
+    assert_eq!((load.counts.sent, load.counts.completed), (10, 10));
     (load.latency_ms.mean, load.latency_ms.max)
 }
 
@@ -137,7 +144,11 @@ fn a_retry_budget_caps_retries_at_its_ratio() {
         &always_failing,
     );
     let policy = &unbudgeted.policies["client -> api"];
-    assert_eq!(policy.retries, 2 * policy.calls, "every call retried twice");
+    assert_eq!(
+        policy.counts.retries,
+        2 * policy.counts.calls,
+        "every call retried twice"
+    );
     let budgeted = run(
         Worker::constant(ms(1)),
         Capacity::workers(4),
@@ -148,12 +159,12 @@ fn a_retry_budget_caps_retries_at_its_ratio() {
     );
     let policy = &budgeted.policies["client -> api"];
     // 10% of the calls in any 10 s window: at most 10% overall, and close to it.
-    let ratio = policy.retries as f64 / policy.calls as f64;
+    let ratio = policy.counts.retries as f64 / policy.counts.calls as f64;
     assert!((0.095..=0.1).contains(&ratio), "retry ratio {ratio}");
     // A call stops at its first denied retry: every call without both retries was denied once.
     assert!(
-        policy.retries_denied <= policy.calls
-            && policy.retries_denied >= policy.calls - policy.retries / 2,
+        policy.counts.retries_denied <= policy.counts.calls
+            && policy.counts.retries_denied >= policy.counts.calls - policy.counts.retries / 2,
         "{policy:?}"
     );
 }
@@ -197,15 +208,15 @@ fn the_breaker_opens_rejects_fast_and_closes_after_successful_trials() {
     );
     // While open, calls are rejected without reaching the api: of the ~200 calls in the
     // fault window only the ones that opened it and the trials failed there.
-    let failed_at_api = report.faults[0].failed_calls;
-    assert!(policy.breaker_rejected > 150, "{policy:?}");
+    let failed_at_api = report.faults[0].counts.failed_calls;
+    assert!(policy.counts.breaker_rejected > 150, "{policy:?}");
     assert!(
         failed_at_api < 40,
         "{failed_at_api} calls reached the failing api"
     );
     assert_eq!(
-        report.workloads["load"].failed,
-        policy.breaker_rejected + failed_at_api
+        report.workloads["load"].counts.failed,
+        policy.counts.breaker_rejected + failed_at_api
     );
 }
 
@@ -224,9 +235,12 @@ fn a_bulkhead_caps_calls_in_flight() {
     let api = &report.services["api"];
     // At most 2 in the api at once: nobody waits more than one service time.
     assert!(api.queue_wait_ms.max <= 10.0, "{:?}", api.queue_wait_ms);
-    assert_eq!(policy.bulkhead_rejected, report.workloads["load"].rejected);
-    assert!(policy.bulkhead_rejected > 250, "{policy:?}");
-    assert_eq!(api.handled + policy.bulkhead_rejected, 500);
+    assert_eq!(
+        policy.counts.bulkhead_rejected,
+        report.workloads["load"].counts.rejected
+    );
+    assert!(policy.counts.bulkhead_rejected > 250, "{policy:?}");
+    assert_eq!(api.counts.handled + policy.counts.bulkhead_rejected, 500);
 }
 
 #[test]
@@ -241,8 +255,8 @@ fn a_rate_limit_passes_its_rate() {
     );
     let policy = &report.policies["client -> api"];
     // Every other call finds a token.
-    assert_eq!(policy.rate_limited, 500);
-    assert_eq!(report.services["api"].handled, 500);
+    assert_eq!(policy.counts.rate_limited, 500);
+    assert_eq!(report.services["api"].counts.handled, 500);
 }
 
 /// 2% of requests hit a 50 ms hiccup (a GC pause, a cold cache); the rest take ~1 ms.
@@ -294,14 +308,14 @@ fn hedging_after_the_p95_cuts_the_p99_for_a_few_percent_more_load() {
         "hedging cuts p99 from {before} ms to {after} ms"
     );
     let policy = &hedged.policies["client -> api"];
-    let extra = policy.hedges_sent as f64 / policy.calls as f64;
+    let extra = policy.counts.hedges_sent as f64 / policy.counts.calls as f64;
     assert!(
         (0.03..=0.08).contains(&extra),
         "{extra} extra copies per call"
     );
-    assert!(policy.hedges_won > 0 && policy.hedges_won <= policy.hedges_sent);
+    assert!(policy.counts.hedges_won > 0 && policy.counts.hedges_won <= policy.counts.hedges_sent);
     // The api's extra work is at most the copies sent (some are cancelled in the queue).
-    let handled = |report: &Report| report.services["api"].handled as f64;
+    let handled = |report: &Report| report.services["api"].counts.handled as f64;
     let more = handled(&hedged) / handled(&plain) - 1.0;
     assert!(more <= extra + 0.005, "{more} more handled, {extra} copies");
 }
@@ -338,7 +352,8 @@ fn a_retry_storm_outlives_the_slowdown_unless_a_budget_caps_it() {
             .retry(retry.budget(RetryBudget::ratio(0.05).min_per_second(1.0))),
     );
     let measured = 30.0;
-    let offered = |report: &Report| report.policies["client -> api"].attempts as f64 / measured;
+    let offered =
+        |report: &Report| report.policies["client -> api"].counts.attempts as f64 / measured;
     let load = |report: &Report| report.workloads["load"].clone();
     // Without a budget, 38 s after the slowdown ended, the api still gets far more attempts
     // than requests, most calls fail and the ones that complete are slow.
@@ -348,7 +363,7 @@ fn a_retry_storm_outlives_the_slowdown_unless_a_budget_caps_it() {
         "{} attempts/s",
         offered(&unbudgeted)
     );
-    assert!(storm.failed * 2 > storm.sent, "{storm:?}");
+    assert!(storm.counts.failed * 2 > storm.counts.sent, "{storm:?}");
     assert!(report_utilization(&unbudgeted) > 0.99);
     // With the budget the system is back to normal: no failures, the M/M/1 p99 (46 ms).
     let calm = load(&budgeted);
@@ -357,11 +372,11 @@ fn a_retry_storm_outlives_the_slowdown_unless_a_budget_caps_it() {
         "{} attempts/s",
         offered(&budgeted)
     );
-    assert_eq!(calm.failed, 0, "{calm:?}");
+    assert_eq!(calm.counts.failed, 0, "{calm:?}");
     assert!(calm.latency_ms.p99 < 60.0, "{:?}", calm.latency_ms);
     // Over all requests, failed ones included, the storm's p99 is at least a timeout (100 ms,
     // more than twice the calm p99); here every request failed.
-    assert!(storm.failed * 100 > storm.sent);
+    assert!(storm.counts.failed * 100 > storm.counts.sent);
     assert!(calm.latency_ms.p99 * 2.0 < timeout.as_secs_f64() * 1000.0);
 }
 

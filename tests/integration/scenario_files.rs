@@ -27,11 +27,11 @@ fn mm1_file_matches_queueing_theory() {
     let report = scenario.to_simulation(None).unwrap().run().unwrap();
     let arrivals = &report.workloads["arrivals"];
     assert!(
-        arrivals.completed >= 980_000,
+        arrivals.counts.completed >= 980_000,
         "too few requests for the stated tolerance: {}",
-        arrivals.completed
+        arrivals.counts.completed
     );
-    assert_eq!(arrivals.failed, 0);
+    assert_eq!(arrivals.counts.failed, 0);
     let latency = &arrivals.latency_ms;
     let mean_error = relative_error(latency.mean, 5.0);
     let p99_error = relative_error(latency.p99, 23.026);
@@ -56,10 +56,10 @@ fn store_file_runs_and_accounts_for_every_request() {
     eprintln!("{report}");
     for name in ["browse", "checkout"] {
         let workload = &report.workloads[name];
-        assert!(workload.sent > 1000, "{name}: {workload:?}");
+        assert!(workload.counts.sent > 1000, "{name}: {workload:?}");
         assert_eq!(
-            workload.sent,
-            workload.completed + workload.failed,
+            workload.counts.sent,
+            workload.counts.completed + workload.counts.failed,
             "{name}"
         );
         // Two crossings of the 20 ms internet edge at least, most of the time.
@@ -71,7 +71,7 @@ fn store_file_runs_and_accounts_for_every_request() {
     );
     // Every backend was reached.
     for (name, service) in &report.services {
-        assert!(service.handled > 0, "{name} handled nothing");
+        assert!(service.counts.handled > 0, "{name} handled nothing");
     }
     // The same seed gives the same report.
     let again = from_disk.to_simulation(None).unwrap().run().unwrap();
@@ -89,7 +89,7 @@ fn fanout_file_amplifies_the_tail() {
     let report = scenario.to_simulation(None).unwrap().run().unwrap();
     eprintln!("{report}");
     let search = &report.workloads["search"];
-    assert_eq!(search.failed, 0);
+    assert_eq!(search.counts.failed, 0);
     let frontend = &report.services["frontend"].latency_ms;
     let backend = &report.services["backend-01"].latency_ms;
     assert!(
@@ -106,8 +106,8 @@ fn fanout_file_amplifies_the_tail() {
     );
     // Each backend sees every request once.
     assert_eq!(
-        report.services["backend-01"].handled,
-        report.services["backend-20"].handled
+        report.services["backend-01"].counts.handled,
+        report.services["backend-20"].counts.handled
     );
 }
 
@@ -177,8 +177,11 @@ fn an_event_chain_settles_at_the_analytic_sum() {
     );
     let report = scenario.to_simulation(None).unwrap().run().unwrap();
     let checkout = &report.workloads["checkout"];
-    assert_eq!(checkout.completed, 100);
-    assert_eq!(checkout.sent, checkout.completed + checkout.failed);
+    assert_eq!(checkout.counts.completed, 100);
+    assert_eq!(
+        checkout.counts.sent,
+        checkout.counts.completed + checkout.counts.failed
+    );
     assert_eq!(checkout.latency_ms.p50, 3.2);
     assert_eq!(checkout.latency_ms.max, 3.2);
     assert_eq!(checkout.settled_ms.count, 100);
@@ -186,15 +189,15 @@ fn an_event_chain_settles_at_the_analytic_sum() {
     assert_eq!(checkout.settled_ms.max, 6.0);
     assert_eq!(checkout.settled_ms.mean, 6.0);
     let orders = &report.topics["orders"];
-    assert_eq!(orders.published, 100);
-    assert_eq!(orders.subscribers["payment"].handled, 100);
+    assert_eq!(orders.counts.published, 100);
+    assert_eq!(orders.subscribers["payment"].counts.handled, 100);
     assert_eq!(orders.subscribers["payment"].latency_ms.max, 2.7);
     let payments = &report.topics["payments"];
-    assert_eq!(payments.published, 100);
-    assert_eq!(payments.subscribers["shipping"].handled, 100);
+    assert_eq!(payments.counts.published, 100);
+    assert_eq!(payments.subscribers["shipping"].counts.handled, 100);
     assert_eq!(payments.subscribers["shipping"].latency_ms.max, 1.3);
     // The at-least-once topic has its dead-letter topic, unused here.
-    assert_eq!(report.topics["orders.dead-letter"].published, 0);
+    assert_eq!(report.topics["orders.dead-letter"].counts.published, 0);
     // The JSON report carries the topics and the settled latency.
     let json: serde_json::Value = serde_json::from_str(&report.to_json()).unwrap();
     assert_eq!(
@@ -247,17 +250,30 @@ open = { rate = 300.0 }
         .run()
         .unwrap();
     let stories = &report.workloads["stories"];
-    assert!(stories.completed > 1000, "{stories:?}");
-    assert_eq!(stories.failed, 0);
+    assert!(stories.counts.completed > 1000, "{stories:?}");
+    assert_eq!(stories.counts.failed, 0);
     let news = &report.topics["news"];
-    assert_eq!(news.published, stories.completed);
+    assert_eq!(news.counts.published, stories.counts.completed);
     assert_eq!(news.subscribers.len(), 3);
     for name in ["web", "mobile", "archive"] {
-        assert_eq!(news.subscribers[name].handled, news.published, "{name}");
-        assert_eq!(report.services[name].handled, news.published, "{name}");
+        assert_eq!(
+            news.subscribers[name].counts.handled, news.counts.published,
+            "{name}"
+        );
+        assert_eq!(
+            report.services[name].counts.handled, news.counts.published,
+            "{name}"
+        );
     }
-    assert_eq!(news.delivered, 3 * news.published);
-    assert_eq!((news.lost, news.redelivered, news.rejected), (0, 0, 0));
+    assert_eq!(news.counts.delivered, 3 * news.counts.published);
+    assert_eq!(
+        (
+            news.counts.lost,
+            news.counts.redelivered,
+            news.counts.rejected
+        ),
+        (0, 0, 0)
+    );
 }
 
 /// The shipped event-driven store: every order ends, and settling takes longer than the
@@ -272,8 +288,11 @@ fn events_file_runs_and_settles_after_the_response() {
     let report = scenario.to_simulation(None).unwrap().run().unwrap();
     eprintln!("{report}");
     let orders = &report.workloads["orders"];
-    assert!(orders.sent > 4000, "{orders:?}");
-    assert_eq!(orders.sent, orders.completed + orders.failed);
+    assert!(orders.counts.sent > 4000, "{orders:?}");
+    assert_eq!(
+        orders.counts.sent,
+        orders.counts.completed + orders.counts.failed
+    );
     assert!(
         orders.settled_ms.p50 > orders.latency_ms.p50,
         "settled p50 {} vs latency p50 {}",
@@ -284,14 +303,17 @@ fn events_file_runs_and_settles_after_the_response() {
     for name in ["payment", "inventory", "email"] {
         let subscriber = &placed.subscribers[name];
         assert_eq!(
-            subscriber.handled + subscriber.dead_lettered,
-            placed.published,
+            subscriber.counts.handled + subscriber.counts.dead_lettered,
+            placed.counts.published,
             "{name}"
         );
     }
     let done = &report.topics["payment-done"];
-    assert!(done.published > 4000, "{done:?}");
-    assert_eq!(done.subscribers["shipping"].handled, done.published);
+    assert!(done.counts.published > 4000, "{done:?}");
+    assert_eq!(
+        done.subscribers["shipping"].counts.handled,
+        done.counts.published
+    );
     // The slowest subscriber lags; the broker holds its backlog.
     assert!(placed.subscribers["email"].lag_max > placed.subscribers["inventory"].lag_max);
     // The same seed gives the same report.
@@ -364,8 +386,11 @@ fn the_reference_example_is_valid() {
     .unwrap();
     let report = sim.run().unwrap();
     let checkout = &report.workloads["checkout"];
-    assert!(checkout.completed > 0);
-    assert_eq!(checkout.sent, checkout.completed + checkout.failed);
+    assert!(checkout.counts.completed > 0);
+    assert_eq!(
+        checkout.counts.sent,
+        checkout.counts.completed + checkout.counts.failed
+    );
 }
 
 /// A small valid file; the malformed cases below each break one thing.
@@ -1299,7 +1324,10 @@ open = {{ rate = 100.0, arrivals = "constant" }}
 fn the_api_db_base_takes_exactly_two_milliseconds() {
     let report = run(&api_db("", ""));
     let w = &report.workloads["w"];
-    assert_eq!((w.sent, w.completed, w.failed), (100, 100, 0));
+    assert_eq!(
+        (w.counts.sent, w.counts.completed, w.counts.failed),
+        (100, 100, 0)
+    );
     assert_eq!((w.latency_ms.p50, w.latency_ms.max), (2.0, 2.0));
     assert!(report.faults.is_empty() && report.policies.is_empty());
     assert!(report.services["db"].replicas.is_empty());
@@ -1312,15 +1340,15 @@ fn replicas_and_balancers_come_from_the_file() {
     let db = &report.services["db"];
     assert_eq!(db.replicas.len(), 2);
     // Round robin by default: one each in turn.
-    let handled: Vec<u64> = db.replicas.iter().map(|r| r.handled).collect();
+    let handled: Vec<u64> = db.replicas.iter().map(|r| r.counts.handled).collect();
     assert_eq!(handled, [50, 50]);
-    assert_eq!(db.handled, 100);
+    assert_eq!(db.counts.handled, 100);
 
     let report = run(&api_db("replicas = 4\nbalancer = \"random\"", ""));
     let handled: Vec<u64> = report.services["db"]
         .replicas
         .iter()
-        .map(|r| r.handled)
+        .map(|r| r.counts.handled)
         .collect();
     assert_eq!(handled.len(), 4);
     assert_eq!(handled.iter().sum::<u64>(), 100);
@@ -1334,7 +1362,7 @@ fn replicas_and_balancers_come_from_the_file() {
     let handled: Vec<u64> = report.services["db"]
         .replicas
         .iter()
-        .map(|r| r.handled)
+        .map(|r| r.counts.handled)
         .collect();
     assert_eq!(handled, [100, 0, 0]);
 
@@ -1344,7 +1372,7 @@ fn replicas_and_balancers_come_from_the_file() {
             "",
         ));
         assert_eq!(report.services["db"].replicas.len(), 3, "{balancer}");
-        assert_eq!(report.workloads["w"].completed, 100, "{balancer}");
+        assert_eq!(report.workloads["w"].counts.completed, 100, "{balancer}");
     }
     let ewma = api_db(
         "replicas = 2\nbalancer = \"peak_ewma\"\nbalancer_decay = \"500ms\"",
@@ -1381,8 +1409,8 @@ fn every_fault_kind_acts() {
     // Half the calls to db fail at once.
     let report = run(&api_db("", "[[faults]]\nfail = \"db\"\nprobability = 0.5"));
     let w = &report.workloads["w"];
-    assert!((30..=70).contains(&w.failed), "{w:?}");
-    assert_eq!(report.faults[0].failed_calls, w.failed);
+    assert!((30..=70).contains(&w.counts.failed), "{w:?}");
+    assert_eq!(report.faults[0].counts.failed_calls, w.counts.failed);
 
     // Lost messages: the caller hears nothing and gives up after the call timeout.
     let report = run(&api_db(
@@ -1390,9 +1418,12 @@ fn every_fault_kind_acts() {
         "[[faults]]\nloss = [\"api\", \"db\"]\nprobability = 0.3",
     ));
     let w = &report.workloads["w"];
-    let lost = report.faults[0].lost_messages;
+    let lost = report.faults[0].counts.lost_messages;
     assert!(lost > 10, "{:?}", report.faults);
-    assert!(w.failed > 10 && w.failed <= lost, "{w:?} lost {lost}");
+    assert!(
+        w.counts.failed > 10 && w.counts.failed <= lost,
+        "{w:?} lost {lost}"
+    );
 
     // A partition of 100 ms: the 10 requests in it fail.
     let report = run(&api_db(
@@ -1400,8 +1431,8 @@ fn every_fault_kind_acts() {
         "[[faults]]\npartition = [\"db\", \"api\"]\nat = \"500ms\"\nlasting = \"100ms\"",
     ));
     let w = &report.workloads["w"];
-    assert_eq!(w.failed, 10, "{w:?}");
-    assert_eq!(report.faults[0].lost_messages, 10);
+    assert_eq!(w.counts.failed, 10, "{w:?}");
+    assert_eq!(report.faults[0].counts.lost_messages, 10);
     assert_eq!(report.faults[0].fault, "partition db | api");
 
     // A crash while db works on a request (5 ms, from 501 ms): that request fails, and db
@@ -1411,13 +1442,13 @@ fn every_fault_kind_acts() {
         "[[faults]]\ncrash = \"db\"\nat = \"503ms\"\nlasting = \"100ms\"",
     ));
     assert!(
-        report.faults[0].crashed_requests >= 1,
+        report.faults[0].counts.crashed_requests >= 1,
         "{:?}",
         report.faults
     );
-    assert!(report.services["db"].crashed >= 1);
+    assert!(report.services["db"].counts.crashed >= 1);
     let w = &report.workloads["w"];
-    assert!((9..=11).contains(&w.failed), "{w:?}");
+    assert!((9..=11).contains(&w.counts.failed), "{w:?}");
 }
 
 /// A crash of one replica fails only what that replica had; the other keeps working.
@@ -1428,12 +1459,19 @@ fn a_replica_crash_fails_its_requests() {
         "[[faults]]\ncrash = \"db\"\nreplica = 1\nat = \"505ms\"\nlasting = \"100ms\"",
     ));
     assert_eq!(report.faults[0].fault, "crash db replica 1");
-    assert!(report.faults[0].crashed_requests > 0, "{:?}", report.faults);
+    assert!(
+        report.faults[0].counts.crashed_requests > 0,
+        "{:?}",
+        report.faults
+    );
     let db = &report.services["db"];
     assert_eq!(db.replicas.len(), 2);
     let w = &report.workloads["w"];
-    assert!(w.failed > 0 && w.failed < 10, "{w:?}");
-    assert!(db.replicas[0].handled > db.replicas[1].handled, "{db:?}");
+    assert!(w.counts.failed > 0 && w.counts.failed < 10, "{w:?}");
+    assert!(
+        db.replicas[0].counts.handled > db.replicas[1].counts.handled,
+        "{db:?}"
+    );
 }
 
 /// A retry policy hides a failing dependency: the retries show in the policy's report.
@@ -1448,16 +1486,19 @@ fn a_retry_policy_retries_the_calls_a_fault_fails() {
         ),
     ));
     let policy = &with.policies["api -> db"];
-    assert!(policy.retries > 0, "{policy:?}");
-    assert_eq!(policy.calls, 100);
-    assert_eq!(policy.attempts, policy.calls + policy.retries);
-    assert_eq!(policy.failed, with.workloads["w"].failed);
+    assert!(policy.counts.retries > 0, "{policy:?}");
+    assert_eq!(policy.counts.calls, 100);
+    assert_eq!(
+        policy.counts.attempts,
+        policy.counts.calls + policy.counts.retries
+    );
+    assert_eq!(policy.counts.failed, with.workloads["w"].counts.failed);
     // Five attempts fail together one time in 32.
     assert!(
-        with.workloads["w"].failed * 5 < without.workloads["w"].failed,
+        with.workloads["w"].counts.failed * 5 < without.workloads["w"].counts.failed,
         "with retries {} failed, without {}",
-        with.workloads["w"].failed,
-        without.workloads["w"].failed
+        with.workloads["w"].counts.failed,
+        without.workloads["w"].counts.failed
     );
     // A constant backoff of 1 ms: a request that needed one retry took 2 + 1 + 1 ms... at
     // least one more millisecond than the base.
@@ -1482,8 +1523,8 @@ fn every_policy_part_acts() {
         "retry = { max_attempts = 3, budget = { ratio = 0.1, window = \"1s\" } }",
     ));
     let p = &report.policies["api -> db"];
-    assert!(p.retries > 0 && p.retries_denied > 0, "{p:?}");
-    assert!(p.retries <= 10, "{p:?}");
+    assert!(p.counts.retries > 0 && p.counts.retries_denied > 0, "{p:?}");
+    assert!(p.counts.retries <= 10, "{p:?}");
 
     // The breaker opens, rejects, half-opens after 50 ms and closes once db is back.
     let report = run(&policy(
@@ -1491,7 +1532,7 @@ fn every_policy_part_acts() {
         "circuit_breaker = { window_calls = 10, minimum_calls = 5, open_for = \"50ms\", trial_calls = 2 }",
     ));
     let p = &report.policies["api -> db"];
-    assert!(p.breaker_rejected > 0, "{p:?}");
+    assert!(p.counts.breaker_rejected > 0, "{p:?}");
     let states: Vec<BreakerState> = p.breaker_transitions.iter().map(|t| t.to).collect();
     assert_eq!(states.first(), Some(&BreakerState::Open), "{states:?}");
     assert!(states.contains(&BreakerState::HalfOpen), "{states:?}");
@@ -1501,27 +1542,27 @@ fn every_policy_part_acts() {
     let slow = "[[faults]]\nslow = \"db\"\nfactor = 20.0\nat = \"500ms\"\nlasting = \"100ms\"";
     let report = run(&policy(slow, "timeout = \"10ms\""));
     let p = &report.policies["api -> db"];
-    assert!((9..=11).contains(&p.timeouts), "{p:?}");
-    assert_eq!(report.workloads["w"].failed, p.timeouts);
+    assert!((9..=11).contains(&p.counts.timeouts), "{p:?}");
+    assert_eq!(report.workloads["w"].counts.failed, p.counts.timeouts);
     // No success took longer than the timeout allows: 1 ms of api's work, then the call.
     assert!(report.workloads["w"].latency_ms.max <= 11.0);
 
     // At most 2 calls in flight: db takes 20 ms for a while, so a third call is refused.
     let report = run(&policy(slow, "bulkhead = 2"));
     let p = &report.policies["api -> db"];
-    assert!(p.bulkhead_rejected > 0, "{p:?}");
+    assert!(p.counts.bulkhead_rejected > 0, "{p:?}");
 
     // 50 calls a second, one at a time, against 100 requests a second.
     let report = run(&policy("", "rate_limit = { per_second = 50.0, burst = 1 }"));
     let p = &report.policies["api -> db"];
-    assert!((45..=55).contains(&p.rate_limited), "{p:?}");
-    assert_eq!(report.workloads["w"].failed, p.rate_limited);
+    assert!((45..=55).contains(&p.counts.rate_limited), "{p:?}");
+    assert_eq!(report.workloads["w"].counts.failed, p.counts.rate_limited);
 
     // A second copy of every call still unanswered after 1.5 ms: the slow ones, and those
     // queued behind them; none of the others.
     let report = run(&policy(slow, "hedge = { after = \"1500us\" }"));
     let p = &report.policies["api -> db"];
-    assert!((10..50).contains(&p.hedges_sent), "{p:?}");
+    assert!((10..50).contains(&p.counts.hedges_sent), "{p:?}");
 
     // At the 50th percentile of what was observed, after 10 calls: about half are hedged.
     let varied = api_db(
@@ -1530,8 +1571,8 @@ fn every_policy_part_acts() {
     );
     let report = run(&varied);
     let p = &report.policies["api -> db"];
-    assert!((25..=75).contains(&p.hedges_sent), "{p:?}");
-    assert!(p.hedges_won > 0, "{p:?}");
+    assert!((25..=75).contains(&p.counts.hedges_sent), "{p:?}");
+    assert!(p.counts.hedges_won > 0, "{p:?}");
 }
 
 /// A policy on the workload's requests, `from = "client"`.
@@ -1542,9 +1583,9 @@ fn a_policy_from_the_client_applies_to_workload_requests() {
         "[[faults]]\nfail = \"api\"\nprobability = 0.5\n\n[[policies]]\nfrom = \"client\"\nto = \"api\"\nretry = { max_attempts = 20, backoff = \"exponential\", base = \"1ms\", cap = \"2ms\", jitter = \"none\" }",
     ));
     let p = &report.policies["client -> api"];
-    assert_eq!(p.calls, 100);
-    assert!(p.retries > 50, "{p:?}");
-    assert_eq!(report.workloads["w"].failed, 0);
+    assert_eq!(p.counts.calls, 100);
+    assert!(p.counts.retries > 50, "{p:?}");
+    assert_eq!(report.workloads["w"].counts.failed, 0);
 }
 
 /// The shipped resilience scenario shows what it says: three replicas, retries and their
@@ -1556,21 +1597,24 @@ fn resilience_file_shows_replicas_policies_and_faults() {
     let report = scenario.to_simulation(None).unwrap().run().unwrap();
     eprintln!("{report} in {:?}", started.elapsed());
     let orders = &report.workloads["orders"];
-    assert!(orders.sent > 5000, "{orders:?}");
-    assert_eq!(orders.sent, orders.completed + orders.failed);
-    assert!(orders.failed > 0);
+    assert!(orders.counts.sent > 5000, "{orders:?}");
+    assert_eq!(
+        orders.counts.sent,
+        orders.counts.completed + orders.counts.failed
+    );
+    assert!(orders.counts.failed > 0);
 
     let catalog = &report.services["catalog"];
     assert_eq!(catalog.replicas.len(), 3);
     assert!(
-        catalog.replicas.iter().all(|r| r.handled > 0),
+        catalog.replicas.iter().all(|r| r.counts.handled > 0),
         "{catalog:?}"
     );
 
     let payment = &report.policies["frontend -> payment"];
-    assert!(payment.retries > 0, "{payment:?}");
-    assert!(payment.retries_denied > 0, "{payment:?}");
-    assert!(payment.breaker_rejected > 0, "{payment:?}");
+    assert!(payment.counts.retries > 0, "{payment:?}");
+    assert!(payment.counts.retries_denied > 0, "{payment:?}");
+    assert!(payment.counts.breaker_rejected > 0, "{payment:?}");
     let opened = payment
         .breaker_transitions
         .iter()
@@ -1581,11 +1625,11 @@ fn resilience_file_shows_replicas_policies_and_faults() {
         payment.breaker_transitions.last().map(|t| t.to),
         Some(BreakerState::Closed)
     );
-    assert!(report.policies["frontend -> catalog"].retries > 0);
+    assert!(report.policies["frontend -> catalog"].counts.retries > 0);
 
     assert_eq!(report.faults.len(), 4);
-    assert!(report.faults[0].failed_calls > 0);
-    assert!(report.faults[1].failed_calls > 0);
+    assert!(report.faults[0].counts.failed_calls > 0);
+    assert!(report.faults[1].counts.failed_calls > 0);
     assert_eq!(report.faults[2].fault, "crash catalog replica 0");
     assert_eq!(report.faults[3].fault, "slow catalog replica 1 x5");
 

@@ -45,5 +45,5 @@ fn a_simulation_runs_on_another_thread() {
         .join()
         .unwrap()
         .unwrap();
-    assert_eq!(report.workloads["load"].completed, 10);
+    assert_eq!(report.workloads["load"].counts.completed, 10);
 }
