@@ -2,6 +2,8 @@
 //! than most calls take, send a second copy and take whichever answers first. [`run`] is
 //! the race of the two copies of one attempt.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use super::PairPolicy;
@@ -11,7 +13,21 @@ use crate::error::CallError;
 use crate::error::FieldError;
 use crate::metrics::LatencyHistogram;
 use crate::rules;
-use crate::runtime::replica::Cancel;
+
+/// Set by a hedging caller on the copy that lost the race: a copy still waiting in a queue is
+/// dropped there instead of being handled.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Cancel(Arc<AtomicBool>);
+
+impl Cancel {
+    pub(crate) fn cancel(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+
+    pub(crate) fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+}
 
 /// When to send the second copy of a call.
 ///

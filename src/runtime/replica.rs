@@ -31,6 +31,7 @@ use crate::message::{RequestId, RequestMeta};
 use crate::metrics::{BusyTime, LatencyHistogram};
 use crate::nanos::saturating_u64 as nanos;
 use crate::node::NodeId;
+use crate::policy::hedge::Cancel;
 use crate::random::SimRng;
 use crate::report::{ReplicaReport, ServiceCounts, ServiceReport};
 use crate::runtime::context::Context;
@@ -39,21 +40,6 @@ use crate::runtime::service::Service;
 use crate::runtime::settle::Settle;
 
 type Reply<S> = oneshot::Sender<Result<<S as Service>::Response, CallError>>;
-
-/// Set by a hedging caller on the copy that lost the race: a copy still waiting in a queue is
-/// dropped there instead of being handled.
-#[derive(Clone, Debug, Default)]
-pub(crate) struct Cancel(Arc<AtomicBool>);
-
-impl Cancel {
-    pub(crate) fn cancel(&self) {
-        self.0.store(true, Ordering::Relaxed);
-    }
-
-    fn is_cancelled(&self) -> bool {
-        self.0.load(Ordering::Relaxed)
-    }
-}
 
 /// Where a request's outcome goes.
 pub(crate) enum Responder<S: Service> {
