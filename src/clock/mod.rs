@@ -22,7 +22,8 @@
 // - virtual_clock: simulated time, and the idle hook that moves it;
 // - real_clock: the wall clock, with its timer driver;
 // - call_timer: a real-clock caller's own timer for its calls' deadlines;
-// - timer: the timer queue both clocks keep, and the futures that wait in it.
+// - timer: the timer queue both clocks keep, and the futures that wait in it;
+// - halt: why a clock stops a run before it drains (stall, no progress, past its range).
 // This module holds what the rest of the crate uses: the kinds, the `Clock` that dispatches
 // to one of them, and the futures it returns.
 mod call_timer;
