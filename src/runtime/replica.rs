@@ -519,8 +519,7 @@ impl<S: Service> ReplicaSet<S> {
     pub(crate) fn worker_count(&self) -> usize {
         self.replicas
             .iter()
-            .map(|replica| replica.worker_count())
-            .sum()
+            .fold(0usize, |sum, replica| sum.saturating_add(replica.worker_count()))
     }
 
     /// The replica the balancer chooses for the next request.
