@@ -299,11 +299,17 @@ fn compare(rate: f64, synchronous: &Report, event_driven: &Report) {
         "checkout utilisation",
         &format!(
             "{:.0}%",
-            100.0 * synchronous.services["checkout"].utilization
+            100.0
+                * synchronous.services["checkout"]
+                    .utilization
+                    .expect("a fixed number of workers")
         ),
         &format!(
             "{:.0}%",
-            100.0 * event_driven.services["checkout"].utilization
+            100.0
+                * event_driven.services["checkout"]
+                    .utilization
+                    .expect("a fixed number of workers")
         ),
     );
     for (topic, figures) in &event_driven.topics {

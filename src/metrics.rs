@@ -19,6 +19,13 @@
 //!   `[min, max]`, so a latency that never varies reports the same figure for
 //!   every percentile.
 //!
+//! A histogram costs from 16 KB to about 100 KB, depending on the range of its values, and
+//! a simulation has several per service. So a recorder holds its first
+//! [`FEW`](LatencyHistogram::FEW) values as they are, and makes the histogram only when
+//! more come; a percentile of a few values is read from them sorted, rounded to its
+//! histogram bucket as the histogram would round it, so it is the same figure either way. A service that handled a handful
+//! of requests costs a few hundred bytes, not three histograms.
+//!
 //! Which interval a histogram measures (queue wait, processing, end-to-end)
 //! and which observations enter it (usually only those in the measured
 //! window, after warm-up) is decided by whoever records into it; the
@@ -98,7 +105,7 @@ const HISTOGRAM_CEILING_NS: u64 = u64::MAX / 4;
 #[derive(Clone, Debug)]
 pub struct LatencyHistogram {
     /// Percentiles, in nanoseconds (saturated at [`HISTOGRAM_CEILING_NS`]).
-    histogram: Histogram<u64>,
+    percentiles: Percentiles,
     /// Exact number of recorded values.
     count: u64,
     /// Exact sum of recorded values in nanoseconds (saturating).
@@ -111,7 +118,124 @@ pub struct LatencyHistogram {
     max_ns: u128,
 }
 
+/// What a [`LatencyHistogram`] answers percentiles from: its few values as they are, or,
+/// past [`LatencyHistogram::FEW`], the histogram.
+#[derive(Clone, Debug)]
+enum Percentiles {
+    Few(Vec<u64>),
+    Many(Box<Histogram<u64>>),
+}
+
+/// Reads quantiles from a histogram, or from few values sorted as a histogram would read
+/// them.
+enum Quantiles<'a> {
+    Few(Vec<u64>),
+    Many(&'a Histogram<u64>),
+}
+
+/// A histogram with no values, for its bucket boundaries: every histogram of
+/// [`SIGNIFICANT_DIGITS`] has the same.
+static BUCKETS: std::sync::LazyLock<Histogram<u64>> = std::sync::LazyLock::new(new_histogram);
+
+impl Quantiles<'_> {
+    /// The value at quantile `q` (in `[0, 1]`), as `Histogram::value_at_quantile` gives it:
+    /// the `ceil(q * n)`-th smallest value (at least the first), reported as the highest
+    /// value of its bucket (the lowest for `q = 0`).
+    fn at(&self, q: f64) -> u64 {
+        match self {
+            Quantiles::Many(histogram) => histogram.value_at_quantile(q),
+            Quantiles::Few(sorted) => {
+                let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+                let value = sorted[rank - 1];
+                if q == 0.0 {
+                    BUCKETS.lowest_equivalent(value)
+                } else {
+                    BUCKETS.highest_equivalent(value)
+                }
+            }
+        }
+    }
+}
+
+impl Percentiles {
+    /// What reads these values' quantiles.
+    fn quantiles(&self) -> Quantiles<'_> {
+        match self {
+            Percentiles::Many(histogram) => Quantiles::Many(histogram),
+            Percentiles::Few(values) => {
+                let mut sorted = values.clone();
+                sorted.sort_unstable();
+                Quantiles::Few(sorted)
+            }
+        }
+    }
+
+    /// The histogram, made from the few values if there is none yet.
+    fn many(&mut self) -> &mut Histogram<u64> {
+        if let Percentiles::Few(values) = self {
+            let mut histogram = Box::new(new_histogram());
+            for &value in values.iter() {
+                record_into(&mut histogram, value, 1);
+            }
+            *self = Percentiles::Many(histogram);
+        }
+        match self {
+            Percentiles::Many(histogram) => histogram,
+            Percentiles::Few(_) => unreachable!("made just above"),
+        }
+    }
+
+    fn record(&mut self, value: u64) {
+        match self {
+            Percentiles::Few(values) if values.len() < LatencyHistogram::FEW => values.push(value),
+            _ => record_into(self.many(), value, 1),
+        }
+    }
+
+    fn merge(&mut self, other: &Percentiles) {
+        match (&mut *self, other) {
+            (Percentiles::Few(ours), Percentiles::Few(theirs))
+                if ours.len() + theirs.len() <= LatencyHistogram::FEW =>
+            {
+                ours.extend_from_slice(theirs);
+            }
+            (_, Percentiles::Few(theirs)) => {
+                let ours = self.many();
+                for &value in theirs {
+                    record_into(ours, value, 1);
+                }
+            }
+            (_, Percentiles::Many(theirs)) => {
+                let ours = self.many();
+                if ours.add(&**theirs).is_err() {
+                    // Only reachable if the histogram could not grow: copy value by
+                    // value, saturating, instead of losing observations.
+                    for bucket in theirs.iter_recorded() {
+                        ours.saturating_record_n(
+                            bucket.value_iterated_to(),
+                            bucket.count_at_value(),
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Records `count` of `value` into `histogram`.
+fn record_into(histogram: &mut Histogram<u64>, value: u64, count: u64) {
+    if histogram.record_n(value, count).is_err() {
+        // Only reachable if the histogram could not grow; keep the observation rather
+        // than dropping it.
+        histogram.saturating_record_n(value, count);
+    }
+}
+
 impl LatencyHistogram {
+    /// How many values a recorder keeps as they are before it makes its histogram: 2 KB
+    /// of values, against the histogram's 16 KB or more.
+    pub const FEW: usize = 256;
+
     /// Creates an empty recorder.
     ///
     /// # Examples
@@ -125,7 +249,7 @@ impl LatencyHistogram {
     #[must_use]
     pub fn new() -> Self {
         Self {
-            histogram: new_histogram(),
+            percentiles: Percentiles::Few(Vec::new()),
             count: 0,
             sum_ns: 0,
             min_ns: u128::MAX,
@@ -169,11 +293,7 @@ impl LatencyHistogram {
 
     /// Records `nanos` exactly, and `clamped` (at most the ceiling) in the histogram.
     fn record_clamped(&mut self, clamped: u64, nanos: u128) {
-        if self.histogram.record(clamped).is_err() {
-            // Only reachable if the histogram could not grow; keep the
-            // observation rather than dropping it.
-            self.histogram.saturating_record(clamped);
-        }
+        self.percentiles.record(clamped);
         self.min_ns = self.min_ns.min(nanos);
         self.max_ns = self.max_ns.max(nanos);
         self.count = self.count.saturating_add(1);
@@ -256,8 +376,13 @@ impl LatencyHistogram {
         if self.count == 0 {
             return Duration::ZERO;
         }
+        self.quantile_of(&self.percentiles.quantiles(), q)
+    }
+
+    /// [`quantile`](Self::quantile) from `quantiles`, this recorder's.
+    fn quantile_of(&self, quantiles: &Quantiles<'_>, q: f64) -> Duration {
         let q = if q.is_nan() { 0.0 } else { q.clamp(0.0, 1.0) };
-        let value = u128::from(self.histogram.value_at_quantile(q));
+        let value = u128::from(quantiles.at(q));
         nanos::to_duration(value.clamp(self.min_ns, self.max_ns))
     }
 
@@ -282,14 +407,7 @@ impl LatencyHistogram {
         if other.count == 0 {
             return;
         }
-        if self.histogram.add(&other.histogram).is_err() {
-            // Only reachable if the histogram could not grow: copy value by
-            // value, saturating, instead of losing observations.
-            for bucket in other.histogram.iter_recorded() {
-                self.histogram
-                    .saturating_record_n(bucket.value_iterated_to(), bucket.count_at_value());
-            }
-        }
+        self.percentiles.merge(&other.percentiles);
         self.min_ns = self.min_ns.min(other.min_ns);
         self.max_ns = self.max_ns.max(other.max_ns);
         self.count = self.count.saturating_add(other.count);
@@ -317,13 +435,15 @@ impl LatencyHistogram {
         if self.count == 0 {
             return LatencySummary::default();
         }
+        let quantiles = self.percentiles.quantiles();
+        let quantile = |q| nanos::as_millis_f64(self.quantile_of(&quantiles, q));
         LatencySummary {
             count: self.count,
             mean: nanos::as_millis_f64(self.mean()),
-            p50: nanos::as_millis_f64(self.quantile(0.5)),
-            p90: nanos::as_millis_f64(self.quantile(0.9)),
-            p99: nanos::as_millis_f64(self.quantile(0.99)),
-            p999: nanos::as_millis_f64(self.quantile(0.999)),
+            p50: quantile(0.5),
+            p90: quantile(0.9),
+            p99: quantile(0.99),
+            p999: quantile(0.999),
             max: nanos::as_millis_f64(self.max()),
         }
     }
@@ -494,6 +614,17 @@ impl BusyTime {
         nanos::to_duration(self.busy)
     }
 
+    /// Busy time divided by the window's length: the time-average number of busy workers.
+    /// `0.0` if the window is empty.
+    #[must_use]
+    pub fn mean_busy(&self) -> f64 {
+        let window = self.window_end_ns.saturating_sub(self.window_start_ns);
+        if window == 0 {
+            return 0.0;
+        }
+        self.busy as f64 / window as f64
+    }
+
     /// Busy time divided by the worker time available in the window
     /// (`workers` × window length); `0.0` if the window is empty or `workers`
     /// is 0.
@@ -652,6 +783,66 @@ mod tests {
         }
         assert!(many.mean() <= Duration::MAX);
         let _ = many.summary();
+    }
+
+    /// The percentiles a histogram of every value gives, as the recorder gave them before
+    /// it kept a few values apart.
+    fn direct_quantiles(values: &[u64]) -> Vec<u64> {
+        let mut histogram = new_histogram();
+        for &value in values {
+            histogram.record(value).unwrap();
+        }
+        let (min, max) = (*values.iter().min().unwrap(), *values.iter().max().unwrap());
+        [0.0, 0.5, 0.9, 0.99, 0.999, 1.0]
+            .iter()
+            .map(|&q| histogram.value_at_quantile(q).clamp(min, max))
+            .collect()
+    }
+
+    fn recorder_quantiles(h: &LatencyHistogram) -> Vec<u64> {
+        [0.0, 0.5, 0.9, 0.99, 0.999, 1.0]
+            .iter()
+            .map(|&q| nanos::saturating_u64(h.quantile(q)))
+            .collect()
+    }
+
+    #[test]
+    fn few_values_give_the_percentiles_of_a_histogram_on_both_sides_of_the_switch() {
+        let mut rng = crate::random::stream(3, "metrics/few");
+        for n in [
+            1,
+            2,
+            LatencyHistogram::FEW - 1,
+            LatencyHistogram::FEW,
+            LatencyHistogram::FEW + 1,
+            5_000,
+        ] {
+            let values: Vec<u64> = (0..n)
+                .map(|_| rand::RngExt::random_range(&mut rng, 0..50_000_000u64))
+                .collect();
+            let mut recorder = LatencyHistogram::new();
+            for &value in &values {
+                recorder.record_nanos(value);
+            }
+            assert_eq!(
+                recorder_quantiles(&recorder),
+                direct_quantiles(&values),
+                "{n} values"
+            );
+            // Merged in two halves, whichever side of the switch each is on.
+            let (left, right) = values.split_at(n / 3);
+            let (mut a, mut b) = (LatencyHistogram::new(), LatencyHistogram::new());
+            left.iter().for_each(|&v| a.record_nanos(v));
+            right.iter().for_each(|&v| b.record_nanos(v));
+            a.merge(&b);
+            assert_eq!(
+                recorder_quantiles(&a),
+                direct_quantiles(&values),
+                "{n} values merged"
+            );
+            b.merge(&recorder);
+            assert_eq!(b.count(), (right.len() + n) as u64);
+        }
     }
 
     #[test]

@@ -73,6 +73,7 @@ use crate::metrics::{LatencyHistogram, LatencySummary};
 use crate::node::NodeId;
 use crate::random::SimRng;
 use crate::rules;
+use rustc_hash::FxHashMap;
 
 /// What a caller does around its calls to one callee. Every part is optional; an empty
 /// policy changes nothing.
@@ -495,55 +496,53 @@ impl Drop for CopySlot<'_> {
     }
 }
 
-/// Every ordered pair of nodes to its policy, if it has one.
+/// What the report puts between a caller's and a callee's name (`"api -> db"`); no service
+/// name may contain it.
+pub(crate) const PAIR_SEPARATOR: &str = " -> ";
+
+/// The pairs of nodes that have a policy, each to its policy: only the pairs configured are
+/// stored, so memory is linear in the policies set, not quadratic in the services.
 #[derive(Debug)]
 pub(crate) struct Policies {
-    nodes: usize,
-    cells: Vec<Option<PairPolicy>>,
-    /// (caller name, callee name) for each pair with a policy, in name order.
-    named: Vec<(String, String, usize)>,
+    pairs: FxHashMap<(usize, usize), PairPolicy>,
+    /// (caller name, callee name) and nodes of each pair, in name order.
+    named: Vec<(String, String, (usize, usize))>,
 }
 
 impl Policies {
-    /// `names[i]` is node `i`'s name; `policy(from, to)` the pair's policy, if any.
+    /// `names[i]` is node `i`'s name; `configured` lists the pairs with a policy, each once.
     pub(crate) fn new(
         seed: u64,
         names: &[&str],
-        mut policy: impl FnMut(&str, &str) -> Option<CallPolicy>,
+        configured: impl IntoIterator<Item = (NodeId, NodeId, CallPolicy)>,
     ) -> Self {
-        let nodes = names.len();
-        let mut cells = Vec::with_capacity(nodes * nodes);
+        let mut pairs = FxHashMap::default();
         let mut named = Vec::new();
-        for from in names {
-            for to in names {
-                let pair = policy(from, to).map(|policy| {
-                    named.push((from.to_string(), to.to_string(), cells.len()));
-                    let rng = crate::random::stream(seed, &format!("policy/{from}->{to}"));
-                    PairPolicy::new(policy, rng)
-                });
-                cells.push(pair);
-            }
+        for (from, to, policy) in configured {
+            let (caller, callee) = (names[from.0], names[to.0]);
+            let rng = crate::random::stream(seed, &format!("policy/{caller}->{callee}"));
+            pairs.insert((from.0, to.0), PairPolicy::new(policy, rng));
+            named.push((caller.to_string(), callee.to_string(), (from.0, to.0)));
         }
         named.sort();
-        Policies {
-            nodes,
-            cells,
-            named,
-        }
+        Policies { pairs, named }
     }
 
     #[inline]
     pub(crate) fn between(&self, from: NodeId, to: NodeId) -> Option<&PairPolicy> {
-        self.cells[from.0 * self.nodes + to.0].as_ref()
+        if self.pairs.is_empty() {
+            return None;
+        }
+        self.pairs.get(&(from.0, to.0))
     }
 
     /// The report of every pair with a policy, keyed `"caller -> callee"`.
     pub(crate) fn report(&self) -> std::collections::BTreeMap<String, PolicyReport> {
         self.named
             .iter()
-            .filter_map(|(from, to, cell)| {
-                let pair = self.cells[*cell].as_ref()?;
-                Some((format!("{from} -> {to}"), pair.report()))
+            .filter_map(|(from, to, nodes)| {
+                let pair = self.pairs.get(nodes)?;
+                Some((format!("{from}{PAIR_SEPARATOR}{to}"), pair.report()))
             })
             .collect()
     }

@@ -161,8 +161,9 @@ pub struct ReplicaReport {
     /// other counts read back from it as zero.
     #[serde(flatten, serialize_with = "handled_and_rejected")]
     pub counts: ServiceCounts,
-    /// Its busy worker time over its available worker time.
-    pub utilization: f64,
+    /// Its busy worker time over its available worker time; `None` for an unlimited service,
+    /// which has no fixed number of workers.
+    pub utilization: Option<f64>,
     /// Arrival to response sent, ms.
     pub latency_ms: LatencySummary,
 }
@@ -470,7 +471,7 @@ impl WorkloadCounts {
 /// use microsim::report::ServiceReport;
 ///
 /// let mut service = ServiceReport::default();
-/// service.workers = 4;
+/// service.workers = Some(4);
 /// service.counts.handled = 100;
 /// service.counts.rejected = 2;
 /// assert_eq!((service.counts.handled, service.counts.rejected), (100, 2));
@@ -484,15 +485,25 @@ pub struct ServiceReport {
     /// Per replica, in replica order; empty for a service with one replica.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub replicas: Vec<ReplicaReport>,
-    /// Number of workers handling requests concurrently.
-    pub workers: usize,
+    /// Number of workers handling requests concurrently; `None` for an unlimited service
+    /// ([`Capacity::unlimited`](crate::Capacity::unlimited)).
+    pub workers: Option<usize>,
     /// Capacity of the queue in front of the workers; `None` = unbounded.
     pub queue_capacity: Option<usize>,
+    /// The worker actors it started over the whole run, summed over replicas. Workers start
+    /// when a request finds every started one busy, so this is each replica's peak number
+    /// of requests in progress at once: what an unlimited service needed.
+    pub workers_started: usize,
     /// What the service counted, summed over its replicas.
     #[serde(flatten)]
     pub counts: ServiceCounts,
-    /// Busy worker time / available worker time in the measured window.
-    pub utilization: f64,
+    /// Busy worker time / available worker time in the measured window; `None` for an
+    /// unlimited service, whose load is [`busy_workers`](Self::busy_workers).
+    pub utilization: Option<f64>,
+    /// The time-average number of requests being handled in the measured window (busy
+    /// worker time over the window's length, summed over replicas): `L` of Little's law for
+    /// the service's workers, `λ · E[S]` in steady state.
+    pub busy_workers: f64,
     /// Arrival at the service to start of handling, ms.
     pub queue_wait_ms: LatencySummary,
     /// Start of handling to response sent (includes downstream calls), ms.
@@ -707,8 +718,9 @@ mod tests {
             "frontend".to_string(),
             ServiceReport {
                 replicas: Vec::new(),
-                workers: 64,
+                workers: Some(64),
                 queue_capacity: Some(1000),
+                workers_started: 64,
                 counts: ServiceCounts {
                     handled: 48_000,
                     rejected: 50,
@@ -717,7 +729,8 @@ mod tests {
                     cancelled: 0,
                     crashed: 0,
                 },
-                utilization: 0.8,
+                utilization: Some(0.8),
+                busy_workers: 51.2,
                 queue_wait_ms: summary(0.01),
                 processing_ms: summary(1.234),
                 latency_ms: summary(1.5),
@@ -727,8 +740,9 @@ mod tests {
             "a-service-with-a-very-long-name".to_string(),
             ServiceReport {
                 replicas: Vec::new(),
-                workers: 2,
+                workers: Some(2),
                 queue_capacity: None,
+                workers_started: 2,
                 counts: ServiceCounts {
                     handled: 12,
                     rejected: 0,
@@ -737,7 +751,8 @@ mod tests {
                     cancelled: 0,
                     crashed: 0,
                 },
-                utilization: 0.123_456,
+                utilization: Some(0.123_456),
+                busy_workers: 0.246_912,
                 queue_wait_ms: summary(0.25),
                 processing_ms: summary(2.0),
                 latency_ms: summary(2.25),
@@ -825,6 +840,7 @@ mod tests {
         assert_eq!(
             service,
             [
+                "busy_workers",
                 "cancelled",
                 "crashed",
                 "failed",
@@ -837,6 +853,7 @@ mod tests {
                 "rejected",
                 "utilization",
                 "workers",
+                "workers_started",
             ]
         );
         assert_eq!(frontend["queue_capacity"], 1000);
@@ -865,15 +882,16 @@ mod tests {
         };
         let replica = ReplicaReport {
             counts,
-            utilization: 0.5,
+            utilization: Some(0.5),
             latency_ms: LatencySummary::default(),
         };
         let mut service = ServiceReport {
             replicas: vec![replica.clone(), replica],
-            workers: 2,
+            workers: Some(2),
             queue_capacity: None,
             counts,
-            utilization: 0.25,
+            utilization: Some(0.25),
+            busy_workers: 1.0,
             ..ServiceReport::default()
         };
         service.counts.merge(&counts);
@@ -885,7 +903,7 @@ mod tests {
         assert_eq!(
             json,
             format!(
-                r#"{{"replicas":[{replica},{replica}],"workers":2,"queue_capacity":null,"handled":2,"rejected":4,"failed":6,"panics":8,"cancelled":10,"crashed":12,"utilization":0.25,"queue_wait_ms":{latency},"processing_ms":{latency},"latency_ms":{latency}}}"#
+                r#"{{"replicas":[{replica},{replica}],"workers":2,"queue_capacity":null,"workers_started":0,"handled":2,"rejected":4,"failed":6,"panics":8,"cancelled":10,"crashed":12,"utilization":0.25,"busy_workers":1.0,"queue_wait_ms":{latency},"processing_ms":{latency},"latency_ms":{latency}}}"#
             )
         );
         // A replica's line has only the counts it shows; the others read back as zero.
@@ -894,7 +912,7 @@ mod tests {
         assert_eq!(back.replicas[0].counts.handled, 1);
         assert_eq!(back.replicas[0].counts.rejected, 2);
         assert_eq!(back.replicas[0].counts.failed, 0);
-        assert_eq!(back.replicas[0].utilization, 0.5);
+        assert_eq!(back.replicas[0].utilization, Some(0.5));
     }
 
     #[test]

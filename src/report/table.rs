@@ -187,14 +187,16 @@ impl fmt::Display for Report {
                 .map(|(name, s)| Row {
                     name: name.clone(),
                     cells: vec![
-                        s.workers.to_string(),
+                        s.workers
+                            .map_or_else(|| "unlimited".to_string(), |w| w.to_string()),
                         s.queue_capacity
                             .map_or_else(|| "unbounded".to_string(), |c| c.to_string()),
                         s.counts.handled.to_string(),
                         s.counts.rejected.to_string(),
                         s.counts.failed.to_string(),
                         s.counts.panics.to_string(),
-                        format!("{:.3}", s.utilization),
+                        s.utilization
+                            .map_or_else(|| "-".to_string(), |u| format!("{u:.3}")),
                         ms(s.queue_wait_ms.p50),
                         ms(s.queue_wait_ms.p99),
                         ms(s.processing_ms.mean),

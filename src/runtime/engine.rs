@@ -236,8 +236,8 @@ impl Engine {
 
     /// The latency of one message from `from` to `to`: the link's draw plus any latency fault.
     #[inline]
-    pub(crate) fn hop(&self, link: &crate::link::Link, from: NodeId, to: NodeId) -> Duration {
-        let latency = link.sample();
+    pub(crate) fn hop(&self, from: NodeId, to: NodeId) -> Duration {
+        let latency = self.links.sample(from, to);
         if self.faults.is_empty() {
             return latency;
         }
@@ -361,7 +361,6 @@ impl Engine {
         } = attempt;
         let settle = settle.map(Settle::link);
         async move {
-            let link = self.links.between(from, to.node());
             let deadline = meta.deadline;
             // `sent_at` is the attempt's start, as every caller sets it: no clock read (on the
             // real clock each is a system call).
@@ -373,7 +372,7 @@ impl Engine {
                 });
             }
             let round_trip = async {
-                self.clock.sleep(self.hop(link, from, to.node())).await;
+                self.clock.sleep(self.hop(from, to.node())).await;
                 if !self.faults.is_empty() {
                     let now = self.clock.now();
                     if self.faults.loses(from, to.node(), now) {
@@ -381,7 +380,7 @@ impl Engine {
                         return std::future::pending().await;
                     }
                     if self.faults.aborts(to.node(), now) {
-                        self.clock.sleep(self.hop(link, from, to.node())).await;
+                        self.clock.sleep(self.hop(from, to.node())).await;
                         return Err(CallError::Failed {
                             service: to.name().to_string(),
                             message: "injected fault".into(),
@@ -407,7 +406,7 @@ impl Engine {
                     let now = self.clock.now();
                     to.observe(replica, now.saturating_sub(submitted), now);
                 }
-                self.clock.sleep(self.hop(link, from, to.node())).await;
+                self.clock.sleep(self.hop(from, to.node())).await;
                 if !self.faults.is_empty() && self.faults.loses(to.node(), from, self.clock.now()) {
                     return std::future::pending().await;
                 }
@@ -440,8 +439,7 @@ impl Engine {
         let engine = std::sync::Arc::clone(self);
         let guard = InFlightGuard::enter(std::sync::Arc::clone(self));
         tokio::spawn(async move {
-            let link = engine.links.between(from, to.node());
-            engine.clock.sleep(engine.hop(link, from, to.node())).await;
+            engine.clock.sleep(engine.hop(from, to.node())).await;
             if !engine.faults.is_empty() && engine.faults.loses(from, to.node(), engine.clock.now())
             {
                 // Lost on the way (counted by the fault); the guard ends it.
@@ -486,14 +484,13 @@ impl Engine {
             meta,
             settle,
         } = publication;
-        let link = self.links.between(from, broker.node);
         let deadline = meta.deadline;
         let timeout = deadline.saturating_sub(meta.sent_at);
         let unavailable = || CallError::Unavailable {
             service: name.to_string(),
         };
         let round_trip = async {
-            self.clock.sleep(self.hop(link, from, broker.node)).await;
+            self.clock.sleep(self.hop(from, broker.node)).await;
             let (reply, confirmed) = oneshot::channel();
             let message = BrokerMsg::Publish {
                 event,
@@ -507,7 +504,7 @@ impl Engine {
             } else {
                 confirmed.await.unwrap_or_else(|_| Err(unavailable()))
             };
-            self.clock.sleep(self.hop(link, from, broker.node)).await;
+            self.clock.sleep(self.hop(from, broker.node)).await;
             outcome
         };
         match self

@@ -8,12 +8,20 @@
 //!                      ▼                                                 ...       │
 //!                   rejected (counted)          a finishing worker takes the next ◀┘
 //!                                                queued request itself
-//!   supervisor actor: restarts a worker whose handler panicked
+//!   supervisor actor: starts a worker when a request finds every started one busy,
+//!                     and restarts a worker whose handler panicked
 //! ```
 //!
 //! Every worker is a ractor actor with its own mailbox, and handles one request at a time as
 //! a thread would. ractor mailboxes are unbounded and one per actor, so the waiting room that
 //! `workers` share -- and its bound -- lives here, in front of them.
+//!
+//! Workers are started on demand: a request that finds every started worker busy, while
+//! fewer than `workers` are started, goes to the supervisor, which starts one more and hands
+//! it the request at the same simulated instant. An idle worker's actor stays for the next
+//! request, so a replica holds as many actors as it ever had requests in progress at once,
+//! not as many as it may have: `workers = 100000` costs nothing until used, and
+//! [`Capacity::unlimited`] is an infinite server.
 
 use std::collections::VecDeque;
 use std::future::Future;
@@ -73,7 +81,7 @@ pub(crate) struct Replica<S: Service> {
     engine: Arc<Engine>,
     capacity: Capacity,
     dispatch: Mutex<Dispatch<S>>,
-    supervisor: Mutex<Option<ActorRef<()>>>,
+    supervisor: Mutex<Option<ActorRef<StartWorker<S>>>>,
     /// Set when the run ends: a worker that stops then is not restarted.
     stopping: AtomicBool,
     /// Mirrors `Dispatch::down` for balancers, which should not take the lock to skip it.
@@ -92,6 +100,7 @@ struct Dispatch<S: Service> {
 }
 
 struct WorkerSlot<S: Service> {
+    /// `None` while the supervisor starts it (or restarts it after a panic).
     actor: Option<ActorRef<Job<S>>>,
     /// Start of the request being handled, and when it arrived.
     busy: Option<(Duration, Duration)>,
@@ -105,6 +114,8 @@ struct WorkerSlot<S: Service> {
 #[derive(Debug)]
 struct ServiceStats {
     warmup: Duration,
+    /// Worker actors started (a service's: its replicas' summed when reporting).
+    workers_started: usize,
     counts: ServiceCounts,
     queue_wait: LatencyHistogram,
     processing: LatencyHistogram,
@@ -273,6 +284,19 @@ impl<S: Service> Replica<S> {
             }
             return Ok(());
         }
+        if dispatch.workers.len() < self.capacity.worker_count() {
+            // Every started worker is busy, and there is room for one more: the supervisor
+            // starts it and hands it this job.
+            let index = dispatch.workers.len();
+            dispatch.workers.push(WorkerSlot {
+                actor: None,
+                busy: Some((now, now)),
+                killed: false,
+            });
+            drop(dispatch);
+            self.start_worker(index, job);
+            return Ok(());
+        }
         let full = self
             .capacity
             .queue_capacity()
@@ -291,6 +315,32 @@ impl<S: Service> Replica<S> {
         Ok(())
     }
 
+    /// Asks the supervisor to start worker `index` (marked busy already) and hand it `job`.
+    fn start_worker(&self, index: usize, job: Job<S>) {
+        let supervisor = self
+            .supervisor
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        let refused =
+            match supervisor {
+                Some(supervisor) => supervisor.cast(StartWorker { index, job }).err().and_then(
+                    |error| match error {
+                        ractor::MessagingErr::SendErr(start) => Some(start.job),
+                        _ => None,
+                    },
+                ),
+                None => Some(job),
+            };
+        if let Some(job) = refused {
+            // The replica is shutting down: nobody will handle it.
+            self.dispatch().workers[index].busy = None;
+            job.fail(CallError::Unavailable {
+                service: self.name.to_string(),
+            });
+        }
+    }
+
     fn down_error(&self) -> CallError {
         CallError::ReplicaDown {
             service: self.name.to_string(),
@@ -303,7 +353,7 @@ impl<S: Service> Replica<S> {
     /// killed (their callers see the reply dropped) and the supervisor starts new ones.
     /// Returns how many requests it failed.
     pub(crate) fn crash(&self) -> u64 {
-        let (queued, busy) = {
+        let (queued, busy, starting) = {
             let mut dispatch = self.dispatch();
             dispatch.down += 1;
             if dispatch.down > 1 {
@@ -318,17 +368,20 @@ impl<S: Service> Replica<S> {
             dispatch.stats.counts.crashed +=
                 queued.iter().filter(|job| job.arrived >= warmup).count() as u64;
             let mut busy = Vec::new();
+            let mut starting = 0;
             for slot in &mut dispatch.workers {
-                if slot.busy.is_some()
-                    && let Some(actor) = &slot.actor
-                {
+                if slot.busy.is_some() {
                     slot.killed = true;
-                    busy.push(actor.clone());
+                    match &slot.actor {
+                        Some(actor) => busy.push(actor.clone()),
+                        // Its job fails when the supervisor has started it (`StartWorker`).
+                        None => starting += 1,
+                    }
                 }
             }
-            (queued, busy)
+            (queued, busy, starting)
         };
-        let failed = (queued.len() + busy.len()) as u64;
+        let failed = (queued.len() + busy.len() + starting) as u64;
         for job in queued {
             job.fail(self.down_error());
         }
@@ -457,12 +510,11 @@ impl<S: Service> Replica<S> {
         let dispatch = self.dispatch();
         let stats = &dispatch.stats;
         total.merge(stats);
+        total.workers_started += dispatch.workers.len();
         ReplicaReport {
             counts: stats.counts,
-            utilization: stats
-                .busy
-                .ending_by(end)
-                .utilization(self.capacity.worker_count()),
+            utilization: limited(self.capacity)
+                .map(|workers| stats.busy.ending_by(end).utilization(workers)),
             latency_ms: stats.latency.summary(),
         }
     }
@@ -517,9 +569,9 @@ impl<S: Service> ReplicaSet<S> {
 
     /// Workers over all replicas.
     pub(crate) fn worker_count(&self) -> usize {
-        self.replicas
-            .iter()
-            .fold(0usize, |sum, replica| sum.saturating_add(replica.worker_count()))
+        self.replicas.iter().fold(0usize, |sum, replica| {
+            sum.saturating_add(replica.worker_count())
+        })
     }
 
     /// The replica the balancer chooses for the next request.
@@ -578,10 +630,12 @@ impl<S: Service> ReplicaSet<S> {
             .map(|replica| replica.report_into(&mut total, end))
             .collect();
         ServiceReport {
-            workers: first.capacity.worker_count(),
+            workers: limited(first.capacity),
+            workers_started: total.workers_started,
             queue_capacity: first.capacity.queue_capacity(),
             counts: total.counts,
-            utilization: total.utilization(self.worker_count()),
+            utilization: limited(first.capacity).map(|_| total.utilization(self.worker_count())),
+            busy_workers: total.busy.mean_busy(),
             queue_wait_ms: total.queue_wait.summary(),
             processing_ms: total.processing.summary(),
             latency_ms: total.latency.summary(),
@@ -615,6 +669,7 @@ impl ServiceStats {
     fn new(timing: Timing) -> Self {
         ServiceStats {
             warmup: timing.warmup,
+            workers_started: 0,
             counts: ServiceCounts::default(),
             queue_wait: LatencyHistogram::new(),
             processing: LatencyHistogram::new(),
@@ -661,6 +716,11 @@ impl ServiceStats {
     }
 }
 
+/// The number of workers of a replica with `capacity`; `None` if unlimited.
+fn limited(capacity: Capacity) -> Option<usize> {
+    (!capacity.is_unlimited()).then(|| capacity.worker_count())
+}
+
 /// A worker: one handler at a time, like a thread.
 struct Worker<S: Service> {
     replica: Arc<Replica<S>>,
@@ -696,15 +756,22 @@ impl<S: Service> Actor for Worker<S> {
     }
 }
 
-/// Starts the workers and restarts any whose handler panics.
+/// Starts the workers, on demand, and restarts any whose handler panics.
 struct Supervisor<S: Service> {
     replica: Arc<Replica<S>>,
+}
+
+/// Starts worker `index`, which [`Replica::submit`] has marked busy with `job`, and hands it
+/// the job.
+pub(crate) struct StartWorker<S: Service> {
+    index: usize,
+    job: Job<S>,
 }
 
 impl<S: Service> Supervisor<S> {
     async fn spawn_worker(
         &self,
-        myself: &ActorRef<()>,
+        myself: &ActorRef<StartWorker<S>>,
         index: usize,
     ) -> Result<ActorRef<Job<S>>, ActorProcessingErr> {
         let worker = Worker {
@@ -717,33 +784,59 @@ impl<S: Service> Supervisor<S> {
 }
 
 impl<S: Service> Actor for Supervisor<S> {
-    type Msg = ();
+    type Msg = StartWorker<S>;
     type State = ();
     type Arguments = ();
 
-    async fn pre_start(&self, myself: ActorRef<()>, _: ()) -> Result<(), ActorProcessingErr> {
-        let workers = self.replica.capacity.worker_count();
-        let mut actors = Vec::with_capacity(workers);
-        for index in 0..workers {
-            actors.push(self.spawn_worker(&myself, index).await?);
+    async fn pre_start(
+        &self,
+        _: ActorRef<StartWorker<S>>,
+        _: (),
+    ) -> Result<(), ActorProcessingErr> {
+        Ok(())
+    }
+
+    async fn handle(
+        &self,
+        myself: ActorRef<StartWorker<S>>,
+        StartWorker { index, job }: StartWorker<S>,
+        _: &mut (),
+    ) -> Result<(), ActorProcessingErr> {
+        let actor = self.spawn_worker(&myself, index).await?;
+        let now = self.replica.engine.clock.now();
+        let crashed = {
+            let mut dispatch = self.replica.dispatch();
+            let slot = &mut dispatch.workers[index];
+            slot.actor = Some(actor.clone());
+            if std::mem::take(&mut slot.killed) {
+                // A crash came while the worker started: the job is lost to it, and the
+                // worker waits, idle, for the replica to be back.
+                if let Some((start, arrived)) = slot.busy.take() {
+                    dispatch.stats.busy.record(start, now);
+                    if arrived >= dispatch.stats.warmup {
+                        dispatch.stats.counts.crashed += 1;
+                    }
+                }
+                dispatch.idle.push(index);
+                true
+            } else {
+                false
+            }
+        };
+        if self.replica.stopping.load(Ordering::Relaxed) {
+            actor.stop(None);
         }
-        let mut dispatch = self.replica.dispatch();
-        dispatch.workers = actors
-            .into_iter()
-            .map(|actor| WorkerSlot {
-                actor: Some(actor),
-                busy: None,
-                killed: false,
-            })
-            .collect();
-        // Idle workers are taken from the end: worker 0 first.
-        dispatch.idle = (0..workers).rev().collect();
+        if crashed {
+            job.fail(self.replica.down_error());
+        } else if let Err(error) = actor.cast(job) {
+            self.replica.fail_undeliverable(index, error);
+        }
         Ok(())
     }
 
     async fn handle_supervisor_evt(
         &self,
-        myself: ActorRef<()>,
+        myself: ActorRef<StartWorker<S>>,
         event: SupervisionEvent,
         _: &mut (),
     ) -> Result<(), ActorProcessingErr> {

@@ -141,6 +141,7 @@ impl SimulationBuilder {
             id: NEXT_SIMULATION.fetch_add(1, Ordering::Relaxed),
             settings: self,
             services: Vec::new(),
+            names: std::collections::HashSet::new(),
             links: BTreeMap::new(),
             workloads: Vec::new(),
             topics: Vec::new(),

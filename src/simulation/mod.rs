@@ -73,6 +73,8 @@ pub struct Simulation {
     id: u64,
     settings: SimulationBuilder,
     services: Vec<Box<dyn ServiceEntry + Send>>,
+    /// The names of the services and topics, for checking a new one in constant time.
+    names: std::collections::HashSet<String>,
     links: BTreeMap<(String, String), Distribution>,
     workloads: Vec<Box<dyn WorkloadEntry + Send>>,
     topics: Vec<Box<dyn TopicEntry + Send>>,
@@ -178,6 +180,7 @@ impl Simulation {
                 reason: error.reason,
             })?;
         let handle = ServiceHandle::new(Arc::from(name), self.id);
+        self.names.insert(name.to_string());
         self.services.push(Box::new(PendingService {
             handle: handle.clone(),
             service,
@@ -265,6 +268,9 @@ impl Simulation {
             "is reserved for the origin of workload requests"
         } else if taken {
             "is used twice (services and topics share one namespace)"
+        } else if name.contains(crate::policy::PAIR_SEPARATOR) {
+            "contains \" -> \", which the report puts between a caller and a callee (\"api -> db\"): \
+             two pairs would share a name"
         } else {
             return Ok(());
         };
@@ -275,8 +281,7 @@ impl Simulation {
     }
 
     fn name_taken(&self, name: &str) -> bool {
-        self.services.iter().any(|entry| entry.name() == name)
-            || self.topics.iter().any(|entry| entry.name() == name)
+        self.names.contains(name)
     }
 
     /// Adds a topic named `name` carrying events of type `E` and returns its handle. An
@@ -300,6 +305,7 @@ impl Simulation {
         let dead_letter = match topic.delivery() {
             Delivery::AtLeastOnce { .. } => {
                 let handle = TopicHandle::new(Arc::from(dead_letter_name.as_str()), self.id, None);
+                self.names.insert(dead_letter_name.clone());
                 self.topics.push(Box::new(PendingTopic {
                     handle: handle.clone(),
                     topic: Topic::at_most_once(),
@@ -309,6 +315,7 @@ impl Simulation {
             Delivery::AtMostOnce => None,
         };
         let handle = TopicHandle::new(Arc::from(name), self.id, dead_letter);
+        self.names.insert(name.to_string());
         self.topics.push(Box::new(PendingTopic {
             handle: handle.clone(),
             topic,
@@ -458,7 +465,7 @@ impl Simulation {
 
     /// Checks that every link names known endpoints.
     fn validate_links(&self) -> Result<(), BuildError> {
-        let known: Vec<&str> = std::iter::once(CLIENT)
+        let known: std::collections::BTreeSet<&str> = std::iter::once(CLIENT)
             .chain(self.services.iter().map(|s| s.name()))
             .chain(self.topics.iter().map(|t| t.name()))
             .collect();

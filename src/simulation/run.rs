@@ -65,11 +65,21 @@ impl Simulation {
             .chain(services.iter().map(|s| s.name()))
             .chain(topics.iter().map(|t| t.name()))
             .collect();
+        // Every name is known (`validate_links`), and unique (`check_name`).
+        let node: std::collections::HashMap<&str, NodeId> = names
+            .iter()
+            .enumerate()
+            .map(|(index, name)| (*name, NodeId(index)))
+            .collect();
+        let pair = |from: &str, to: &str| (node[from], node[to]);
         let links = Links::new(
             settings.seed,
             &names,
             &settings.default_latency,
-            |from, to| links.get(&(from.to_string(), to.to_string())).cloned(),
+            links.into_iter().map(|((from, to), latency)| {
+                let (from, to) = pair(&from, &to);
+                (from, to, latency)
+            }),
         );
         let timing = Timing {
             warmup: settings.warmup,
@@ -85,9 +95,14 @@ impl Simulation {
             .chain(topics.iter().map(|t| (t.name().to_string(), 0)))
             .collect();
         let faults = Faults::new(settings.seed, nodes, faults);
-        let policies = Policies::new(settings.seed, &names, |from, to| {
-            policies.get(&(from.to_string(), to.to_string())).cloned()
-        });
+        let policies = Policies::new(
+            settings.seed,
+            &names,
+            policies.into_iter().map(|((from, to), policy)| {
+                let (from, to) = pair(&from, &to);
+                (from, to, policy)
+            }),
+        );
         let engine = Arc::new(Engine::new(
             clock, timing, links, progress, faults, policies,
         ));

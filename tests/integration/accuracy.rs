@@ -52,7 +52,9 @@ fn mm1_mean_and_p99_match_queueing_theory() {
         p99_error * 100.0
     );
     // Utilisation = lambda / mu = 0.8 (its scatter is far smaller than the mean's).
-    let utilization = report.services["server"].utilization;
+    let utilization = report.services["server"]
+        .utilization
+        .expect("a fixed number of workers");
     assert!(
         relative_error(utilization, 0.8) < 0.01,
         "utilization {utilization}"

@@ -381,7 +381,9 @@ fn a_retry_storm_outlives_the_slowdown_unless_a_budget_caps_it() {
 }
 
 fn report_utilization(report: &Report) -> f64 {
-    report.services["api"].utilization
+    report.services["api"]
+        .utilization
+        .expect("a fixed number of workers")
 }
 
 #[test]

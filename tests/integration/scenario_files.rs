@@ -37,7 +37,9 @@ fn mm1_file_matches_queueing_theory() {
     let p99_error = relative_error(latency.p99, 23.026);
     assert!(mean_error < 0.03, "mean {} ms", latency.mean);
     assert!(p99_error < 0.05, "p99 {} ms", latency.p99);
-    let utilization = report.services["server"].utilization;
+    let utilization = report.services["server"]
+        .utilization
+        .expect("a fixed number of workers");
     assert!(
         relative_error(utilization, 0.8) < 0.01,
         "utilization {utilization}"

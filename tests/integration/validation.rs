@@ -95,6 +95,18 @@ fn names_must_be_unique_and_not_reserved() {
         .add_service("client", Worker::constant(ms(1)), Capacity::default())
         .unwrap_err();
     assert!(reserved.to_string().contains("reserved"), "{reserved}");
+    // "a -> b" calling "c" and "a" calling "b -> c" would both be the policy "a -> b -> c".
+    let arrow = sim
+        .add_service("a -> b", Worker::constant(ms(1)), Capacity::default())
+        .unwrap_err();
+    assert!(
+        arrow
+            .to_string()
+            .contains("which the report puts between a caller and a callee"),
+        "{arrow}"
+    );
+    sim.add_service("a->b", Worker::constant(ms(1)), Capacity::default())
+        .unwrap();
 }
 
 #[test]
