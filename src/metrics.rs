@@ -185,10 +185,13 @@ impl Percentiles {
         }
     }
 
+    #[inline]
     fn record(&mut self, value: u64) {
         match self {
+            // The usual case first: a recorder that records often has its histogram.
+            Percentiles::Many(histogram) => record_into(histogram, value, 1),
             Percentiles::Few(values) if values.len() < LatencyHistogram::FEW => values.push(value),
-            _ => record_into(self.many(), value, 1),
+            Percentiles::Few(_) => record_into(self.many(), value, 1),
         }
     }
 
@@ -223,6 +226,7 @@ impl Percentiles {
 }
 
 /// Records `count` of `value` into `histogram`.
+#[inline]
 fn record_into(histogram: &mut Histogram<u64>, value: u64, count: u64) {
     if histogram.record_n(value, count).is_err() {
         // Only reachable if the histogram could not grow; keep the observation rather
