@@ -384,6 +384,23 @@ pub enum SimulationError {
         /// The wait asked for.
         wait: Duration,
     },
+    /// A handler used a [`ServiceHandle`](crate::ServiceHandle) or
+    /// [`TopicHandle`](crate::TopicHandle) that another simulation made. It is found at its
+    /// first use: a service's fields are its own, so nothing can look for handles in them
+    /// before the run. Handles given to the [`Simulation`](crate::Simulation)'s methods are
+    /// checked there ([`BuildError::ForeignHandle`], [`BuildError::InvalidSubscription`]).
+    ///
+    /// The run fails, not the call: every call through such a handle would fail, time out or
+    /// be served by the other simulation, so no report of this run could be right.
+    #[error(
+        "service `{service}` holds a handle to `{target}` from another simulation; handles work only in the simulation that made them"
+    )]
+    ForeignHandle {
+        /// The service whose handler used the handle.
+        service: String,
+        /// The service or topic the handle names.
+        target: String,
+    },
 }
 
 /// `"Busy then: a (1 request), b (2 requests). "`, or nothing.

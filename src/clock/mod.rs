@@ -23,7 +23,8 @@
 // - real_clock: the wall clock, with its timer driver;
 // - call_timer: a real-clock caller's own timer for its calls' deadlines;
 // - timer: the timer queue both clocks keep, and the futures that wait in it;
-// - halt: why a clock stops a run before it drains (stall, no progress, past its range).
+// - halt: why a clock stops a run before it drains (stall, no progress, past its range,
+//   a model's misuse).
 // This module holds what the rest of the crate uses: the kinds, the `Clock` that dispatches
 // to one of them, and the futures it returns.
 mod call_timer;
@@ -42,7 +43,7 @@ use serde::{Deserialize, Serialize};
 
 pub(crate) use call_timer::CallTimer;
 use call_timer::CellDeadline;
-pub(crate) use halt::Halt;
+pub(crate) use halt::{Halt, Misuse};
 use real_clock::RealClock;
 use timer::{QueuedSleep, TimerHost};
 use virtual_clock::VirtualClock;
