@@ -46,6 +46,11 @@ pub(crate) enum Misuse {
         /// The service or topic the handle names.
         target: String,
     },
+    /// A handler of `service` made a tokio timer on the virtual clock.
+    TokioTimer {
+        /// The service.
+        service: String,
+    },
 }
 
 impl From<Misuse> for SimulationError {
@@ -54,6 +59,7 @@ impl From<Misuse> for SimulationError {
             Misuse::ForeignHandle { service, target } => {
                 SimulationError::ForeignHandle { service, target }
             }
+            Misuse::TokioTimer { service } => SimulationError::TokioTimer { service },
         }
     }
 }

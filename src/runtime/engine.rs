@@ -194,6 +194,17 @@ impl Engine {
         false
     }
 
+    /// A handler of `service` panicked with `panic`: if that was tokio refusing to make a
+    /// timer on the virtual clock, fails the run ([`Misuse::TokioTimer`]). Any other panic is
+    /// the model's own failure, counted as such.
+    pub(crate) fn handler_panicked(&self, service: &str, panic: &dyn std::fmt::Display) {
+        if crate::clock::is_tokio_timer_panic(&panic.to_string()) {
+            self.fail_run(Misuse::TokioTimer {
+                service: service.to_string(),
+            });
+        }
+    }
+
     /// Fails the run for `misuse` (the first reason to stop it wins). The run is then never
     /// drained: the work still in flight could otherwise all end at this instant, before the
     /// run sees the halt, and the run would report as if nothing were wrong.

@@ -311,3 +311,57 @@ fn a_service_publishing_to_a_topic_of_another_simulation_fails_the_run() {
         .unwrap();
     expect_foreign_handle(sim, "shop", "orders");
 }
+
+/// Waits on tokio's timer instead of the simulation's clock: with `tokio::time::sleep`, or
+/// with `tokio::time::timeout` around a simulated wait.
+struct TokioTimer {
+    timeout: bool,
+}
+
+impl Service for TokioTimer {
+    type Request = ();
+    type Response = ();
+    type State = ();
+    fn init_state(&self) {}
+    async fn handle(&self, ctx: &Context<Self>, _: ()) -> Result<(), ServiceError> {
+        if self.timeout {
+            let _ = tokio::time::timeout(ms(5), ctx.work_for(ms(1))).await;
+        } else {
+            tokio::time::sleep(ms(1)).await;
+        }
+        Ok(())
+    }
+}
+
+#[test]
+fn a_handler_using_tokios_timer_on_the_virtual_clock_fails_the_run_naming_the_service() {
+    for timeout in [false, true] {
+        let mut sim = Simulation::builder()
+            .duration(Duration::from_secs(1))
+            .build()
+            .unwrap();
+        let sleeper = sim
+            .add_service("sleeper", TokioTimer { timeout }, Capacity::workers(1))
+            .unwrap();
+        sim.add_workload("load", &sleeper, Workload::constant_rate(10.0), |_| ())
+            .unwrap();
+        // Before, each request panicked with tokio's "timers are disabled" and was counted
+        // as crashed; the report looked like a service that crashes.
+        match sim.run() {
+            Err(error) => {
+                assert!(
+                    matches!(&error, SimulationError::TokioTimer { service } if service == "sleeper"),
+                    "{error:?}"
+                );
+                assert_eq!(
+                    error.to_string(),
+                    "service `sleeper` used tokio's timer (tokio::time::sleep, timeout or \
+                     interval), which does not follow the simulated clock: wait with \
+                     `ctx.work_for(..)` or `ctx.work(..)` instead, and give a call a timeout \
+                     with `ctx.call_with_timeout(..)`"
+                );
+            }
+            Ok(report) => panic!("expected the run to fail, got a report:\n{report}"),
+        }
+    }
+}
