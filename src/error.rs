@@ -344,10 +344,10 @@ pub enum SimulationError {
     },
     /// Every task waits on something that no timer or message can bring: the run can never
     /// finish. In a Rust model, a handler awaits a future from outside the simulation (a
-    /// channel nobody sends to, tokio's own timers); a scenario file cannot do that, so there
-    /// it is a defect of microsim.
+    /// channel nobody sends to); a scenario file cannot do that, so there it is a defect of
+    /// microsim.
     #[error(
-        "simulation stalled at {at:?} of simulated time with {in_flight} requests and messages in flight and no pending timer: nothing can happen any more. In a Rust model, a handler is awaiting something outside the simulation (a channel nobody sends to, or tokio::time instead of the Context's clock); a scenario file cannot do that, so from a file this is a defect of microsim: please report it with the file"
+        "simulation stalled at {at:?} of simulated time with {in_flight} requests and messages in flight and no pending timer: nothing can happen any more. In a Rust model, a handler is awaiting something outside the simulation (a channel nobody sends to); a scenario file cannot do that, so from a file this is a defect of microsim: please report it with the file"
     )]
     Stalled {
         /// Simulated time of the stall.
@@ -383,6 +383,40 @@ pub enum SimulationError {
         at: Duration,
         /// The wait asked for.
         wait: Duration,
+    },
+    /// A handler used a [`ServiceHandle`](crate::ServiceHandle) or
+    /// [`TopicHandle`](crate::TopicHandle) that another simulation made. It is found at its
+    /// first use: a service's fields are its own, so nothing can look for handles in them
+    /// before the run. Handles given to the [`Simulation`](crate::Simulation)'s methods are
+    /// checked there ([`BuildError::ForeignHandle`], [`BuildError::InvalidSubscription`]).
+    ///
+    /// The run fails, not the call: every call through such a handle would fail, time out or
+    /// be served by the other simulation, so no report of this run could be right.
+    #[error(
+        "service `{service}` holds a handle to `{target}` from another simulation; handles work only in the simulation that made them"
+    )]
+    ForeignHandle {
+        /// The service whose handler used the handle.
+        service: String,
+        /// The service or topic the handle names.
+        target: String,
+    },
+    /// A handler made a tokio timer (`tokio::time::sleep`, `timeout`, `interval`) on the
+    /// virtual clock, whose runtime has none: tokio's time is not the simulation's, so the
+    /// handler panicked.
+    ///
+    /// The run fails at the first occurrence, not the request: every request that reaches
+    /// that code would panic, and a report of a service that always crashes would describe the
+    /// model's mistake, not the system. (An ordinary panic stays a modelled failure:
+    /// [`CallError::Crashed`], counted.) On the real clock tokio's timers work, on wall time,
+    /// which is the real clock's time: such a model runs there, rounded to tokio's
+    /// millisecond and not slowed by slowdown faults, and fails on the virtual clock.
+    #[error(
+        "service `{service}` used tokio's timer (tokio::time::sleep, timeout or interval), which does not follow the simulated clock: wait with `ctx.work_for(..)` or `ctx.work(..)` instead, and give a call a timeout with `ctx.call_with_timeout(..)`"
+    )]
+    TokioTimer {
+        /// The service whose handler made the timer.
+        service: String,
     },
 }
 

@@ -124,8 +124,10 @@
 //!
 //! Inside a handler, wait only through the [`Context`]: simulated time is microsim's, not
 //! tokio's. On the virtual clock the runtime has no tokio timers at all, so a
-//! `tokio::time::sleep` in a handler panics (the request fails as `Crashed` and the panic is
-//! counted) instead of quietly measuring the wrong clock.
+//! `tokio::time::sleep` in a handler fails the run ([`SimulationError::TokioTimer`], naming
+//! the service) instead of quietly measuring the wrong clock. And give each service the
+//! handles of its own simulation: a handle works only in the simulation that made it
+//! ([`ServiceHandle`]).
 //!
 //! See `DESIGN.md` for why it is built this way.
 

@@ -3,8 +3,9 @@
 //! The clock is the one place that sees every wait of a run, so it is the one place that can
 //! tell that a run cannot go on: nothing left to wake ([`Halt::Stalled`]), millions of events
 //! without simulated time moving ([`Halt::NoProgress`]), or a wait that would end past the
-//! clock's range ([`Halt::BeyondRange`]). The run waits on [`HaltCell::halted`] beside its
-//! drain and reports the reason as an error.
+//! clock's range ([`Halt::BeyondRange`]). The runtime reports a model that can never work in a
+//! simulation to the same cell ([`Halt::Misuse`]). The run waits on [`HaltCell::halted`]
+//! beside its drain and reports the reason as an error.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, PoisonError};
@@ -12,8 +13,10 @@ use std::time::Duration;
 
 use tokio::sync::Notify;
 
+use crate::error::SimulationError;
+
 /// Why the clock stopped a run.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Halt {
     /// Every task waits and no timer is left: nothing can happen again.
     Stalled,
@@ -28,6 +31,37 @@ pub(crate) enum Halt {
         /// The wait asked for.
         wait: Duration,
     },
+    /// The model does something that can never work in a simulation.
+    Misuse(Misuse),
+}
+
+/// Something a model does that can never work in a simulation, found as the run goes: it
+/// fails the run at its first occurrence, with an error that says what to do instead.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Misuse {
+    /// `service` used a handle to `target` that another simulation made.
+    ForeignHandle {
+        /// The service whose handler used the handle.
+        service: String,
+        /// The service or topic the handle names.
+        target: String,
+    },
+    /// A handler of `service` made a tokio timer on the virtual clock.
+    TokioTimer {
+        /// The service.
+        service: String,
+    },
+}
+
+impl From<Misuse> for SimulationError {
+    fn from(misuse: Misuse) -> Self {
+        match misuse {
+            Misuse::ForeignHandle { service, target } => {
+                SimulationError::ForeignHandle { service, target }
+            }
+            Misuse::TokioTimer { service } => SimulationError::TokioTimer { service },
+        }
+    }
 }
 
 /// The first [`Halt`] of a run, and a way to wait for it.
@@ -57,7 +91,10 @@ impl HaltCell {
     }
 
     fn reason(&self) -> Option<Halt> {
-        *self.reason.lock().unwrap_or_else(PoisonError::into_inner)
+        self.reason
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// Resolves with the reason once the run is stopped.

@@ -16,20 +16,23 @@
 //! Everything that waits in the simulation -- processing time, link latency, think time,
 //! arrivals, call timeouts -- goes through this clock (`Clock::sleep`, `Clock::timeout`). Code
 //! running inside a simulation must not use `tokio::time` directly: the virtual clock's
-//! runtime has no tokio timers.
+//! runtime has no tokio timers, and a handler that makes one fails the run.
 
 // The clock's parts, each in a module of its own:
 // - virtual_clock: simulated time, and the idle hook that moves it;
 // - real_clock: the wall clock, with its timer driver;
 // - call_timer: a real-clock caller's own timer for its calls' deadlines;
 // - timer: the timer queue both clocks keep, and the futures that wait in it;
-// - halt: why a clock stops a run before it drains (stall, no progress, past its range).
+// - halt: why a clock stops a run before it drains (stall, no progress, past its range,
+//   a model's misuse);
+// - tokio_timer: recognising a handler's tokio timer, which the virtual runtime lacks.
 // This module holds what the rest of the crate uses: the kinds, the `Clock` that dispatches
 // to one of them, and the futures it returns.
 mod call_timer;
 mod halt;
 mod real_clock;
 mod timer;
+mod tokio_timer;
 mod virtual_clock;
 
 use std::future::Future;
@@ -42,9 +45,10 @@ use serde::{Deserialize, Serialize};
 
 pub(crate) use call_timer::CallTimer;
 use call_timer::CellDeadline;
-pub(crate) use halt::Halt;
+pub(crate) use halt::{Halt, Misuse};
 use real_clock::RealClock;
 use timer::{QueuedSleep, TimerHost};
+pub(crate) use tokio_timer::is_tokio_timer_panic;
 use virtual_clock::VirtualClock;
 
 /// Which clock a simulation runs on.
@@ -95,8 +99,11 @@ pub(crate) struct RunLimits {
 /// simulation can ever happen again: the hook reports a stall ([`Clock::stalled`]).
 ///
 /// The virtual runtime has no tokio timer driver: nothing in it waits on tokio's clock, and
-/// code that tries to (`tokio::time::sleep` in a handler) fails loudly instead of measuring
-/// the wrong time. The real clock's runtime has the timer driver.
+/// code that tries to (`tokio::time::sleep` in a handler) panics instead of measuring the
+/// wrong time; the run then fails with [`SimulationError::TokioTimer`] (see `tokio_timer.rs`).
+/// The real clock's runtime has the timer driver.
+///
+/// [`SimulationError::TokioTimer`]: crate::SimulationError::TokioTimer
 pub(crate) fn runtime(
     kind: ClockKind,
     limits: RunLimits,

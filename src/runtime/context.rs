@@ -194,8 +194,10 @@ impl<S: Service> Context<S> {
     ///
     /// # Errors
     /// [`CallError`] if the callee rejects, times out, crashes or fails (after every retry
-    /// the policy allows), or the policy refuses the call.
+    /// the policy allows), or the policy refuses the call. A handle from another simulation
+    /// fails the whole run instead ([`SimulationError::ForeignHandle`]).
     ///
+    /// [`SimulationError::ForeignHandle`]: crate::SimulationError::ForeignHandle
     /// [`CallPolicy`]: crate::CallPolicy
     pub async fn call<T: Service>(
         &self,
@@ -246,6 +248,10 @@ impl<S: Service> Context<S> {
         key: Option<String>,
     ) -> Result<T::Response, CallError> {
         let engine = self.replica.engine();
+        if !engine.owns(to.simulation, self.replica.name(), to.name()) {
+            // The run is failing (see `Engine::owns`): this call never ends.
+            return std::future::pending().await;
+        }
         let callee = to.running()?;
         let now = engine.clock.now();
         let from = self.replica.node();
@@ -369,8 +375,10 @@ impl<S: Service> Context<S> {
     ///
     /// # Errors
     /// [`CallError::TopicFull`] from a full topic that rejects, [`CallError::TimedOut`] if
-    /// the broker does not confirm within the call timeout, [`CallError::Unavailable`] for a
-    /// topic of another simulation.
+    /// the broker does not confirm within the call timeout. A topic of another simulation
+    /// fails the whole run ([`SimulationError::ForeignHandle`]).
+    ///
+    /// [`SimulationError::ForeignHandle`]: crate::SimulationError::ForeignHandle
     pub async fn publish<E: Event>(
         &self,
         topic: &TopicHandle<E>,
@@ -400,6 +408,10 @@ impl<S: Service> Context<S> {
         event: E,
     ) -> Result<(), CallError> {
         let engine = self.replica.engine();
+        if !engine.owns(topic.simulation, self.replica.name(), topic.name()) {
+            // The run is failing (see `Engine::owns`): this publish never ends.
+            return std::future::pending().await;
+        }
         let broker = topic.running()?;
         let now = engine.clock.now();
         let deadline = now.saturating_add(engine.timing.call_timeout);
@@ -419,14 +431,23 @@ impl<S: Service> Context<S> {
     /// The handler does not wait, not even for the link latency.
     ///
     /// # Errors
-    /// [`CallError::Unavailable`] if `to` is not running in this simulation. A message that
-    /// later finds `to`'s queue full is counted in `to`'s `rejected`.
+    /// [`CallError::Unavailable`] if `to` is not running. A message that later finds `to`'s
+    /// queue full is counted in `to`'s `rejected`. A handle from another simulation fails
+    /// the whole run ([`SimulationError::ForeignHandle`]).
+    ///
+    /// [`SimulationError::ForeignHandle`]: crate::SimulationError::ForeignHandle
     pub fn send<T: Service>(
         &self,
         to: &ServiceHandle<T>,
         message: T::Request,
     ) -> Result<(), CallError> {
         let engine = self.replica.engine();
+        if !engine.owns(to.simulation, self.replica.name(), to.name()) {
+            // The run is failing (see `Engine::owns`).
+            return Err(CallError::Unavailable {
+                service: to.name().to_string(),
+            });
+        }
         let callee = to.running()?;
         let now = engine.clock.now();
         // Nobody waits for a one-way message: it has no deadline.

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use tokio::sync::{Notify, oneshot};
 
-use crate::clock::{CallTimer, Clock};
+use crate::clock::{CallTimer, Clock, Halt, Misuse};
 use crate::error::CallError;
 use crate::link::Links;
 use crate::message::{RequestId, RequestMeta};
@@ -124,6 +124,9 @@ pub(crate) struct Engine {
     services: Controls,
     /// The tasks of crash faults, stopped when the run ends.
     crash_tasks: std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>,
+    /// The id of the [`Simulation`](crate::Simulation) this run is of, which every handle it
+    /// made carries; set as its services and topics start (see [`Engine::owns`]).
+    simulation: std::sync::OnceLock<u64>,
 }
 
 /// The running services, as crash faults see them.
@@ -165,7 +168,50 @@ impl Engine {
             policies,
             services: Controls::default(),
             crash_tasks: std::sync::Mutex::default(),
+            simulation: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Records that this run is of the simulation `id`: called as each of its services and
+    /// topics starts, before anything can use a handle.
+    pub(crate) fn set_simulation(&self, id: u64) {
+        let first = *self.simulation.get_or_init(|| id);
+        debug_assert_eq!(first, id, "one run, one simulation");
+    }
+
+    /// Whether a handle carrying the simulation id `simulation` was made by this run's
+    /// simulation. If not, fails the run ([`Misuse::ForeignHandle`]): `service`'s handler
+    /// used a handle to `target` from another simulation.
+    #[inline]
+    pub(crate) fn owns(&self, simulation: u64, service: &str, target: &str) -> bool {
+        if self.simulation.get() == Some(&simulation) {
+            return true;
+        }
+        self.fail_run(Misuse::ForeignHandle {
+            service: service.to_string(),
+            target: target.to_string(),
+        });
+        false
+    }
+
+    /// A handler of `service` panicked with `panic`: if that was tokio refusing to make a
+    /// timer on the virtual clock, fails the run ([`Misuse::TokioTimer`]). Any other panic is
+    /// the model's own failure, counted as such.
+    pub(crate) fn handler_panicked(&self, service: &str, panic: &dyn std::fmt::Display) {
+        if crate::clock::is_tokio_timer_panic(&panic.to_string()) {
+            self.fail_run(Misuse::TokioTimer {
+                service: service.to_string(),
+            });
+        }
+    }
+
+    /// Fails the run for `misuse` (the first reason to stop it wins). The run is then never
+    /// drained: the work still in flight could otherwise all end at this instant, before the
+    /// run sees the halt, and the run would report as if nothing were wrong.
+    #[cold]
+    fn fail_run(&self, misuse: Misuse) {
+        self.in_flight.enter();
+        self.clock.halt(Halt::Misuse(misuse));
     }
 
     /// Starts a task per crash fault scheduled before the run, once its services run.

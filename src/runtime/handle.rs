@@ -12,8 +12,68 @@ use crate::topic::Event;
 /// A reference to a service of type `S`, returned by
 /// [`Simulation::add_service`](crate::Simulation::add_service). Give it to the services that
 /// call `S` and to workloads that target it. Cheap to clone.
+///
+/// A handle works only in the simulation that made it: it names a service of that simulation,
+/// and carries the simulation's identity. A workload or subscription given another
+/// simulation's handle is refused when it is added ([`BuildError::ForeignHandle`],
+/// [`BuildError::InvalidSubscription`]). A handle a service keeps in its own fields cannot be
+/// seen before the run, so it is caught at its first use: the run fails with
+/// [`SimulationError::ForeignHandle`], naming the service and the handle. The same holds for
+/// a [`TopicHandle`].
+///
+/// ```
+/// use std::time::Duration;
+/// use microsim::{Capacity, Context, Service, ServiceError, ServiceHandle, Simulation,
+///                SimulationError, Workload};
+///
+/// struct Db;
+/// impl Service for Db {
+///     type Request = ();
+///     type Response = ();
+///     type State = ();
+///     fn init_state(&self) {}
+///     async fn handle(&self, ctx: &Context<Self>, _: ()) -> Result<(), ServiceError> {
+///         ctx.work_for(Duration::from_millis(1)).await;
+///         Ok(())
+///     }
+/// }
+///
+/// struct Api {
+///     db: ServiceHandle<Db>,
+/// }
+/// impl Service for Api {
+///     type Request = ();
+///     type Response = ();
+///     type State = ();
+///     fn init_state(&self) {}
+///     async fn handle(&self, ctx: &Context<Self>, _: ()) -> Result<(), ServiceError> {
+///         Ok(ctx.call(&self.db, ()).await?)
+///     }
+/// }
+///
+/// let mut first = Simulation::builder().build()?;
+/// let db = first.add_service("db", Db, Capacity::workers(1))?;
+///
+/// // A second simulation, given the first one's handle by mistake.
+/// let mut second = Simulation::builder().build()?;
+/// let api = second.add_service("api", Api { db }, Capacity::workers(1))?;
+/// second.add_workload("load", &api, Workload::constant_rate(10.0), |_| ())?;
+/// let error = second.run().unwrap_err();
+/// assert!(matches!(error, SimulationError::ForeignHandle { .. }));
+/// assert_eq!(
+///     error.to_string(),
+///     "service `api` holds a handle to `db` from another simulation; \
+///      handles work only in the simulation that made them"
+/// );
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// [`BuildError::ForeignHandle`]: crate::BuildError::ForeignHandle
+/// [`BuildError::InvalidSubscription`]: crate::BuildError::InvalidSubscription
+/// [`SimulationError::ForeignHandle`]: crate::SimulationError::ForeignHandle
 pub struct ServiceHandle<S: Service> {
     name: Arc<str>,
+    /// The id of the simulation that made the handle (see `Engine::owns`).
     pub(crate) simulation: u64,
     running: Arc<OnceLock<Arc<ReplicaSet<S>>>>,
     _service: PhantomData<fn() -> S>,
@@ -70,8 +130,13 @@ impl<S: Service> std::fmt::Debug for ServiceHandle<S> {
 
 /// A typed reference to a topic carrying events of type `E`, returned by
 /// [`Simulation::add_topic`](crate::Simulation::add_topic). Cheap to clone.
+///
+/// Like a [`ServiceHandle`], it works only in the simulation that made it: a subscription to
+/// another simulation's topic is refused, and a handler that publishes to one fails the run
+/// ([`SimulationError::ForeignHandle`](crate::SimulationError::ForeignHandle)).
 pub struct TopicHandle<E: Event> {
     pub(crate) name: Arc<str>,
+    /// The id of the simulation that made the handle (see `Engine::owns`).
     pub(crate) simulation: u64,
     pub(crate) shared: Arc<TopicShared<E>>,
     dead_letter: Option<Box<TopicHandle<E>>>,

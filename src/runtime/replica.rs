@@ -842,7 +842,13 @@ impl<S: Service> Actor for Supervisor<S> {
     ) -> Result<(), ActorProcessingErr> {
         // A worker fails when its handler panics, and is killed when its replica crashes.
         let (cell, terminated) = match event {
-            SupervisionEvent::ActorFailed(cell, _) => (cell, false),
+            SupervisionEvent::ActorFailed(cell, panic) => {
+                // tokio's timer on the virtual clock fails the run; other panics are counted.
+                self.replica
+                    .engine
+                    .handler_panicked(&self.replica.name, &panic);
+                (cell, false)
+            }
             SupervisionEvent::ActorTerminated(cell, _, _)
                 if !self.replica.stopping.load(Ordering::Relaxed) =>
             {

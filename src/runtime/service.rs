@@ -53,6 +53,8 @@ pub trait Service: Send + Sync + Sized + 'static {
     /// Handles one request. Time passes only where the handler waits on its `ctx`; an error
     /// is returned to the caller as [`CallError::Failed`](crate::CallError::Failed). A panic fails this request with
     /// [`CallError::Crashed`](crate::CallError::Crashed) and restarts the worker; the state survives.
+    /// A tokio timer on the virtual clock fails the whole run instead
+    /// ([`SimulationError::TokioTimer`](crate::SimulationError::TokioTimer)).
     fn handle(
         &self,
         ctx: &Context<Self>,

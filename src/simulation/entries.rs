@@ -67,6 +67,7 @@ impl<S: Service> ServiceEntry for PendingService<S> {
                 replicas,
                 balancer,
             } = *self;
+            engine.set_simulation(handle.simulation);
             let name: Arc<str> = Arc::from(handle.name());
             let service = Arc::new(service);
             let mut started = Vec::with_capacity(replicas);
@@ -214,6 +215,7 @@ impl<E: Event> TopicEntry for PendingTopic<E> {
 
     fn start(self: Box<Self>, node: NodeId, seed: u64, engine: Arc<Engine>) -> StartTopicFuture {
         Box::pin(async move {
+            engine.set_simulation(self.handle.simulation);
             let rng = random::stream(seed, &format!("topic/{}", self.handle.name()));
             crate::runtime::broker::start(&self.handle, self.topic, node, rng, engine).await
         })

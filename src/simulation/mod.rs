@@ -37,7 +37,9 @@ use entries::{
     PendingService, PendingTopic, PendingWorkload, ServiceEntry, TopicEntry, WorkloadEntry,
 };
 
-/// Distinguishes simulations in one process, so a handle cannot be used in the wrong one.
+/// Distinguishes simulations in one process, so a handle cannot be used in the wrong one (see
+/// [`ServiceHandle`]). Only ever compared: no report or random draw depends on it, so a
+/// simulation's results do not depend on how many were made before it.
 static NEXT_SIMULATION: AtomicU64 = AtomicU64::new(1);
 
 /// A simulation being assembled: services, links between them, workloads. [`run`](Self::run)

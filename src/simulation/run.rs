@@ -183,6 +183,7 @@ impl Simulation {
                 at: drained_at,
                 wait,
             },
+            Halt::Misuse(misuse) => misuse.into(),
         });
         engine.stop_crashes();
         for service in &running {

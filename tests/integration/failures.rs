@@ -200,42 +200,6 @@ fn a_downstream_call_never_waits_past_its_callers_deadline() {
     assert_eq!(patient.processing_ms.p50, 100.0);
 }
 
-/// Waits on tokio's clock instead of the simulation's.
-struct TokioSleeper;
-
-impl Service for TokioSleeper {
-    type Request = ();
-    type Response = ();
-    type State = ();
-
-    fn init_state(&self) {}
-
-    async fn handle(&self, _: &Context<Self>, _: ()) -> Result<(), ServiceError> {
-        tokio::time::sleep(ms(1)).await;
-        Ok(())
-    }
-}
-
-#[test]
-fn a_handler_waiting_on_tokio_time_on_the_virtual_clock_fails_loudly_instead_of_hanging() {
-    let mut sim = Simulation::builder()
-        .duration(Duration::from_secs(1))
-        .build()
-        .unwrap();
-    let sleeper = sim
-        .add_service("sleeper", TokioSleeper, Capacity::workers(1))
-        .unwrap();
-    sim.add_workload("load", &sleeper, Workload::constant_rate(10.0), |_| ())
-        .unwrap();
-    let report = sim.run().unwrap();
-    // The virtual runtime has no tokio timers: each `tokio::time::sleep` panics, so every
-    // request fails as crashed, at once, and the run ends on time.
-    assert_eq!(report.workloads["load"].counts.sent, 10);
-    assert_eq!(report.workloads["load"].counts.crashed, 10);
-    assert_eq!(report.services["sleeper"].counts.panics, 10);
-    assert_eq!(report.drained_seconds, 0.9);
-}
-
 #[test]
 fn work_that_can_never_end_is_reported_as_a_stall_instead_of_hanging() {
     let mut sim = Simulation::builder()

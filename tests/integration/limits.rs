@@ -6,10 +6,10 @@ use std::time::Duration;
 use microsim::policy::{Backoff, CallPolicy, Jitter, Retry};
 use microsim::{
     BuildError, Capacity, Context, Distribution, Fault, Service, ServiceError, Simulation,
-    SimulationError, Topic, Workload,
+    SimulationError, Topic, TopicHandle, Workload,
 };
 
-use crate::support::{Worker, ms};
+use crate::support::{Caller, Notifier, Worker, ms};
 
 const YEAR: Duration = Duration::from_secs(365 * 24 * 3_600);
 
@@ -221,4 +221,147 @@ fn much_work_at_one_instant_is_not_mistaken_for_a_loop() {
     let report = sim.run().unwrap();
     // Each user sends a request every 1 ms for 5 ms.
     assert_eq!(report.workloads["users"].counts.completed, 20_000 * 5);
+}
+
+/// Publishes each request to `topic`.
+struct Publisher {
+    topic: TopicHandle<u64>,
+}
+
+impl Service for Publisher {
+    type Request = u64;
+    type Response = ();
+    type State = ();
+    fn init_state(&self) {}
+    async fn handle(&self, ctx: &Context<Self>, event: u64) -> Result<(), ServiceError> {
+        ctx.publish(&self.topic, event).await?;
+        Ok(())
+    }
+}
+
+/// Runs `sim`, which must fail because `service` used a handle to `target` that another
+/// simulation made.
+fn expect_foreign_handle(sim: Simulation, service: &str, target: &str) {
+    let expected = format!(
+        "service `{service}` holds a handle to `{target}` from another simulation; handles work \
+         only in the simulation that made them"
+    );
+    match sim.run() {
+        Err(error) => {
+            assert!(
+                matches!(&error, SimulationError::ForeignHandle { service: s, target: t }
+                    if s == service && t == target),
+                "{error:?}"
+            );
+            assert_eq!(error.to_string(), expected);
+        }
+        Ok(report) => panic!("expected the run to fail, got a report:\n{report}"),
+    }
+}
+
+#[test]
+fn a_service_calling_a_handle_from_another_simulation_fails_the_run() {
+    let mut other = Simulation::builder().build().unwrap();
+    let db = other
+        .add_service("db", Worker::constant(ms(1)), Capacity::workers(1))
+        .unwrap();
+    let mut sim = Simulation::builder().build().unwrap();
+    let caller = Caller {
+        backend: db,
+        work: ms(1),
+    };
+    let api = sim
+        .add_service("api", caller, Capacity::workers(1))
+        .unwrap();
+    sim.add_workload("load", &api, Workload::constant_rate(10.0), |_| ())
+        .unwrap();
+    // Before, every call failed as "db is not running", counted among the failures and
+    // nowhere explained.
+    expect_foreign_handle(sim, "api", "db");
+}
+
+#[test]
+fn a_service_sending_to_a_handle_of_a_finished_simulation_fails_the_run() {
+    let mut other = Simulation::builder().build().unwrap();
+    let db = other
+        .add_service("db", Worker::constant(ms(1)), Capacity::workers(1))
+        .unwrap();
+    other.run().unwrap();
+    let mut sim = Simulation::builder().build().unwrap();
+    let api = sim
+        .add_service("api", Notifier { to: db }, Capacity::workers(1))
+        .unwrap();
+    sim.add_workload("load", &api, Workload::constant_rate(10.0), |_| ())
+        .unwrap();
+    // Before, each message went to the finished simulation's service and vanished there.
+    expect_foreign_handle(sim, "api", "db");
+}
+
+#[test]
+fn a_service_publishing_to_a_topic_of_another_simulation_fails_the_run() {
+    let mut other = Simulation::builder().build().unwrap();
+    let orders = other
+        .add_topic::<u64>("orders", Topic::at_most_once())
+        .unwrap();
+    let mut sim = Simulation::builder().build().unwrap();
+    let shop = sim
+        .add_service("shop", Publisher { topic: orders }, Capacity::workers(1))
+        .unwrap();
+    sim.add_workload("load", &shop, Workload::constant_rate(10.0), |_| 1)
+        .unwrap();
+    expect_foreign_handle(sim, "shop", "orders");
+}
+
+/// Waits on tokio's timer instead of the simulation's clock: with `tokio::time::sleep`, or
+/// with `tokio::time::timeout` around a simulated wait.
+struct TokioTimer {
+    timeout: bool,
+}
+
+impl Service for TokioTimer {
+    type Request = ();
+    type Response = ();
+    type State = ();
+    fn init_state(&self) {}
+    async fn handle(&self, ctx: &Context<Self>, _: ()) -> Result<(), ServiceError> {
+        if self.timeout {
+            let _ = tokio::time::timeout(ms(5), ctx.work_for(ms(1))).await;
+        } else {
+            tokio::time::sleep(ms(1)).await;
+        }
+        Ok(())
+    }
+}
+
+#[test]
+fn a_handler_using_tokios_timer_on_the_virtual_clock_fails_the_run_naming_the_service() {
+    for timeout in [false, true] {
+        let mut sim = Simulation::builder()
+            .duration(Duration::from_secs(1))
+            .build()
+            .unwrap();
+        let sleeper = sim
+            .add_service("sleeper", TokioTimer { timeout }, Capacity::workers(1))
+            .unwrap();
+        sim.add_workload("load", &sleeper, Workload::constant_rate(10.0), |_| ())
+            .unwrap();
+        // Before, each request panicked with tokio's "timers are disabled" and was counted
+        // as crashed; the report looked like a service that crashes.
+        match sim.run() {
+            Err(error) => {
+                assert!(
+                    matches!(&error, SimulationError::TokioTimer { service } if service == "sleeper"),
+                    "{error:?}"
+                );
+                assert_eq!(
+                    error.to_string(),
+                    "service `sleeper` used tokio's timer (tokio::time::sleep, timeout or \
+                     interval), which does not follow the simulated clock: wait with \
+                     `ctx.work_for(..)` or `ctx.work(..)` instead, and give a call a timeout \
+                     with `ctx.call_with_timeout(..)`"
+                );
+            }
+            Ok(report) => panic!("expected the run to fail, got a report:\n{report}"),
+        }
+    }
 }
