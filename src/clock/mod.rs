@@ -96,7 +96,7 @@ pub(crate) struct RunLimits {
 /// about to park the thread -- and calls its `on_thread_park` hook then. The hook moves
 /// simulated time to the earliest deadline and wakes the timers due there, so the runtime
 /// finds work again and goes on without parking. If no timer is left, nothing in the
-/// simulation can ever happen again: the hook reports a stall ([`Clock::stalled`]).
+/// simulation can ever happen again: the hook halts the run as stalled ([`Halt::Stalled`], seen through [`Clock::halted`]).
 ///
 /// The virtual runtime has no tokio timer driver: nothing in it waits on tokio's clock, and
 /// code that tries to (`tokio::time::sleep` in a handler) panics instead of measuring the

@@ -27,6 +27,8 @@ impl Simulation {
     /// [`SimulationError::Stalled`] if a handler waits on something outside the simulation
     /// forever, [`SimulationError::NoProgress`] if the model loops without taking time,
     /// [`SimulationError::BeyondClockRange`] if a wait would end past the clock's range,
+    /// [`SimulationError::ForeignHandle`] if a service uses a handle another simulation made,
+    /// [`SimulationError::TokioTimer`] if a handler uses tokio's timer on the virtual clock,
     /// [`SimulationError::Runtime`] or [`SimulationError::Spawn`] if tokio or ractor
     /// cannot start.
     pub fn run(self) -> Result<Report, SimulationError> {
