@@ -26,6 +26,8 @@
 //! Every command runs under `prlimit --as` (an address-space bound) and a wall-clock timeout,
 //! two at a time. Failures are collected and reported together.
 
+mod fuzz;
+
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::fmt::Write as _;
