@@ -82,6 +82,16 @@ const PENDING: &[(&str, &str)] = &[
          table (workloads.w)",
     ),
     (
+        "invalid/retry-max-attempts-i64-max.toml",
+        "new: a count past 32 bits is \"max_attempts is too large: 9223372036854775807\", \
+         without the bound of 100 that 101 gets",
+    ),
+    (
+        "invalid/retry-max-deliveries-i64-max.toml",
+        "new: a count past 32 bits is \"max_deliveries is too large: ...\", without the \
+         bound of 1000 that 1001 gets",
+    ),
+    (
         "valid/loop-think-always-zero-not-constant.toml",
         "new: a think time that is always zero but not written `constant = \"0s\"` is not \
          seen as no think time: the no-progress error names nothing",
