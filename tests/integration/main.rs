@@ -13,6 +13,8 @@ mod events;
 mod exactness;
 mod failures;
 mod faults;
+#[cfg(feature = "cli")]
+mod hostile;
 mod idempotency;
 mod limits;
 mod messaging;
