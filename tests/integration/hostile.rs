@@ -43,25 +43,12 @@ use std::time::{Duration, Instant};
 /// Set `MICROSIM_HOSTILE_PENDING=1` to run them as well (and see which pass now).
 const PENDING: &[(&str, &str)] = &[
     (
-        "invalid/range-workers-i64-max.toml",
-        "size bound for workers: accepted by check, then the run panics (capacity overflow)",
-    ),
-    (
-        "invalid/range-workers-above-a-million.toml",
-        "size bound for workers: accepted by check, then the run starts 2,000,000 workers and \
-         exhausts memory",
-    ),
-    (
         "invalid/range-replicas-i64-max.toml",
         "size bound for replicas: accepted by check, then the run panics (capacity overflow)",
     ),
     (
         "invalid/range-users-i64-max.toml",
         "size bound for users: accepted by check, then the run exhausts memory",
-    ),
-    (
-        "valid/range-workers-a-million.toml",
-        "lazily created workers: the run starts all 1,000,000 workers and exhausts memory",
     ),
     (
         "valid/range-workers-unlimited.toml",
@@ -95,20 +82,6 @@ const PENDING: &[(&str, &str)] = &[
         "valid/loop-think-always-zero-not-constant.toml",
         "new: a think time that is always zero but not written `constant = \"0s\"` is not \
          seen as no think time: the no-progress error names nothing",
-    ),
-    (
-        "generated/many-services-2000-fanout.toml",
-        "new: links and policies are dense matrices over every ordered pair of nodes, \
-         about 1.4 KB a pair: 2,000 services need about 5.4 GB",
-    ),
-    (
-        "generated/many-services-2000-chain.toml",
-        "new: links and policies are dense matrices over every ordered pair of nodes",
-    ),
-    (
-        "generated/many-topics-1000.toml",
-        "new: links and policies are dense matrices over every ordered pair of nodes \
-         (topics included)",
     ),
 ];
 

@@ -28,10 +28,6 @@ use super::{Outcome, TIMEOUT, excerpt, microsim, sound};
 /// still judged). Empty it as the fixes land.
 const FUZZ_PENDING: &[(&str, &str)] = &[
     (
-        "workers = 9223372036854775807",
-        "size bound for workers (accepted, then the run panics)",
-    ),
-    (
         "replicas = 9223372036854775807",
         "size bound for replicas (accepted, then the run panics)",
     ),
