@@ -447,14 +447,10 @@ fn describe_found(found: &Found) -> String {
     }
 }
 
-/// A float as a number that reads as one: `3.0`, not `3`.
+/// A float as a number that reads as one: `3.0`, not `3`; `1e300`, not its 301 digits.
 fn with_decimal_point(x: f64) -> String {
-    let text = x.to_string();
-    if x.is_finite() && !text.contains('.') {
-        text + ".0"
-    } else {
-        text
-    }
+    // Debug writes a decimal point, or an exponent for the very large and small.
+    format!("{x:?}")
 }
 
 /// The names an enum accepts, each kind once: a name that is another with underscores added
@@ -511,6 +507,15 @@ mod tests {
         );
         assert_eq!(suggestion("zzz", &["mean"]), "; expected \"mean\"");
         assert_eq!(suggestion("zzz", &[]), "; this table takes no keys");
+    }
+
+    #[test]
+    fn numbers_read_as_numbers_whatever_their_size() {
+        assert_eq!(with_decimal_point(3.0), "3.0");
+        assert_eq!(with_decimal_point(1.5), "1.5");
+        assert_eq!(with_decimal_point(1e300), "1e300");
+        assert_eq!(with_decimal_point(f64::NAN), "NaN");
+        assert_eq!(with_decimal_point(f64::NEG_INFINITY), "-inf");
     }
 
     #[test]

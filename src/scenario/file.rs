@@ -42,6 +42,7 @@ pub(super) struct RawSimulation {
     pub(super) warmup: Option<Spanned<Dur>>,
     pub(super) default_latency: Option<Spanned<Distribution>>,
     pub(super) call_timeout: Option<Spanned<Dur>>,
+    pub(super) max_events_per_instant: Option<Spanned<i64>>,
 }
 
 /// `[services.NAME]`.

@@ -32,6 +32,13 @@ pub(super) fn check_simulation(
         if let Some(timeout) = simulation.call_timeout {
             settings = settings.call_timeout(timeout.into_inner().0);
         }
+        if let Some(events) = simulation.max_events_per_instant {
+            settings = settings.max_events_per_instant(count(
+                source,
+                &events,
+                "max_events_per_instant",
+            )?);
+        }
         if let Some(latency) = simulation.default_latency {
             settings = settings.default_latency(latency.into_inner());
         }

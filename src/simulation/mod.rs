@@ -121,7 +121,8 @@ impl Simulation {
     ///
     /// # Errors
     /// [`BuildError::InvalidServiceName`] for an empty, reserved (`"client"`) or repeated
-    /// name; [`BuildError::InvalidService`] for zero workers.
+    /// name; [`BuildError::InvalidService`] for zero workers or more than
+    /// [`Capacity::MAX_WORKERS`], or a queue bound on an unlimited service.
     pub fn add_service<S: Service>(
         &mut self,
         name: &str,
@@ -158,7 +159,8 @@ impl Simulation {
     ///
     /// # Errors
     /// As [`add_service`](Self::add_service), and [`BuildError::InvalidService`] for zero
-    /// replicas or a peak-EWMA decay of zero.
+    /// replicas or more than [`MAX_REPLICAS`](crate::MAX_REPLICAS), or a peak-EWMA decay of
+    /// zero.
     pub fn add_replicated_service<S: Service>(
         &mut self,
         name: &str,
@@ -171,6 +173,16 @@ impl Simulation {
         capacity
             .validate()
             .and_then(|()| rules::at_least("replicas", replicas, 1))
+            .and_then(|()| {
+                rules::at_most(
+                    "replicas",
+                    replicas,
+                    rules::MAX_REPLICAS,
+                    "each replica is started with the run: a supervisor actor with its own \
+                     queue, state and statistics; model a larger fleet as fewer replicas with \
+                     more workers",
+                )
+            })
             .and_then(|()| balancer.validate())
             .map_err(|error| BuildError::InvalidService {
                 service: name.to_string(),
