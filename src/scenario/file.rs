@@ -52,7 +52,7 @@ pub(super) struct RawSimulation {
     rename = "a service table such as { workers = 4, work = { constant = \"1ms\" } }"
 )]
 pub(super) struct RawService {
-    pub(super) workers: Option<Spanned<i64>>,
+    pub(super) workers: Option<Spanned<RawWorkers>>,
     pub(super) queue: Option<Spanned<i64>>,
     pub(super) work: Option<Spanned<Distribution>>,
     #[serde(default)]
@@ -63,6 +63,61 @@ pub(super) struct RawService {
     pub(super) balancer: Option<Spanned<String>>,
     /// Only with `balancer = "peak_ewma"`.
     pub(super) balancer_decay: Option<Spanned<Dur>>,
+}
+
+/// A service's `workers`: a whole number, or a word (`"unlimited"` is the one the checks
+/// accept).
+#[derive(Debug)]
+pub(super) enum RawWorkers {
+    Count(i64),
+    Word(String),
+}
+
+impl<'de> Deserialize<'de> for RawWorkers {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = RawWorkers;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a whole number or \"unlimited\"")
+            }
+
+            fn visit_i64<E: serde::de::Error>(self, value: i64) -> Result<RawWorkers, E> {
+                Ok(RawWorkers::Count(value))
+            }
+
+            /// Beyond TOML's 64-bit integers, as the other counts say it.
+            fn visit_u64<E: serde::de::Error>(self, value: u64) -> Result<RawWorkers, E> {
+                i64::try_from(value)
+                    .map(RawWorkers::Count)
+                    .map_err(|_| out_of_range(value))
+            }
+
+            fn visit_i128<E: serde::de::Error>(self, value: i128) -> Result<RawWorkers, E> {
+                Err(out_of_range(value))
+            }
+
+            fn visit_u128<E: serde::de::Error>(self, value: u128) -> Result<RawWorkers, E> {
+                Err(out_of_range(value))
+            }
+
+            fn visit_str<E: serde::de::Error>(self, value: &str) -> Result<RawWorkers, E> {
+                Ok(RawWorkers::Word(value.to_string()))
+            }
+        }
+
+        fn out_of_range<E: serde::de::Error>(value: impl std::fmt::Display) -> E {
+            E::custom(format!(
+                "integer {value} is out of range: TOML integers go from {} to {}",
+                i64::MIN,
+                i64::MAX
+            ))
+        }
+
+        deserializer.deserialize_any(Visitor)
+    }
 }
 
 /// `[topics.NAME]`.

@@ -449,12 +449,25 @@ fn entry(section: &str, index: usize) -> FieldPath {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::capacity::Capacity;
 
     #[test]
     fn the_bundled_store_is_valid() {
         let store = Scenario::bundled_store();
         assert!(store.service_names().count() >= 5);
         assert_eq!(store.duration(), Duration::from_secs(60));
+    }
+
+    #[test]
+    fn unlimited_workers_map_onto_an_unlimited_capacity() {
+        let scenario = Scenario::parse(
+            "[services.edge]\nworkers = \"unlimited\"\n[services.api]\nworkers = 3\n\
+             [workloads.w]\ntarget = \"edge\"\nopen = { rate = 1.0 }\n",
+            "edge.toml",
+        )
+        .unwrap();
+        assert_eq!(scenario.services["edge"].capacity, Capacity::unlimited());
+        assert_eq!(scenario.services["api"].capacity, Capacity::workers(3));
     }
 
     /// What the engine rejects when the simulation is built is located at the entry, should

@@ -14,7 +14,7 @@ use crate::node::CLIENT;
 
 use super::ScenarioError;
 use super::error::Source;
-use super::file::RawService;
+use super::file::{RawService, RawWorkers};
 use super::graph::Edges;
 use super::names::{Names, unknown_topic};
 use super::steps::{StepSpec, check_step};
@@ -89,7 +89,7 @@ fn check_service(
 ) -> Result<(ServiceSpec, Edges), ScenarioError> {
     let mut capacity = match &raw.workers {
         None => Capacity::default(),
-        Some(workers) => Capacity::workers(count(source, workers, "workers")?),
+        Some(workers) => check_workers(source, workers)?,
     };
     if let Some(queue) = &raw.queue {
         capacity = capacity.with_queue(count(source, queue, "queue")?);
@@ -136,6 +136,31 @@ fn check_service(
         edges,
     ))
 }
+
+/// A service's `workers`: a count, or `"unlimited"` ([`Capacity::unlimited`]).
+fn check_workers(
+    source: &Source<'_>,
+    workers: &Spanned<RawWorkers>,
+) -> Result<Capacity, ScenarioError> {
+    match workers.get_ref() {
+        RawWorkers::Count(number) => Ok(Capacity::workers(count(
+            source,
+            &Spanned::new(workers.span(), *number),
+            "workers",
+        )?)),
+        RawWorkers::Word(word) if word == UNLIMITED => Ok(Capacity::unlimited()),
+        RawWorkers::Word(word) => Err(source.error(
+            workers.span(),
+            format!(
+                "workers is a whole number >= 1 or {UNLIMITED:?}, got {word:?}{}",
+                crate::suggest::did_you_mean(word, [UNLIMITED])
+            ),
+        )),
+    }
+}
+
+/// The word for a service whose every request starts at once.
+const UNLIMITED: &str = "unlimited";
 
 /// A service's `balancer` and `balancer_decay`.
 fn check_balancer(

@@ -220,6 +220,23 @@ fn rows() -> Vec<Row> {
             ),
         ),
         row(
+            "unlimited workers",
+            service(Capacity::unlimited(), 1, Balancer::RoundRobin),
+            In::Service,
+            "workers = \"unlimited\"",
+            None,
+        ),
+        row(
+            "unlimited workers with a queue bound",
+            service(Capacity::unlimited().with_queue(5), 1, Balancer::RoundRobin),
+            In::Service,
+            "workers = \"unlimited\"\nqueue = 5",
+            Some(
+                "an unlimited service starts every request at once and never queues: remove the \
+                 queue bound, or give it a number of workers",
+            ),
+        ),
+        row(
             "the largest queue bound",
             service(
                 Capacity::workers(1).with_queue(i64::MAX as usize),
