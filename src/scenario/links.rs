@@ -78,8 +78,9 @@ pub(super) fn check_links(
             return Err(source.error(link.to.span(), format!("unknown {what} {to:?}{hint}")));
         }
         let key = (link.from.get_ref().clone(), link.to.get_ref().clone());
-        let (line, _) = error::line_column(text, span.start);
-        if let Some(first) = seen.insert(key, line) {
+        // Where the pair was first set; its line is counted only for the message.
+        if let Some(first) = seen.insert(key, span.start) {
+            let (first, _) = error::line_column(text, first);
             return Err(source.error(
                 span,
                 format!(

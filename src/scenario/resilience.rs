@@ -429,8 +429,9 @@ pub(super) fn check_policies(
     for policy in raw_policies {
         let span = policy.span();
         let spec = check_policy(source, topology, policy)?;
-        let (line, _) = error::line_column(text, span.start);
-        if let Some(first) = seen.insert((spec.from.clone(), spec.to.clone()), line) {
+        // Where the pair was first set; its line is counted only for the message.
+        if let Some(first) = seen.insert((spec.from.clone(), spec.to.clone()), span.start) {
+            let (first, _) = error::line_column(text, first);
             return Err(source.error(
                 span,
                 format!(

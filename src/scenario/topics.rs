@@ -25,7 +25,8 @@ pub(super) struct Topics {
     pub(super) dead_letters: BTreeMap<String, Vec<Spanned<String>>>,
 }
 
-/// Checks every `[topics.NAME]` table, in name order; `services` are the services' names.
+/// Checks every `[topics.NAME]` table, in name order; `services` are the services' names,
+/// sorted.
 pub(super) fn check_topics(
     source: &Source<'_>,
     services: &[&str],
@@ -72,7 +73,7 @@ fn check_topic(
             "\"client\" is reserved: it is where workload requests come from",
         ));
     }
-    if services.contains(&topic_name) {
+    if services.binary_search(&topic_name).is_ok() {
         return Err(source.error(
             name.span(),
             format!(
@@ -101,9 +102,9 @@ fn check_topic(
     };
     let mut topic = if at_least_once {
         let dead_letter = format!("{topic_name}.dead-letter");
-        let taken = if services.contains(&dead_letter.as_str()) {
+        let taken = if services.binary_search(&dead_letter.as_str()).is_ok() {
             Some("service")
-        } else if declared.contains(&dead_letter.as_str()) {
+        } else if declared.binary_search(&dead_letter.as_str()).is_ok() {
             Some("topic")
         } else {
             None

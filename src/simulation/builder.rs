@@ -1,6 +1,6 @@
 //! The settings of a simulation, their defaults and their rules.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
@@ -152,6 +152,9 @@ impl SimulationBuilder {
             topics: Vec::new(),
             faults: Vec::new(),
             policies: BTreeMap::new(),
+            names: BTreeSet::new(),
+            workload_names: BTreeSet::new(),
+            subscriptions: BTreeSet::new(),
             progress: Progress::default(),
             interrupt: crate::interrupt::InterruptHandle::default(),
         })

@@ -10,7 +10,7 @@ mod run;
 
 pub use builder::SimulationBuilder;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
@@ -78,6 +78,11 @@ pub struct Simulation {
     topics: Vec<Box<dyn TopicEntry + Send>>,
     faults: Vec<Fault>,
     policies: BTreeMap<(String, String), CallPolicy>,
+    /// The names of the services and topics (dead-letter topics included): one namespace.
+    names: BTreeSet<String>,
+    workload_names: BTreeSet<String>,
+    /// (topic, service) of each subscription.
+    subscriptions: BTreeSet<(String, String)>,
     progress: Progress,
     interrupt: InterruptHandle,
 }
@@ -190,6 +195,7 @@ impl Simulation {
                 reason: error.reason,
             })?;
         let handle = ServiceHandle::new(Arc::from(name), self.id);
+        self.names.insert(name.to_string());
         self.services.push(Box::new(PendingService {
             handle: handle.clone(),
             service,
@@ -246,7 +252,7 @@ impl Simulation {
         make_request: impl FnMut(&mut SimRng) -> S::Request + Send + 'static,
     ) -> Result<(), BuildError> {
         workload.validate(name)?;
-        if self.workloads.iter().any(|entry| entry.name() == name) {
+        if self.workload_names.contains(name) {
             return Err(BuildError::DuplicateWorkload {
                 name: name.to_string(),
             });
@@ -257,6 +263,7 @@ impl Simulation {
                 service: target.name().to_string(),
             });
         }
+        self.workload_names.insert(name.to_string());
         self.workloads.push(Box::new(PendingWorkload {
             name: name.to_string(),
             workload,
@@ -287,8 +294,7 @@ impl Simulation {
     }
 
     fn name_taken(&self, name: &str) -> bool {
-        self.services.iter().any(|entry| entry.name() == name)
-            || self.topics.iter().any(|entry| entry.name() == name)
+        self.names.contains(name)
     }
 
     /// Adds a topic named `name` carrying events of type `E` and returns its handle. An
@@ -312,6 +318,7 @@ impl Simulation {
         let dead_letter = match topic.delivery() {
             Delivery::AtLeastOnce { .. } => {
                 let handle = TopicHandle::new(Arc::from(dead_letter_name.as_str()), self.id, None);
+                self.names.insert(dead_letter_name.clone());
                 self.topics.push(Box::new(PendingTopic {
                     handle: handle.clone(),
                     topic: Topic::at_most_once(),
@@ -321,6 +328,7 @@ impl Simulation {
             Delivery::AtMostOnce => None,
         };
         let handle = TopicHandle::new(Arc::from(name), self.id, dead_letter);
+        self.names.insert(name.to_string());
         self.topics.push(Box::new(PendingTopic {
             handle: handle.clone(),
             topic,
@@ -351,17 +359,16 @@ impl Simulation {
                 "the topic and the service must belong to this simulation",
             ));
         }
+        let pair = (topic.name().to_string(), service.name().to_string());
+        if self.subscriptions.contains(&pair) {
+            return Err(invalid("the service already subscribes to this topic"));
+        }
+        self.subscriptions.insert(pair);
         let mut subscribers = topic
             .shared
             .subscribers
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if subscribers
-            .iter()
-            .any(|existing| existing.name() == service.name())
-        {
-            return Err(invalid("the service already subscribes to this topic"));
-        }
         subscribers.push(Arc::new(ServiceSubscriber {
             service: service.clone(),
             to_request,
@@ -470,10 +477,12 @@ impl Simulation {
 
     /// Checks that every link names known endpoints.
     fn validate_links(&self) -> Result<(), BuildError> {
-        let known: Vec<&str> = std::iter::once(CLIENT)
-            .chain(self.services.iter().map(|s| s.name()))
-            .chain(self.topics.iter().map(|t| t.name()))
-            .collect();
+        let known = || {
+            std::iter::once(CLIENT)
+                .chain(self.services.iter().map(|s| s.name()))
+                .chain(self.topics.iter().map(|t| t.name()))
+        };
+        let is_known = |name: &str| name == CLIENT || self.names.contains(name);
         let nodes: Vec<(&str, usize)> = std::iter::once((CLIENT, 0))
             .chain(self.services.iter().map(|s| (s.name(), s.replicas())))
             .chain(self.topics.iter().map(|t| (t.name(), 0)))
@@ -483,14 +492,14 @@ impl Simulation {
         }
         for (from, to) in self.policies.keys() {
             for endpoint in [from, to] {
-                if !known.contains(&endpoint.as_str()) {
+                if !is_known(endpoint) {
                     return Err(BuildError::InvalidPolicy {
                         from: from.clone(),
                         to: to.clone(),
                         field: FieldPath::key(if endpoint == from { "from" } else { "to" }),
                         reason: format!(
                             "unknown service {endpoint:?}{}",
-                            did_you_mean(endpoint, known.iter().copied())
+                            did_you_mean(endpoint, known())
                         ),
                     });
                 }
@@ -498,12 +507,12 @@ impl Simulation {
         }
         for (from, to) in self.links.keys() {
             for endpoint in [from, to] {
-                if !known.contains(&endpoint.as_str()) {
+                if !is_known(endpoint) {
                     return Err(BuildError::UnknownLinkEndpoint {
                         from: from.clone(),
                         to: to.clone(),
                         unknown: endpoint.clone(),
-                        hint: did_you_mean(endpoint, known.iter().copied()),
+                        hint: did_you_mean(endpoint, known()),
                     });
                 }
             }

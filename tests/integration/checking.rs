@@ -1,5 +1,5 @@
 //! What `check` finds in a scenario file: counts at and past their bounds, and the words a
-//! count may be instead.
+//! count may be instead; and how long it takes on a file of a hundred thousand services.
 
 use microsim::scenario::Scenario;
 
@@ -84,5 +84,56 @@ fn workers_is_a_count_or_unlimited() {
         error_of(&with_service("workers = \"unlimited\"\nqueue = 10")),
         "bad.toml:3:9: services.a.queue: an unlimited service starts every request at once and \
          never queues: remove the queue bound, or give it a number of workers"
+    );
+}
+
+/// `n` services in a binary tree of calls (each calls its two children), with a link every
+/// thousand services and one workload at the root.
+fn many_services(n: usize) -> String {
+    let mut text = String::from("[simulation]\nduration = \"1s\"\n");
+    for i in 0..n {
+        text.push_str(&format!(
+            "[services.s{i}]\nworkers = 2\nwork = {{ constant = \"1ms\" }}\n"
+        ));
+        let calls: Vec<String> = [2 * i + 1, 2 * i + 2]
+            .into_iter()
+            .filter(|&child| child < n)
+            .map(|child| format!("{{ call = \"s{child}\" }}"))
+            .collect();
+        if !calls.is_empty() {
+            text.push_str(&format!("steps = [{}]\n", calls.join(", ")));
+        }
+    }
+    for i in (0..n).step_by(1000).filter(|i| 2 * i + 1 < n) {
+        text.push_str(&format!(
+            "[[links]]\nfrom = \"s{i}\"\nto = \"s{}\"\nlatency = {{ constant = \"100us\" }}\n",
+            2 * i + 1
+        ));
+    }
+    text.push_str("[workloads.w]\ntarget = \"s0\"\nopen = { rate = 10.0 }\n");
+    text
+}
+
+/// Checking grows with the file, not with its square: ten times the services take about ten
+/// times as long (a hundred thousand once took minutes, when each name was looked up in a
+/// list of all of them).
+#[test]
+fn checking_a_hundred_thousand_services_grows_linearly() {
+    let time = |n: usize| {
+        let text = many_services(n);
+        let started = std::time::Instant::now();
+        let scenario = Scenario::parse(&text, "many.toml").unwrap();
+        let took = started.elapsed();
+        assert_eq!(scenario.service_names().count(), n);
+        took
+    };
+    let small = time(10_000);
+    let large = time(100_000);
+    // n log n is about 12 times; n squared, 100. The floor keeps a quick small run from
+    // setting too tight a bound.
+    let bound = (small * 30).max(std::time::Duration::from_secs(10));
+    assert!(
+        large < bound,
+        "10,000 services took {small:?}, 100,000 took {large:?}"
     );
 }
