@@ -1,7 +1,8 @@
-//! What `check` finds in a scenario file: counts at and past their bounds, and the words a
-//! count may be instead; and how long it takes on a file of a hundred thousand services.
+//! What `check` finds in a scenario file: counts at and past their bounds, the words a count
+//! may be instead, every mistake of a file at once; and how long it takes on a file of a
+//! hundred thousand services.
 
-use microsim::scenario::Scenario;
+use microsim::scenario::{Scenario, ScenarioError};
 
 /// A valid file around `service` (the lines of `[services.a]`, from line 2).
 fn with_service(service: &str) -> String {
@@ -46,7 +47,9 @@ fn counts_past_what_they_can_hold_are_refused_with_their_bound() {
     for (what, service, expected) in cases {
         let message = error_of(&with_service(service));
         if message != *expected {
-            wrong.push(format!("{what}:\n  got      {message}\n  expected {expected}"));
+            wrong.push(format!(
+                "{what}:\n  got      {message}\n  expected {expected}"
+            ));
         }
     }
     // A breaker's window counts in 32 bits: the file says so rather than wrap.
@@ -57,7 +60,9 @@ fn counts_past_what_they_can_hold_are_refused_with_their_bound() {
     let expected = "bad.toml:8:36: policies[0].circuit_breaker.window_calls: window_calls must \
                     be at most 4294967295, got 5000000000";
     if message != expected {
-        wrong.push(format!("window_calls:\n  got      {message}\n  expected {expected}"));
+        wrong.push(format!(
+            "window_calls:\n  got      {message}\n  expected {expected}"
+        ));
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
@@ -135,5 +140,166 @@ fn checking_a_hundred_thousand_services_grows_linearly() {
     assert!(
         large < bound,
         "10,000 services took {small:?}, 100,000 took {large:?}"
+    );
+}
+
+/// Mistakes in every section, found by each kind of check (reading, names, the engine's
+/// rules), and one the file makes by leaving out what a mistake hid (a fault on `db`, whose
+/// replicas are not known; a policy from `db`, whose calls are not known): each is reported
+/// once, in the order of the file.
+const MANY: &str = r#"[simulation]
+duration = "10"
+
+[services.api]
+workers = 2
+steps = [{ call = "db" }, { call = "cache" }]
+
+[services.db]
+wrokers = 1
+
+[services.cache]
+workers = 0
+
+[services.auth]
+steps = [{ call = "ath" }]
+
+[topics.orders]
+delivery = "sometimes"
+
+[[links]]
+from = "api"
+to = "dbb"
+latency = { constant = "1ms" }
+
+[[faults]]
+crash = "db"
+replica = 3
+
+[[policies]]
+from = "db"
+to = "api"
+timeout = "1s"
+
+[[policies]]
+from = "api"
+to = "cache"
+retry = { max_attempts = 0 }
+
+[workloads.w]
+target = "api"
+open = { rate = 10.0 }
+
+[workloads.x]
+target = "auth"
+closed = { users = -1, think = { constant = "1s" } }
+"#;
+
+#[test]
+fn every_mistake_of_a_file_is_reported_once_in_file_order() {
+    let error = Scenario::parse(MANY, "bad.toml").unwrap_err();
+    let lines: Vec<String> = error.errors().iter().map(ToString::to_string).collect();
+    assert_eq!(
+        lines,
+        [
+            "bad.toml:2:12: simulation.duration: duration \"10\" has no unit; write it with one \
+             of ns, us, ms, s, m, h, e.g. \"10us\"",
+            "bad.toml:9:1: services.db: unknown key \"wrokers\"; did you mean \"workers\"?",
+            "bad.toml:12:11: services.cache.workers: workers must be at least 1, got 0",
+            "bad.toml:15:19: services.auth.steps[0].call: unknown service \"ath\"; did you mean \
+             \"auth\"?",
+            "bad.toml:18:12: topics.orders.delivery: unknown delivery \"sometimes\"; expected \
+             \"at_most_once\" or \"at_least_once\"",
+            "bad.toml:22:6: links[0].to: unknown service or topic \"dbb\"; did you mean \"db\"?",
+            "bad.toml:37:26: policies[1].retry.max_attempts: max_attempts counts the first \
+             attempt too, so it must be at least 1, got 0",
+            "bad.toml:45:20: workloads.x.closed.users: users must be 0 or more, got -1",
+        ]
+    );
+    assert_eq!(error.unlisted(), 0);
+    // The message is the list, a line each; each line is the error of a file with only it.
+    assert_eq!(error.to_string(), lines.join("\n"));
+    let ScenarioError::Several { errors, .. } = &error else {
+        panic!("{error:?}")
+    };
+    assert!(matches!(
+        &errors[2],
+        ScenarioError::Invalid { line: 12, column: Some(11), key, .. } if key == "services.cache.workers"
+    ));
+}
+
+#[test]
+fn a_file_with_one_mistake_gives_it_alone() {
+    let error = Scenario::parse(&with_service("workers = 0"), "bad.toml").unwrap_err();
+    assert!(matches!(error, ScenarioError::Invalid { line: 2, .. }));
+    assert_eq!(error.errors().len(), 1);
+    assert_eq!(
+        error.to_string(),
+        "bad.toml:2:11: services.a.workers: workers must be at least 1, got 0"
+    );
+}
+
+#[test]
+fn a_syntax_error_hides_the_rest_of_the_file() {
+    let text = format!("{MANY}\n[services.broken\n");
+    let error = Scenario::parse(&text, "bad.toml").unwrap_err();
+    assert_eq!(error.errors().len(), 1, "{error}");
+    assert!(error.to_string().contains("invalid TOML"), "{error}");
+}
+
+#[test]
+fn a_section_that_is_not_a_table_is_reported_with_the_other_sections() {
+    let text = "links = 5
+[services.a]
+wrokers = 1
+";
+    assert_eq!(
+        error_of(text),
+        "bad.toml:1:9: links: expected an array, found integer `5`\n\
+         bad.toml:3:1: services.a: unknown key \"wrokers\"; did you mean \"workers\"?"
+    );
+    // Without its services, nothing that names one can be checked.
+    let text = "services = 5
+[workloads.w]
+target = \"nobody\"
+open = { rate = 1.0 }
+";
+    assert_eq!(
+        error_of(text),
+        "bad.toml:1:12: services: expected a table, found integer `5`"
+    );
+}
+
+#[test]
+fn twenty_mistakes_are_listed_and_the_others_counted() {
+    let mut text = String::new();
+    for i in 0..25 {
+        text.push_str(&format!(
+            "[services.s{i:02}]\nwrokers = 1\nsteps = [{{ call = \"nobody\" }}]\n"
+        ));
+    }
+    text.push_str("[workloads.w]\ntarget = \"s00\"\nopen = { rate = 1.0 }\n");
+    let error = Scenario::parse(&text, "bad.toml").unwrap_err();
+    assert_eq!(error.errors().len(), ScenarioError::MAX_LISTED);
+    assert_eq!(error.unlisted(), 5);
+    let message = error.to_string();
+    let lines: Vec<&str> = message.lines().collect();
+    assert_eq!(lines.len(), 21);
+    assert_eq!(
+        lines[0],
+        "bad.toml:2:1: services.s00: unknown key \"wrokers\"; did you mean \"workers\"?"
+    );
+    assert_eq!(lines[20], "... and 5 more errors");
+}
+
+#[test]
+fn no_workloads_is_said_of_a_file_otherwise_right() {
+    assert_eq!(
+        error_of("[services.a]\nworkers = 0\n"),
+        "bad.toml:2:11: services.a.workers: workers must be at least 1, got 0"
+    );
+    assert_eq!(
+        error_of("[services.a]\n"),
+        "bad.toml:1: workloads: no workloads: add a [workloads.NAME] table with a target and \
+         open or closed traffic"
     );
 }
