@@ -175,7 +175,7 @@ pub use policy::CallPolicy;
 pub use progress::Progress;
 pub use random::SimRng;
 pub use report::Report;
-pub use rules::{MAX_DURATION, MAX_FACTOR, MAX_RATE};
+pub use rules::{MAX_DURATION, MAX_FACTOR, MAX_RATE, MAX_REPLICAS};
 pub use runtime::context::Context;
 pub use runtime::handle::{ServiceHandle, TopicHandle};
 pub use runtime::service::Service;

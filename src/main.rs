@@ -5,7 +5,8 @@
 //! microsim check FILE
 //! ```
 //!
-//! Exit codes: 0 success; 1 the scenario is invalid or the run failed (message on stderr);
+//! Exit codes: 0 success; 1 the scenario is invalid or the run failed (message on stderr:
+//! every mistake of an invalid file, each on its own `error:` line);
 //! 2 bad command-line usage; 130 interrupted by Ctrl-C (the partial report is still
 //! printed and written, marked as interrupted; a second Ctrl-C exits at once).
 //!
@@ -21,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use microsim::scenario::Scenario;
+use microsim::scenario::{Scenario, ScenarioError};
 use microsim::{Progress, Report};
 
 /// Simulate how microservices communicate: latency end to end and hop by hop, on a virtual
@@ -84,7 +85,7 @@ fn main() -> ExitCode {
 }
 
 fn check(file: &Path) -> Result<(), String> {
-    Scenario::load(file).map_err(|error| error.to_string())?;
+    Scenario::load(file).map_err(|error| mistakes(&error))?;
     print_stdout(&format!("{}: ok", file.display()))?;
     Ok(())
 }
@@ -96,7 +97,7 @@ fn run(
     quiet: bool,
 ) -> Result<ExitCode, String> {
     let scenario = match file {
-        Some(file) => Scenario::load(file).map_err(|error| error.to_string())?,
+        Some(file) => Scenario::load(file).map_err(|error| mistakes(&error))?,
         None => Scenario::bundled_store(),
     };
     // The JSON's destination is opened before the run: a path that cannot be written is
@@ -148,6 +149,20 @@ fn run(
         }
         None => Ok(ExitCode::SUCCESS),
     }
+}
+
+/// Each mistake of a scenario file on a line of its own, after the `error: ` of the first:
+/// the lines read `error: FILE:LINE:COLUMN: KEY: what is wrong`, then a line saying how many
+/// more were found, if some are not listed.
+fn mistakes(error: &ScenarioError) -> String {
+    let lines: Vec<String> = error.errors().iter().map(ToString::to_string).collect();
+    let mut text = lines.join("\nerror: ");
+    match error.unlisted() {
+        0 => {}
+        1 => text.push_str("\n... and 1 more error"),
+        n => text.push_str(&format!("\n... and {n} more errors")),
+    }
+    text
 }
 
 /// Where `--json` writes.

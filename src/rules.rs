@@ -26,6 +26,30 @@ pub const MAX_DURATION: Duration = Duration::from_secs(100 * 365 * 24 * 3_600);
 /// The largest factor a slowdown may multiply processing times by: a million.
 pub const MAX_FACTOR: f64 = 1e6;
 
+/// The most replicas a service may have: ten thousand.
+///
+/// Each replica is started when the run starts, whether or not it is ever called: a
+/// supervisor actor, its own queue, state and statistics, and a line in the report. Ten
+/// thousand is more than any one service runs behind a balancer; a larger fleet is modelled
+/// as fewer replicas with more workers each.
+///
+/// ```
+/// use microsim::{Balancer, Capacity, Context, Service, ServiceError, Simulation, MAX_REPLICAS};
+/// # struct Api;
+/// # impl Service for Api {
+/// #     type Request = (); type Response = (); type State = ();
+/// #     fn init_state(&self) {}
+/// #     async fn handle(&self, _: &Context<Self>, _: ()) -> Result<(), ServiceError> { Ok(()) }
+/// # }
+/// let mut sim = Simulation::builder().build()?;
+/// let error = sim
+///     .add_replicated_service("api", Api, Capacity::workers(1), MAX_REPLICAS + 1, Balancer::RoundRobin)
+///     .unwrap_err();
+/// assert!(error.reason().starts_with("replicas must be at most 10000"));
+/// # Ok::<(), microsim::BuildError>(())
+/// ```
+pub const MAX_REPLICAS: usize = 10_000;
+
 /// `key` must be a duration greater than zero, and at most [`MAX_DURATION`].
 pub(crate) fn positive_duration(key: &str, value: Duration) -> Result<(), FieldError> {
     if value.is_zero() {

@@ -59,6 +59,21 @@ pub enum Arrivals {
 }
 
 impl Workload {
+    /// The most users a closed workload may have: a million.
+    ///
+    /// Each user is a task of its own, started with the run and alive until it ends (a few
+    /// hundred bytes each, and its requests in flight), so a million users are about a
+    /// gigabyte at once. Traffic that a million users would not model is an open workload,
+    /// which sends any rate from one task.
+    ///
+    /// ```
+    /// use microsim::{Distribution, Workload};
+    /// assert_eq!(Workload::MAX_USERS, 1_000_000);
+    /// let users = Workload::closed(Workload::MAX_USERS, Distribution::ZERO);
+    /// # let _ = users;
+    /// ```
+    pub const MAX_USERS: usize = 1_000_000;
+
     /// Open loop with Poisson arrivals at `rate` requests per simulated second.
     pub fn poisson(rate: f64) -> Self {
         Workload::from(Arrivals::Poisson { rate })
@@ -117,7 +132,17 @@ impl Workload {
                 }
             }
             Arrivals::Closed { users, think } => {
-                rules::at_least("users", *users, 1).map_err(|e| invalid(e.within("closed")))?;
+                rules::at_least("users", *users, 1)
+                    .and_then(|()| {
+                        rules::at_most(
+                            "users",
+                            *users,
+                            Self::MAX_USERS,
+                            "each user is a task of its own; an open workload sends any rate \
+                             from one",
+                        )
+                    })
+                    .map_err(|e| invalid(e.within("closed")))?;
                 think
                     .validate()
                     .map_err(|source| BuildError::InvalidDistribution {

@@ -23,10 +23,12 @@ use toml::value::Datetime;
 
 use crate::error::PathSegment;
 
-/// Deserializes a whole file from its tree.
+/// Deserializes a whole file from its tree (the tests'; a file is read entry by entry, with
+/// [`from_value`]).
 ///
 /// # Errors
 /// The first mistake found, located.
+#[cfg(test)]
 pub(super) fn from_tree<T: DeserializeOwned>(tree: &Spanned<DeTable<'_>>) -> Result<T, Error> {
     let root = ValueDeserializer {
         value: Value::Table(tree.get_ref()),
@@ -34,6 +36,43 @@ pub(super) fn from_tree<T: DeserializeOwned>(tree: &Spanned<DeTable<'_>>) -> Res
         path: &Path::Root,
     };
     T::deserialize(root)
+}
+
+/// Deserializes one value of the tree, found at `path` from the root: an entry of a
+/// section, deserialized apart from the others so that each entry's mistake is found.
+///
+/// # Errors
+/// The first mistake found in the value, located with its whole path.
+pub(super) fn from_value<T: DeserializeOwned>(
+    value: &Spanned<DeValue<'_>>,
+    path: &[PathSegment],
+) -> Result<T, Error> {
+    within(&Path::Root, path, &|path| {
+        T::deserialize(ValueDeserializer::new(value, path))
+    })
+}
+
+/// Calls `f` with `segments` appended to `parent`, built on the stack like the
+/// deserializer's own paths.
+fn within<R>(parent: &Path<'_>, segments: &[PathSegment], f: &dyn Fn(&Path<'_>) -> R) -> R {
+    match segments.split_first() {
+        None => f(parent),
+        Some((PathSegment::Key(key), rest)) => within(&Path::Key(parent, key), rest, f),
+        Some((PathSegment::Index(index), rest)) => within(&Path::Index(parent, *index), rest, f),
+    }
+}
+
+/// A key the top-level table does not take, located at the key.
+pub(super) fn unknown_key(
+    key: &str,
+    expected: &'static [&'static str],
+    span: Range<usize>,
+) -> Error {
+    Error::new(Problem::UnknownKey {
+        key: key.to_string(),
+        expected,
+    })
+    .at(&span, &Path::Root)
 }
 
 /// A mistake in the file, and where it is.

@@ -1,5 +1,6 @@
 //! Errors in scenario files, located like a compiler locates them: file, line, column, key.
 
+use std::cell::{Cell, RefCell};
 use std::ops::Range;
 use std::path::PathBuf;
 use std::str::Utf8Error;
@@ -14,7 +15,8 @@ use crate::suggest::closest;
 
 /// A scenario file could not be read, or says something invalid.
 ///
-/// The message names the file, the line (and column), the key path and what is wrong:
+/// The message names the file, the line (and column), the key path and what is wrong. A file
+/// with one mistake gives [`Invalid`](Self::Invalid):
 ///
 /// ```
 /// use microsim::scenario::{Scenario, ScenarioError};
@@ -30,6 +32,32 @@ use crate::suggest::closest;
 /// );
 /// let ScenarioError::Invalid { line, key, .. } = &err else { unreachable!() };
 /// assert_eq!((*line, key.as_str()), (3, "services.api"));
+/// ```
+///
+/// A file is checked whole: each section and each entry on its own, so a file with several
+/// mistakes gives them all at once, in [`Several`](Self::Several), each an `Invalid` (up to
+/// [`MAX_LISTED`](Self::MAX_LISTED) of them, and how many more). [`errors`](Self::errors)
+/// lists them whichever the variant; the message has a line for each:
+///
+/// ```
+/// use microsim::scenario::{Scenario, ScenarioError};
+///
+/// let text = r#"
+/// [services.api]
+/// wrokers = 4
+///
+/// [workloads.users]
+/// target = "apj"
+/// open = { rate = 100.0 }
+/// "#;
+/// let err = Scenario::parse(text, "api.toml").unwrap_err();
+/// assert!(matches!(err, ScenarioError::Several { .. }));
+/// let lines: Vec<String> = err.errors().iter().map(ToString::to_string).collect();
+/// assert_eq!(lines, [
+///     "api.toml:3:1: services.api: unknown key \"wrokers\"; did you mean \"workers\"?",
+///     "api.toml:6:10: workloads.users.target: unknown service \"apj\"; did you mean \"api\"?",
+/// ]);
+/// assert_eq!(err.to_string(), lines.join("\n"));
 /// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -58,6 +86,49 @@ pub enum ScenarioError {
         /// What is wrong, e.g. `unknown service "paymnt"; did you mean "payment"?`.
         message: String,
     },
+    /// The file has several mistakes: each one, an [`Invalid`](Self::Invalid), in the order
+    /// of the file -- the first [`MAX_LISTED`](Self::MAX_LISTED) the checks found, if there
+    /// are more; the message has a line for each, and a last line with the count of the
+    /// others.
+    #[error("{}", several(errors, *unlisted))]
+    Several {
+        /// The mistakes, at least two.
+        errors: Vec<ScenarioError>,
+        /// How many more were found beyond those listed.
+        unlisted: usize,
+    },
+}
+
+impl ScenarioError {
+    /// The most mistakes an error lists; a file with more says how many more.
+    pub const MAX_LISTED: usize = 20;
+
+    /// The mistakes this error reports: the ones of [`Several`](Self::Several), or this one.
+    pub fn errors(&self) -> &[ScenarioError] {
+        match self {
+            ScenarioError::Several { errors, .. } => errors,
+            one => std::slice::from_ref(one),
+        }
+    }
+
+    /// How many mistakes were found beyond those [`errors`](Self::errors) lists.
+    pub fn unlisted(&self) -> usize {
+        match self {
+            ScenarioError::Several { unlisted, .. } => *unlisted,
+            _ => 0,
+        }
+    }
+}
+
+/// A line for each error, then `... and N more errors` if some are not listed.
+fn several(errors: &[ScenarioError], unlisted: usize) -> String {
+    let mut lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    match unlisted {
+        0 => {}
+        1 => lines.push("... and 1 more error".to_string()),
+        n => lines.push(format!("... and {n} more errors")),
+    }
+    lines.join("\n")
 }
 
 fn column_suffix(column: Option<usize>) -> String {
@@ -76,11 +147,16 @@ fn key_prefix(key: &str) -> String {
 /// `[[policies]]`.
 const TOP_LEVEL_ARRAYS: &[&str] = &["links", "faults", "policies"];
 
-/// A file's text and name, and its parsed tree of spans: turns byte spans into located errors.
+/// A file's text and name, and its parsed tree of spans: turns byte spans into located
+/// errors, and gathers the errors of a check ([`report`](Self::report)).
 pub(super) struct Source<'a> {
     origin: &'a str,
     text: &'a str,
     tree: Spanned<DeTable<'a>>,
+    /// The errors reported, up to [`ScenarioError::MAX_LISTED`].
+    reported: RefCell<Vec<ScenarioError>>,
+    /// Errors reported beyond those.
+    unlisted: Cell<usize>,
 }
 
 impl<'a> Source<'a> {
@@ -91,12 +167,12 @@ impl<'a> Source<'a> {
     /// place.
     pub(super) fn parse(text: &'a str, origin: &'a str) -> Result<Self, ScenarioError> {
         let error = match DeTable::parse(text) {
-            Ok(tree) => return Ok(Source { origin, text, tree }),
+            Ok(tree) => return Ok(Source::new(origin, text, tree)),
             Err(error) => error,
         };
         // Locate the error in what could be read.
         let (tree, _) = DeTable::parse_recoverable(text);
-        let source = Source { origin, text, tree };
+        let source = Source::new(origin, text, tree);
         let span = error.span().unwrap_or(0..0);
         if let Some((table, key, first)) = duplicate_key(text, &span) {
             let (first_line, _) = line_column(text, first.start);
@@ -109,18 +185,103 @@ impl<'a> Source<'a> {
         Err(source.error(span, format!("invalid TOML: {}", error.message())))
     }
 
-    /// Deserializes the whole file from its tree.
+    fn new(origin: &'a str, text: &'a str, tree: Spanned<DeTable<'a>>) -> Self {
+        Source {
+            origin,
+            text,
+            tree,
+            reported: RefCell::default(),
+            unlisted: Cell::new(0),
+        }
+    }
+
+    /// The file's top-level table.
+    pub(super) fn root(&self) -> &DeTable<'a> {
+        self.tree.get_ref()
+    }
+
+    /// Records an error found by a check that goes on: the checks of a file report each
+    /// mistake and carry on with the sections and entries it does not touch.
+    pub(super) fn report(&self, error: ScenarioError) {
+        let mut reported = self.reported.borrow_mut();
+        if reported.len() < ScenarioError::MAX_LISTED {
+            reported.push(error);
+        } else {
+            self.unlisted.set(self.unlisted.get() + 1);
+        }
+    }
+
+    /// Reports the error of `result`, if it is one; its value otherwise.
+    pub(super) fn ok<T>(&self, result: Result<T, ScenarioError>) -> Option<T> {
+        result.map_err(|error| self.report(error)).ok()
+    }
+
+    /// Whether an error has been reported.
+    pub(super) fn has_errors(&self) -> bool {
+        !self.reported.borrow().is_empty()
+    }
+
+    /// Whether the next error reported will be listed. Past the list's end an error is only
+    /// counted, so the work of wording it -- finding the closest name among a hundred
+    /// thousand, the line and key path of its span -- is skipped.
+    pub(super) fn listing(&self) -> bool {
+        self.reported.borrow().len() < ScenarioError::MAX_LISTED
+    }
+
+    /// The errors reported: none, one, or [`ScenarioError::Several`], in the order of the
+    /// file.
+    pub(super) fn finish(&self) -> Result<(), ScenarioError> {
+        let mut errors = self.reported.take();
+        errors.sort_by_key(|error| match error {
+            ScenarioError::Invalid { line, column, .. } => (*line, column.unwrap_or(0)),
+            _ => (0, 0),
+        });
+        let unlisted = self.unlisted.replace(0);
+        match (errors.len(), unlisted) {
+            (0, _) => Ok(()),
+            (1, 0) => Err(errors.remove(0)),
+            _ => Err(ScenarioError::Several { errors, unlisted }),
+        }
+    }
+
+    /// Deserializes the value at `path` of the file's tree (an entry of a section).
+    ///
+    /// # Errors
+    /// As [`deserialize`](Self::deserialize), located with the whole path.
+    pub(super) fn deserialize_at<T: DeserializeOwned>(
+        &self,
+        value: &Spanned<DeValue<'_>>,
+        path: &[PathSegment],
+    ) -> Result<T, ScenarioError> {
+        deserializer::from_value(value, path).map_err(|error| self.deserialize_error(&error))
+    }
+
+    /// An unknown key of the top-level table, at `span`.
+    pub(super) fn unknown_top_level_key(
+        &self,
+        key: &str,
+        expected: &'static [&'static str],
+        span: Range<usize>,
+    ) -> ScenarioError {
+        self.deserialize_error(&deserializer::unknown_key(key, expected, span))
+    }
+
+    /// Deserializes the whole file from its tree, as one value (the tests').
     ///
     /// # Errors
     /// An unknown or missing key, a value of the wrong type, or one its type rejects (a
     /// duration without a unit), located and worded for people who write TOML rather than
     /// Rust.
+    #[cfg(test)]
     pub(super) fn deserialize<T: DeserializeOwned>(&self) -> Result<T, ScenarioError> {
         deserializer::from_tree(&self.tree).map_err(|error| self.deserialize_error(&error))
     }
 
     /// An error about the key or value at `span`.
     pub(super) fn error(&self, span: Range<usize>, message: impl Into<String>) -> ScenarioError {
+        if !self.listing() {
+            return self.unlisted_error(message.into());
+        }
         let path = self.path_at(&span);
         self.located(
             &span,
@@ -133,6 +294,9 @@ impl<'a> Source<'a> {
     /// at its value if the file writes it, else at the deepest table on the way that it
     /// writes (the setting took its default), else at the top of the file.
     pub(super) fn error_at(&self, path: &FieldPath, message: impl Into<String>) -> ScenarioError {
+        if !self.listing() {
+            return self.unlisted_error(message.into());
+        }
         let key = path.to_string();
         let mut span = None;
         let mut value: Option<&DeValue<'_>> = None;
@@ -157,6 +321,17 @@ impl<'a> Source<'a> {
         match span {
             Some(span) => self.located(&span, key, message.into()),
             None => self.error_at_top(&key, message),
+        }
+    }
+
+    /// An error that will only be counted, not listed: not located.
+    fn unlisted_error(&self, message: String) -> ScenarioError {
+        ScenarioError::Invalid {
+            origin: self.origin.to_string(),
+            line: 1,
+            column: None,
+            key: String::new(),
+            message,
         }
     }
 
@@ -233,6 +408,9 @@ impl<'a> Source<'a> {
     }
 
     fn located(&self, span: &Range<usize>, key: String, message: String) -> ScenarioError {
+        if !self.listing() {
+            return self.unlisted_error(message);
+        }
         let (line, column) = line_column(self.text, span.start);
         ScenarioError::Invalid {
             origin: self.origin.to_string(),
@@ -257,11 +435,7 @@ pub(super) fn not_utf8(origin: &str, bytes: &[u8], error: Utf8Error) -> Scenario
     // The text up to the byte is as written: locate it in what can be read.
     let text = String::from_utf8_lossy(bytes);
     let (tree, _) = DeTable::parse_recoverable(&text);
-    let source = Source {
-        origin,
-        text: &text,
-        tree,
-    };
+    let source = Source::new(origin, &text, tree);
     let byte = bytes.get(at).copied().unwrap_or_default();
     source.error(
         at..at + 1,
@@ -447,14 +621,10 @@ fn describe_found(found: &Found) -> String {
     }
 }
 
-/// A float as a number that reads as one: `3.0`, not `3`.
+/// A float as a number that reads as one: `3.0`, not `3`; `1e300`, not its 301 digits.
 fn with_decimal_point(x: f64) -> String {
-    let text = x.to_string();
-    if x.is_finite() && !text.contains('.') {
-        text + ".0"
-    } else {
-        text
-    }
+    // Debug writes a decimal point, or an exponent for the very large and small.
+    format!("{x:?}")
 }
 
 /// The names an enum accepts, each kind once: a name that is another with underscores added
@@ -511,6 +681,15 @@ mod tests {
         );
         assert_eq!(suggestion("zzz", &["mean"]), "; expected \"mean\"");
         assert_eq!(suggestion("zzz", &[]), "; this table takes no keys");
+    }
+
+    #[test]
+    fn numbers_read_as_numbers_whatever_their_size() {
+        assert_eq!(with_decimal_point(3.0), "3.0");
+        assert_eq!(with_decimal_point(1.5), "1.5");
+        assert_eq!(with_decimal_point(1e300), "1e300");
+        assert_eq!(with_decimal_point(f64::NAN), "NaN");
+        assert_eq!(with_decimal_point(f64::NEG_INFINITY), "-inf");
     }
 
     #[test]

@@ -2,6 +2,8 @@
 //! everything a later check may need to point at.
 //!
 //! Nothing here is validated beyond its shape; [`super::Scenario::parse`] checks the values.
+//! [`read`] deserializes each entry of each section apart, so that every entry's mistake is
+//! found, not only the file's first.
 //! Each structure's serde name (`rename`) says what it is in the file's terms, for the
 //! messages about a value of the wrong type (`expected a table such as { rate = 100.0 }, ...`).
 
@@ -9,28 +11,122 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde::Deserialize;
+use serde::de::IgnoredAny;
 use toml::Spanned;
+use toml::de::DeValue;
 
+use super::error::Source;
 use crate::distribution::Distribution;
+use crate::error::PathSegment;
 
-/// The whole file.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename = "a scenario file")]
+/// The whole file, each section's entries deserialized apart: an entry with a mistake is
+/// `None`, its mistake reported (see [`read`]), so that the checks know it is there without
+/// checking it again.
+#[derive(Debug, Default)]
 pub(super) struct RawFile {
-    #[serde(default)]
-    pub(super) simulation: Option<Spanned<RawSimulation>>,
-    #[serde(default)]
-    pub(super) services: BTreeMap<Spanned<String>, Spanned<RawService>>,
-    #[serde(default)]
-    pub(super) topics: BTreeMap<Spanned<String>, Spanned<RawTopic>>,
-    #[serde(default)]
-    pub(super) links: Vec<Spanned<RawLink>>,
-    #[serde(default)]
-    pub(super) workloads: BTreeMap<Spanned<String>, Spanned<RawWorkload>>,
-    #[serde(default)]
-    pub(super) faults: Vec<Spanned<RawFault>>,
-    #[serde(default)]
-    pub(super) policies: Vec<Spanned<RawPolicy>>,
+    /// `None` if absent; `Some(None)` if it has a mistake.
+    pub(super) simulation: Option<Option<Spanned<RawSimulation>>>,
+    pub(super) services: BTreeMap<Spanned<String>, Option<Spanned<RawService>>>,
+    pub(super) topics: BTreeMap<Spanned<String>, Option<Spanned<RawTopic>>>,
+    pub(super) links: Vec<Option<Spanned<RawLink>>>,
+    pub(super) workloads: BTreeMap<Spanned<String>, Option<Spanned<RawWorkload>>>,
+    pub(super) faults: Vec<Option<Spanned<RawFault>>>,
+    pub(super) policies: Vec<Option<Spanned<RawPolicy>>>,
+    /// Sections that are not tables (or arrays) at all, e.g. `links = 5`: nothing is known
+    /// of their entries.
+    pub(super) broken: Vec<&'static str>,
+}
+
+/// The top-level keys, in the order the messages list them.
+const SECTIONS: &[&str] = &[
+    "simulation",
+    "services",
+    "topics",
+    "links",
+    "workloads",
+    "faults",
+    "policies",
+];
+
+/// Reads the file's tree section by section, each entry on its own, reporting each entry's
+/// first mistake to `source`.
+pub(super) fn read(source: &Source<'_>) -> RawFile {
+    let mut file = RawFile::default();
+    for (key, value) in source.root().iter() {
+        let Some(&section) = SECTIONS.iter().find(|s| **s == key.get_ref().as_ref()) else {
+            source.report(source.unknown_top_level_key(key.get_ref(), SECTIONS, key.span()));
+            continue;
+        };
+        let at = |inner: Option<PathSegment>| {
+            let mut path = vec![PathSegment::Key(section.to_string())];
+            path.extend(inner);
+            path
+        };
+        let named = |file: &mut RawFile| -> Option<Vec<(Spanned<String>, &Spanned<DeValue<'_>>)>> {
+            match value.get_ref() {
+                DeValue::Table(table) => Some(
+                    table
+                        .iter()
+                        .map(|(name, entry)| {
+                            (Spanned::new(name.span(), name.get_ref().to_string()), entry)
+                        })
+                        .collect(),
+                ),
+                _ => {
+                    let shape =
+                        source.deserialize_at::<BTreeMap<String, IgnoredAny>>(value, &at(None));
+                    source.ok(shape);
+                    file.broken.push(section);
+                    None
+                }
+            }
+        };
+        let listed = |file: &mut RawFile| -> Option<Vec<&Spanned<DeValue<'_>>>> {
+            match value.get_ref() {
+                DeValue::Array(items) => Some(items.iter().collect()),
+                _ => {
+                    source.ok(source.deserialize_at::<Vec<IgnoredAny>>(value, &at(None)));
+                    file.broken.push(section);
+                    None
+                }
+            }
+        };
+        // Each entry of a section by itself: its own mistake, the others still read.
+        macro_rules! by_name {
+            ($field:ident) => {
+                if let Some(entries) = named(&mut file) {
+                    for (name, entry) in entries {
+                        let path = at(Some(PathSegment::Key(name.get_ref().clone())));
+                        let read = source.ok(source.deserialize_at(entry, &path));
+                        file.$field.insert(name, read);
+                    }
+                }
+            };
+        }
+        macro_rules! by_index {
+            ($field:ident) => {
+                if let Some(entries) = listed(&mut file) {
+                    for (index, entry) in entries.into_iter().enumerate() {
+                        let path = at(Some(PathSegment::Index(index)));
+                        file.$field
+                            .push(source.ok(source.deserialize_at(entry, &path)));
+                    }
+                }
+            };
+        }
+        match section {
+            "simulation" => {
+                file.simulation = Some(source.ok(source.deserialize_at(value, &at(None))));
+            }
+            "services" => by_name!(services),
+            "topics" => by_name!(topics),
+            "workloads" => by_name!(workloads),
+            "links" => by_index!(links),
+            "faults" => by_index!(faults),
+            _ => by_index!(policies),
+        }
+    }
+    file
 }
 
 /// `[simulation]`.
@@ -42,6 +138,7 @@ pub(super) struct RawSimulation {
     pub(super) warmup: Option<Spanned<Dur>>,
     pub(super) default_latency: Option<Spanned<Distribution>>,
     pub(super) call_timeout: Option<Spanned<Dur>>,
+    pub(super) max_events_per_instant: Option<Spanned<i64>>,
 }
 
 /// `[services.NAME]`.
@@ -51,7 +148,7 @@ pub(super) struct RawSimulation {
     rename = "a service table such as { workers = 4, work = { constant = \"1ms\" } }"
 )]
 pub(super) struct RawService {
-    pub(super) workers: Option<Spanned<i64>>,
+    pub(super) workers: Option<Spanned<RawWorkers>>,
     pub(super) queue: Option<Spanned<i64>>,
     pub(super) work: Option<Spanned<Distribution>>,
     #[serde(default)]
@@ -62,6 +159,61 @@ pub(super) struct RawService {
     pub(super) balancer: Option<Spanned<String>>,
     /// Only with `balancer = "peak_ewma"`.
     pub(super) balancer_decay: Option<Spanned<Dur>>,
+}
+
+/// A service's `workers`: a whole number, or a word (`"unlimited"` is the one the checks
+/// accept).
+#[derive(Debug)]
+pub(super) enum RawWorkers {
+    Count(i64),
+    Word(String),
+}
+
+impl<'de> Deserialize<'de> for RawWorkers {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = RawWorkers;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a whole number or \"unlimited\"")
+            }
+
+            fn visit_i64<E: serde::de::Error>(self, value: i64) -> Result<RawWorkers, E> {
+                Ok(RawWorkers::Count(value))
+            }
+
+            /// Beyond TOML's 64-bit integers, as the other counts say it.
+            fn visit_u64<E: serde::de::Error>(self, value: u64) -> Result<RawWorkers, E> {
+                i64::try_from(value)
+                    .map(RawWorkers::Count)
+                    .map_err(|_| out_of_range(value))
+            }
+
+            fn visit_i128<E: serde::de::Error>(self, value: i128) -> Result<RawWorkers, E> {
+                Err(out_of_range(value))
+            }
+
+            fn visit_u128<E: serde::de::Error>(self, value: u128) -> Result<RawWorkers, E> {
+                Err(out_of_range(value))
+            }
+
+            fn visit_str<E: serde::de::Error>(self, value: &str) -> Result<RawWorkers, E> {
+                Ok(RawWorkers::Word(value.to_string()))
+            }
+        }
+
+        fn out_of_range<E: serde::de::Error>(value: impl std::fmt::Display) -> E {
+            E::custom(format!(
+                "integer {value} is out of range: TOML integers go from {} to {}",
+                i64::MIN,
+                i64::MAX
+            ))
+        }
+
+        deserializer.deserialize_any(Visitor)
+    }
 }
 
 /// `[topics.NAME]`.

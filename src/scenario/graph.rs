@@ -29,13 +29,14 @@ pub(super) struct Graph {
     pub(super) publishes: BTreeSet<(String, String)>,
 }
 
-/// Rejects call cycles, then event cycles, in what the services do (`edges`, by service) and
-/// in the topics' `dead_letters` (each at-least-once topic to its dead-letter topic).
+/// Reports a call cycle, or else an event cycle, in what the services do (`edges`, by
+/// service) and in the topics' `dead_letters` (each at-least-once topic to its dead-letter
+/// topic).
 pub(super) fn check_graph(
     source: &Source<'_>,
     mut edges: BTreeMap<String, Edges>,
     dead_letters: BTreeMap<String, Vec<Spanned<String>>>,
-) -> Result<Graph, ScenarioError> {
+) -> Graph {
     let calls: BTreeMap<String, Vec<Spanned<String>>> = edges
         .iter_mut()
         .map(|(name, e)| (name.clone(), std::mem::take(&mut e.calls)))
@@ -52,15 +53,26 @@ pub(super) fn check_graph(
                 .map(|to| (from.clone(), to.get_ref().clone()))
         })
         .collect();
-    let build_order = topological_order(&calls, []).map_err(|(cycle, span)| {
-        source.error(span, format!("call cycle {}", cycle.join(" -> ")))
-    })?;
-    check_event_cycles(source, calls, edges, dead_letters)?;
-    Ok(Graph {
+    let build_order = match topological_order(&calls, []) {
+        Ok(order) => {
+            // An event cycle is looked for only in an acyclic call graph.
+            if let Err(error) = check_event_cycles(source, calls, edges, dead_letters) {
+                source.report(error);
+            }
+            order
+        }
+        Err((cycle, span)) => {
+            source.report(source.error(span, format!("call cycle {}", cycle.join(" -> "))));
+            // The services still build in some order, to check their settings: those that
+            // call a service not built yet are left out.
+            calls.keys().cloned().collect()
+        }
+    };
+    Graph {
         build_order,
         calls: call_pairs,
         publishes: publish_pairs,
-    })
+    }
 }
 
 /// Orders the nodes of a graph so that every node comes after the nodes it leads to, or

@@ -106,14 +106,13 @@ mod topics;
 mod values;
 mod workloads;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::error::{BuildError, FieldPath, PathSegment};
-use crate::fault::Fault;
 use crate::node::CLIENT;
 use crate::runtime::handle::TopicHandle;
 use crate::simulation::{Simulation, SimulationBuilder};
@@ -125,7 +124,7 @@ use error::Source;
 use file::RawFile;
 use links::LinkSpec;
 use names::Names;
-use resilience::{PolicySpec, Topology};
+use resilience::{FaultSpec, PolicySpec, Topology};
 use scripted::{Action, ScriptedService};
 use services::ServiceSpec;
 use workloads::WorkloadSpec;
@@ -152,7 +151,7 @@ pub struct Scenario {
     /// By name.
     workloads: BTreeMap<String, WorkloadSpec>,
     /// In file order.
-    faults: Vec<Fault>,
+    faults: Vec<FaultSpec>,
     /// In file order.
     policies: Vec<PolicySpec>,
     /// Service names, callees before their callers.
@@ -163,28 +162,29 @@ impl Scenario {
     /// Parses and checks a scenario file's text. `origin` names the file in error messages
     /// (usually its file name).
     ///
+    /// The whole file is checked, each section and each entry on its own, so that every
+    /// mistake is found at once: a file with several gives them all (up to
+    /// [`ScenarioError::MAX_LISTED`]), each located. A mistake that hides others -- invalid
+    /// TOML, a section that is not a table -- is reported alone; an entry's mistake stops the
+    /// checks of that entry only, and of what cannot be known without it.
+    ///
     /// # Errors
-    /// [`ScenarioError::Invalid`] for invalid TOML, an unknown or missing key, a value of the
-    /// wrong type or out of range (a duration without a unit, a zero or negative rate, an
-    /// invalid distribution, a zero ack timeout or max deliveries), a call, link or workload
-    /// naming a service that does not exist, a publish or subscription naming a topic that
-    /// does not exist, a topic named like a service, a call or event cycle, or a replica
-    /// setting, fault or call policy that is invalid or could never act. The message names
-    /// `origin`, the line and column, and the key path.
+    /// [`ScenarioError::Invalid`] for one mistake, [`ScenarioError::Several`] for more: invalid
+    /// TOML, an unknown or missing key, a value of the wrong type or out of range (a duration
+    /// without a unit, a zero or negative rate, an invalid distribution, a zero ack timeout or
+    /// max deliveries), a call, link or workload naming a service that does not exist, a
+    /// publish or subscription naming a topic that does not exist, a topic named like a
+    /// service, a call or event cycle, or a replica setting, fault or call policy that is
+    /// invalid or could never act. Each message names `origin`, the line and column, and the
+    /// key path.
     pub fn parse(text: &str, origin: &str) -> Result<Scenario, ScenarioError> {
         let source = Source::parse(text, origin)?;
-        let raw: RawFile = source.deserialize()?;
-        let scenario = Scenario::check(raw, &source, text, origin)?;
-        // Every value's rule is the engine's: building is the check, its errors located at
-        // the setting. A scenario that parses always builds.
-        scenario.to_simulation(None)?;
-        if scenario.workloads.is_empty() {
-            return Err(source.error_at_top(
-                "workloads",
-                "no workloads: add a [workloads.NAME] table with a target and open or closed traffic",
-            ));
-        }
-        Ok(scenario)
+        let raw = file::read(&source);
+        let scenario = Scenario::check(raw, &source, text, origin);
+        source.finish()?;
+        scenario.ok_or_else(|| {
+            source.error_at_top("", "the file could not be checked: please report this file")
+        })
     }
 
     /// Reads and parses the scenario file at `path`; its file name is the origin of messages.
@@ -263,23 +263,65 @@ impl Scenario {
     /// of the description. [`parse`](Self::parse) already builds the scenario once, so this
     /// does not happen for a scenario it returned.
     pub fn to_simulation(&self, seed: Option<u64>) -> Result<Simulation, ScenarioError> {
-        let mut sim = self
-            .settings
-            .clone()
-            .seed(seed.or(self.seed).unwrap_or(0))
-            .build()
-            .map_err(|e| self.locate(&FieldPath::key("simulation"), &e))?;
+        let mut first = None;
+        let sim = self.assemble(seed, false, &mut |mistake| {
+            first.get_or_insert(mistake);
+        });
+        match (first, sim) {
+            (None, Some(sim)) => Ok(sim),
+            (Some(mistake), _) => {
+                let source = Source::parse(&self.text, &self.origin)?;
+                Err(source.mistake(mistake))
+            }
+            (None, None) => Err(ScenarioError::Invalid {
+                origin: self.origin.to_string(),
+                line: 1,
+                column: None,
+                key: "simulation".to_string(),
+                message: "the simulation could not be built".to_string(),
+            }),
+        }
+    }
+
+    /// Builds the simulation, telling `report` of every part the engine rejects and going
+    /// on without it. A part that needs one left out (a caller of a service that was not
+    /// added, a workload to it) is left out quietly when `lenient` (the file has mistakes
+    /// already reported) or something was reported here; otherwise it is reported, as a
+    /// defect: a checked file always builds.
+    fn assemble(
+        &self,
+        seed: Option<u64>,
+        lenient: bool,
+        report: &mut dyn FnMut(Mistake),
+    ) -> Option<Simulation> {
+        let reported = std::cell::Cell::new(false);
+        let mut report = |mistake: Mistake| {
+            reported.set(true);
+            report(mistake);
+        };
+        let seed = seed.or(self.seed).unwrap_or(0);
+        let mut sim = match self.settings.clone().seed(seed).build() {
+            Ok(sim) => sim,
+            Err(error) => {
+                report(Mistake::Engine(FieldPath::key("simulation"), error));
+                // The other parts are checked with the default settings.
+                Simulation::builder().seed(seed).build().ok()?
+            }
+        };
+        let table = |section: &str, name: &str| FieldPath::key(name).within(section);
 
         // Topics first: a service holds the handles of the topics it publishes to.
         let mut topics: BTreeMap<String, TopicHandle<()>> = BTreeMap::new();
         for (name, spec) in &self.topics {
-            let handle = sim
-                .add_topic::<()>(name, spec.clone())
-                .map_err(|e| self.locate(&FieldPath::key(name.as_str()).within("topics"), &e))?;
-            if let Some(dead_letter) = handle.dead_letter() {
-                topics.insert(dead_letter.name().to_string(), dead_letter.clone());
+            match sim.add_topic::<()>(name, spec.clone()) {
+                Ok(handle) => {
+                    if let Some(dead_letter) = handle.dead_letter() {
+                        topics.insert(dead_letter.name().to_string(), dead_letter.clone());
+                    }
+                    topics.insert(name.clone(), handle);
+                }
+                Err(error) => report(Mistake::Engine(table("topics", name), error)),
             }
-            topics.insert(name.clone(), handle);
         }
         let mut handles = BTreeMap::new();
         for name in &self.build_order {
@@ -290,22 +332,33 @@ impl Scenario {
                 .steps
                 .iter()
                 .map(|step| steps::bind(step, &handles, &topics))
-                .collect::<Option<Vec<Action>>>()
-                .ok_or_else(|| {
-                    self.error(
+                .collect::<Option<Vec<Action>>>();
+            let Some(steps) = steps else {
+                if !(lenient || reported.get()) {
+                    report(Mistake::At(
                         spec.span.clone(),
                         "calls a service added after it, or publishes to an unknown topic"
                             .to_string(),
-                    )
-                })?;
+                    ));
+                }
+                continue;
+            };
             let service = ScriptedService {
                 work: spec.work.clone(),
                 steps,
             };
-            let handle = sim
-                .add_replicated_service(name, service, spec.capacity, spec.replicas, spec.balancer)
-                .map_err(|e| self.locate(&FieldPath::key(name.as_str()).within("services"), &e))?;
-            handles.insert(name.clone(), handle);
+            match sim.add_replicated_service(
+                name,
+                service,
+                spec.capacity,
+                spec.replicas,
+                spec.balancer,
+            ) {
+                Ok(handle) => {
+                    handles.insert(name.clone(), handle);
+                }
+                Err(error) => report(Mistake::Engine(table("services", name), error)),
+            }
         }
         // Subscriptions last: they need both ends.
         for (name, spec) in &self.services {
@@ -313,65 +366,56 @@ impl Scenario {
                 continue;
             };
             for topic in &spec.subscribes {
-                let topic = topics.get(topic).ok_or_else(|| {
-                    self.error(spec.span.clone(), format!("unknown topic {topic:?}"))
-                })?;
-                sim.subscribe(topic, service, |_| ())
-                    .map_err(|e| self.error(spec.span.clone(), e.to_string()))?;
+                let Some(topic) = topics.get(topic) else {
+                    if !(lenient || reported.get()) {
+                        report(Mistake::At(
+                            spec.span.clone(),
+                            format!("unknown topic {topic:?}"),
+                        ));
+                    }
+                    continue;
+                };
+                if let Err(error) = sim.subscribe(topic, service, |_| ()) {
+                    report(Mistake::At(spec.span.clone(), error.to_string()));
+                }
             }
         }
-        for (index, link) in self.links.iter().enumerate() {
-            sim.add_link(&link.from, &link.to, link.latency.clone())
-                .map_err(|e| self.locate(&entry("links", index), &e))?;
+        for link in &self.links {
+            if let Err(error) = sim.add_link(&link.from, &link.to, link.latency.clone()) {
+                report(Mistake::Engine(entry("links", link.index), error));
+            }
         }
         for (name, spec) in &self.workloads {
-            let target = handles
-                .get(&spec.target)
-                .ok_or_else(|| self.error(spec.span.clone(), "unknown target".to_string()))?;
-            sim.add_workload(name, target, spec.workload.clone(), |_| ())
-                .map_err(|e| self.locate(&FieldPath::key(name.as_str()).within("workloads"), &e))?;
+            let Some(target) = handles.get(&spec.target) else {
+                if !(lenient || reported.get()) {
+                    report(Mistake::At(spec.span.clone(), "unknown target".to_string()));
+                }
+                continue;
+            };
+            if let Err(error) = sim.add_workload(name, target, spec.workload.clone(), |_| ()) {
+                report(Mistake::Engine(table("workloads", name), error));
+            }
         }
-        for (index, fault) in self.faults.iter().enumerate() {
-            sim.add_fault(fault.clone())
-                .map_err(|e| self.locate(&entry("faults", index), &e))?;
+        for spec in &self.faults {
+            if let Err(error) = sim.add_fault(spec.fault.clone()) {
+                report(Mistake::Engine(entry("faults", spec.index), error));
+            }
         }
-        for (index, spec) in self.policies.iter().enumerate() {
-            sim.add_policy(&spec.from, &spec.to, spec.policy.clone())
-                .map_err(|e| self.locate(&entry("policies", index), &e))?;
+        for spec in &self.policies {
+            if let Err(error) = sim.add_policy(&spec.from, &spec.to, spec.policy.clone()) {
+                report(Mistake::Engine(entry("policies", spec.index), error));
+            }
         }
-        Ok(sim)
-    }
-
-    /// The engine's error about the item written at `item`, located at the setting it names
-    /// (`item` followed by the error's field), in the engine's own words.
-    fn locate(&self, item: &FieldPath, error: &BuildError) -> ScenarioError {
-        let source = match Source::parse(&self.text, &self.origin) {
-            Ok(source) => source,
-            Err(error) => return error,
-        };
-        match error.field() {
-            Some(field) => source.error_at(&item.clone().join(field), error.reason()),
-            None => source.error_at(item, error.to_string()),
-        }
-    }
-
-    /// An error at `span` of this scenario's text.
-    fn error(&self, span: Range<usize>, message: String) -> ScenarioError {
-        match Source::parse(&self.text, &self.origin) {
-            Ok(source) => source.error(span, message),
-            Err(error) => error,
-        }
+        Some(sim)
     }
 
     /// Checks what is the file's own -- names, references, cycles, keys that apply only with
     /// others, settings that could never act -- and maps every value onto the engine's
-    /// configuration types, whose rules are checked when [`parse`](Self::parse) builds them.
-    fn check(
-        raw: RawFile,
-        source: &Source<'_>,
-        text: &str,
-        origin: &str,
-    ) -> Result<Scenario, ScenarioError> {
+    /// configuration types, whose rules are checked when the simulation is built here, once.
+    /// Every mistake is reported to `source`; what has one is left out, and so are the checks
+    /// that would need it. `None` if a section the others refer to (services, topics) is not
+    /// even a table.
+    fn check(raw: RawFile, source: &Source<'_>, text: &str, origin: &str) -> Option<Scenario> {
         let RawFile {
             simulation,
             services: raw_services,
@@ -380,26 +424,42 @@ impl Scenario {
             workloads: raw_workloads,
             faults: raw_faults,
             policies: raw_policies,
+            broken,
         } = raw;
+        if broken
+            .iter()
+            .any(|section| ["services", "topics"].contains(section))
+        {
+            // Nothing that names a service or topic can be checked.
+            return None;
+        }
+        let declares_workloads = !raw_workloads.is_empty() || broken.contains(&"workloads");
 
         // [simulation]: the engine's defaults, overridden by what the file writes.
-        let (seed, settings) = settings::check_simulation(source, simulation)?;
+        let settings = settings::check_simulation(source, simulation);
 
         // Names first, so that calls, publishes and subscriptions can be checked against all
-        // of them.
-        let service_names = services::check_service_names(source, &raw_services)?;
+        // of them, those of entries with a mistake included.
+        let service_names = services::check_service_names(source, &raw_services);
         let service_names: Vec<&str> = service_names.iter().map(String::as_str).collect();
-        let topics = topics::check_topics(source, &service_names, raw_topics)?;
+        let topics = topics::check_topics(source, &service_names, raw_topics);
         let topic_names: Vec<&str> = topics.names.iter().map(String::as_str).collect();
         let names = Names {
             services: &service_names,
             topics: &topic_names,
         };
 
-        let services = services::check_services(source, &names, raw_services)?;
-        let graph = graph::check_graph(source, services.edges, topics.dead_letters)?;
-        let links = links::check_links(source, &names, text, raw_links)?;
-        let workloads = workloads::check_workloads(source, &names, raw_workloads)?;
+        // Services with a mistake: what they call and publish to is not known.
+        let mut unknown = BTreeSet::new();
+        let services = services::check_services(source, &names, raw_services, &mut unknown);
+        let graph = graph::check_graph(source, services.edges, topics.dead_letters);
+        let (links, _) = links::check_links(source, &names, text, raw_links);
+        let (workloads, workloads_complete) =
+            workloads::check_workloads(source, &names, raw_workloads);
+        if !workloads_complete || broken.contains(&"workloads") {
+            // Which services the workloads call is not known.
+            unknown.insert(CLIENT.to_string());
+        }
 
         // Faults and policies are checked against who calls and publishes to whom.
         let mut calls = graph.calls;
@@ -417,16 +477,17 @@ impl Scenario {
                 .collect(),
             calls,
             publishes: graph.publishes,
-            duration: settings.duration,
+            unknown: &unknown,
+            duration: settings.complete.then_some(settings.builder.duration),
         };
-        let faults = resilience::check_faults(source, &topology, raw_faults)?;
-        let policies = resilience::check_policies(source, &topology, text, raw_policies)?;
+        let (faults, _) = resilience::check_faults(source, &topology, raw_faults);
+        let (policies, _) = resilience::check_policies(source, &topology, text, raw_policies);
 
-        Ok(Scenario {
+        let scenario = Scenario {
             origin: Arc::from(origin),
             text: Arc::from(text),
-            seed,
-            settings,
+            seed: settings.seed,
+            settings: settings.builder,
             services: services.specs,
             topics: topics.specs,
             links,
@@ -434,7 +495,43 @@ impl Scenario {
             faults,
             policies,
             build_order: graph.build_order,
-        })
+        };
+        // Every value's rule is the engine's: building is the check, its errors located at
+        // the setting. A scenario that parses always builds.
+        scenario.assemble(None, source.has_errors(), &mut |mistake| {
+            source.report(source.mistake(mistake));
+        });
+        if !declares_workloads && !source.has_errors() {
+            // Said only of a file otherwise without mistakes: a file still being written
+            // lacks its workloads too, and its other mistakes matter first.
+            source.report(source.error_at_top(
+                "workloads",
+                "no workloads: add a [workloads.NAME] table with a target and open or closed traffic",
+            ));
+        }
+        Some(scenario)
+    }
+}
+
+/// What the engine rejected while a scenario was built, to be located in the file.
+enum Mistake {
+    /// The engine's error about the item written at this path.
+    Engine(FieldPath, BuildError),
+    /// An error at this span of the file.
+    At(Range<usize>, String),
+}
+
+impl Source<'_> {
+    /// The engine's error located at the setting it names (the item's path followed by the
+    /// error's field), in the engine's own words.
+    fn mistake(&self, mistake: Mistake) -> ScenarioError {
+        match mistake {
+            Mistake::Engine(item, error) => match error.field() {
+                Some(field) => self.error_at(&item.join(field), error.reason()),
+                None => self.error_at(&item, error.to_string()),
+            },
+            Mistake::At(span, message) => self.error(span, message),
+        }
     }
 }
 
@@ -449,12 +546,26 @@ fn entry(section: &str, index: usize) -> FieldPath {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::capacity::Capacity;
+    use crate::fault::Fault;
 
     #[test]
     fn the_bundled_store_is_valid() {
         let store = Scenario::bundled_store();
         assert!(store.service_names().count() >= 5);
         assert_eq!(store.duration(), Duration::from_secs(60));
+    }
+
+    #[test]
+    fn unlimited_workers_map_onto_an_unlimited_capacity() {
+        let scenario = Scenario::parse(
+            "[services.edge]\nworkers = \"unlimited\"\n[services.api]\nworkers = 3\n\
+             [workloads.w]\ntarget = \"edge\"\nopen = { rate = 1.0 }\n",
+            "edge.toml",
+        )
+        .unwrap();
+        assert_eq!(scenario.services["edge"].capacity, Capacity::unlimited());
+        assert_eq!(scenario.services["api"].capacity, Capacity::workers(3));
     }
 
     /// What the engine rejects when the simulation is built is located at the entry, should
@@ -478,7 +589,7 @@ mod tests {
             "engine.toml:12:12: policies[0].bulkhead: bulkhead must be at least 1, got 0"
         );
         scenario.policies.clear();
-        scenario.faults[0] = Fault::fail("b", 2.0);
+        scenario.faults[0].fault = Fault::fail("b", 2.0);
         let err = scenario.to_simulation(None).unwrap_err().to_string();
         assert_eq!(
             err,

@@ -3,37 +3,71 @@
 
 use toml::Spanned;
 
-use crate::suggest::closest;
+use crate::node::CLIENT;
+use crate::suggest::{closest, did_you_mean};
 
 use super::ScenarioError;
 use super::error::Source;
 
-/// The names a file declares, to check references against.
+/// The names a file declares, to check references against; each list sorted, so that a
+/// lookup is a binary search (a file may declare a hundred thousand services).
 pub(super) struct Names<'a> {
+    /// Sorted.
     pub(super) services: &'a [&'a str],
-    /// Declared topics and the dead-letter topics of the at-least-once ones.
+    /// Declared topics and the dead-letter topics of the at-least-once ones; sorted.
     pub(super) topics: &'a [&'a str],
 }
 
 impl Names<'_> {
     pub(super) fn is_service(&self, name: &str) -> bool {
-        self.services.contains(&name)
+        self.services.binary_search(&name).is_ok()
     }
 
     pub(super) fn is_topic(&self, name: &str) -> bool {
-        self.topics.contains(&name)
+        self.topics.binary_search(&name).is_ok()
+    }
+
+    /// A topic and not a service: a name is both only when the topic was refused for taking
+    /// a service's name, and then a reference to it is taken for the service's.
+    pub(super) fn is_only_topic(&self, name: &str) -> bool {
+        self.is_topic(name) && !self.is_service(name)
+    }
+
+    /// `client` where a service is expected, unless a service took that name (refused, and
+    /// already reported): then a reference to it is taken for the service's.
+    pub(super) fn is_client(&self, name: &str) -> bool {
+        name == CLIENT && !self.is_service(name)
+    }
+
+    /// `; did you mean "x"?` with the candidate closest to `wanted`, or nothing; nothing also
+    /// for an error that will not be listed, since finding the closest of many names is the
+    /// costly part of an error.
+    pub(super) fn suggestion<'c>(
+        &self,
+        source: &Source<'_>,
+        wanted: &str,
+        candidates: impl IntoIterator<Item = &'c &'c str>,
+    ) -> String {
+        if !source.listing() {
+            return String::new();
+        }
+        did_you_mean(wanted, candidates.into_iter().copied())
     }
 }
 
-/// A reference to a service that does not exist, with the closest of `known` suggested.
+/// A reference to a service that does not exist, with the closest of `known` and `also`
+/// (`client`, where it may be named) suggested.
 pub(super) fn unknown_service(
     source: &Source<'_>,
     name: &Spanned<String>,
     known: &[&str],
+    also: &[&str],
 ) -> ScenarioError {
-    let hint = closest(name.get_ref(), known.iter().copied())
-        .map(|close| format!("; did you mean {close:?}?"))
-        .unwrap_or_default();
+    let hint = if source.listing() {
+        did_you_mean(name.get_ref(), known.iter().chain(also).copied())
+    } else {
+        String::new()
+    };
     source.error(
         name.span(),
         format!("unknown service {:?}{hint}", name.get_ref()),
@@ -60,10 +94,15 @@ pub(super) fn unknown_topic(
             format!("{wanted:?} is a service, not a topic{hint}"),
         );
     }
-    let hint = match closest(wanted, names.topics.iter().copied()) {
-        Some(close) => format!("; did you mean {close:?}?"),
-        None if names.topics.is_empty() => "; declare topics in [topics.NAME] tables".to_string(),
-        None => String::new(),
+    let closest = || closest(wanted, names.topics.iter().copied());
+    let hint = if !source.listing() {
+        String::new()
+    } else if let Some(close) = closest() {
+        format!("; did you mean {close:?}?")
+    } else if names.topics.is_empty() {
+        "; declare topics in [topics.NAME] tables".to_string()
+    } else {
+        String::new()
     };
     source.error(name.span(), format!("unknown topic {wanted:?}{hint}"))
 }

@@ -16,7 +16,6 @@ use crate::node::CLIENT;
 use crate::policy::{
     Backoff, CallPolicy, CircuitBreaker, Hedge, Jitter, RateLimit, Retry, RetryBudget,
 };
-use crate::suggest::closest;
 
 use super::ScenarioError;
 use super::error::{self, Source};
@@ -24,9 +23,19 @@ use super::file::{Dur, RawBreaker, RawFault, RawHedge, RawPolicy, RawRateLimit, 
 use super::names::{Names, unknown_service};
 use super::values::{choice, count};
 
+/// A checked `[[faults]]` entry.
+#[derive(Debug, Clone)]
+pub(super) struct FaultSpec {
+    /// Its place in `[[faults]]`.
+    pub(super) index: usize,
+    pub(super) fault: Fault,
+}
+
 /// A checked `[[policies]]` entry.
 #[derive(Debug, Clone)]
 pub(super) struct PolicySpec {
+    /// Its place in `[[policies]]`.
+    pub(super) index: usize,
     pub(super) from: String,
     pub(super) to: String,
     pub(super) policy: CallPolicy,
@@ -41,16 +50,28 @@ pub(super) struct Topology<'a> {
     pub(super) calls: BTreeSet<(String, String)>,
     /// (service, topic).
     pub(super) publishes: BTreeSet<(String, String)>,
-    pub(super) duration: Duration,
+    /// Callers whose calls are not known, because of a mistake already reported: services
+    /// with a mistake, and `client` if a workload has one. They may call anyone, and their
+    /// replicas are not known.
+    pub(super) unknown: &'a BTreeSet<String>,
+    /// `None` if `[simulation]` has a mistake.
+    pub(super) duration: Option<Duration>,
 }
 
 impl Topology<'_> {
+    /// Whether `from` calls `to`, or may (its calls are not known).
     fn calls(&self, from: &str, to: &str) -> bool {
+        self.unknown.contains(from) || self.knows_call(from, to)
+    }
+
+    /// Whether `from` is known to call `to`.
+    fn knows_call(&self, from: &str, to: &str) -> bool {
         self.calls.contains(&(from.to_string(), to.to_string()))
     }
 
+    /// Whether `from` publishes to `to`, or may.
     fn publishes(&self, from: &str, to: &str) -> bool {
-        self.publishes.contains(&(from.to_string(), to.to_string()))
+        self.unknown.contains(from) || self.publishes.contains(&(from.to_string(), to.to_string()))
     }
 }
 
@@ -90,7 +111,7 @@ fn service_name(
             format!("{wanted:?} is a topic, not a service: {role}"),
         ));
     }
-    Err(unknown_service(source, name, names.services))
+    Err(unknown_service(source, name, names.services, &[]))
 }
 
 /// A caller: `client` or a service.
@@ -112,9 +133,7 @@ fn caller_name(
             ),
         ));
     }
-    let mut known = names.services.to_vec();
-    known.push(CLIENT);
-    Err(unknown_service(source, name, &known))
+    Err(unknown_service(source, name, names.services, &[CLIENT]))
 }
 
 /// Two names written `[A, B]`.
@@ -139,18 +158,23 @@ fn two<'s>(
 /// The kinds of fault, in the order the messages list them.
 const FAULT_KINDS: &str = "slow, latency, fail, loss, partition or crash";
 
-/// Checks every `[[faults]]` entry, in file order.
+/// Checks every `[[faults]]` entry (`None`: its mistake already reported), in file order,
+/// reporting each one's first mistake. Returns the faults without a mistake, and whether
+/// every entry is among them.
 pub(super) fn check_faults(
     source: &Source<'_>,
     topology: &Topology<'_>,
-    raw_faults: Vec<Spanned<RawFault>>,
-) -> Result<Vec<Fault>, ScenarioError> {
+    raw_faults: Vec<Option<Spanned<RawFault>>>,
+) -> (Vec<FaultSpec>, bool) {
     let mut faults = Vec::new();
-    for fault in raw_faults {
-        let spec = check_fault(source, topology, fault)?;
-        faults.push(spec);
+    let mut complete = true;
+    for (index, fault) in raw_faults.into_iter().enumerate() {
+        match fault.and_then(|fault| source.ok(check_fault(source, topology, fault))) {
+            Some(fault) => faults.push(FaultSpec { index, fault }),
+            None => complete = false,
+        }
     }
-    Ok(faults)
+    (faults, complete)
 }
 
 /// Checks one `[[faults]]` entry.
@@ -278,9 +302,8 @@ fn check_fault(
                 ));
             }
             if !names.is_service(to_name) && !names.is_topic(to_name) {
-                let hint = closest(to_name, names.services.iter().chain(names.topics).copied())
-                    .map(|close| format!("; did you mean {close:?}?"))
-                    .unwrap_or_default();
+                let hint =
+                    names.suggestion(source, to_name, names.services.iter().chain(names.topics));
                 return Err(source.error(to.span(), format!("unknown service {to_name:?}{hint}")));
             }
             if !topology.calls(&from_name, to_name) && !topology.publishes(&from_name, to_name) {
@@ -309,7 +332,7 @@ fn check_fault(
             let [a, b] = two(source, pair, kind, "[\"frontend\", \"payment\"]")?;
             let mut sides = Vec::with_capacity(2);
             for side in [a, b] {
-                if names.is_topic(side.get_ref()) {
+                if names.is_only_topic(side.get_ref()) {
                     return Err(source.error(
                         side.span(),
                         format!(
@@ -354,7 +377,7 @@ fn check_fault(
         let index: usize = count(source, replica, "replica")?;
         let service = &fault.services()[0].to_string();
         let replicas = topology.replicas.get(service).copied().unwrap_or(1);
-        if index >= replicas {
+        if index >= replicas && !topology.unknown.contains(service) {
             return Err(source.error(
                 replica.span(),
                 format!(
@@ -374,14 +397,17 @@ fn check_fault(
     }
     if let Some(at) = &raw.at {
         let Dur(start) = *at.get_ref();
-        if start >= topology.duration && !topology.duration.is_zero() {
+        if let Some(duration) = topology.duration
+            && start >= duration
+            && !duration.is_zero()
+        {
             return Err(source.error(
                 at.span(),
                 format!(
                     "the fault starts at {}, when the simulation's duration of {} is over: it \
                      would never act",
                     format_duration(start),
-                    format_duration(topology.duration)
+                    format_duration(duration)
                 ),
             ));
         }
@@ -408,7 +434,7 @@ fn never_used(what: &str, from: &str, to: &str, topology: &Topology<'_>) -> Stri
     } else {
         format!("{from:?} never calls {to:?}, so {what}")
     };
-    if topology.calls(to, from) {
+    if topology.knows_call(to, from) {
         message.push_str(&format!(
             "; {to:?} calls {from:?}: did you mean from {to:?} to {from:?}?"
         ));
@@ -416,32 +442,52 @@ fn never_used(what: &str, from: &str, to: &str, topology: &Topology<'_>) -> Stri
     message
 }
 
-/// Checks every `[[policies]]` entry, in file order, and that no pair has two; `text` is the
-/// file's, to tell the line of a pair's first policy.
+/// Checks every `[[policies]]` entry (`None`: its mistake already reported), in file
+/// order, and that no pair has two, reporting each entry's first mistake; `text` is the
+/// file's, to tell the line of a pair's first policy. Returns the policies without a
+/// mistake, and whether every entry is among them.
 pub(super) fn check_policies(
     source: &Source<'_>,
     topology: &Topology<'_>,
     text: &str,
-    raw_policies: Vec<Spanned<RawPolicy>>,
-) -> Result<Vec<PolicySpec>, ScenarioError> {
+    raw_policies: Vec<Option<Spanned<RawPolicy>>>,
+) -> (Vec<PolicySpec>, bool) {
     let mut policies = Vec::new();
+    let mut complete = true;
+    // Where each pair was first set; its line is counted only for the message.
     let mut seen: BTreeMap<(String, String), usize> = BTreeMap::new();
-    for policy in raw_policies {
+    for (index, policy) in raw_policies.into_iter().enumerate() {
+        let Some(policy) = policy else {
+            complete = false;
+            continue;
+        };
         let span = policy.span();
-        let spec = check_policy(source, topology, policy)?;
-        let (line, _) = error::line_column(text, span.start);
-        if let Some(first) = seen.insert((spec.from.clone(), spec.to.clone()), line) {
-            return Err(source.error(
+        let Some(spec) = source.ok(check_policy(source, topology, policy)) else {
+            complete = false;
+            continue;
+        };
+        let pair = (spec.from.clone(), spec.to.clone());
+        if let Some(&first) = seen.get(&pair) {
+            // Counting lines is the costly part of the message: only for one that is listed.
+            let first = if source.listing() {
+                error::line_column(text, first).0
+            } else {
+                0
+            };
+            source.report(source.error(
                 span,
                 format!(
                     "the policy {} -> {} is set twice (first at line {first})",
                     spec.from, spec.to
                 ),
             ));
+            complete = false;
+            continue;
         }
-        policies.push(spec);
+        seen.insert(pair, span.start);
+        policies.push(PolicySpec { index, ..spec });
     }
-    Ok(policies)
+    (policies, complete)
 }
 
 /// Checks one `[[policies]]` entry (not whether its pair is set twice).
@@ -455,20 +501,20 @@ fn check_policy(
     let names = topology.names;
     let from = caller_name(source, names, &raw.from, "a policy")?;
     let to = raw.to.get_ref();
-    if to == CLIENT {
+    if names.is_client(to) {
         return Err(source.error(
             raw.to.span(),
             "a policy cannot lead to \"client\": it applies to calls from `from` to `to`",
         ));
     }
-    if names.is_topic(to) {
+    if names.is_only_topic(to) {
         return Err(source.error(
             raw.to.span(),
             format!("{to:?} is a topic: a policy applies to calls, and publishes are not calls"),
         ));
     }
     if !names.is_service(to) {
-        return Err(unknown_service(source, &raw.to, names.services));
+        return Err(unknown_service(source, &raw.to, names.services, &[]));
     }
     if !topology.calls(&from, to) {
         return Err(source.error(
@@ -511,6 +557,7 @@ fn check_policy(
         ));
     }
     Ok(PolicySpec {
+        index: 0,
         from,
         to: to.clone(),
         policy,

@@ -2,7 +2,7 @@
 //! steps (in `steps.rs`) and its subscriptions; the mapping onto [`Capacity`] and
 //! [`Balancer`].
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 
 use toml::Spanned;
@@ -14,7 +14,7 @@ use crate::node::CLIENT;
 
 use super::ScenarioError;
 use super::error::Source;
-use super::file::RawService;
+use super::file::{RawService, RawWorkers};
 use super::graph::Edges;
 use super::names::{Names, unknown_topic};
 use super::steps::{StepSpec, check_step};
@@ -33,23 +33,32 @@ pub(super) struct ServiceSpec {
     pub(super) subscribes: Vec<String>,
 }
 
-/// Checks the services' names (before anything refers to them) and returns them, sorted.
+/// Checks the services' names (before anything refers to them), reporting an empty or
+/// reserved one, and returns them all, sorted: a service with a mistake is still a name that
+/// others may refer to.
 pub(super) fn check_service_names(
     source: &Source<'_>,
-    raw_services: &BTreeMap<Spanned<String>, Spanned<RawService>>,
-) -> Result<Vec<String>, ScenarioError> {
+    raw_services: &BTreeMap<Spanned<String>, Option<Spanned<RawService>>>,
+) -> Vec<String> {
     for name in raw_services.keys() {
-        if name.get_ref().is_empty() {
-            return Err(source.error(name.span(), "a service name must not be empty"));
-        }
-        if name.get_ref() == CLIENT {
-            return Err(source.error(
-                name.span(),
-                "\"client\" is reserved: it is where workload requests come from",
-            ));
+        if let Err(error) = check_service_name(source, name) {
+            source.report(error);
         }
     }
-    Ok(raw_services.keys().map(|k| k.get_ref().clone()).collect())
+    raw_services.keys().map(|k| k.get_ref().clone()).collect()
+}
+
+fn check_service_name(source: &Source<'_>, name: &Spanned<String>) -> Result<(), ScenarioError> {
+    if name.get_ref().is_empty() {
+        return Err(source.error(name.span(), "a service name must not be empty"));
+    }
+    if name.get_ref() == CLIENT {
+        return Err(source.error(
+            name.span(),
+            "\"client\" is reserved: it is where workload requests come from",
+        ));
+    }
+    Ok(())
 }
 
 /// The checked `[services.NAME]` tables.
@@ -60,24 +69,41 @@ pub(super) struct Services {
     pub(super) edges: BTreeMap<String, Edges>,
 }
 
-/// Checks every `[services.NAME]` table, in name order.
+/// Checks every `[services.NAME]` table, in name order, reporting each one's first mistake;
+/// a service with a mistake (here, in its name, or when it was read) is left out and added
+/// to `unknown`.
 pub(super) fn check_services(
     source: &Source<'_>,
     names: &Names<'_>,
-    raw_services: BTreeMap<Spanned<String>, Spanned<RawService>>,
-) -> Result<Services, ScenarioError> {
+    raw_services: BTreeMap<Spanned<String>, Option<Spanned<RawService>>>,
+    unknown: &mut BTreeSet<String>,
+) -> Services {
     let mut services = Services {
         specs: BTreeMap::new(),
         edges: BTreeMap::new(),
     };
     for (name, service) in raw_services {
+        let checked = match service {
+            Some(service) if name.get_ref() != CLIENT && !name.get_ref().is_empty() => {
+                let span = service.span();
+                source
+                    .ok(check_service(source, names, service.into_inner()))
+                    .map(|(spec, edges)| (ServiceSpec { span, ..spec }, edges))
+            }
+            _ => None,
+        };
         let name = name.into_inner();
-        let span = service.span();
-        let (spec, service_edges) = check_service(source, names, service.into_inner())?;
-        services.edges.insert(name.clone(), service_edges);
-        services.specs.insert(name, ServiceSpec { span, ..spec });
+        match checked {
+            Some((spec, service_edges)) => {
+                services.edges.insert(name.clone(), service_edges);
+                services.specs.insert(name, spec);
+            }
+            None => {
+                unknown.insert(name);
+            }
+        }
     }
-    Ok(services)
+    services
 }
 
 /// Checks one `[services.NAME]` table; returns it and what it calls, publishes to and
@@ -89,7 +115,7 @@ fn check_service(
 ) -> Result<(ServiceSpec, Edges), ScenarioError> {
     let mut capacity = match &raw.workers {
         None => Capacity::default(),
-        Some(workers) => Capacity::workers(count(source, workers, "workers")?),
+        Some(workers) => check_workers(source, workers)?,
     };
     if let Some(queue) = &raw.queue {
         capacity = capacity.with_queue(count(source, queue, "queue")?);
@@ -136,6 +162,31 @@ fn check_service(
         edges,
     ))
 }
+
+/// A service's `workers`: a count, or `"unlimited"` ([`Capacity::unlimited`]).
+fn check_workers(
+    source: &Source<'_>,
+    workers: &Spanned<RawWorkers>,
+) -> Result<Capacity, ScenarioError> {
+    match workers.get_ref() {
+        RawWorkers::Count(number) => Ok(Capacity::workers(count(
+            source,
+            &Spanned::new(workers.span(), *number),
+            "workers",
+        )?)),
+        RawWorkers::Word(word) if word == UNLIMITED => Ok(Capacity::unlimited()),
+        RawWorkers::Word(word) => Err(source.error(
+            workers.span(),
+            format!(
+                "workers is a whole number >= 1 or {UNLIMITED:?}, got {word:?}{}",
+                crate::suggest::did_you_mean(word, [UNLIMITED])
+            ),
+        )),
+    }
+}
+
+/// The word for a service whose every request starts at once.
+const UNLIMITED: &str = "unlimited";
 
 /// A service's `balancer` and `balancer_decay`.
 fn check_balancer(

@@ -83,7 +83,7 @@ pub(super) fn check_step(
                     ),
                 ));
             }
-            return Err(unknown_service(source, &call, names.services));
+            return Err(unknown_service(source, &call, names.services, &[]));
         }
         let name = call.get_ref().clone();
         edges.calls.push(call);

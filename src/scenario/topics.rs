@@ -18,19 +18,23 @@ use super::values::count;
 pub(super) struct Topics {
     /// By name; without the dead-letter topics, which the engine adds.
     pub(super) specs: BTreeMap<String, Topic>,
-    /// The declared topics and the dead-letter topics of the at-least-once ones, sorted.
+    /// The declared topics and the dead-letter topics of the at-least-once ones (and of those
+    /// with a mistake), sorted.
     pub(super) names: Vec<String>,
     /// Each at-least-once topic to its dead-letter topic (written at the topic's name): the
     /// edges of the event graph that topics add.
     pub(super) dead_letters: BTreeMap<String, Vec<Spanned<String>>>,
 }
 
-/// Checks every `[topics.NAME]` table, in name order; `services` are the services' names.
+/// Checks every `[topics.NAME]` table, in name order, reporting each one's first mistake;
+/// `services` are the services' names, sorted. A topic with a mistake is left out of the
+/// specs but keeps its name, and the name its dead-letter topic would have, so that nothing
+/// referring to them is reported as well.
 pub(super) fn check_topics(
     source: &Source<'_>,
     services: &[&str],
-    raw_topics: BTreeMap<Spanned<String>, Spanned<RawTopic>>,
-) -> Result<Topics, ScenarioError> {
+    raw_topics: BTreeMap<Spanned<String>, Option<Spanned<RawTopic>>>,
+) -> Topics {
     let declared: Vec<&str> = raw_topics.keys().map(|k| k.get_ref().as_str()).collect();
     let mut topics = Topics {
         specs: BTreeMap::new(),
@@ -38,20 +42,33 @@ pub(super) fn check_topics(
         dead_letters: BTreeMap::new(),
     };
     for (name, topic) in &raw_topics {
-        let spec = check_topic(source, name, services, &declared, topic.get_ref())?;
+        let dead_letter = format!("{}.dead-letter", name.get_ref());
+        topics.names.push(name.get_ref().clone());
+        let spec = topic.as_ref().and_then(|topic| {
+            source.ok(check_topic(
+                source,
+                name,
+                services,
+                &declared,
+                topic.get_ref(),
+            ))
+        });
+        let Some(spec) = spec else {
+            topics.names.push(dead_letter);
+            continue;
+        };
         if let Delivery::AtLeastOnce { .. } = spec.delivery() {
-            let dead_letter = format!("{}.dead-letter", name.get_ref());
             topics.dead_letters.insert(
                 name.get_ref().clone(),
                 vec![Spanned::new(name.span(), dead_letter.clone())],
             );
             topics.names.push(dead_letter);
         }
-        topics.names.push(name.get_ref().clone());
         topics.specs.insert(name.get_ref().clone(), spec);
     }
     topics.names.sort();
-    Ok(topics)
+    topics.names.dedup();
+    topics
 }
 
 /// Checks one `[topics.NAME]` table (its name against the services and the other topics).
@@ -72,7 +89,7 @@ fn check_topic(
             "\"client\" is reserved: it is where workload requests come from",
         ));
     }
-    if services.contains(&topic_name) {
+    if services.binary_search(&topic_name).is_ok() {
         return Err(source.error(
             name.span(),
             format!(
@@ -101,9 +118,9 @@ fn check_topic(
     };
     let mut topic = if at_least_once {
         let dead_letter = format!("{topic_name}.dead-letter");
-        let taken = if services.contains(&dead_letter.as_str()) {
+        let taken = if services.binary_search(&dead_letter.as_str()).is_ok() {
             Some("service")
-        } else if declared.contains(&dead_letter.as_str()) {
+        } else if declared.binary_search(&dead_letter.as_str()).is_ok() {
             Some("topic")
         } else {
             None

@@ -10,9 +10,30 @@ use crate::suggest::closest;
 use super::ScenarioError;
 use super::error::Source;
 
+/// A count type of the engine: unsigned, with a largest value.
+pub(super) trait Count: TryFrom<i64> + std::fmt::Display {
+    /// The largest value the type holds.
+    const MAX: Self;
+}
+
+impl Count for u32 {
+    const MAX: Self = u32::MAX;
+}
+
+impl Count for u64 {
+    const MAX: Self = u64::MAX;
+}
+
+impl Count for usize {
+    const MAX: Self = usize::MAX;
+}
+
 /// A TOML integer as one of the engine's counts: TOML's integers are signed, the engine's
-/// counts are not (their own ranges are the engine's rules).
-pub(super) fn count<T: TryFrom<i64>>(
+/// counts are not (their own ranges are the engine's rules). Every non-negative TOML integer
+/// fits a `u64` or `usize`, so the engine sees the value as written and words its own bound;
+/// one beyond a narrower count's type is refused here, with that type's bound, never wrapped
+/// or saturated.
+pub(super) fn count<T: Count>(
     source: &Source<'_>,
     value: &Spanned<i64>,
     key: &str,
@@ -24,8 +45,12 @@ pub(super) fn count<T: TryFrom<i64>>(
             format!("{key} must be 0 or more, got {number}"),
         ));
     }
-    T::try_from(number)
-        .map_err(|_| source.error(value.span(), format!("{key} is too large: {number}")))
+    T::try_from(number).map_err(|_| {
+        source.error(
+            value.span(),
+            format!("{key} must be at most {}, got {number}", T::MAX),
+        )
+    })
 }
 
 /// A distribution whose parameters pass [`Distribution::validate`].

@@ -6,7 +6,6 @@ use std::ops::Range;
 
 use toml::Spanned;
 
-use crate::node::CLIENT;
 use crate::suggest::closest;
 use crate::workload::Workload;
 
@@ -24,19 +23,29 @@ pub(super) struct WorkloadSpec {
     pub(super) workload: Workload,
 }
 
-/// Checks every `[workloads.NAME]` table, in name order.
+/// Checks every `[workloads.NAME]` table (`None`: its mistake already reported), in name
+/// order, reporting each one's first mistake. Returns the workloads without a mistake, and
+/// whether every one is among them.
 pub(super) fn check_workloads(
     source: &Source<'_>,
     names: &Names<'_>,
-    raw_workloads: BTreeMap<Spanned<String>, Spanned<RawWorkload>>,
-) -> Result<BTreeMap<String, WorkloadSpec>, ScenarioError> {
+    raw_workloads: BTreeMap<Spanned<String>, Option<Spanned<RawWorkload>>>,
+) -> (BTreeMap<String, WorkloadSpec>, bool) {
     let mut workloads = BTreeMap::new();
+    let mut complete = true;
     for (name, workload) in raw_workloads {
-        let span = workload.span();
-        let spec = check_workload(source, names, span.clone(), workload.into_inner())?;
-        workloads.insert(name.into_inner(), spec);
+        let spec = workload.and_then(|workload| {
+            let span = workload.span();
+            source.ok(check_workload(source, names, span, workload.into_inner()))
+        });
+        match spec {
+            Some(spec) => {
+                workloads.insert(name.into_inner(), spec);
+            }
+            None => complete = false,
+        }
     }
-    Ok(workloads)
+    (workloads, complete)
 }
 
 /// Checks one `[workloads.NAME]` table, written at `span`.
@@ -52,13 +61,13 @@ fn check_workload(
         closed,
         timeout,
     } = raw;
-    if target.get_ref() == CLIENT {
+    if names.is_client(target.get_ref()) {
         return Err(source.error(
             target.span(),
             "a workload cannot target \"client\": its requests come from there",
         ));
     }
-    if names.is_topic(target.get_ref()) {
+    if names.is_only_topic(target.get_ref()) {
         return Err(source.error(
             target.span(),
             format!(
@@ -68,7 +77,7 @@ fn check_workload(
         ));
     }
     if !names.is_service(target.get_ref()) {
-        return Err(unknown_service(source, &target, names.services));
+        return Err(unknown_service(source, &target, names.services, &[]));
     }
     let mut workload = match (open, closed) {
         (Some(_), Some(closed)) => {

@@ -1,6 +1,6 @@
 //! The settings of a simulation, their defaults and their rules.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
@@ -60,6 +60,11 @@ impl SimulationBuilder {
     /// some seconds of work at one instant.
     pub const DEFAULT_MAX_EVENTS_PER_INSTANT: u64 = 10_000_000;
 
+    /// The largest [`max_events_per_instant`](Self::max_events_per_instant): a billion. A
+    /// billion waits at one instant take minutes of wall time, so a run that needs more is
+    /// looping, and a larger limit would only make it spin longer before it says so.
+    pub const MAX_EVENTS_PER_INSTANT: u64 = 1_000_000_000;
+
     /// The seed every random draw derives from. Default 0.
     pub fn seed(mut self, seed: u64) -> Self {
         self.seed = seed;
@@ -101,8 +106,9 @@ impl SimulationBuilder {
     /// loops without taking any time -- a closed workload with no think time against a service
     /// that takes none, retries without backoff against a callee that always fails at once --
     /// would otherwise run forever at one instant. Default
-    /// [`DEFAULT_MAX_EVENTS_PER_INSTANT`](Self::DEFAULT_MAX_EVENTS_PER_INSTANT). Virtual clock
-    /// only: on the real clock time always moves.
+    /// [`DEFAULT_MAX_EVENTS_PER_INSTANT`](Self::DEFAULT_MAX_EVENTS_PER_INSTANT); at least 1 and
+    /// at most [`MAX_EVENTS_PER_INSTANT`](Self::MAX_EVENTS_PER_INSTANT). Virtual clock only: on
+    /// the real clock time always moves.
     ///
     /// ```
     /// use std::time::Duration;
@@ -133,7 +139,7 @@ impl SimulationBuilder {
     ///
     /// # Errors
     /// [`BuildError::InvalidSetting`] for a zero duration, a warm-up not shorter than the
-    /// duration or a zero timeout; [`BuildError::InvalidDistribution`] for a bad default
+    /// duration, a zero timeout or a `max_events_per_instant` out of range; [`BuildError::InvalidDistribution`] for a bad default
     /// latency.
     pub fn build(self) -> Result<Simulation, BuildError> {
         self.validate()?;
@@ -141,12 +147,14 @@ impl SimulationBuilder {
             id: NEXT_SIMULATION.fetch_add(1, Ordering::Relaxed),
             settings: self,
             services: Vec::new(),
-            names: std::collections::HashSet::new(),
             links: BTreeMap::new(),
             workloads: Vec::new(),
             topics: Vec::new(),
             faults: Vec::new(),
             policies: BTreeMap::new(),
+            names: BTreeSet::new(),
+            workload_names: BTreeSet::new(),
+            subscriptions: BTreeSet::new(),
             progress: Progress::default(),
             interrupt: crate::interrupt::InterruptHandle::default(),
         })
@@ -174,6 +182,15 @@ impl SimulationBuilder {
         }
         rules::positive_duration("call_timeout", self.call_timeout).map_err(setting)?;
         rules::at_least("max_events_per_instant", self.max_events_per_instant, 1)
+            .and_then(|()| {
+                rules::at_most(
+                    "max_events_per_instant",
+                    self.max_events_per_instant,
+                    Self::MAX_EVENTS_PER_INSTANT,
+                    "a billion waits at one instant take minutes; a run that needs more is \
+                     looping",
+                )
+            })
             .map_err(setting)?;
         self.default_latency
             .validate()

@@ -10,7 +10,7 @@ mod run;
 
 pub use builder::SimulationBuilder;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
@@ -75,13 +75,16 @@ pub struct Simulation {
     id: u64,
     settings: SimulationBuilder,
     services: Vec<Box<dyn ServiceEntry + Send>>,
-    /// The names of the services and topics, for checking a new one in constant time.
-    names: std::collections::HashSet<String>,
     links: BTreeMap<(String, String), Distribution>,
     workloads: Vec<Box<dyn WorkloadEntry + Send>>,
     topics: Vec<Box<dyn TopicEntry + Send>>,
     faults: Vec<Fault>,
     policies: BTreeMap<(String, String), CallPolicy>,
+    /// The names of the services and topics (dead-letter topics included): one namespace.
+    names: BTreeSet<String>,
+    workload_names: BTreeSet<String>,
+    /// (topic, service) of each subscription.
+    subscriptions: BTreeSet<(String, String)>,
     progress: Progress,
     interrupt: InterruptHandle,
 }
@@ -125,7 +128,8 @@ impl Simulation {
     ///
     /// # Errors
     /// [`BuildError::InvalidServiceName`] for an empty, reserved (`"client"`) or repeated
-    /// name; [`BuildError::InvalidService`] for zero workers.
+    /// name; [`BuildError::InvalidService`] for zero workers or more than
+    /// [`Capacity::MAX_WORKERS`], or a queue bound on an unlimited service.
     pub fn add_service<S: Service>(
         &mut self,
         name: &str,
@@ -162,7 +166,8 @@ impl Simulation {
     ///
     /// # Errors
     /// As [`add_service`](Self::add_service), and [`BuildError::InvalidService`] for zero
-    /// replicas or a peak-EWMA decay of zero.
+    /// replicas or more than [`MAX_REPLICAS`](crate::MAX_REPLICAS), or a peak-EWMA decay of
+    /// zero.
     pub fn add_replicated_service<S: Service>(
         &mut self,
         name: &str,
@@ -175,6 +180,16 @@ impl Simulation {
         capacity
             .validate()
             .and_then(|()| rules::at_least("replicas", replicas, 1))
+            .and_then(|()| {
+                rules::at_most(
+                    "replicas",
+                    replicas,
+                    rules::MAX_REPLICAS,
+                    "each replica is started with the run: a supervisor actor with its own \
+                     queue, state and statistics; model a larger fleet as fewer replicas with \
+                     more workers",
+                )
+            })
             .and_then(|()| balancer.validate())
             .map_err(|error| BuildError::InvalidService {
                 service: name.to_string(),
@@ -239,7 +254,7 @@ impl Simulation {
         make_request: impl FnMut(&mut SimRng) -> S::Request + Send + 'static,
     ) -> Result<(), BuildError> {
         workload.validate(name)?;
-        if self.workloads.iter().any(|entry| entry.name() == name) {
+        if self.workload_names.contains(name) {
             return Err(BuildError::DuplicateWorkload {
                 name: name.to_string(),
             });
@@ -250,6 +265,7 @@ impl Simulation {
                 service: target.name().to_string(),
             });
         }
+        self.workload_names.insert(name.to_string());
         self.workloads.push(Box::new(PendingWorkload {
             name: name.to_string(),
             workload,
@@ -348,17 +364,16 @@ impl Simulation {
                 "the topic and the service must belong to this simulation",
             ));
         }
+        let pair = (topic.name().to_string(), service.name().to_string());
+        if self.subscriptions.contains(&pair) {
+            return Err(invalid("the service already subscribes to this topic"));
+        }
+        self.subscriptions.insert(pair);
         let mut subscribers = topic
             .shared
             .subscribers
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if subscribers
-            .iter()
-            .any(|existing| existing.name() == service.name())
-        {
-            return Err(invalid("the service already subscribes to this topic"));
-        }
         subscribers.push(Arc::new(ServiceSubscriber {
             service: service.clone(),
             to_request,
@@ -467,10 +482,12 @@ impl Simulation {
 
     /// Checks that every link names known endpoints.
     fn validate_links(&self) -> Result<(), BuildError> {
-        let known: std::collections::BTreeSet<&str> = std::iter::once(CLIENT)
-            .chain(self.services.iter().map(|s| s.name()))
-            .chain(self.topics.iter().map(|t| t.name()))
-            .collect();
+        let known = || {
+            std::iter::once(CLIENT)
+                .chain(self.services.iter().map(|s| s.name()))
+                .chain(self.topics.iter().map(|t| t.name()))
+        };
+        let is_known = |name: &str| name == CLIENT || self.names.contains(name);
         let nodes: Vec<(&str, usize)> = std::iter::once((CLIENT, 0))
             .chain(self.services.iter().map(|s| (s.name(), s.replicas())))
             .chain(self.topics.iter().map(|t| (t.name(), 0)))
@@ -480,14 +497,14 @@ impl Simulation {
         }
         for (from, to) in self.policies.keys() {
             for endpoint in [from, to] {
-                if !known.contains(&endpoint.as_str()) {
+                if !is_known(endpoint) {
                     return Err(BuildError::InvalidPolicy {
                         from: from.clone(),
                         to: to.clone(),
                         field: FieldPath::key(if endpoint == from { "from" } else { "to" }),
                         reason: format!(
                             "unknown service {endpoint:?}{}",
-                            did_you_mean(endpoint, known.iter().copied())
+                            did_you_mean(endpoint, known())
                         ),
                     });
                 }
@@ -495,12 +512,12 @@ impl Simulation {
         }
         for (from, to) in self.links.keys() {
             for endpoint in [from, to] {
-                if !known.contains(&endpoint.as_str()) {
+                if !is_known(endpoint) {
                     return Err(BuildError::UnknownLinkEndpoint {
                         from: from.clone(),
                         to: to.clone(),
                         unknown: endpoint.clone(),
-                        hint: did_you_mean(endpoint, known.iter().copied()),
+                        hint: did_you_mean(endpoint, known()),
                     });
                 }
             }

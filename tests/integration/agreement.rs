@@ -3,8 +3,9 @@
 //! reason (the text after the location: `service api: ` in Rust, `bad.toml:5:11:
 //! services.api.workers: ` in a file), the file pointing at the setting the engine names.
 //!
-//! The rows cover every range rule of SCENARIOS.md's Errors section and the two settings on
-//! which the front ends once disagreed (a breaker's window of 20 calls with the default
+//! The rows cover every range rule and bound of SCENARIOS.md's Errors section, the largest
+//! integer TOML can write wherever a count is read, and the two settings on which the front
+//! ends once disagreed (a breaker's window of 20 calls with the default
 //! minimum; an open-loop rate of 2e9 per second).
 
 use std::time::Duration;
@@ -160,6 +161,31 @@ fn rows() -> Vec<Row> {
             "default_latency = { uniform = { min = \"5ms\", max = \"1ms\" } }",
             Some("uniform min 5ms is greater than max 1ms"),
         ),
+        row(
+            "no events allowed at an instant",
+            settings(|b| b.max_events_per_instant(0)),
+            In::Simulation,
+            "max_events_per_instant = 0",
+            Some("max_events_per_instant must be at least 1, got 0"),
+        ),
+        row(
+            "a billion events at an instant",
+            settings(|b| b.max_events_per_instant(1_000_000_000)),
+            In::Simulation,
+            "max_events_per_instant = 1000000000",
+            None,
+        ),
+        row(
+            "more than a billion events at an instant",
+            settings(|b| b.max_events_per_instant(i64::MAX as u64)),
+            In::Simulation,
+            "max_events_per_instant = 9223372036854775807",
+            Some(
+                "max_events_per_instant must be at most 1000000000 (a billion waits at one \
+                 instant take minutes; a run that needs more is looping), got \
+                 9223372036854775807",
+            ),
+        ),
         // [services.NAME]
         row(
             "zero workers",
@@ -167,6 +193,59 @@ fn rows() -> Vec<Row> {
             In::Service,
             "workers = 0",
             Some("workers must be at least 1, got 0"),
+        ),
+        row(
+            "a million and one workers",
+            service(Capacity::workers(1_000_001), 1, Balancer::RoundRobin),
+            In::Service,
+            "workers = 1000001",
+            Some(
+                "workers must be at most 1000000 (each busy worker is an actor of about 10 KB; \
+                 use \"unlimited\" for a service whose every request starts at once), got 1000001",
+            ),
+        ),
+        row(
+            "the largest TOML integer of workers (once a capacity overflow)",
+            service(
+                Capacity::workers(i64::MAX as usize),
+                1,
+                Balancer::RoundRobin,
+            ),
+            In::Service,
+            "workers = 9223372036854775807",
+            Some(
+                "workers must be at most 1000000 (each busy worker is an actor of about 10 KB; \
+                 use \"unlimited\" for a service whose every request starts at once), got \
+                 9223372036854775807",
+            ),
+        ),
+        row(
+            "unlimited workers",
+            service(Capacity::unlimited(), 1, Balancer::RoundRobin),
+            In::Service,
+            "workers = \"unlimited\"",
+            None,
+        ),
+        row(
+            "unlimited workers with a queue bound",
+            service(Capacity::unlimited().with_queue(5), 1, Balancer::RoundRobin),
+            In::Service,
+            "workers = \"unlimited\"\nqueue = 5",
+            Some(
+                "an unlimited service starts every request at once and never queues: remove the \
+                 queue bound, or give it a number of workers",
+            ),
+        ),
+        row(
+            "the largest queue bound",
+            service(
+                Capacity::workers(1).with_queue(i64::MAX as usize),
+                1,
+                Balancer::RoundRobin,
+            ),
+            In::Service,
+            "queue = 9223372036854775807",
+            None,
         ),
         row(
             "a queue of zero",
@@ -181,6 +260,35 @@ fn rows() -> Vec<Row> {
             In::Service,
             "replicas = 0",
             Some("replicas must be at least 1, got 0"),
+        ),
+        row(
+            "ten thousand replicas",
+            service(Capacity::default(), 10_000, Balancer::RoundRobin),
+            In::Service,
+            "replicas = 10000",
+            None,
+        ),
+        row(
+            "ten thousand and one replicas",
+            service(Capacity::default(), 10_001, Balancer::RoundRobin),
+            In::Service,
+            "replicas = 10001",
+            Some(
+                "replicas must be at most 10000 (each replica is started with the run: a \
+                 supervisor actor with its own queue, state and statistics; model a larger fleet \
+                 as fewer replicas with more workers), got 10001",
+            ),
+        ),
+        row(
+            "the largest TOML integer of replicas",
+            service(Capacity::default(), i64::MAX as usize, Balancer::RoundRobin),
+            In::Service,
+            "replicas = 9223372036854775807",
+            Some(
+                "replicas must be at most 10000 (each replica is started with the run: a \
+                 supervisor actor with its own queue, state and statistics; model a larger fleet \
+                 as fewer replicas with more workers), got 9223372036854775807",
+            ),
         ),
         row(
             "a zero peak-EWMA decay",
@@ -240,6 +348,33 @@ fn rows() -> Vec<Row> {
             In::Workload,
             "closed = { users = 0, think = { constant = \"0s\" } }",
             Some("users must be at least 1, got 0"),
+        ),
+        row(
+            "a million users",
+            workload(Workload::closed(1_000_000, Distribution::ZERO)),
+            In::Workload,
+            "closed = { users = 1000000, think = { constant = \"0s\" } }",
+            None,
+        ),
+        row(
+            "a million and one users",
+            workload(Workload::closed(1_000_001, Distribution::ZERO)),
+            In::Workload,
+            "closed = { users = 1000001, think = { constant = \"0s\" } }",
+            Some(
+                "users must be at most 1000000 (each user is a task of its own; an open workload \
+                 sends any rate from one), got 1000001",
+            ),
+        ),
+        row(
+            "the largest TOML integer of users",
+            workload(Workload::closed(i64::MAX as usize, Distribution::ZERO)),
+            In::Workload,
+            "closed = { users = 9223372036854775807, think = { constant = \"0s\" } }",
+            Some(
+                "users must be at most 1000000 (each user is a task of its own; an open workload \
+                 sends any rate from one), got 9223372036854775807",
+            ),
         ),
         row(
             "an empty empirical think time",

@@ -226,3 +226,32 @@ fn ctrl_c_prints_and_writes_the_partial_report_and_exits_130() {
     );
     assert!(String::from_utf8_lossy(&output.stderr).contains("interrupted at"));
 }
+
+#[test]
+fn check_lists_every_mistake_of_a_file_each_on_its_own_line() {
+    let path = temp_path("several.toml");
+    std::fs::write(
+        &path,
+        "[services.api]\nwrokers = 4\n\n[services.db]\nworkers = 0\n\n\
+         [workloads.w]\ntarget = \"apj\"\nopen = { rate = 10.0 }\n",
+    )
+    .unwrap();
+    for command in ["check", "run"] {
+        let output = microsim(&[command, path.to_str().unwrap()]);
+        assert_eq!(output.status.code(), Some(1));
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let lines: Vec<&str> = stderr.lines().collect();
+        assert_eq!(
+            lines,
+            [
+                "error: several.toml:2:1: services.api: unknown key \"wrokers\"; did you mean \"workers\"?",
+                "error: several.toml:5:11: services.db.workers: workers must be at least 1, got 0",
+                "error: several.toml:8:10: workloads.w.target: unknown service \"apj\"; did you mean \"api\"?",
+            ]
+            .map(|line| line.replace("several.toml", &path.file_name().unwrap().to_string_lossy())),
+            "{stderr}"
+        );
+        assert!(output.stdout.is_empty());
+    }
+    std::fs::remove_file(&path).ok();
+}

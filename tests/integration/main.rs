@@ -6,6 +6,7 @@ mod accuracy;
 mod agreement;
 mod balancing;
 mod capacity;
+mod checking;
 #[cfg(feature = "cli")]
 mod command;
 mod determinism;

@@ -541,8 +541,8 @@ fn malformed_files_are_located_errors() {
         ),
         (
             "wrong type",
-            "[services.a]\nworkers = \"four\"\n",
-            "bad.toml:2:11: services.a.workers: expected a whole number, found string \"four\"",
+            "[services.a]\nqueue = \"four\"\n",
+            "bad.toml:2:9: services.a.queue: expected a whole number, found string \"four\"",
         ),
         (
             "syntax error",
