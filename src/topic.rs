@@ -104,6 +104,20 @@ impl Topic {
     /// `maxReceiveCount`.
     pub const MAX_DELIVERIES: u32 = 1_000;
 
+    /// The rule of `max_deliveries`, for any count a front end reads (a file's may be far
+    /// beyond a `u32`): at least 1, at most [`MAX_DELIVERIES`](Self::MAX_DELIVERIES).
+    pub(crate) fn check_max_deliveries(
+        max_deliveries: u64,
+    ) -> Result<(), crate::error::FieldError> {
+        rules::at_least("max_deliveries", max_deliveries, 1)?;
+        rules::at_most(
+            "max_deliveries",
+            max_deliveries,
+            u64::from(Topic::MAX_DELIVERIES),
+            "the most a queue such as SQS allows before dead-lettering",
+        )
+    }
+
     /// At-least-once delivery: redelivered when not acknowledged within `ack_timeout`, sent
     /// to the dead-letter topic after `max_deliveries` attempts.
     pub fn at_least_once(ack_timeout: Duration, max_deliveries: u32) -> Self {
@@ -149,14 +163,7 @@ impl Topic {
         } = self.delivery
         {
             rules::positive_duration("ack_timeout", ack_timeout).map_err(invalid)?;
-            rules::at_least("max_deliveries", max_deliveries, 1).map_err(invalid)?;
-            rules::at_most(
-                "max_deliveries",
-                max_deliveries,
-                Topic::MAX_DELIVERIES,
-                "the most a queue such as SQS allows before dead-lettering",
-            )
-            .map_err(invalid)?;
+            Topic::check_max_deliveries(u64::from(max_deliveries)).map_err(invalid)?;
         }
         if let Some(capacity) = self.capacity {
             rules::at_least("capacity", capacity, 1).map_err(invalid)?;

@@ -86,9 +86,10 @@ impl Retry {
         self.max_attempts
     }
 
-    /// The retry's rules, each error naming its scenario-file key.
-    pub(crate) fn validate(&self) -> Result<(), FieldError> {
-        if self.max_attempts == 0 {
+    /// The rule of `max_attempts`, for any count a front end reads (a file's may be far
+    /// beyond a `u32`): at least 1, at most [`MAX_ATTEMPTS`](Self::MAX_ATTEMPTS).
+    pub(crate) fn check_max_attempts(max_attempts: u64) -> Result<(), FieldError> {
+        if max_attempts == 0 {
             return Err(FieldError::new(
                 "max_attempts",
                 "max_attempts counts the first attempt too, so it must be at least 1, got 0",
@@ -96,10 +97,15 @@ impl Retry {
         }
         rules::at_most(
             "max_attempts",
-            self.max_attempts,
-            Retry::MAX_ATTEMPTS,
+            max_attempts,
+            u64::from(Retry::MAX_ATTEMPTS),
             "more than any client retries; each attempt is a message",
-        )?;
+        )
+    }
+
+    /// The retry's rules, each error naming its scenario-file key.
+    pub(crate) fn validate(&self) -> Result<(), FieldError> {
+        Self::check_max_attempts(u64::from(self.max_attempts))?;
         if let Backoff::Constant { delay } = self.backoff {
             rules::within_clock("delay", delay)?;
         }

@@ -182,7 +182,13 @@ impl<'a> Source<'a> {
                 format!("invalid TOML: duplicate key {key:?} (first at line {first_line})"),
             ));
         }
-        Err(source.error(span, format!("invalid TOML: {}", error.message())))
+        let message = format!("invalid TOML: {}", error.message());
+        if in_table_header(text, span.start) {
+            // What was recovered past a broken header belongs to no table it wrote: the
+            // deepest span there is a later table's.
+            return Err(source.located(&span, String::new(), message));
+        }
+        Err(source.error(span, message))
     }
 
     fn new(origin: &'a str, text: &'a str, tree: Spanned<DeTable<'a>>) -> Self {
@@ -427,6 +433,13 @@ impl<'a> Source<'a> {
         find_in_table(self.tree.get_ref(), span, &mut path);
         path
     }
+}
+
+/// Whether the byte at `at` is on a table header's line (`[services.api`, `[[links]]`).
+fn in_table_header(text: &str, at: usize) -> bool {
+    let before = text.get(..at).unwrap_or(text);
+    let start = before.rfind('\n').map_or(0, |newline| newline + 1);
+    text[start..].trim_start().starts_with('[')
 }
 
 /// A file that is not UTF-8, located at its first invalid byte.

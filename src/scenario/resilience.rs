@@ -21,7 +21,7 @@ use super::ScenarioError;
 use super::error::{self, Source};
 use super::file::{Dur, RawBreaker, RawFault, RawHedge, RawPolicy, RawRateLimit, RawRetry};
 use super::names::{Names, unknown_service};
-use super::values::{choice, count};
+use super::values::{bounded_count, choice, count};
 
 /// A checked `[[faults]]` entry.
 #[derive(Debug, Clone)]
@@ -568,7 +568,7 @@ fn check_retry(source: &Source<'_>, raw: RawRetry) -> Result<Retry, ScenarioErro
     let mut retry = Retry::default();
     if let Some(max) = &raw.max_attempts {
         retry = Retry {
-            max_attempts: count(source, max, "max_attempts")?,
+            max_attempts: bounded_count(source, max, "max_attempts", Retry::check_max_attempts)?,
             ..retry
         };
     }

@@ -12,7 +12,7 @@ use crate::topic::{Delivery, Topic, WhenFull};
 use super::ScenarioError;
 use super::error::Source;
 use super::file::RawTopic;
-use super::values::count;
+use super::values::{bounded_count, count};
 
 /// The checked `[topics.NAME]` tables.
 pub(super) struct Topics {
@@ -140,7 +140,7 @@ fn check_topic(
             .map_or(Topic::DEFAULT_ACK_TIMEOUT, |timeout| timeout.get_ref().0);
         let max_deliveries = match &raw.max_deliveries {
             None => Topic::DEFAULT_MAX_DELIVERIES,
-            Some(max) => count(source, max, "max_deliveries")?,
+            Some(max) => bounded_count(source, max, "max_deliveries", Topic::check_max_deliveries)?,
         };
         Topic::at_least_once(ack_timeout, max_deliveries)
     } else {

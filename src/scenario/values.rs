@@ -53,6 +53,20 @@ pub(super) fn count<T: Count>(
     })
 }
 
+/// A TOML integer as a count whose engine rule takes any `u64` (`rule`, the engine's own):
+/// the rule words the bound for every value written, however large, and a value it accepts
+/// fits `T`.
+pub(super) fn bounded_count<T: Count>(
+    source: &Source<'_>,
+    value: &Spanned<i64>,
+    key: &str,
+    rule: impl Fn(u64) -> Result<(), crate::error::FieldError>,
+) -> Result<T, ScenarioError> {
+    let number: u64 = count(source, value, key)?;
+    rule(number).map_err(|error| source.error(value.span(), error.reason))?;
+    count(source, value, key)
+}
+
 /// A distribution whose parameters pass [`Distribution::validate`].
 pub(super) fn checked_distribution(
     source: &Source<'_>,

@@ -41,49 +41,11 @@ use std::time::{Duration, Instant};
 
 /// Files that fail today because of a known defect, with the reason; skipped with a note.
 /// Set `MICROSIM_HOSTILE_PENDING=1` to run them as well (and see which pass now).
-const PENDING: &[(&str, &str)] = &[
-    (
-        "invalid/range-replicas-i64-max.toml",
-        "size bound for replicas: accepted by check, then the run panics (capacity overflow)",
-    ),
-    (
-        "invalid/range-users-i64-max.toml",
-        "size bound for users: accepted by check, then the run exhausts memory",
-    ),
-    (
-        "valid/range-workers-unlimited.toml",
-        "the workers = \"unlimited\" setting does not exist yet",
-    ),
-    (
-        "valid/loop-max-events-per-instant.toml",
-        "the simulation.max_events_per_instant key does not exist yet",
-    ),
-    (
-        "invalid/syntax-unclosed-header.toml",
-        "new: a syntax error in a table header is labelled with the key path of a later \
-         table (workloads.w)",
-    ),
-    (
-        "invalid/syntax-bare-key-with-space.toml",
-        "new: a syntax error in a table header is labelled with the key path of a later \
-         table (workloads.w)",
-    ),
-    (
-        "invalid/retry-max-attempts-i64-max.toml",
-        "new: a count past 32 bits is \"max_attempts is too large: 9223372036854775807\", \
-         without the bound of 100 that 101 gets",
-    ),
-    (
-        "invalid/retry-max-deliveries-i64-max.toml",
-        "new: a count past 32 bits is \"max_deliveries is too large: ...\", without the \
-         bound of 1000 that 1001 gets",
-    ),
-    (
-        "valid/loop-think-always-zero-not-constant.toml",
-        "new: a think time that is always zero but not written `constant = \"0s\"` is not \
+const PENDING: &[(&str, &str)] = &[(
+    "valid/loop-think-always-zero-not-constant.toml",
+    "new: a think time that is always zero but not written `constant = \"0s\"` is not \
          seen as no think time: the no-progress error names nothing",
-    ),
-];
+)];
 
 /// Wall-clock time a command may take before it counts as hung, unless its file says more.
 const TIMEOUT: Duration = Duration::from_secs(20);

@@ -26,16 +26,7 @@ use super::{Outcome, TIMEOUT, excerpt, microsim, sound};
 
 /// Mutated files whose run would hit a known defect: the run is skipped (parse and check are
 /// still judged). Empty it as the fixes land.
-const FUZZ_PENDING: &[(&str, &str)] = &[
-    (
-        "replicas = 9223372036854775807",
-        "size bound for replicas (accepted, then the run panics)",
-    ),
-    (
-        "users = 9223372036854775807",
-        "size bound for users (accepted, then the run exhausts memory)",
-    ),
-];
+const FUZZ_PENDING: &[(&str, &str)] = &[];
 
 /// Generated files parsed and checked in-process (cheap).
 const CASES_PARSED: u32 = 2_000;
