@@ -16,6 +16,9 @@
 //! cargo run --release --example many_services -- 10000
 //! ```
 //!
+//! `--active K` makes the gateway call only the first K backends, the others existing idle:
+//! what a service costs by merely being there.
+//!
 //! Given a number of seconds after N, it runs the model once for that long and prints the
 //! hops, for counting instructions per hop under callgrind with two runs of different
 //! lengths.
@@ -46,6 +49,8 @@ impl Service for Backend {
 /// The gateway: calls one backend, chosen uniformly at random.
 struct Gateway {
     backends: Vec<ServiceHandle<Backend>>,
+    /// How many of the backends it calls: the first `active`.
+    active: usize,
 }
 
 impl Service for Gateway {
@@ -56,7 +61,7 @@ impl Service for Gateway {
     fn init_state(&self) {}
 
     async fn handle(&self, ctx: &Context<Self>, _: ()) -> Result<(), ServiceError> {
-        let pick = (ctx.random_u64() % self.backends.len() as u64) as usize;
+        let pick = (ctx.random_u64() % self.active as u64) as usize;
         ctx.call(&self.backends[pick], ()).await?;
         Ok(())
     }
@@ -69,6 +74,7 @@ const HOPS_PER_REQUEST: u64 = 4;
 
 fn simulation(
     services: usize,
+    active: usize,
     duration: Duration,
 ) -> Result<Simulation, Box<dyn std::error::Error>> {
     let mut sim = Simulation::builder()
@@ -91,15 +97,23 @@ fn simulation(
             CallPolicy::new().timeout(Duration::from_secs(1)),
         )?;
     }
-    let gateway = sim.add_service("gateway", Gateway { backends }, Capacity::workers(64))?;
+    let gateway = sim.add_service(
+        "gateway",
+        Gateway { backends, active },
+        Capacity::workers(64),
+    )?;
     sim.add_workload("clients", &gateway, Workload::poisson(RATE), |_| ())?;
     Ok(sim)
 }
 
 /// Runs the model for `duration`; returns the wall time (building included) and the hops.
-fn measure(services: usize, duration: Duration) -> Result<(f64, u64), Box<dyn std::error::Error>> {
+fn measure(
+    services: usize,
+    active: usize,
+    duration: Duration,
+) -> Result<(f64, u64), Box<dyn std::error::Error>> {
     let started = Instant::now();
-    let report = simulation(services, duration)?.run()?;
+    let report = simulation(services, active, duration)?.run()?;
     let wall = started.elapsed().as_secs_f64();
     let completed = report.workloads["clients"].counts.completed;
     assert_eq!(
@@ -118,24 +132,36 @@ fn peak_memory_mib() -> Option<f64> {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let services: usize = match std::env::args().nth(1) {
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    // `--active K`: the gateway calls only the first K backends; the rest exist, idle.
+    let active = match args.iter().position(|arg| arg == "--active") {
+        Some(at) => {
+            let value = args.get(at + 1).ok_or("--active needs a number")?.parse()?;
+            args.drain(at..at + 2);
+            Some(value)
+        }
+        None => None,
+    };
+    let services: usize = match args.first() {
         Some(arg) => arg.parse()?,
         None => 1_000,
     };
-    // Long enough for every backend to be called in both runs (ten requests each on average
-    // in the shorter), so that the two differ only in traffic, not in services touched.
-    if let Some(seconds) = std::env::args().nth(2) {
-        let (wall, hops) = measure(services, Duration::from_secs_f64(seconds.parse()?))?;
-        println!("services {services}  hops {hops}  wall {wall:.3} s");
+    let active = active.unwrap_or(services).clamp(1, services);
+    if let Some(seconds) = args.get(1) {
+        let (wall, hops) = measure(services, active, Duration::from_secs_f64(seconds.parse()?))?;
+        println!("services {services}  active {active}  hops {hops}  wall {wall:.3} s");
         return Ok(());
     }
-    let duration = Duration::from_secs_f64((services as f64 * 10.0 / RATE).max(5.0));
-    let (short, short_hops) = measure(services, duration)?;
-    let (long, long_hops) = measure(services, 2 * duration)?;
+    // Long enough for every backend called to be called in both runs (ten requests each on
+    // average in the shorter), so that the two differ only in traffic, not in services
+    // touched.
+    let duration = Duration::from_secs_f64((active as f64 * 10.0 / RATE).max(5.0));
+    let (short, short_hops) = measure(services, active, duration)?;
+    let (long, long_hops) = measure(services, active, 2 * duration)?;
     let per_hop = (long - short) / (long_hops - short_hops) as f64;
     let setup = (2.0 * short - long).max(0.0);
     println!(
-        "services {services}  setup {setup:.3} s  per hop {:.0} ns  runs {short:.3} s / {long:.3} s  peak memory {}",
+        "services {services}  active {active}  setup {setup:.3} s  per hop {:.0} ns  runs {short:.3} s / {long:.3} s  peak memory {}",
         per_hop * 1e9,
         peak_memory_mib().map_or_else(|| "unknown".to_string(), |mib| format!("{mib:.0} MiB")),
     );
