@@ -604,6 +604,41 @@ impl Distribution {
     pub fn is_zero(&self) -> bool {
         matches!(self, Self::Constant(d) if d.is_zero())
     }
+
+    /// True when every draw is zero, whatever its kind: a constant zero, a uniform from zero
+    /// to zero, a normal or log-normal of mean and standard deviation zero, samples that are
+    /// all zero. A wait drawn from it never lets simulated time advance, which is how a
+    /// scenario file's check tells a loop that cannot take time. False for a distribution
+    /// that only may draw zero (an exponential, a uniform from zero), and for one that fails
+    /// [`validate`](Self::validate).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use microsim::distribution::Distribution;
+    ///
+    /// let (zero, ms) = (Duration::ZERO, Duration::from_millis(1));
+    /// assert!(Distribution::ZERO.is_always_zero());
+    /// assert!(Distribution::uniform(zero, zero).is_always_zero());
+    /// assert!(Distribution::empirical([zero, zero]).is_always_zero());
+    /// assert!(!Distribution::uniform(zero, ms).is_always_zero());
+    /// assert!(!Distribution::empirical([zero, ms]).is_always_zero());
+    /// assert!(!Distribution::exponential(ms).is_always_zero());
+    /// ```
+    pub fn is_always_zero(&self) -> bool {
+        if self.validate_shape().is_err() {
+            return false;
+        }
+        match self {
+            Self::Constant(value) => value.is_zero(),
+            Self::Uniform { min, max } => min.is_zero() && max.is_zero(),
+            Self::Normal { mean, std_dev } | Self::LogNormal { mean, std_dev } => {
+                mean.is_zero() && std_dev.is_zero()
+            }
+            Self::Empirical { samples } => samples.iter().all(Duration::is_zero),
+            // Their means and scales are above zero, and so are their draws but for rounding.
+            Self::Exponential { .. } | Self::Pareto { .. } => false,
+        }
+    }
 }
 
 impl fmt::Display for Distribution {
@@ -905,6 +940,39 @@ mod tests {
                 assert_ne!(a, c, "{d}: a different seed should differ");
             }
         }
+    }
+
+    /// Whatever `is_always_zero` says of a distribution, its draws bear out.
+    #[test]
+    fn always_zero_means_every_draw_is_zero() {
+        let (zero, ms) = (Duration::ZERO, Duration::from_millis(1));
+        let always = [
+            Distribution::ZERO,
+            Distribution::uniform(zero, zero),
+            Distribution::normal(zero, zero),
+            Distribution::lognormal(zero, zero),
+            Distribution::empirical([zero, zero, zero]),
+        ];
+        let sometimes = [
+            Distribution::constant(Duration::from_nanos(1)),
+            Distribution::uniform(zero, ms),
+            Distribution::normal(zero, ms),
+            Distribution::exponential(ms),
+            Distribution::lognormal(ms, ms),
+            Distribution::pareto(ms, 2.0),
+            Distribution::empirical([zero, ms]),
+        ];
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        for d in &always {
+            assert!(d.is_always_zero(), "{d}");
+            assert!((0..1000).all(|_| d.sample(&mut rng).is_zero()), "{d}");
+        }
+        for d in &sometimes {
+            assert!(!d.is_always_zero(), "{d}");
+            assert!((0..1000).any(|_| !d.sample(&mut rng).is_zero()), "{d}");
+        }
+        // An invalid distribution is not said to be anything.
+        assert!(!Distribution::empirical(Vec::new()).is_always_zero());
     }
 
     #[test]

@@ -21,7 +21,7 @@
 //! not content.
 //!
 //! A service may run `replicas = N` behind a `balancer`; `[[faults]]` entries schedule
-//! [`Fault`]s (`{ slow = "svc", factor = 3.0, at = "10s", lasting = "5s" }`),
+//! [`Fault`](crate::Fault)s (`{ slow = "svc", factor = 3.0, at = "10s", lasting = "5s" }`),
 //! and `[[policies]]` entries set the [`CallPolicy`](crate::policy::CallPolicy) of a caller
 //! towards a callee (timeout, retries with a budget, circuit breaker, bulkhead, rate limit,
 //! hedging).
@@ -174,8 +174,8 @@ impl Scenario {
     /// without a unit, a zero or negative rate, an invalid distribution, a zero ack timeout or
     /// max deliveries), a call, link or workload naming a service that does not exist, a
     /// publish or subscription naming a topic that does not exist, a topic named like a
-    /// service, a call or event cycle, or a replica setting, fault or call policy that is
-    /// invalid or could never act. Each message names `origin`, the line and column, and the
+    /// service, a call or event cycle, a closed workload whose loop cannot take simulated
+    /// time, or a replica setting, fault or call policy that is invalid or could never act. Each message names `origin`, the line and column, and the
     /// key path.
     pub fn parse(text: &str, origin: &str) -> Result<Scenario, ScenarioError> {
         let source = Source::parse(text, origin)?;
@@ -453,7 +453,7 @@ impl Scenario {
         let mut unknown = BTreeSet::new();
         let services = services::check_services(source, &names, raw_services, &mut unknown);
         let graph = graph::check_graph(source, services.edges, topics.dead_letters);
-        let (links, _) = links::check_links(source, &names, text, raw_links);
+        let (links, links_complete) = links::check_links(source, &names, text, raw_links);
         let (workloads, workloads_complete) =
             workloads::check_workloads(source, &names, raw_workloads);
         if !workloads_complete || broken.contains(&"workloads") {
@@ -480,8 +480,9 @@ impl Scenario {
             unknown: &unknown,
             duration: settings.complete.then_some(settings.builder.duration),
         };
-        let (faults, _) = resilience::check_faults(source, &topology, raw_faults);
-        let (policies, _) = resilience::check_policies(source, &topology, text, raw_policies);
+        let (faults, faults_complete) = resilience::check_faults(source, &topology, raw_faults);
+        let (policies, policies_complete) =
+            resilience::check_policies(source, &topology, text, raw_policies);
 
         let scenario = Scenario {
             origin: Arc::from(origin),
@@ -498,9 +499,29 @@ impl Scenario {
         };
         // Every value's rule is the engine's: building is the check, its errors located at
         // the setting. A scenario that parses always builds.
+        // Workloads the engine rejected: their entry's mistake is told, nothing more of them.
+        let mut rejected = BTreeSet::new();
         scenario.assemble(None, source.has_errors(), &mut |mistake| {
+            if let Mistake::Engine(item, _) = &mistake
+                && let [PathSegment::Key(section), PathSegment::Key(name)] = item.segments()
+                && section == "workloads"
+            {
+                rejected.insert(name.clone());
+            }
             source.report(source.mistake(mistake));
         });
+        // A loop that cannot take time, where what a request's time depends on is all known:
+        // a link, fault or policy with a mistake might be what gives it time.
+        let known = settings.complete
+            && links_complete
+            && faults_complete
+            && policies_complete
+            && !["links", "faults", "policies"]
+                .iter()
+                .any(|section| broken.contains(section));
+        if known {
+            graph::check_zero_time_loops(source, &scenario, &rejected);
+        }
         if !declares_workloads && !source.has_errors() {
             // Said only of a file otherwise without mistakes: a file still being written
             // lacks its workloads too, and its other mistakes matter first.

@@ -344,23 +344,23 @@ fn rows() -> Vec<Row> {
         ),
         row(
             "no users",
-            workload(Workload::closed(0, Distribution::ZERO)),
+            workload(Workload::closed(0, Distribution::constant(s(1)))),
             In::Workload,
-            "closed = { users = 0, think = { constant = \"0s\" } }",
+            "closed = { users = 0, think = { constant = \"1s\" } }",
             Some("users must be at least 1, got 0"),
         ),
         row(
             "a million users",
-            workload(Workload::closed(1_000_000, Distribution::ZERO)),
+            workload(Workload::closed(1_000_000, Distribution::constant(s(1)))),
             In::Workload,
-            "closed = { users = 1000000, think = { constant = \"0s\" } }",
+            "closed = { users = 1000000, think = { constant = \"1s\" } }",
             None,
         ),
         row(
             "a million and one users",
-            workload(Workload::closed(1_000_001, Distribution::ZERO)),
+            workload(Workload::closed(1_000_001, Distribution::constant(s(1)))),
             In::Workload,
-            "closed = { users = 1000001, think = { constant = \"0s\" } }",
+            "closed = { users = 1000001, think = { constant = \"1s\" } }",
             Some(
                 "users must be at most 1000000 (each user is a task of its own; an open workload \
                  sends any rate from one), got 1000001",
@@ -368,9 +368,12 @@ fn rows() -> Vec<Row> {
         ),
         row(
             "the largest TOML integer of users",
-            workload(Workload::closed(i64::MAX as usize, Distribution::ZERO)),
+            workload(Workload::closed(
+                i64::MAX as usize,
+                Distribution::constant(s(1)),
+            )),
             In::Workload,
-            "closed = { users = 9223372036854775807, think = { constant = \"0s\" } }",
+            "closed = { users = 9223372036854775807, think = { constant = \"1s\" } }",
             Some(
                 "users must be at most 1000000 (each user is a task of its own; an open workload \
                  sends any rate from one), got 9223372036854775807",

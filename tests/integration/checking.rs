@@ -303,3 +303,192 @@ fn no_workloads_is_said_of_a_file_otherwise_right() {
          open or closed traffic"
     );
 }
+
+/// A closed workload `w` of two users without think time to `api`, with `rest` after it.
+fn closed_loop(services: &str, rest: &str) -> String {
+    format!(
+        "{services}\n[workloads.w]\ntarget = \"api\"\nclosed = {{ users = 2, think = {{ constant = \"0s\" }} }}\n{rest}"
+    )
+}
+
+#[test]
+fn a_closed_loop_that_takes_no_time_is_an_error_naming_the_workload_and_services() {
+    assert_eq!(
+        error_of(&closed_loop("[services.api]\n", "")),
+        "bad.toml:5:31: workloads.w.closed.think: closed workload \"w\" has zero think time and \
+         its requests to \"api\" take no simulated time: simulated time cannot advance; give it a \
+         think time, or give \"api\" some work"
+    );
+    // Through calls, parallel branches and publishes that all take no time, and think times
+    // and work that are zero whatever their kind.
+    let services = "[services.api]\nwork = { uniform = { min = \"0s\", max = \"0s\" } }\n\
+                    steps = [{ call = \"db\" }, { parallel = [{ call = \"cache\" }, { publish = \"audit\" }] }]\n\
+                    [services.db]\nsteps = [{ work = { empirical = { samples = [\"0s\", \"0ns\"] } } }, { call = \"disk\" }]\n\
+                    [services.cache]\n[services.disk]\n[topics.audit]\ncapacity = 10\nwhen_full = \"reject\"\n";
+    let text = closed_loop(services, "").replace(
+        "think = { constant = \"0s\" }",
+        "think = { normal = { mean = \"0s\", std_dev = \"0s\" } }",
+    );
+    let message = error_of(&text);
+    assert!(
+        message.ends_with(
+            "workloads.w.closed.think: closed workload \"w\" has zero think time and its \
+             requests to \"api\" and its calls to \"db\", \"cache\" and \"disk\" take no \
+             simulated time: simulated time cannot advance; give it a think time, or give \
+             \"api\" some work"
+        ),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_closed_loop_whose_requests_fail_at_once_is_an_error_naming_the_fault() {
+    let services = "[services.api]\nwork = { constant = \"1ms\" }\nsteps = [{ call = \"db\" }]\n\
+                    [services.db]\nwork = { constant = \"1ms\" }\n";
+    let fault = "[[faults]]\nfail = \"api\"\nprobability = 1.0\n";
+    let message = error_of(&closed_loop(services, fault));
+    assert!(
+        message.ends_with(
+            "workloads.w.closed.think: closed workload \"w\" has zero think time and its \
+             requests fail at once (faults[0] fails every call to \"api\" from the start): \
+             simulated time cannot advance; give it a think time"
+        ),
+        "{message}"
+    );
+    // Deeper, with retries that do not wait: the zero-delay retries against a callee that
+    // always fails.
+    let services = "[services.api]\nsteps = [{ call = \"db\" }]\n[services.db]\nwork = { constant = \"1ms\" }\n";
+    let rest = "[[faults]]\nfail = \"db\"\nprobability = 1.0\nat = \"0s\"\nlasting = \"1s\"\n\
+                [[policies]]\nfrom = \"api\"\nto = \"db\"\n\
+                retry = { max_attempts = 5, backoff = \"constant\", delay = \"0s\", jitter = \"full\" }\n";
+    let message = error_of(&closed_loop(services, rest));
+    assert!(
+        message.ends_with(
+            "closed workload \"w\" has zero think time and its requests fail at once (faults[0] \
+             fails every call to \"db\" from the start, and policies[0] retries without \
+             backoff): simulated time cannot advance; give it a think time"
+        ),
+        "{message}"
+    );
+}
+
+/// Whatever may let simulated time advance, the check does not call a loop: it tells only
+/// what it can be sure of.
+#[test]
+fn loops_that_may_take_time_are_not_errors() {
+    let cases: &[(&str, &str, &str)] = &[
+        (
+            "work",
+            "[services.api]\nwork = { constant = \"1ns\" }\n",
+            "",
+        ),
+        (
+            "work that may be zero",
+            "[services.api]\nwork = { uniform = { min = \"0s\", max = \"1us\" } }\n",
+            "",
+        ),
+        (
+            "a callee's work",
+            "[services.api]\nsteps = [{ call = \"db\" }]\n[services.db]\nwork = { exponential = { mean = \"1ms\" } }\n",
+            "",
+        ),
+        (
+            "a link from the client",
+            "[services.api]\n",
+            "[[links]]\nfrom = \"client\"\nto = \"api\"\nlatency = { constant = \"1us\" }\n",
+        ),
+        (
+            "a link to a callee",
+            "[services.api]\nsteps = [{ call = \"db\" }]\n[services.db]\n",
+            "[[links]]\nfrom = \"api\"\nto = \"db\"\nlatency = { constant = \"1us\" }\n",
+        ),
+        (
+            "a latency fault",
+            "[services.api]\n",
+            "[[faults]]\nlatency = [\"client\", \"api\"]\nextra = \"1ms\"\nat = \"5s\"\n",
+        ),
+        (
+            "a loss fault",
+            "[services.api]\n",
+            "[[faults]]\nloss = [\"client\", \"api\"]\nprobability = 0.5\n",
+        ),
+        (
+            "a fail fault that lets some calls through",
+            "[services.api]\nwork = { constant = \"1ms\" }\n",
+            "[[faults]]\nfail = \"api\"\nprobability = 0.99\n",
+        ),
+        (
+            "a fail fault from later on",
+            "[services.api]\nwork = { constant = \"1ms\" }\n",
+            "[[faults]]\nfail = \"api\"\nprobability = 1.0\nat = \"1s\"\n",
+        ),
+        (
+            "retries with a backoff, of calls a bounded queue may refuse",
+            "[services.api]\nqueue = 0\n",
+            "[[policies]]\nfrom = \"client\"\nto = \"api\"\nretry = { max_attempts = 3 }\n",
+        ),
+        (
+            "retries with a backoff, of calls that fail when a breaker refuses theirs",
+            "[services.api]\nsteps = [{ call = \"db\" }]\n[services.db]\n",
+            "[[policies]]\nfrom = \"client\"\nto = \"api\"\nretry = { max_attempts = 3 }\n\
+             [[policies]]\nfrom = \"api\"\nto = \"db\"\ncircuit_breaker = { failure_rate = 0.5 }\n",
+        ),
+        (
+            "retries with a backoff, of calls a fault may fail",
+            "[services.api]\nsteps = [{ call = \"db\" }]\n[services.db]\n",
+            "[[policies]]\nfrom = \"client\"\nto = \"api\"\nretry = { max_attempts = 3 }\n\
+             [[faults]]\nfail = \"db\"\nprobability = 0.1\n",
+        ),
+        (
+            "a publish that may wait for room",
+            "[services.api]\nsteps = [{ publish = \"audit\" }]\n[topics.audit]\ncapacity = 10\n",
+            "",
+        ),
+    ];
+    let mut wrong = Vec::new();
+    for (what, services, rest) in cases {
+        let text = closed_loop(services, rest);
+        if let Err(error) = Scenario::parse(&text, "ok.toml") {
+            wrong.push(format!("{what}: {error}"));
+        }
+    }
+    // A think time that may be zero, and an open loop.
+    for workload in [
+        "closed = { users = 2, think = { exponential = { mean = \"1ms\" } } }",
+        "closed = { users = 2, think = { empirical = { samples = [\"0s\", \"1ns\"] } } }",
+        "open = { rate = 1e9 }",
+    ] {
+        let text = format!("[services.api]\n[workloads.w]\ntarget = \"api\"\n{workload}\n");
+        if let Err(error) = Scenario::parse(&text, "ok.toml") {
+            wrong.push(format!("{workload}: {error}"));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+/// A retry waits its backoff only after a failure: of calls that cannot fail, it changes
+/// nothing.
+#[test]
+fn retries_of_calls_that_cannot_fail_do_not_give_a_loop_time() {
+    let rest = "[[policies]]\nfrom = \"client\"\nto = \"api\"\nretry = { max_attempts = 3 }\n";
+    let message = error_of(&closed_loop("[services.api]\n", rest));
+    assert!(message.contains("has zero think time"), "{message}");
+}
+
+#[test]
+fn a_loop_is_told_beside_the_files_other_mistakes() {
+    let text = closed_loop("[services.api]\n[services.other]\nwrokers = 2\n", "");
+    let error = Scenario::parse(&text, "bad.toml").unwrap_err();
+    let lines: Vec<String> = error.errors().iter().map(ToString::to_string).collect();
+    assert_eq!(lines.len(), 2, "{error}");
+    assert!(lines[0].contains("unknown key \"wrokers\""), "{error}");
+    assert!(lines[1].contains("has zero think time"), "{error}");
+    // A link with a mistake might be what gives the loop time: nothing is said of it.
+    let text = closed_loop(
+        "[services.api]\n",
+        "[[links]]\nfrom = \"client\"\nto = \"api\"\nlatency = { constant = \"1\" }\n",
+    );
+    let error = Scenario::parse(&text, "bad.toml").unwrap_err();
+    assert_eq!(error.errors().len(), 1, "{error}");
+    assert!(error.to_string().contains("has no unit"), "{error}");
+}
