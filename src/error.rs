@@ -182,6 +182,25 @@ pub enum BuildError {
         /// Why it cannot be used.
         reason: &'static str,
     },
+    /// A handle was taken with [`Simulation::handle_to`](crate::Simulation::handle_to) for a
+    /// service that was never added.
+    #[error(
+        "a handle to service {name:?} was taken with handle_to, but no service of that name was added"
+    )]
+    NeverAdded {
+        /// The name.
+        name: String,
+    },
+    /// Scripts route requests around a cycle (of sends, calls and events) so that the
+    /// expected number of visits per request is infinite: the run would never drain.
+    #[error(
+        "requests would go round the cycle {} for ever: the expected visits per request are infinite (the chance of coming back, times the messages per visit, is 1 or more); make the probabilities around the cycle smaller",
+        .cycle.join(" -> ")
+    )]
+    EndlessCycle {
+        /// The services and topics of the cycle, the first repeated at the end.
+        cycle: Vec<String>,
+    },
     /// A link names a service that was never added.
     #[error("link {from} -> {to}: unknown service {unknown:?}{hint}")]
     UnknownLinkEndpoint {
@@ -468,6 +487,10 @@ pub enum CallError {
         service: String,
         /// The handler's error.
         message: String,
+        /// Where the failure began and why, in a few words ([`CallError::cause`]):
+        /// `payment: card declined` when the callee failed because its own call to payment
+        /// did.
+        cause: String,
     },
     /// A topic held its capacity of events and rejects new ones.
     #[error("topic {topic} is full ({capacity} events held) and rejects new events")]
@@ -513,6 +536,48 @@ pub enum CallError {
         /// The callee.
         service: String,
     },
+}
+
+impl CallError {
+    /// Where the failure began and why, in a few words: the key the report counts failures
+    /// by (`errors_by_cause`). A handler that failed because a call of its own did has that
+    /// call's cause, so a decline three services down reads `payment: card declined`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use microsim::CallError;
+    ///
+    /// let timeout = CallError::TimedOut { service: "payment".into(), timeout: Duration::from_secs(1) };
+    /// assert_eq!(timeout.cause(), "payment: timed out");
+    /// ```
+    pub fn cause(&self) -> String {
+        let (name, what) = match self {
+            CallError::Failed { cause, .. } => return cause.clone(),
+            CallError::Rejected { service, .. } => (service, "rejected (queue full)"),
+            CallError::TimedOut { service, .. } => (service, "timed out"),
+            CallError::Crashed { service } => (service, "handler panicked"),
+            CallError::TopicFull { topic, .. } => (topic, "topic full"),
+            CallError::ReplicaDown { service, .. } => (service, "replica down"),
+            CallError::CircuitOpen { service } => (service, "circuit open"),
+            CallError::BulkheadFull { service, .. } => (service, "bulkhead full"),
+            CallError::RateLimited { service } => (service, "rate limited"),
+            CallError::Unavailable { service } => (service, "not running"),
+        };
+        format!("{name}: {what}")
+    }
+
+    /// The error a handler's `error` becomes for its caller, at `service`.
+    pub(crate) fn failed(service: &str, error: ServiceError) -> CallError {
+        let cause = match &error {
+            ServiceError::Call(inner) => inner.cause(),
+            ServiceError::Message(message) => format!("{service}: {message}"),
+        };
+        CallError::Failed {
+            service: service.to_string(),
+            message: error.to_string(),
+            cause,
+        }
+    }
 }
 
 /// What a handler returns when it cannot produce a response.

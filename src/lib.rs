@@ -153,6 +153,7 @@ mod rules;
 mod runtime;
 #[cfg(feature = "scenario")]
 pub mod scenario;
+mod script;
 mod simulation;
 mod suggest;
 pub mod topic;
@@ -179,6 +180,7 @@ pub use rules::{MAX_DURATION, MAX_FACTOR, MAX_RATE, MAX_REPLICAS};
 pub use runtime::context::Context;
 pub use runtime::handle::{ServiceHandle, TopicHandle};
 pub use runtime::service::Service;
+pub use script::Script;
 pub use simulation::{Simulation, SimulationBuilder};
 pub use topic::{Delivery, Event, Topic, WhenFull};
 pub use workload::{Arrivals, Workload};

@@ -510,6 +510,64 @@ impl From<&LatencyHistogram> for LatencySummary {
     }
 }
 
+/// Failures counted by cause ([`CallError::cause`](crate::CallError::cause)), for the
+/// report's `errors_by_cause`.
+///
+/// At most [`MAX_CAUSES`](Self::MAX_CAUSES) causes are kept apart; failures of further
+/// causes are counted together under [`OTHER`](Self::OTHER), so a handler that puts an
+/// order number in each error message cannot grow the report without bound.
+///
+/// ```
+/// use microsim::metrics::ErrorsByCause;
+///
+/// let mut errors = ErrorsByCause::default();
+/// errors.record("payment: card declined");
+/// errors.record("payment: card declined");
+/// errors.record("inventory: timed out");
+/// let counts = errors.counts();
+/// assert_eq!(counts["payment: card declined"], 2);
+/// assert_eq!(counts.values().sum::<u64>(), 3);
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ErrorsByCause {
+    counts: std::collections::BTreeMap<String, u64>,
+}
+
+impl ErrorsByCause {
+    /// The most causes counted apart: 64.
+    pub const MAX_CAUSES: usize = 64;
+
+    /// Where failures of causes past the first [`MAX_CAUSES`](Self::MAX_CAUSES) are counted.
+    pub const OTHER: &'static str = "(other causes)";
+
+    /// Counts one failure of `cause`.
+    pub fn record(&mut self, cause: &str) {
+        self.add(cause, 1);
+    }
+
+    fn add(&mut self, cause: &str, count: u64) {
+        if let Some(counted) = self.counts.get_mut(cause) {
+            *counted += count;
+        } else if self.counts.len() < Self::MAX_CAUSES {
+            self.counts.insert(cause.to_string(), count);
+        } else {
+            *self.counts.entry(Self::OTHER.to_string()).or_default() += count;
+        }
+    }
+
+    /// Adds `other`'s counts to these.
+    pub fn merge(&mut self, other: &ErrorsByCause) {
+        for (cause, count) in &other.counts {
+            self.add(cause, *count);
+        }
+    }
+
+    /// The counts, by cause.
+    pub fn counts(&self) -> &std::collections::BTreeMap<String, u64> {
+        &self.counts
+    }
+}
+
 /// Busy time of a pool of workers inside a measurement window, for
 /// utilisation.
 ///

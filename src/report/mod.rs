@@ -164,7 +164,7 @@ pub struct ReplicaReport {
     /// Its busy worker time over its available worker time; `None` for an unlimited service,
     /// which has no fixed number of workers.
     pub utilization: Option<f64>,
-    /// Arrival to response sent, ms.
+    /// Arrival to response sent, ms, of the requests handled without error.
     pub latency_ms: LatencySummary,
 }
 
@@ -385,9 +385,18 @@ pub struct WorkloadReport {
     pub counts: WorkloadCounts,
     /// `completed / measured_seconds`, requests per second.
     pub throughput_per_s: f64,
-    /// Latency of completed requests, from intended send time to response,
-    /// ms.
+    /// Latency of *completed* requests only, from intended send time to response, ms.
+    /// Failed requests are in [`failed_latency_ms`](Self::failed_latency_ms): a request
+    /// that fails fast must not make the latency look better.
     pub latency_ms: LatencySummary,
+    /// Latency of failed requests, from intended send time to the failure (a rejection, a
+    /// timeout, an error), ms.
+    pub failed_latency_ms: LatencySummary,
+    /// Failed requests by cause ([`CallError::cause`](crate::CallError::cause)), e.g.
+    /// `payment: card declined` or `checkout: timed out`. They add up to
+    /// [`counts.failed`](WorkloadCounts::failed).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub errors_by_cause: BTreeMap<String, u64>,
     /// Settled latency of completed requests, ms: from intended send time until the
     /// response has arrived *and* every event and one-way message the request caused,
     /// transitively, has been handled (or dead-lettered or lost). Equal to `latency_ms`
@@ -508,8 +517,15 @@ pub struct ServiceReport {
     pub queue_wait_ms: LatencySummary,
     /// Start of handling to response sent (includes downstream calls), ms.
     pub processing_ms: LatencySummary,
-    /// Arrival to response sent, ms.
+    /// Arrival to response sent, ms, of the requests handled without error.
     pub latency_ms: LatencySummary,
+    /// Arrival to response sent, ms, of the requests whose handler failed.
+    pub failed_latency_ms: LatencySummary,
+    /// The handler's failures by cause ([`CallError::cause`](crate::CallError::cause)): its
+    /// own (`payment: card declined`), or that of the call it failed on. They add up to
+    /// [`counts.failed`](ServiceCounts::failed).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub errors_by_cause: BTreeMap<String, u64>,
 }
 
 /// What a service, or one replica of it, counted in the measured window (requests that
@@ -694,6 +710,11 @@ mod tests {
                     p999: 34.5,
                     max: 60.1,
                 },
+                failed_latency_ms: summary(0.2),
+                errors_by_cause: BTreeMap::from([(
+                    "payment: rejected (queue full)".to_string(),
+                    50,
+                )]),
                 settled_ms: LatencySummary::default(),
             },
         );
@@ -711,6 +732,12 @@ mod tests {
                 },
                 throughput_per_s: 0.090_909,
                 latency_ms: summary(1.0),
+                failed_latency_ms: summary(2.0),
+                errors_by_cause: BTreeMap::from([
+                    ("browse: timed out".to_string(), 1),
+                    ("catalog: handler panicked".to_string(), 3),
+                    ("catalog: not found".to_string(), 1),
+                ]),
                 settled_ms: summary(1.0),
             },
         );
@@ -734,6 +761,8 @@ mod tests {
                 queue_wait_ms: summary(0.01),
                 processing_ms: summary(1.234),
                 latency_ms: summary(1.5),
+                failed_latency_ms: LatencySummary::default(),
+                errors_by_cause: BTreeMap::new(),
             },
         );
         report.services.insert(
@@ -756,6 +785,11 @@ mod tests {
                 queue_wait_ms: summary(0.25),
                 processing_ms: summary(2.0),
                 latency_ms: summary(2.25),
+                failed_latency_ms: summary(3.0),
+                errors_by_cause: BTreeMap::from([(
+                    "a-service-with-a-very-long-name: out of stock".to_string(),
+                    1,
+                )]),
             },
         );
         report
@@ -816,7 +850,9 @@ mod tests {
                 "completed",
                 "crashed",
                 "errors",
+                "errors_by_cause",
                 "failed",
+                "failed_latency_ms",
                 "latency_ms",
                 "rejected",
                 "sent",
@@ -844,6 +880,7 @@ mod tests {
                 "cancelled",
                 "crashed",
                 "failed",
+                "failed_latency_ms",
                 "handled",
                 "latency_ms",
                 "panics",
@@ -903,7 +940,7 @@ mod tests {
         assert_eq!(
             json,
             format!(
-                r#"{{"replicas":[{replica},{replica}],"workers":2,"queue_capacity":null,"workers_started":0,"handled":2,"rejected":4,"failed":6,"panics":8,"cancelled":10,"crashed":12,"utilization":0.25,"busy_workers":1.0,"queue_wait_ms":{latency},"processing_ms":{latency},"latency_ms":{latency}}}"#
+                r#"{{"replicas":[{replica},{replica}],"workers":2,"queue_capacity":null,"workers_started":0,"handled":2,"rejected":4,"failed":6,"panics":8,"cancelled":10,"crashed":12,"utilization":0.25,"busy_workers":1.0,"queue_wait_ms":{latency},"processing_ms":{latency},"latency_ms":{latency},"failed_latency_ms":{latency}}}"#
             )
         );
         // A replica's line has only the counts it shows; the others read back as zero.
@@ -936,7 +973,7 @@ mod tests {
         assert_eq!(
             serde_json::to_string(&workload).unwrap(),
             format!(
-                r#"{{"sent":1,"completed":2,"failed":3,"rejected":4,"timed_out":5,"crashed":6,"errors":7,"throughput_per_s":0.5,"latency_ms":{latency},"settled_ms":{latency}}}"#
+                r#"{{"sent":1,"completed":2,"failed":3,"rejected":4,"timed_out":5,"crashed":6,"errors":7,"throughput_per_s":0.5,"latency_ms":{latency},"failed_latency_ms":{latency},"settled_ms":{latency}}}"#
             )
         );
         report.workloads.insert("w".to_string(), workload);

@@ -12,6 +12,23 @@ use super::Report;
 use crate::clock::ClockKind;
 
 /// The display name of a clock, as in the report's title line.
+/// The causes of failures, most frequent first (ties by name), the first three and how many
+/// more.
+fn causes(by_cause: &std::collections::BTreeMap<String, u64>) -> String {
+    let mut sorted: Vec<(&String, &u64)> = by_cause.iter().collect();
+    sorted.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    let shown: Vec<String> = sorted
+        .iter()
+        .take(3)
+        .map(|(cause, count)| format!("{count} {cause}"))
+        .collect();
+    let more = sorted.len().saturating_sub(3);
+    match more {
+        0 => format!("by cause: {}", shown.join(", ")),
+        _ => format!("by cause: {} and {more} more", shown.join(", ")),
+    }
+}
+
 fn clock_name(clock: ClockKind) -> &'static str {
     match clock {
         ClockKind::Virtual => "virtual",
@@ -151,10 +168,15 @@ impl fmt::Display for Report {
                             .flatten(),
                     )
                     .collect(),
-                    note: (w.counts.crashed != 0 || w.counts.errors != 0).then(|| {
+                    note: (w.counts.failed != 0).then(|| {
                         format!(
-                            "{name}: {} crashed, {} errors (included in failed)",
-                            w.counts.crashed, w.counts.errors
+                            "{name}: {} failed ({} crashed, {} errors): latency mean {} ms, p99 {} ms; {}",
+                            w.counts.failed,
+                            w.counts.crashed,
+                            w.counts.errors,
+                            ms(w.failed_latency_ms.mean),
+                            ms(w.failed_latency_ms.p99),
+                            causes(&w.errors_by_cause),
                         )
                     }),
                 })
@@ -177,7 +199,8 @@ impl fmt::Display for Report {
                 headers.extend(["settled p50", "settled p99"]);
             }
             f.write_str("\n")?;
-            write_table(f, "workload", &headers, "", &rows)?;
+            // Latency columns are of completed requests; failed ones are on the line below.
+            write_table(f, "workload", &headers, "  (completed)", &rows)?;
         }
 
         if !self.services.is_empty() {
@@ -204,12 +227,25 @@ impl fmt::Display for Report {
                         ms(s.latency_ms.mean),
                         ms(s.latency_ms.p99),
                     ],
-                    note: (s.counts.cancelled != 0 || s.counts.crashed != 0).then(|| {
-                        format!(
-                            "{name}: {} hedge copies cancelled in the queue, {} requests lost to crashes",
-                            s.counts.cancelled, s.counts.crashed
-                        )
-                    }),
+                    note: {
+                        let mut notes = Vec::new();
+                        if s.counts.cancelled != 0 || s.counts.crashed != 0 {
+                            notes.push(format!(
+                                "{name}: {} hedge copies cancelled in the queue, {} requests lost to crashes",
+                                s.counts.cancelled, s.counts.crashed
+                            ));
+                        }
+                        if s.counts.failed != 0 {
+                            notes.push(format!(
+                                "{name}: {} failed: latency mean {} ms, p99 {} ms; {}",
+                                s.counts.failed,
+                                ms(s.failed_latency_ms.mean),
+                                ms(s.failed_latency_ms.p99),
+                                causes(&s.errors_by_cause),
+                            ));
+                        }
+                        (!notes.is_empty()).then(|| notes.join("\n  "))
+                    },
                 })
                 .collect();
             f.write_str("\n")?;
@@ -228,10 +264,10 @@ impl fmt::Display for Report {
                     "wait p99",
                     "proc mean",
                     "proc p99",
-                    "total mean",
-                    "total p99",
+                    "ok mean",
+                    "ok p99",
                 ],
-                "  (ms)",
+                "  (ms; ok = no error)",
                 &rows,
             )?;
         }
@@ -466,14 +502,22 @@ mod tests {
             header.find("sent"),
             Some(checkout.find("48000").unwrap() + 1)
         );
-        // Crashes and errors appear below the row that has them, only there.
-        assert!(text.contains("\n  browse: 3 crashed, 1 errors (included in failed)\n"));
+        // Failures appear below the row that has them, with their latency and causes, most
+        // frequent first.
+        assert!(text.contains(
+            "\n  browse: 5 failed (3 crashed, 1 errors): latency mean 2.000 ms, p99 8.000 ms; \
+             by cause: 3 catalog: handler panicked, 1 browse: timed out, 1 catalog: not found\n"
+        ));
+        assert!(text.contains(
+            "\n  checkout: 50 failed (0 crashed, 0 errors): latency mean 0.200 ms, p99 0.800 ms; \
+             by cause: 50 payment: rejected (queue full)\n"
+        ));
         assert!(text.contains("\n\nworkload "));
         assert!(text.contains("\n\nservice "));
-        assert!(!text.contains("checkout: 0 crashed"));
+        assert!(line_starting(&text, "workload ").ends_with("  (completed)"));
 
         let header = line_starting(&text, "service ");
-        assert!(header.ends_with("  (ms)"));
+        assert!(header.ends_with("  (ms; ok = no error)"));
         let frontend = line_starting(&text, "frontend ");
         for (column, value) in [
             ("workers", "64"),
@@ -484,8 +528,8 @@ mod tests {
             ("wait p99", "0.040"),
             ("proc mean", "1.234"),
             ("proc p99", "4.936"),
-            ("total mean", "1.500"),
-            ("total p99", "6.000"),
+            ("ok mean", "1.500"),
+            ("ok p99", "6.000"),
         ] {
             assert_eq!(end_of(header, column), end_of(frontend, value), "{column}");
         }

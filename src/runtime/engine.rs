@@ -10,7 +10,7 @@ use std::time::Duration;
 use tokio::sync::{Notify, oneshot};
 
 use crate::clock::{CallTimer, Clock, Halt, Misuse};
-use crate::error::CallError;
+use crate::error::{CallError, ServiceError};
 use crate::link::Links;
 use crate::message::{RequestId, RequestMeta};
 use crate::policy::hedge::Cancel;
@@ -427,10 +427,10 @@ impl Engine {
                     }
                     if self.faults.aborts(to.node(), now) {
                         self.clock.sleep(self.hop(from, to.node())).await;
-                        return Err(CallError::Failed {
-                            service: to.name().to_string(),
-                            message: "injected fault".into(),
-                        });
+                        return Err(CallError::failed(
+                            to.name(),
+                            ServiceError::new("injected fault"),
+                        ));
                     }
                 }
                 // The replica is picked when the request arrives.

@@ -36,7 +36,7 @@ use crate::balancer::BalancerState;
 use crate::capacity::Capacity;
 use crate::error::{CallError, SimulationError};
 use crate::message::{RequestId, RequestMeta};
-use crate::metrics::{BusyTime, LatencyHistogram};
+use crate::metrics::{BusyTime, ErrorsByCause, LatencyHistogram};
 use crate::nanos::saturating_u64 as nanos;
 use crate::node::NodeId;
 use crate::policy::hedge::Cancel;
@@ -119,7 +119,11 @@ struct ServiceStats {
     counts: ServiceCounts,
     queue_wait: LatencyHistogram,
     processing: LatencyHistogram,
+    /// Arrival to response of the requests handled without error.
     latency: LatencyHistogram,
+    /// Arrival to response of the requests whose handler failed.
+    failed_latency: LatencyHistogram,
+    errors: ErrorsByCause,
     busy: BusyTime,
 }
 
@@ -451,19 +455,17 @@ impl<S: Service> Replica<S> {
         let mut start = self.engine.clock.now();
         async move {
             loop {
-                let outcome =
-                    self.service
-                        .handle(ctx, request)
-                        .await
-                        .map_err(|error| CallError::Failed {
-                            service: self.name.to_string(),
-                            message: error.to_string(),
-                        });
+                let outcome = self
+                    .service
+                    .handle(ctx, request)
+                    .await
+                    .map_err(|error| CallError::failed(&self.name, error));
                 let end = self.engine.clock.now();
-                let failed = outcome.is_err();
                 let next = {
                     let mut dispatch = self.dispatch();
-                    dispatch.stats.finished(arrived, start, end, failed);
+                    dispatch
+                        .stats
+                        .finished(arrived, start, end, outcome.as_ref().err());
                     match dispatch.next_job() {
                         Some(next) => {
                             dispatch.workers[index].busy = Some((end, next.arrived));
@@ -639,6 +641,8 @@ impl<S: Service> ReplicaSet<S> {
             queue_wait_ms: total.queue_wait.summary(),
             processing_ms: total.processing.summary(),
             latency_ms: total.latency.summary(),
+            failed_latency_ms: total.failed_latency.summary(),
+            errors_by_cause: total.errors.counts().clone(),
             replicas: if replicas.len() > 1 {
                 replicas
             } else {
@@ -674,6 +678,8 @@ impl ServiceStats {
             queue_wait: LatencyHistogram::new(),
             processing: LatencyHistogram::new(),
             latency: LatencyHistogram::new(),
+            failed_latency: LatencyHistogram::new(),
+            errors: ErrorsByCause::default(),
             busy: BusyTime::new(timing.warmup, timing.duration),
         }
     }
@@ -684,6 +690,8 @@ impl ServiceStats {
         self.queue_wait.merge(&other.queue_wait);
         self.processing.merge(&other.processing);
         self.latency.merge(&other.latency);
+        self.failed_latency.merge(&other.failed_latency);
+        self.errors.merge(&other.errors);
         self.busy.merge(&other.busy);
     }
 
@@ -697,7 +705,13 @@ impl ServiceStats {
         }
     }
 
-    fn finished(&mut self, arrived: Duration, start: Duration, end: Duration, failed: bool) {
+    fn finished(
+        &mut self,
+        arrived: Duration,
+        start: Duration,
+        end: Duration,
+        error: Option<&CallError>,
+    ) {
         let counted = arrived >= self.warmup;
         // In nanoseconds, converted once for the busy time and the three latencies: integer
         // differences instead of `Duration` subtractions and conversions.
@@ -707,12 +721,17 @@ impl ServiceStats {
             return;
         }
         self.counts.handled += 1;
-        if failed {
-            self.counts.failed += 1;
-        }
         self.queue_wait.record_nanos(start.saturating_sub(arrived));
         self.processing.record_nanos(end.saturating_sub(start));
-        self.latency.record_nanos(end.saturating_sub(arrived));
+        match error {
+            None => self.latency.record_nanos(end.saturating_sub(arrived)),
+            Some(error) => {
+                self.counts.failed += 1;
+                self.errors.record(&error.cause());
+                self.failed_latency
+                    .record_nanos(end.saturating_sub(arrived));
+            }
+        }
     }
 }
 

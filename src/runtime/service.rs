@@ -4,7 +4,7 @@
 
 use std::future::Future;
 
-use crate::error::ServiceError;
+use crate::error::{FieldError, ServiceError};
 use crate::runtime::context::Context;
 
 /// A service's behaviour: how it handles one request.
@@ -60,4 +60,12 @@ pub trait Service: Send + Sync + Sized + 'static {
         ctx: &Context<Self>,
         request: Self::Request,
     ) -> impl Future<Output = Result<Self::Response, ServiceError>> + Send;
+
+    /// The service's own rules, checked when it is added
+    /// ([`Simulation::add_service`](crate::Simulation::add_service) returns the error as
+    /// [`BuildError::InvalidService`](crate::BuildError::InvalidService), naming the setting by
+    /// `field`). Nothing by default; a [`Script`](crate::Script) checks its steps.
+    fn validate(&self) -> Result<(), FieldError> {
+        Ok(())
+    }
 }

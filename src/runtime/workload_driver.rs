@@ -16,7 +16,7 @@ use crate::clock::CallTimer;
 use crate::distribution::Distribution;
 use crate::error::CallError;
 use crate::message::RequestMeta;
-use crate::metrics::LatencyHistogram;
+use crate::metrics::{ErrorsByCause, LatencyHistogram};
 use crate::node::NodeId;
 use crate::random::SimRng;
 use crate::report::{WorkloadCounts, WorkloadReport};
@@ -41,6 +41,9 @@ struct WorkloadStats {
     latency_settled_with_response: LatencyHistogram,
     /// Response latency of completed requests that caused other work.
     latency_settled_later: LatencyHistogram,
+    /// Latency of failed requests, from the intended send time to the failure.
+    failed_latency: LatencyHistogram,
+    errors: ErrorsByCause,
 }
 
 impl WorkloadStats {
@@ -59,6 +62,8 @@ impl WorkloadStats {
             Err(error) => error,
         };
         counts.failed += 1;
+        self.failed_latency.record(latency);
+        self.errors.record(&error.cause());
         match error {
             CallError::Rejected { .. }
             | CallError::CircuitOpen { .. }
@@ -102,6 +107,8 @@ impl WorkloadResult {
                 all.merge(&stats.latency_settled_later);
                 all.summary()
             },
+            failed_latency_ms: stats.failed_latency.summary(),
+            errors_by_cause: stats.errors.counts().clone(),
             settled_ms: {
                 let mut all = stats.latency_settled_with_response.clone();
                 all.merge(

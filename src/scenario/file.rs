@@ -231,12 +231,12 @@ pub(super) struct RawTopic {
     pub(super) when_full: Option<Spanned<String>>,
 }
 
-/// One step: exactly one of its keys must be set (checked after deserializing, so that the
-/// message can say which keys were found).
+/// One step: exactly one of its kind keys must be set (checked after deserializing, so that
+/// the message can say which keys were found).
 #[derive(Debug, Deserialize)]
 #[serde(
     deny_unknown_fields,
-    rename = "a step such as { call = \"NAME\" }, { work = DISTRIBUTION }, { publish = \"TOPIC\" } or { parallel = [STEP, ...] }"
+    rename = "a step such as { call = \"NAME\" }, { work = DISTRIBUTION }, { send = \"NAME\" }, { publish = \"TOPIC\" }, { fail = P }, { parallel = [STEP, ...] }, { choose = [{ p = P, steps = [STEP, ...] }, ...] } or { repeat = N, steps = [STEP, ...] }"
 )]
 pub(super) struct RawStep {
     pub(super) call: Option<Spanned<String>>,
@@ -245,6 +245,26 @@ pub(super) struct RawStep {
     pub(super) publish: Option<Spanned<String>>,
     /// Only with `publish`: how many partition keys to draw from.
     pub(super) keys: Option<Spanned<i64>>,
+    pub(super) send: Option<Spanned<String>>,
+    pub(super) fail: Option<Spanned<f64>>,
+    /// Only with `fail`: the cause.
+    pub(super) error: Option<Spanned<String>>,
+    pub(super) choose: Option<Spanned<Vec<Spanned<RawBranch>>>>,
+    pub(super) repeat: Option<Spanned<i64>>,
+    /// Only with `repeat`: what to repeat.
+    pub(super) steps: Option<Spanned<Vec<Spanned<RawStep>>>>,
+}
+
+/// A branch of a `choose` step.
+#[derive(Debug, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    rename = "a branch such as { p = 0.3, steps = [{ call = \"NAME\" }] }"
+)]
+pub(super) struct RawBranch {
+    pub(super) p: Spanned<f64>,
+    #[serde(default)]
+    pub(super) steps: Vec<Spanned<RawStep>>,
 }
 
 /// `[[links]]`.

@@ -25,6 +25,8 @@ use super::{Scenario, ScenarioError};
 #[derive(Default)]
 pub(super) struct Edges {
     pub(super) calls: Vec<Spanned<String>>,
+    /// One-way messages: they may form a cycle (see `Simulation::check_routing`).
+    pub(super) sends: Vec<Spanned<String>>,
     pub(super) publishes: Vec<Spanned<String>>,
     pub(super) subscribes: Vec<Spanned<String>>,
 }
@@ -36,6 +38,8 @@ pub(super) struct Graph {
     pub(super) build_order: Vec<String>,
     /// (caller, callee): calls between services.
     pub(super) calls: BTreeSet<(String, String)>,
+    /// (sender, receiver): one-way messages between services.
+    pub(super) sends: BTreeSet<(String, String)>,
     /// (service, topic).
     pub(super) publishes: BTreeSet<(String, String)>,
 }
@@ -55,6 +59,14 @@ pub(super) fn check_graph(
     let call_pairs: BTreeSet<(String, String)> = calls
         .iter()
         .flat_map(|(from, to)| to.iter().map(|to| (from.clone(), to.get_ref().clone())))
+        .collect();
+    let send_pairs: BTreeSet<(String, String)> = edges
+        .iter()
+        .flat_map(|(from, e)| {
+            e.sends
+                .iter()
+                .map(|to| (from.clone(), to.get_ref().clone()))
+        })
         .collect();
     let publish_pairs: BTreeSet<(String, String)> = edges
         .iter()
@@ -82,6 +94,7 @@ pub(super) fn check_graph(
     Graph {
         build_order,
         calls: call_pairs,
+        sends: send_pairs,
         publishes: publish_pairs,
     }
 }
@@ -356,6 +369,24 @@ fn step_at_once<'s>(
             .is_always_zero()
             .then_some(AtOnce::Answered { may_fail: false }),
         StepSpec::Call(callee) => call_at_once(service, callee, pairs, endings),
+        // Nobody waits for a one-way message.
+        StepSpec::Send(_) => Some(AtOnce::Answered { may_fail: false }),
+        StepSpec::Fail { probability, .. } => Some(AtOnce::Answered {
+            may_fail: *probability > 0.0,
+        }),
+        StepSpec::Repeat(_, steps) => steps_at_once(service, steps, pairs, endings),
+        // At once if every branch is (and the rest of the time nothing happens); a branch's
+        // certain failure is only a possible one for the request.
+        StepSpec::Choose(branches) => {
+            let mut may_fail = false;
+            for (_, steps) in branches {
+                may_fail |= match steps_at_once(service, steps, pairs, endings)? {
+                    AtOnce::Answered { may_fail } => may_fail,
+                    AtOnce::Failed { .. } => true,
+                };
+            }
+            Some(AtOnce::Answered { may_fail })
+        }
         // The broker confirms at once, unless a full topic makes the publish wait for room.
         StepSpec::Publish { topic, .. } => {
             let spec = pairs.topics.get(topic)?;
@@ -543,7 +574,16 @@ fn collect_calls<'s>(steps: &'s [StepSpec], calls: &mut Vec<&'s str>) {
         match step {
             StepSpec::Call(callee) => calls.push(callee),
             StepSpec::Parallel(branches) => collect_calls(branches, calls),
-            StepSpec::Work(_) | StepSpec::Publish { .. } => {}
+            StepSpec::Choose(branches) => {
+                for (_, steps) in branches {
+                    collect_calls(steps, calls);
+                }
+            }
+            StepSpec::Repeat(_, steps) => collect_calls(steps, calls),
+            StepSpec::Work(_)
+            | StepSpec::Send(_)
+            | StepSpec::Publish { .. }
+            | StepSpec::Fail { .. } => {}
         }
     }
 }

@@ -98,7 +98,6 @@ mod graph;
 mod links;
 mod names;
 mod resilience;
-mod scripted;
 mod services;
 mod settings;
 mod steps;
@@ -120,12 +119,12 @@ use crate::topic::Topic;
 
 pub use error::ScenarioError;
 
+use crate::script::Script;
 use error::Source;
 use file::RawFile;
 use links::LinkSpec;
 use names::Names;
 use resilience::{FaultSpec, PolicySpec, Topology};
-use scripted::{Action, ScriptedService};
 use services::ServiceSpec;
 use workloads::WorkloadSpec;
 
@@ -323,29 +322,28 @@ impl Scenario {
                 Err(error) => report(Mistake::Engine(table("topics", name), error)),
             }
         }
+        // Every service's handle first, so that sends may form cycles.
         let mut handles = BTreeMap::new();
+        for name in self.services.keys() {
+            if let Ok(handle) = sim.handle_to::<Script>(name) {
+                handles.insert(name.clone(), handle);
+            }
+        }
+        let mut added = BTreeSet::new();
         for name in &self.build_order {
             let Some(spec) = self.services.get(name) else {
                 continue;
             };
-            let steps = spec
-                .steps
-                .iter()
-                .map(|step| steps::bind(step, &handles, &topics))
-                .collect::<Option<Vec<Action>>>();
-            let Some(steps) = steps else {
+            let Some(service) = steps::script(spec.work.as_ref(), &spec.steps, &handles, &topics)
+            else {
                 if !(lenient || reported.get()) {
                     report(Mistake::At(
                         spec.span.clone(),
-                        "calls a service added after it, or publishes to an unknown topic"
+                        "calls or sends to an unknown service, or publishes to an unknown topic"
                             .to_string(),
                     ));
                 }
                 continue;
-            };
-            let service = ScriptedService {
-                work: spec.work.clone(),
-                steps,
             };
             match sim.add_replicated_service(
                 name,
@@ -354,12 +352,17 @@ impl Scenario {
                 spec.replicas,
                 spec.balancer,
             ) {
-                Ok(handle) => {
-                    handles.insert(name.clone(), handle);
+                Ok(_) => {
+                    added.insert(name.clone());
                 }
-                Err(error) => report(Mistake::Engine(table("services", name), error)),
+                Err(error) => report(Mistake::Engine(
+                    table("services", name),
+                    file_step_path(error, spec.work.is_some()),
+                )),
             }
         }
+        // Handles of services left out (each with a mistake) are not used.
+        handles.retain(|name, _| added.contains(name));
         // Subscriptions last: they need both ends.
         for (name, spec) in &self.services {
             let Some(service) = handles.get(name) else {
@@ -405,6 +408,25 @@ impl Scenario {
             if let Err(error) = sim.add_policy(&spec.from, &spec.to, spec.policy.clone()) {
                 report(Mistake::Engine(entry("policies", spec.index), error));
             }
+        }
+        if !(lenient || reported.get())
+            && let Err(error) = sim.check_routing()
+        {
+            let place = match &error {
+                BuildError::EndlessCycle { cycle } => cycle
+                    .iter()
+                    .find(|name| self.services.contains_key(*name))
+                    .map_or_else(
+                        || FieldPath::key("services"),
+                        |name| {
+                            FieldPath::key("steps")
+                                .within(name.clone())
+                                .within("services")
+                        },
+                    ),
+                _ => FieldPath::key("services"),
+            };
+            report(Mistake::Engine(place, error));
         }
         Some(sim)
     }
@@ -476,6 +498,7 @@ impl Scenario {
                 .map(|(name, spec)| (name.clone(), spec.replicas))
                 .collect(),
             calls,
+            sends: graph.sends,
             publishes: graph.publishes,
             unknown: &unknown,
             duration: settings.complete.then_some(settings.builder.duration),
@@ -535,6 +558,45 @@ impl Scenario {
 }
 
 /// What the engine rejected while a scenario was built, to be located in the file.
+/// A script's error about its steps, placed as the file writes them: the service's `work`
+/// is the script's first step, before the file's `steps`.
+fn file_step_path(error: BuildError, has_work: bool) -> BuildError {
+    let BuildError::InvalidService {
+        service,
+        field,
+        reason,
+    } = error
+    else {
+        return error;
+    };
+    let field = match (has_work, field.segments()) {
+        (true, [PathSegment::Key(steps), PathSegment::Index(0), rest @ ..]) if steps == "steps" => {
+            FieldPath::from_segments(rest.to_vec())
+        }
+        (
+            true,
+            [
+                PathSegment::Key(steps),
+                PathSegment::Index(index),
+                rest @ ..,
+            ],
+        ) if steps == "steps" => {
+            let mut segments = vec![
+                PathSegment::Key("steps".into()),
+                PathSegment::Index(index - 1),
+            ];
+            segments.extend(rest.iter().cloned());
+            FieldPath::from_segments(segments)
+        }
+        _ => field,
+    };
+    BuildError::InvalidService {
+        service,
+        field,
+        reason,
+    }
+}
+
 enum Mistake {
     /// The engine's error about the item written at this path.
     Engine(FieldPath, BuildError),

@@ -48,6 +48,8 @@ pub(super) struct Topology<'a> {
     pub(super) replicas: BTreeMap<String, usize>,
     /// (caller, callee): calls between services, and `client` to each workload's target.
     pub(super) calls: BTreeSet<(String, String)>,
+    /// (sender, receiver): one-way messages between services.
+    pub(super) sends: BTreeSet<(String, String)>,
     /// (service, topic).
     pub(super) publishes: BTreeSet<(String, String)>,
     /// Callers whose calls are not known, because of a mistake already reported: services
@@ -67,6 +69,11 @@ impl Topology<'_> {
     /// Whether `from` is known to call `to`.
     fn knows_call(&self, from: &str, to: &str) -> bool {
         self.calls.contains(&(from.to_string(), to.to_string()))
+    }
+
+    /// Whether `from` sends messages to `to` -- calls or one-way -- or may.
+    fn messages(&self, from: &str, to: &str) -> bool {
+        self.calls(from, to) || self.sends.contains(&(from.to_string(), to.to_string()))
     }
 
     /// Whether `from` publishes to `to`, or may.
@@ -306,7 +313,7 @@ fn check_fault(
                     names.suggestion(source, to_name, names.services.iter().chain(names.topics));
                 return Err(source.error(to.span(), format!("unknown service {to_name:?}{hint}")));
             }
-            if !topology.calls(&from_name, to_name) && !topology.publishes(&from_name, to_name) {
+            if !topology.messages(&from_name, to_name) && !topology.publishes(&from_name, to_name) {
                 return Err(source.error(
                     pair.span(),
                     never_used("this fault would never act", &from_name, to_name, topology),
@@ -351,8 +358,8 @@ fn check_fault(
             }
             let [a_name, b_name] = [&sides[0], &sides[1]];
             if a_name != b_name
-                && !topology.calls(a_name, b_name)
-                && !topology.calls(b_name, a_name)
+                && !topology.messages(a_name, b_name)
+                && !topology.messages(b_name, a_name)
             {
                 let message = if a_name == CLIENT || b_name == CLIENT {
                     let other = if a_name == CLIENT { b_name } else { a_name };

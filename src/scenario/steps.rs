@@ -1,6 +1,9 @@
-//! A service's `steps`: `{ call = "svc" }`, `{ work = DIST }`, `{ publish = "topic" }` and
-//! `{ parallel = [STEP, ...] }`, checked against the declared names, and bound to the
-//! simulation's handles when it is built.
+//! A service's `steps`: `{ call = "svc" }`, `{ work = DIST }`, `{ send = "svc" }`,
+//! `{ publish = "topic" }`, `{ fail = P }`, `{ parallel = [STEP, ...] }`,
+//! `{ choose = [{ p, steps }, ...] }` and `{ repeat = N, steps = [...] }`, checked against the
+//! declared names, and mapped onto a [`Script`] when the simulation is built. The rules of
+//! each value (probabilities, counts, distributions) are the script's, checked when the
+//! service is added.
 
 use std::collections::BTreeMap;
 
@@ -8,25 +11,38 @@ use toml::Spanned;
 
 use crate::distribution::Distribution;
 use crate::runtime::handle::{ServiceHandle, TopicHandle};
+use crate::script::Script;
 
 use super::ScenarioError;
 use super::error::Source;
-use super::file::RawStep;
+use super::file::{RawBranch, RawStep};
 use super::graph::Edges;
 use super::names::{Names, unknown_service, unknown_topic};
-use super::scripted::{Action, ScriptedService};
-use super::values::checked_distribution;
+use super::values::{bounded_count, checked_distribution};
 
 /// A checked step.
 #[derive(Debug, Clone)]
 pub(super) enum StepSpec {
     Call(String),
     Work(Distribution),
-    Publish { topic: String, keys: Option<u64> },
+    Send(String),
+    Publish {
+        topic: String,
+        keys: Option<u64>,
+    },
+    Fail {
+        probability: f64,
+        error: Option<String>,
+    },
     Parallel(Vec<StepSpec>),
+    Choose(Vec<(f64, Vec<StepSpec>)>),
+    Repeat(u32, Vec<StepSpec>),
 }
 
-/// Checks one step (and the branches of a parallel one); records its calls and publishes in
+/// The keys that name a step's kind; each step has exactly one.
+const KINDS: &str = "call, work, send, publish, fail, parallel, choose or repeat";
+
+/// Checks one step (and the steps inside it); records its calls, sends and publishes in
 /// `edges`.
 pub(super) fn check_step(
     source: &Source<'_>,
@@ -41,12 +57,22 @@ pub(super) fn check_step(
         parallel,
         publish,
         keys,
+        send,
+        fail,
+        error,
+        choose,
+        repeat,
+        steps,
     } = step.into_inner();
     let given: Vec<&str> = [
         call.as_ref().map(|_| "call"),
         work.as_ref().map(|_| "work"),
+        send.as_ref().map(|_| "send"),
         publish.as_ref().map(|_| "publish"),
+        fail.as_ref().map(|_| "fail"),
         parallel.as_ref().map(|_| "parallel"),
+        choose.as_ref().map(|_| "choose"),
+        repeat.as_ref().map(|_| "repeat"),
     ]
     .into_iter()
     .flatten()
@@ -59,35 +85,54 @@ pub(super) fn check_step(
         };
         return Err(source.error(
             span,
-            format!(
-                "a step has exactly one of the keys call, work, publish or parallel; found {found}"
-            ),
+            format!("a step has exactly one of the keys {KINDS}; found {found}"),
         ));
     }
-    if let Some(keys) = &keys
-        && publish.is_none()
-    {
-        return Err(source.error(
-            keys.span(),
-            "keys applies only to a publish step, e.g. { publish = \"orders\", keys = 100 }",
-        ));
+    // Keys that go only beside one kind.
+    let beside = [
+        (
+            keys.as_ref().map(Spanned::span),
+            "keys",
+            publish.is_some(),
+            "{ publish = \"orders\", keys = 100 }",
+        ),
+        (
+            error.as_ref().map(Spanned::span),
+            "error",
+            fail.is_some(),
+            "{ fail = 0.01, error = \"card declined\" }",
+        ),
+        (
+            steps.as_ref().map(Spanned::span),
+            "steps",
+            repeat.is_some(),
+            "{ repeat = 3, steps = [{ call = \"catalog\" }] }",
+        ),
+    ];
+    for (written, key, allowed, example) in beside {
+        if let (Some(written), false) = (written, allowed) {
+            let kind = match key {
+                "keys" => "a publish",
+                "error" => "a fail",
+                _ => "a repeat",
+            };
+            return Err(source.error(
+                written,
+                format!("{key} applies only to {kind} step, e.g. {example}"),
+            ));
+        }
     }
     if let Some(call) = call {
-        if !names.is_service(call.get_ref()) {
-            if names.is_topic(call.get_ref()) {
-                return Err(source.error(
-                    call.span(),
-                    format!(
-                        "{0:?} is a topic, not a service: publish to it with {{ publish = {0:?} }}",
-                        call.get_ref()
-                    ),
-                ));
-            }
-            return Err(unknown_service(source, &call, names.services, &[]));
-        }
+        check_service_target(source, names, &call, "call")?;
         let name = call.get_ref().clone();
         edges.calls.push(call);
         return Ok(StepSpec::Call(name));
+    }
+    if let Some(send) = send {
+        check_service_target(source, names, &send, "send")?;
+        let name = send.get_ref().clone();
+        edges.sends.push(send);
+        return Ok(StepSpec::Send(name));
     }
     if let Some(publish) = publish {
         if !names.is_topic(publish.get_ref()) {
@@ -112,6 +157,36 @@ pub(super) fn check_step(
     if let Some(work) = work {
         return Ok(StepSpec::Work(checked_distribution(source, work)?));
     }
+    if let Some(fail) = fail {
+        return Ok(StepSpec::Fail {
+            probability: fail.into_inner(),
+            error: error.map(Spanned::into_inner),
+        });
+    }
+    if let Some(repeat) = repeat {
+        let times = bounded_count(source, &repeat, "repeat", Script::check_repeat)?;
+        let Some(steps) = steps else {
+            return Err(source.error(
+                repeat.span(),
+                "repeat needs the steps to repeat, e.g. { repeat = 3, steps = [{ call = \"catalog\" }] }",
+            ));
+        };
+        return Ok(StepSpec::Repeat(
+            times,
+            check_steps(source, names, steps.into_inner(), edges)?,
+        ));
+    }
+    if let Some(choose) = choose {
+        let branches = choose
+            .into_inner()
+            .into_iter()
+            .map(|branch| {
+                let RawBranch { p, steps } = branch.into_inner();
+                Ok((p.into_inner(), check_steps(source, names, steps, edges)?))
+            })
+            .collect::<Result<Vec<_>, ScenarioError>>()?;
+        return Ok(StepSpec::Choose(branches));
+    }
     let Some(parallel) = parallel else {
         return Err(source.error(span, "empty step"));
     };
@@ -131,24 +206,100 @@ pub(super) fn check_step(
     ))
 }
 
-/// Binds a step to the handles of the services already added and of the topics.
-pub(super) fn bind(
-    step: &StepSpec,
-    handles: &BTreeMap<String, ServiceHandle<ScriptedService>>,
+/// Checks a list of steps, in order.
+pub(super) fn check_steps(
+    source: &Source<'_>,
+    names: &Names<'_>,
+    steps: Vec<Spanned<RawStep>>,
+    edges: &mut Edges,
+) -> Result<Vec<StepSpec>, ScenarioError> {
+    steps
+        .into_iter()
+        .map(|step| check_step(source, names, step, edges))
+        .collect()
+}
+
+/// The service a call or send step names must be one.
+fn check_service_target(
+    source: &Source<'_>,
+    names: &Names<'_>,
+    target: &Spanned<String>,
+    kind: &str,
+) -> Result<(), ScenarioError> {
+    if names.is_service(target.get_ref()) {
+        return Ok(());
+    }
+    if names.is_topic(target.get_ref()) {
+        return Err(source.error(
+            target.span(),
+            format!(
+                "{0:?} is a topic, not a service: a {kind} goes to a service; publish to a topic with {{ publish = {0:?} }}",
+                target.get_ref()
+            ),
+        ));
+    }
+    Err(unknown_service(source, target, names.services, &[]))
+}
+
+/// Maps `steps` (after the service's own `work`, if any) onto a script, with the handles of
+/// the services (every one taken before any is added) and of the topics; `None` if one is
+/// missing (a part with a mistake).
+pub(super) fn script(
+    work: Option<&Distribution>,
+    steps: &[StepSpec],
+    handles: &BTreeMap<String, ServiceHandle<Script>>,
     topics: &BTreeMap<String, TopicHandle<()>>,
-) -> Option<Action> {
+) -> Option<Script> {
+    let script = match work {
+        Some(work) => Script::new().work(work.clone()),
+        None => Script::new(),
+    };
+    steps
+        .iter()
+        .try_fold(script, |script, step| bind(script, step, handles, topics))
+}
+
+/// Appends `step` to `script`.
+fn bind(
+    script: Script,
+    step: &StepSpec,
+    handles: &BTreeMap<String, ServiceHandle<Script>>,
+    topics: &BTreeMap<String, TopicHandle<()>>,
+) -> Option<Script> {
+    let list = |steps: &[StepSpec]| script_of(steps, handles, topics);
     Some(match step {
-        StepSpec::Call(name) => Action::Call(handles.get(name)?.clone()),
-        StepSpec::Work(work) => Action::Work(work.clone()),
-        StepSpec::Publish { topic, keys } => Action::Publish {
-            topic: topics.get(topic)?.clone(),
-            keys: *keys,
-        },
-        StepSpec::Parallel(branches) => Action::Parallel(
+        StepSpec::Call(name) => script.call(handles.get(name)?),
+        StepSpec::Send(name) => script.send(handles.get(name)?),
+        StepSpec::Work(work) => script.work(work.clone()),
+        StepSpec::Publish { topic, keys: None } => script.publish(topics.get(topic)?),
+        StepSpec::Publish {
+            topic,
+            keys: Some(keys),
+        } => script.publish_keyed(topics.get(topic)?, *keys),
+        StepSpec::Fail { probability, error } => script.fail(
+            *probability,
+            error.as_deref().unwrap_or(Script::DEFAULT_FAILURE),
+        ),
+        StepSpec::Parallel(branches) => script.parallel(
             branches
                 .iter()
-                .map(|branch| bind(branch, handles, topics))
-                .collect::<Option<_>>()?,
+                .map(|branch| list(std::slice::from_ref(branch)))
+                .collect::<Option<Vec<_>>>()?,
         ),
+        StepSpec::Choose(branches) => script.choose(
+            branches
+                .iter()
+                .map(|(p, steps)| Some((*p, list(steps)?)))
+                .collect::<Option<Vec<_>>>()?,
+        ),
+        StepSpec::Repeat(times, steps) => script.repeat(*times, list(steps)?),
     })
+}
+
+fn script_of(
+    steps: &[StepSpec],
+    handles: &BTreeMap<String, ServiceHandle<Script>>,
+    topics: &BTreeMap<String, TopicHandle<()>>,
+) -> Option<Script> {
+    script(None, steps, handles, topics)
 }

@@ -155,6 +155,7 @@ impl SimulationBuilder {
             names: BTreeSet::new(),
             workload_names: BTreeSet::new(),
             subscriptions: BTreeSet::new(),
+            reserved: BTreeMap::new(),
             progress: Progress::default(),
             interrupt: crate::interrupt::InterruptHandle::default(),
         })

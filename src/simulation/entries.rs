@@ -29,6 +29,9 @@ pub(super) type StartFuture =
 pub(super) trait ServiceEntry {
     fn name(&self) -> &str;
     fn replicas(&self) -> usize;
+    /// The service's steps, if it is a [`Script`](crate::Script): what the routing check
+    /// can see of it.
+    fn script(&self) -> Option<&crate::script::Script>;
     fn start(self: Box<Self>, node: NodeId, seed: u64, engine: Arc<Engine>) -> StartFuture;
 }
 
@@ -56,6 +59,10 @@ impl<S: Service> ServiceEntry for PendingService<S> {
 
     fn replicas(&self) -> usize {
         self.replicas
+    }
+
+    fn script(&self) -> Option<&crate::script::Script> {
+        (&self.service as &dyn std::any::Any).downcast_ref()
     }
 
     fn start(self: Box<Self>, node: NodeId, seed: u64, engine: Arc<Engine>) -> StartFuture {

@@ -85,6 +85,9 @@ pub struct Simulation {
     workload_names: BTreeSet<String>,
     /// (topic, service) of each subscription.
     subscriptions: BTreeSet<(String, String)>,
+    /// Handles taken with `handle_to` for services not added yet, by name: each a
+    /// `ServiceHandle<S>` of the type asked for.
+    reserved: BTreeMap<String, Box<dyn std::any::Any + Send>>,
     progress: Progress,
     interrupt: InterruptHandle,
 }
@@ -191,12 +194,25 @@ impl Simulation {
                 )
             })
             .and_then(|()| balancer.validate())
+            .and_then(|()| service.validate())
             .map_err(|error| BuildError::InvalidService {
                 service: name.to_string(),
                 field: error.field,
                 reason: error.reason,
             })?;
-        let handle = ServiceHandle::new(Arc::from(name), self.id);
+        let handle = match self.reserved.remove(name) {
+            None => ServiceHandle::new(Arc::from(name), self.id),
+            Some(reserved) => match reserved.downcast::<ServiceHandle<S>>() {
+                Ok(handle) => *handle,
+                Err(reserved) => {
+                    self.reserved.insert(name.to_string(), reserved);
+                    return Err(BuildError::InvalidServiceName {
+                        name: name.to_string(),
+                        reason: "was taken with handle_to for a service of another type",
+                    });
+                }
+            },
+        };
         self.names.insert(name.to_string());
         self.services.push(Box::new(PendingService {
             handle: handle.clone(),
@@ -205,6 +221,59 @@ impl Simulation {
             replicas,
             balancer,
         }));
+        Ok(handle)
+    }
+
+    /// The handle of the service that will be added as `name`, before it is added: for
+    /// services that send to each other in a cycle (a request that comes back for another
+    /// round with some probability), where each needs the other's handle first. The service
+    /// added later under `name` must be of type `S`; asking twice gives the same handle.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use microsim::{Capacity, Distribution, Script, Simulation, Workload};
+    ///
+    /// let mut sim = Simulation::builder().duration(Duration::from_secs(10)).build()?;
+    /// // A server that sends one request in four back to itself for another round.
+    /// let server = sim.handle_to::<Script>("server")?;
+    /// let script = Script::new()
+    ///     .work(Distribution::exponential(Duration::from_millis(1)))
+    ///     .choose([(0.25, Script::new().send(&server))]);
+    /// let server = sim.add_service("server", script, Capacity::workers(1))?;
+    /// sim.add_workload("jobs", &server, Workload::poisson(300.0), |_| ())?;
+    /// let report = sim.run()?;
+    /// // Each job visits 1 / (1 - 0.25) = 4/3 times on average.
+    /// let visits = report.services["server"].counts.handled as f64
+    ///     / report.workloads["jobs"].counts.sent as f64;
+    /// assert!((visits - 4.0 / 3.0).abs() < 0.05, "{visits}");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`BuildError::InvalidServiceName`] if a service named `name` was already added (use
+    /// the handle [`add_service`](Self::add_service) returned), if the name is not a valid
+    /// service name, or if it was taken before for a service of another type. A run with a
+    /// handle taken for a service never added fails with [`BuildError::NeverAdded`].
+    pub fn handle_to<S: Service>(&mut self, name: &str) -> Result<ServiceHandle<S>, BuildError> {
+        if let Some(reserved) = self.reserved.get(name) {
+            return reserved
+                .downcast_ref::<ServiceHandle<S>>()
+                .cloned()
+                .ok_or_else(|| BuildError::InvalidServiceName {
+                    name: name.to_string(),
+                    reason: "was taken with handle_to for a service of another type",
+                });
+        }
+        if self.name_taken(name) {
+            return Err(BuildError::InvalidServiceName {
+                name: name.to_string(),
+                reason: "is added already: use the handle add_service returned",
+            });
+        }
+        self.check_name(name, false)?;
+        let handle = ServiceHandle::<S>::new(Arc::from(name), self.id);
+        self.reserved
+            .insert(name.to_string(), Box::new(handle.clone()));
         Ok(handle)
     }
 
@@ -481,7 +550,34 @@ impl Simulation {
     }
 
     /// Checks that every link names known endpoints.
+    /// Refuses scripts that route requests around a cycle for ever on average (see
+    /// `script::endless_cycle`): such a run would never drain. Only [`Script`]s can be seen
+    /// into; a topic routes each event to every subscriber.
+    pub(crate) fn check_routing(&self) -> Result<(), BuildError> {
+        let mut routing = crate::script::Routing::new();
+        for service in &self.services {
+            if let Some(script) = service.script() {
+                let to = routing.entry(service.name().to_string()).or_default();
+                crate::script::expected_messages(script.steps(), 1.0, to);
+            }
+        }
+        for (topic, service) in &self.subscriptions {
+            routing
+                .entry(topic.clone())
+                .or_default()
+                .insert(service.clone(), 1.0);
+        }
+        match crate::script::endless_cycle(&routing) {
+            None => Ok(()),
+            Some(cycle) => Err(BuildError::EndlessCycle { cycle }),
+        }
+    }
+
     fn validate_links(&self) -> Result<(), BuildError> {
+        if let Some(name) = self.reserved.keys().next() {
+            return Err(BuildError::NeverAdded { name: name.clone() });
+        }
+        self.check_routing()?;
         let known = || {
             std::iter::once(CLIENT)
                 .chain(self.services.iter().map(|s| s.name()))

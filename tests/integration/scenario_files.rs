@@ -532,7 +532,7 @@ fn malformed_files_are_located_errors() {
         (
             "a step with two keys",
             "[services.a]\nsteps = [{ call = \"b\", work = { constant = \"1ms\" } }]\n[services.b]\n",
-            "bad.toml:2:10: services.a.steps[0]: a step has exactly one of the keys call, work, publish or parallel; found call and work",
+            "bad.toml:2:10: services.a.steps[0]: a step has exactly one of the keys call, work, send, publish, fail, parallel, choose or repeat; found call and work",
         ),
         (
             "warm-up longer than the duration",
@@ -602,7 +602,7 @@ fn malformed_files_are_located_errors() {
         (
             "call a topic",
             &events("steps = [{ call = \"orders\" }]", ""),
-            "bad.toml:6:19: services.shop.steps[0].call: \"orders\" is a topic, not a service: publish to it with { publish = \"orders\" }",
+            "bad.toml:6:19: services.shop.steps[0].call: \"orders\" is a topic, not a service: a call goes to a service; publish to a topic with { publish = \"orders\" }",
         ),
         (
             "zero ack timeout",
