@@ -21,6 +21,7 @@ mod limits;
 mod messaging;
 mod real_time;
 mod resilience;
+mod routing;
 mod scenario_files;
 mod send_sync;
 mod validation;
