@@ -87,15 +87,19 @@ fn a_jackson_network_with_feedback_matches_the_product_form() {
         unreachable!()
     };
     let expected_sojourn = (1.0 + 5.0 / 3.0 + 1.5) / 400.0 * 1e3;
-    // Measured over 20 seeds: settled mean sd 0.14 ms; visits sd 0.003 (a), 0.002 (b, c).
-    // Tolerances: about 4 sd.
+    // Measured over 20 seeds: settled mean 10.397 ms, sd 0.187 ms; visits sd 0.0022 (a),
+    // 0.0043 (b), 0.0032 (c). Tolerances: 4 sd.
     assert!(
-        (settled - expected_sojourn).abs() < 0.6,
+        (settled - expected_sojourn).abs() < 0.75,
         "settled mean {settled} ms, expected {expected_sojourn}"
     );
-    for (name, measured, expected) in [("a", a, 1.25), ("b", b, 0.625), ("c", c, 0.375)] {
+    for (name, measured, expected, tolerance) in [
+        ("a", a, 1.25, 0.009),
+        ("b", b, 0.625, 0.017),
+        ("c", c, 0.375, 0.013),
+    ] {
         assert!(
-            (measured - expected).abs() < 0.012,
+            (measured - expected).abs() < tolerance,
             "visits to {name}: {measured}, expected {expected}"
         );
     }
@@ -146,15 +150,15 @@ open = { rate = 600.0 }
         unreachable!()
     };
     let expected = 0.7 / (1000.0 - 420.0) * 1e3 + 0.3 / (500.0 - 180.0) * 1e3;
-    // Measured over 20 seeds: mean sd 0.011 ms, share sd 0.0007, fast sd 0.012 ms, slow
-    // sd 0.024 ms. Tolerances: about 4 sd.
+    // Measured over 20 seeds: mean 2.142 ms, sd 0.024 ms; share sd 0.0022; fast 1.720 ms,
+    // sd 0.017 ms; slow 3.126 ms, sd 0.058 ms. Tolerances: 4 sd.
     assert!(
-        (mean - expected).abs() < 0.05,
+        (mean - expected).abs() < 0.1,
         "mean {mean}, expected {expected}"
     );
-    assert!((share - 0.3).abs() < 0.003, "share to slow {share}");
-    assert!((fast - 1.0 / 580.0 * 1e3).abs() < 0.05, "fast {fast}");
-    assert!((slow - 1.0 / 320.0 * 1e3).abs() < 0.1, "slow {slow}");
+    assert!((share - 0.3).abs() < 0.009, "share to slow {share}");
+    assert!((fast - 1.0 / 580.0 * 1e3).abs() < 0.07, "fast {fast}");
+    assert!((slow - 1.0 / 320.0 * 1e3).abs() < 0.23, "slow {slow}");
 }
 
 /// An M/M/1 at rho 0.8 (mu = 1000/s, lambda = 800/s) whose requests fail with probability
@@ -190,22 +194,23 @@ open = { rate = 800.0 }
     let report = run_file(text, 7);
     let orders = &report.workloads["orders"];
     let failed = orders.counts.failed as f64 / orders.counts.sent as f64;
-    // Measured over 20 seeds: failed share sd 0.0011, completed mean sd 0.11 ms, failed mean
-    // sd 0.13 ms, utilisation sd 0.002. Tolerances: about 4 sd.
+    // Measured over 20 seeds: failed share 0.0998, sd 0.0012; completed mean 5.027 ms, sd
+    // 0.133 ms; failed mean 5.020 ms, sd 0.141 ms; utilisation 0.8003, sd 0.0042.
+    // Tolerances: about 4 sd.
     assert!((failed - 0.1).abs() < 0.005, "failed share {failed}");
     assert!(
-        (orders.latency_ms.mean - 5.0).abs() < 0.45,
+        (orders.latency_ms.mean - 5.0).abs() < 0.55,
         "completed mean {}",
         orders.latency_ms.mean
     );
     assert!(
-        (orders.failed_latency_ms.mean - 5.0).abs() < 0.55,
+        (orders.failed_latency_ms.mean - 5.0).abs() < 0.6,
         "failed mean {}",
         orders.failed_latency_ms.mean
     );
     let utilization = report.services["payment"].utilization.unwrap();
     assert!(
-        (utilization - 0.8).abs() < 0.01,
+        (utilization - 0.8).abs() < 0.017,
         "utilisation {utilization}"
     );
     // Every failure is counted, with its cause, at the workload and at the service.
