@@ -141,7 +141,7 @@ impl Simulation {
             .iter()
             .filter(|entry| {
                 matches!(&entry.workload().arrivals,
-                    crate::workload::Arrivals::Closed { think, .. } if think.is_zero())
+                    crate::workload::Arrivals::Closed { think, .. } if think.is_always_zero())
             })
             .map(|entry| format!("closed workload {} (no think time)", entry.name()))
             .collect();

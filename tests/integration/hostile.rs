@@ -41,11 +41,7 @@ use std::time::{Duration, Instant};
 
 /// Files that fail today because of a known defect, with the reason; skipped with a note.
 /// Set `MICROSIM_HOSTILE_PENDING=1` to run them as well (and see which pass now).
-const PENDING: &[(&str, &str)] = &[(
-    "valid/loop-think-always-zero-not-constant.toml",
-    "new: a think time that is always zero but not written `constant = \"0s\"` is not \
-         seen as no think time: the no-progress error names nothing",
-)];
+const PENDING: &[(&str, &str)] = &[];
 
 /// Wall-clock time a command may take before it counts as hung, unless its file says more.
 const TIMEOUT: Duration = Duration::from_secs(20);
