@@ -362,3 +362,98 @@ open = { rate = 1.0 }
     let error = sim.run().unwrap_err().to_string();
     assert!(error.contains("the cycle a -> a for ever"), "{error}");
 }
+
+/// Each step rule gives the same reason through the Rust API and in a file, and the file
+/// points at the step the engine names.
+#[test]
+fn step_rules_agree_in_rust_and_in_files() {
+    type Build = fn(&microsim::ServiceHandle<Script>) -> Script;
+    let rows: [(&str, Build, &str, Option<&str>); 8] = [
+        (
+            "fail above 1",
+            |_| Script::new().fail(1.5, "x"),
+            "[{ fail = 1.5, error = \"x\" }]",
+            Some("fail must be within [0, 1] (0.01 = one request in a hundred), got 1.5"),
+        ),
+        (
+            "fail of 1",
+            |_| Script::new().fail(1.0, "x"),
+            "[{ fail = 1.0, error = \"x\" }]",
+            None,
+        ),
+        (
+            "branch probability negative",
+            |db| Script::new().choose([(-0.1, Script::new().call(db))]),
+            "[{ choose = [{ p = -0.1, steps = [{ call = \"db\" }] }] }]",
+            Some("p must be within [0, 1] (0.3 = three times in ten), got -0.1"),
+        ),
+        (
+            "branches past 1",
+            |db| Script::new().choose([(0.7, Script::new().call(db)), (0.7, Script::new())]),
+            "[{ choose = [{ p = 0.7, steps = [{ call = \"db\" }] }, { p = 0.7 }] }]",
+            Some(
+                "the branches' probabilities p sum to 1.4, more than 1: at most one branch \
+                 runs per request",
+            ),
+        ),
+        (
+            "no branches",
+            |_| Script::new().choose([]),
+            "[{ choose = [] }]",
+            Some("choose must be at least 1, got 0"),
+        ),
+        (
+            "repeat of zero",
+            |db| Script::new().repeat(0, Script::new().call(db)),
+            "[{ repeat = 0, steps = [{ call = \"db\" }] }]",
+            Some("repeat must be at least 1, got 0"),
+        ),
+        (
+            "repeat past its bound",
+            |db| Script::new().repeat(Script::MAX_REPEAT + 1, Script::new().call(db)),
+            "[{ repeat = 1000001, steps = [{ call = \"db\" }] }]",
+            Some(
+                "repeat must be at most 1000000 (each repetition is a step of the handler: \
+                 model a longer batch as more work), got 1000001",
+            ),
+        ),
+        (
+            "a nested rule",
+            |db| {
+                Script::new().call(db).repeat(
+                    2,
+                    Script::new().choose([(0.5, Script::new().fail(2.0, "x"))]),
+                )
+            },
+            "[{ call = \"db\" }, { repeat = 2, steps = [{ choose = [{ p = 0.5, steps = [{ fail = 2.0, error = \"x\" }] }] }] }]",
+            Some("fail must be within [0, 1] (0.01 = one request in a hundred), got 2"),
+        ),
+    ];
+    for (name, build, steps, reason) in rows {
+        let mut sim = Simulation::builder().build().unwrap();
+        let db = sim
+            .add_service("db", Script::new(), Capacity::workers(1))
+            .unwrap();
+        let rust = sim.add_service("api", build(&db), Capacity::workers(1));
+        let text = format!(
+            "[services.api]\nwork = {{ constant = \"1ms\" }}\nsteps = {steps}\n\n[services.db]\n\n\
+             [workloads.w]\ntarget = \"api\"\nopen = {{ rate = 1.0 }}\n"
+        );
+        let file = Scenario::parse(&text, "bad.toml");
+        match (reason, rust, file) {
+            (None, Ok(_), Ok(_)) => {}
+            (
+                Some(reason),
+                Err(rust),
+                Err(microsim::scenario::ScenarioError::Invalid { key, message, .. }),
+            ) => {
+                assert_eq!(rust.reason(), reason, "{name}: Rust API");
+                assert_eq!(message, reason, "{name}: file");
+                // The file's own `work` comes before its steps; the path names the file's step.
+                let field = rust.field().unwrap().to_string();
+                assert_eq!(key, format!("services.api.{field}"), "{name}: where");
+            }
+            (_, rust, file) => panic!("{name}: Rust API {rust:?}, file {file:?}"),
+        }
+    }
+}
