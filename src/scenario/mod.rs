@@ -81,6 +81,11 @@
 //! );
 //! ```
 //!
+//! [`Scenario::parse_with_overrides`] reads a file with [`Override`]s applied -- `KEY=VALUE`
+//! settings, the command's `--set` -- each set in the file before it is read, so the file's
+//! rules apply to it, and a mistake in one is reported at the override
+//! ([`ScenarioError::Override`]).
+//!
 //! `SCENARIOS.md` at the root of the repository documents every key, unit and default.
 
 // A module per section of the file: `settings` ([simulation]), `services` and its `steps`
