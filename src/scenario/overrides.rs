@@ -62,7 +62,7 @@ pub struct Override {
     /// `KEY` as written, without the blanks around it.
     key: String,
     /// Each step of the key, with its bytes in `key`.
-    segments: Vec<(PathSegment, Range<usize>)>,
+    segments: Steps,
     /// `VALUE` as written, without the blanks around it.
     written: String,
     /// `VALUE` as TOML: as written, or a bare word quoted.
@@ -196,10 +196,12 @@ fn quoted(text: &str) -> String {
     out
 }
 
+/// A key path's steps, each with its bytes in the key.
+type Steps = Vec<(PathSegment, Range<usize>)>;
+
 /// Reads the key path at the start of `argument`, up to the `=` (or the end): where it ends,
-/// and its steps with their bytes.
-#[allow(clippy::type_complexity)]
-fn parse_key(argument: &str) -> Result<(usize, Vec<(PathSegment, Range<usize>)>), String> {
+/// and its steps.
+fn parse_key(argument: &str) -> Result<(usize, Steps), String> {
     let bytes = argument.as_bytes();
     let mut at = 0;
     let mut segments = Vec::new();

@@ -261,6 +261,18 @@ fn mistakes_are_located_at_the_override_or_in_the_file() {
             "--set 8 (services.api.workers.count=1): services.api.workers: a whole number has no key \"count\"",
         ]
     );
+    // A key path printed in an error reads back as an override's key.
+    let quoted = API
+        .replace("[services.api]", "[services.\"cart v2\"]")
+        .replace("target = \"api\"", "target = \"cart v2\"");
+    let error = parse(&quoted, &["services.\"cart v2\".workers=0"]).unwrap_err();
+    assert_eq!(
+        messages(&error),
+        [
+            "--set 1 (services.\"cart v2\".workers=0): services.\"cart v2\".workers: workers must be at least 1, got 0"
+        ]
+    );
+    assert!(parse(&quoted, &["services.'cart v2'.workers=2"]).is_ok());
     // A service the file does not declare is not added, even without a likely name.
     let error = parse(API, &["services.zzzzzz.workers=8"]).unwrap_err();
     assert_eq!(
