@@ -1,13 +1,23 @@
 //! The `microsim` command: run a scenario file and print its latency report.
 //!
 //! ```text
-//! microsim run [FILE] [--seed N] [--json PATH|-] [--quiet]   # without FILE: the bundled store
-//! microsim check FILE
+//! microsim run [FILE] [--seed N] [--json PATH|-] [--quiet] [--set KEY=VALUE]...
+//!                                                # without FILE: the bundled store
+//! microsim check FILE [--set KEY=VALUE]...
 //! ```
+//!
+//! `--set KEY=VALUE` sets a value of the file before it is read, as if the file wrote it:
+//! `KEY` as error messages print it (`services.api.workers`, `services."cart v2".work`,
+//! `links[0].latency`), `VALUE` a TOML value (`8`, `'{ constant = "2ms" }'`); a bare word that
+//! is not TOML is a string (`simulation.duration=30s`). Repeated, they apply in order: the
+//! last of one key wins. A mistake in an override's value is reported at the override
+//! (`--set 1 (services.api.workers=0): services.api.workers: ...`). `--seed` wins over
+//! `--set simulation.seed=`. The report's header lists the overrides, and its JSON has them
+//! in `overrides`.
 //!
 //! Exit codes: 0 success; 1 the scenario is invalid or the run failed (message on stderr:
 //! every mistake of an invalid file, each on its own `error:` line);
-//! 2 bad command-line usage; 130 interrupted by Ctrl-C (the partial report is still
+//! 2 bad command-line usage (a `--set` that is not `KEY=VALUE` included); 130 interrupted by Ctrl-C (the partial report is still
 //! printed and written, marked as interrupted; a second Ctrl-C exits at once).
 //!
 //! A closed stdout (`microsim run | head -1`) ends the output quietly; the JSON report is
@@ -22,7 +32,7 @@ use std::time::{Duration, Instant};
 
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use microsim::scenario::{Scenario, ScenarioError};
+use microsim::scenario::{Override, Scenario, ScenarioError};
 use microsim::{Progress, Report};
 
 /// Simulate how microservices communicate: latency end to end and hop by hop, on a virtual
@@ -40,7 +50,7 @@ enum Command {
     Run {
         /// The scenario file (TOML; see SCENARIOS.md).
         file: Option<PathBuf>,
-        /// Overrides the file's seed.
+        /// Overrides the file's seed (and a `--set simulation.seed=`).
         #[arg(long)]
         seed: Option<u64>,
         /// Also write the report as JSON to this path (checked before the run, written
@@ -50,12 +60,26 @@ enum Command {
         /// No progress bar.
         #[arg(long)]
         quiet: bool,
+        #[command(flatten)]
+        overrides: Overrides,
     },
     /// Check a scenario file without running it.
     Check {
         /// The scenario file.
         file: PathBuf,
+        #[command(flatten)]
+        overrides: Overrides,
     },
+}
+
+#[derive(Debug, Default, clap::Args)]
+struct Overrides {
+    /// Sets KEY to VALUE in the file before it is read, as if the file wrote it; repeatable,
+    /// the last of one key wins. KEY as error messages print it (services.api.workers,
+    /// services."cart v2".work, links[0].latency); VALUE a TOML value (8, "30s",
+    /// '{ constant = "2ms" }'), a bare word that is not TOML taken as a string (30s).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    set: Vec<String>,
 }
 
 fn main() -> ExitCode {
@@ -65,6 +89,7 @@ fn main() -> ExitCode {
         seed: None,
         json: None,
         quiet: false,
+        overrides: Overrides::default(),
     });
     let result = match command {
         Command::Run {
@@ -72,8 +97,15 @@ fn main() -> ExitCode {
             seed,
             json,
             quiet,
-        } => run(file.as_deref(), seed, json.as_deref(), quiet),
-        Command::Check { file } => check(&file).map(|()| ExitCode::SUCCESS),
+            overrides,
+        } => match overrides.read() {
+            Ok(overrides) => run(file.as_deref(), &overrides, seed, json.as_deref(), quiet),
+            Err(code) => return code,
+        },
+        Command::Check { file, overrides } => match overrides.read() {
+            Ok(overrides) => check(&file, &overrides).map(|()| ExitCode::SUCCESS),
+            Err(code) => return code,
+        },
     };
     match result {
         Ok(code) => code,
@@ -84,21 +116,40 @@ fn main() -> ExitCode {
     }
 }
 
-fn check(file: &Path) -> Result<(), String> {
-    Scenario::load(file).map_err(|error| mistakes(&error))?;
+impl Overrides {
+    /// The `--set` arguments read; one that is not `KEY=VALUE` is a usage error, told here.
+    fn read(&self) -> Result<Vec<Override>, ExitCode> {
+        self.set
+            .iter()
+            .map(|argument| Override::parse(argument))
+            .collect::<Result<_, _>>()
+            .map_err(|error| {
+                eprintln!("error: {error}");
+                ExitCode::from(2)
+            })
+    }
+}
+
+fn check(file: &Path, overrides: &[Override]) -> Result<(), String> {
+    Scenario::load_with_overrides(file, overrides).map_err(|error| mistakes(&error))?;
     print_stdout(&format!("{}: ok", file.display()))?;
     Ok(())
 }
 
 fn run(
     file: Option<&Path>,
+    overrides: &[Override],
     seed: Option<u64>,
     json: Option<&Path>,
     quiet: bool,
 ) -> Result<ExitCode, String> {
     let scenario = match file {
-        Some(file) => Scenario::load(file).map_err(|error| mistakes(&error))?,
-        None => Scenario::bundled_store(),
+        Some(file) => {
+            Scenario::load_with_overrides(file, overrides).map_err(|error| mistakes(&error))?
+        }
+        None if overrides.is_empty() => Scenario::bundled_store(),
+        None => Scenario::parse_with_overrides(Scenario::BUNDLED_STORE, "store.toml", overrides)
+            .map_err(|error| mistakes(&error))?,
     };
     // The JSON's destination is opened before the run: a path that cannot be written is
     // reported at once, not after the whole run.
@@ -132,7 +183,8 @@ fn run(
         let _ = done.send(());
         let _ = handle.join();
     }
-    let report: Report = outcome.map_err(|error| format!("the run failed: {error}"))?;
+    let mut report: Report = outcome.map_err(|error| format!("the run failed: {error}"))?;
+    report.overrides = scenario.overrides().map(ToString::to_string).collect();
     // JSON first: a reader of the table that goes away (`| head`) cannot lose it.
     match json_out.take() {
         Some(JsonOut::File(path, mut file)) => {
@@ -152,7 +204,8 @@ fn run(
 }
 
 /// Each mistake of a scenario file on a line of its own, after the `error: ` of the first:
-/// the lines read `error: FILE:LINE:COLUMN: KEY: what is wrong`, then a line saying how many
+/// the lines read `error: FILE:LINE:COLUMN: KEY: what is wrong` (or
+/// `error: --set N (KEY=VALUE): KEY: what is wrong` for an override), then a line saying how many
 /// more were found, if some are not listed.
 fn mistakes(error: &ScenarioError) -> String {
     let lines: Vec<String> = error.errors().iter().map(ToString::to_string).collect();

@@ -118,6 +118,12 @@ pub struct Report {
     /// there), and requests still in flight are not counted. Absent from the JSON otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interrupted_at: Option<f64>,
+    /// The overrides of the scenario file the run was made with, `KEY=VALUE` each, in the
+    /// order given: the `microsim` command's `--set` arguments
+    /// (`microsim::scenario::Scenario::overrides`). Empty, and absent from
+    /// the JSON, otherwise; the engine does not fill it in, whoever applies overrides does.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub overrides: Vec<String>,
     /// Per-workload figures, by workload name.
     pub workloads: BTreeMap<String, WorkloadReport>,
     /// Per-service figures, by service name.
@@ -610,6 +616,7 @@ impl Report {
             measured_seconds: 0.0,
             drained_seconds: 0.0,
             interrupted_at: None,
+            overrides: Vec::new(),
             workloads: BTreeMap::new(),
             services: BTreeMap::new(),
             topics: BTreeMap::new(),

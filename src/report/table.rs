@@ -126,6 +126,9 @@ impl fmt::Display for Report {
             self.measured_seconds,
             self.drained_seconds,
         )?;
+        if !self.overrides.is_empty() {
+            write!(f, "\noverrides: --set {}", self.overrides.join(" --set "))?;
+        }
         if let Some(at) = self.interrupted_at {
             write!(
                 f,

@@ -10,6 +10,7 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 use super::deserializer::{self, Expected, Found, Problem};
+use super::overrides::{self, Overlay, Placed};
 use crate::error::{FieldPath, PathSegment};
 use crate::suggest::closest;
 
@@ -86,10 +87,25 @@ pub enum ScenarioError {
         /// What is wrong, e.g. `unknown service "paymnt"; did you mean "payment"?`.
         message: String,
     },
+    /// An override (a `--set KEY=VALUE` of the `microsim` command, an
+    /// [`Override`](super::Override)) names a place the file does not have, or its value is
+    /// invalid there: located at the override rather than in the file, e.g.
+    /// `--set 1 (services.api.workers=0): services.api.workers: workers must be at least 1, got 0`.
+    #[error("--set {number} ({argument}): {}{message}", key_prefix(.key))]
+    Override {
+        /// Which override, from 1, in the order given.
+        number: usize,
+        /// The override as given: `KEY=VALUE`.
+        argument: String,
+        /// Where in the file's structure, as for [`Invalid`](Self::Invalid).
+        key: String,
+        /// What is wrong.
+        message: String,
+    },
     /// The file has several mistakes: each one, an [`Invalid`](Self::Invalid), in the order
-    /// of the file -- the first [`MAX_LISTED`](Self::MAX_LISTED) the checks found, if there
-    /// are more; the message has a line for each, and a last line with the count of the
-    /// others.
+    /// of the file (or an [`Override`](Self::Override), after them) -- the first
+    /// [`MAX_LISTED`](Self::MAX_LISTED) the checks found, if there are more; the message has
+    /// a line for each, and a last line with the count of the others.
     #[error("{}", several(errors, *unlisted))]
     Several {
         /// The mistakes, at least two.
@@ -153,6 +169,8 @@ pub(super) struct Source<'a> {
     origin: &'a str,
     text: &'a str,
     tree: Spanned<DeTable<'a>>,
+    /// The file's overrides, spliced into `tree`, their text after the file's in `text`.
+    overlay: Option<&'a Overlay>,
     /// The errors reported, up to [`ScenarioError::MAX_LISTED`].
     reported: RefCell<Vec<ScenarioError>>,
     /// Errors reported beyond those.
@@ -191,11 +209,42 @@ impl<'a> Source<'a> {
         Err(source.error(span, message))
     }
 
+    /// Parses the overlay's file into its tree of spans, then sets each override's value in
+    /// it; an override that names no place the file could have is reported, and left out.
+    ///
+    /// # Errors
+    /// As [`parse`](Self::parse), for the file.
+    pub(super) fn parse_overlay(
+        overlay: &'a Overlay,
+        origin: &'a str,
+    ) -> Result<Self, ScenarioError> {
+        let mut source = Source::parse(overlay.file(), origin)?;
+        source.text = overlay.text();
+        source.overlay = Some(overlay);
+        for placed in overlay.overrides() {
+            if let Err(mistake) = overrides::apply(source.tree.get_mut(), overlay.text(), placed) {
+                let error = source.override_error(placed, mistake.at.to_string(), mistake.message);
+                source.report(error);
+            }
+        }
+        Ok(source)
+    }
+
+    fn override_error(&self, placed: &Placed, key: String, message: String) -> ScenarioError {
+        ScenarioError::Override {
+            number: placed.number,
+            argument: placed.setting.to_string(),
+            key,
+            message,
+        }
+    }
+
     fn new(origin: &'a str, text: &'a str, tree: Spanned<DeTable<'a>>) -> Self {
         Source {
             origin,
             text,
             tree,
+            overlay: None,
             reported: RefCell::default(),
             unlisted: Cell::new(0),
         }
@@ -239,8 +288,9 @@ impl<'a> Source<'a> {
     pub(super) fn finish(&self) -> Result<(), ScenarioError> {
         let mut errors = self.reported.take();
         errors.sort_by_key(|error| match error {
-            ScenarioError::Invalid { line, column, .. } => (*line, column.unwrap_or(0)),
-            _ => (0, 0),
+            ScenarioError::Invalid { line, column, .. } => (0, *line, column.unwrap_or(0)),
+            ScenarioError::Override { number, .. } => (1, *number, 0),
+            _ => (0, 0, 0),
         });
         let unlisted = self.unlisted.replace(0);
         match (errors.len(), unlisted) {
@@ -416,6 +466,9 @@ impl<'a> Source<'a> {
     fn located(&self, span: &Range<usize>, key: String, message: String) -> ScenarioError {
         if !self.listing() {
             return self.unlisted_error(message);
+        }
+        if let Some(placed) = self.overlay.and_then(|o| o.override_at(span.start)) {
+            return self.override_error(placed, key, message);
         }
         let (line, column) = line_column(self.text, span.start);
         ScenarioError::Invalid {

@@ -81,6 +81,11 @@
 //! );
 //! ```
 //!
+//! [`Scenario::parse_with_overrides`] reads a file with [`Override`]s applied -- `KEY=VALUE`
+//! settings, the command's `--set` -- each set in the file before it is read, so the file's
+//! rules apply to it, and a mistake in one is reported at the override
+//! ([`ScenarioError::Override`]).
+//!
 //! `SCENARIOS.md` at the root of the repository documents every key, unit and default.
 
 // A module per section of the file: `settings` ([simulation]), `services` and its `steps`
@@ -97,6 +102,7 @@ mod file;
 mod graph;
 mod links;
 mod names;
+mod overrides;
 mod resilience;
 mod services;
 mod settings;
@@ -118,12 +124,14 @@ use crate::simulation::{Simulation, SimulationBuilder};
 use crate::topic::Topic;
 
 pub use error::ScenarioError;
+pub use overrides::{Override, OverrideError};
 
 use crate::script::Script;
 use error::Source;
 use file::RawFile;
 use links::LinkSpec;
 use names::Names;
+use overrides::Overlay;
 use resilience::{FaultSpec, PolicySpec, Topology};
 use services::ServiceSpec;
 use workloads::WorkloadSpec;
@@ -137,7 +145,8 @@ const STORE: &str = include_str!("../../scenarios/store.toml");
 #[derive(Debug, Clone)]
 pub struct Scenario {
     origin: Arc<str>,
-    text: Arc<str>,
+    /// The file's text and its overrides'.
+    overlay: Arc<Overlay>,
     seed: Option<u64>,
     /// `[simulation]`: the engine's settings, its defaults where the file says nothing.
     settings: SimulationBuilder,
@@ -177,9 +186,27 @@ impl Scenario {
     /// time, or a replica setting, fault or call policy that is invalid or could never act. Each message names `origin`, the line and column, and the
     /// key path.
     pub fn parse(text: &str, origin: &str) -> Result<Scenario, ScenarioError> {
-        let source = Source::parse(text, origin)?;
+        Scenario::parse_with_overrides(text, origin, &[])
+    }
+
+    /// Parses and checks a scenario file's text with `overrides` applied to it: each sets its
+    /// value in the file before the file is read, in order (a later override of the same key
+    /// wins), so the file's rules apply to the values as if the file wrote them. See
+    /// [`Override`].
+    ///
+    /// # Errors
+    /// As [`parse`](Self::parse); a mistake in an override's value, or a path the file could
+    /// not have (an unknown key, a service the file does not declare), is a
+    /// [`ScenarioError::Override`] naming the override instead of a line of the file.
+    pub fn parse_with_overrides(
+        text: &str,
+        origin: &str,
+        overrides: &[Override],
+    ) -> Result<Scenario, ScenarioError> {
+        let overlay = Arc::new(Overlay::new(text, overrides));
+        let source = Source::parse_overlay(&overlay, origin)?;
         let raw = file::read(&source);
-        let scenario = Scenario::check(raw, &source, text, origin);
+        let scenario = Scenario::check(raw, &source, &overlay, origin);
         source.finish()?;
         scenario.ok_or_else(|| {
             source.error_at_top("", "the file could not be checked: please report this file")
@@ -193,6 +220,18 @@ impl Scenario {
     /// [`ScenarioError::Invalid`] at the first invalid byte if it is not UTF-8, otherwise as
     /// [`parse`](Self::parse).
     pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+        Scenario::load_with_overrides(path, &[])
+    }
+
+    /// Reads the scenario file at `path` and parses it with `overrides` applied, as
+    /// [`parse_with_overrides`](Self::parse_with_overrides) does.
+    ///
+    /// # Errors
+    /// As [`load`](Self::load) and [`parse_with_overrides`](Self::parse_with_overrides).
+    pub fn load_with_overrides(
+        path: &Path,
+        overrides: &[Override],
+    ) -> Result<Scenario, ScenarioError> {
         let bytes = std::fs::read(path).map_err(|source| ScenarioError::Read {
             path: path.to_path_buf(),
             source,
@@ -202,8 +241,12 @@ impl Scenario {
             |name| name.to_string_lossy().into_owned(),
         );
         let text = std::str::from_utf8(&bytes).map_err(|e| error::not_utf8(&origin, &bytes, e))?;
-        Scenario::parse(text, &origin)
+        Scenario::parse_with_overrides(text, &origin, overrides)
     }
+
+    /// The text of the bundled example, [`bundled_store`](Self::bundled_store)'s file
+    /// (`scenarios/store.toml`): to parse it with overrides.
+    pub const BUNDLED_STORE: &'static str = STORE;
 
     /// The bundled example: an online store's checkout (`scenarios/store.toml`), modelled on
     /// Online Boutique's `PlaceOrder`, with a closed-loop browsing population and an
@@ -222,6 +265,12 @@ impl Scenario {
     /// The name the file was parsed under.
     pub fn origin(&self) -> &str {
         &self.origin
+    }
+
+    /// The overrides the file was parsed with, in order (see
+    /// [`parse_with_overrides`](Self::parse_with_overrides)); empty for [`parse`](Self::parse).
+    pub fn overrides(&self) -> impl Iterator<Item = &Override> {
+        self.overlay.overrides().map(|placed| &placed.setting)
     }
 
     /// The file's `simulation.seed`, if it sets one.
@@ -269,7 +318,7 @@ impl Scenario {
         match (first, sim) {
             (None, Some(sim)) => Ok(sim),
             (Some(mistake), _) => {
-                let source = Source::parse(&self.text, &self.origin)?;
+                let source = Source::parse_overlay(&self.overlay, &self.origin)?;
                 Err(source.mistake(mistake))
             }
             (None, None) => Err(ScenarioError::Invalid {
@@ -437,7 +486,13 @@ impl Scenario {
     /// Every mistake is reported to `source`; what has one is left out, and so are the checks
     /// that would need it. `None` if a section the others refer to (services, topics) is not
     /// even a table.
-    fn check(raw: RawFile, source: &Source<'_>, text: &str, origin: &str) -> Option<Scenario> {
+    fn check(
+        raw: RawFile,
+        source: &Source<'_>,
+        overlay: &Arc<Overlay>,
+        origin: &str,
+    ) -> Option<Scenario> {
+        let text = overlay.text();
         let RawFile {
             simulation,
             services: raw_services,
@@ -509,7 +564,7 @@ impl Scenario {
 
         let scenario = Scenario {
             origin: Arc::from(origin),
-            text: Arc::from(text),
+            overlay: Arc::clone(overlay),
             seed: settings.seed,
             settings: settings.builder,
             services: services.specs,

@@ -223,6 +223,7 @@ impl Simulation {
             measured_seconds: measured.as_secs_f64(),
             drained_seconds: drained_at.as_secs_f64(),
             interrupted_at: interrupted.then_some(drained_at.as_secs_f64()),
+            overrides: Vec::new(),
             workloads,
             services,
             topics,

@@ -19,6 +19,8 @@ mod hostile;
 mod idempotency;
 mod limits;
 mod messaging;
+#[cfg(feature = "cli")]
+mod overrides;
 mod real_time;
 mod resilience;
 mod routing;
