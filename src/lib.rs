@@ -181,4 +181,4 @@ pub use runtime::handle::{ServiceHandle, TopicHandle};
 pub use runtime::service::Service;
 pub use simulation::{Simulation, SimulationBuilder};
 pub use topic::{Delivery, Event, Topic, WhenFull};
-pub use workload::{Arrivals, Workload};
+pub use workload::{ArrivalTimes, Arrivals, Stage, Workload};

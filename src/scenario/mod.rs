@@ -178,9 +178,15 @@ impl Scenario {
     /// time, or a replica setting, fault or call policy that is invalid or could never act. Each message names `origin`, the line and column, and the
     /// key path.
     pub fn parse(text: &str, origin: &str) -> Result<Scenario, ScenarioError> {
+        Scenario::parse_in(text, origin, Path::new(""))
+    }
+
+    /// As [`parse`](Self::parse), reading `open.replay` files relative to `dir` (`""`: the
+    /// current directory).
+    fn parse_in(text: &str, origin: &str, dir: &Path) -> Result<Scenario, ScenarioError> {
         let source = Source::parse(text, origin)?;
         let raw = file::read(&source);
-        let scenario = Scenario::check(raw, &source, text, origin);
+        let scenario = Scenario::check(raw, &source, text, origin, dir);
         source.finish()?;
         scenario.ok_or_else(|| {
             source.error_at_top("", "the file could not be checked: please report this file")
@@ -203,7 +209,7 @@ impl Scenario {
             |name| name.to_string_lossy().into_owned(),
         );
         let text = std::str::from_utf8(&bytes).map_err(|e| error::not_utf8(&origin, &bytes, e))?;
-        Scenario::parse(text, &origin)
+        Scenario::parse_in(text, &origin, path.parent().unwrap_or(Path::new("")))
     }
 
     /// The bundled example: an online store's checkout (`scenarios/store.toml`), modelled on
@@ -415,7 +421,13 @@ impl Scenario {
     /// Every mistake is reported to `source`; what has one is left out, and so are the checks
     /// that would need it. `None` if a section the others refer to (services, topics) is not
     /// even a table.
-    fn check(raw: RawFile, source: &Source<'_>, text: &str, origin: &str) -> Option<Scenario> {
+    fn check(
+        raw: RawFile,
+        source: &Source<'_>,
+        text: &str,
+        origin: &str,
+        dir: &Path,
+    ) -> Option<Scenario> {
         let RawFile {
             simulation,
             services: raw_services,
@@ -455,7 +467,7 @@ impl Scenario {
         let graph = graph::check_graph(source, services.edges, topics.dead_letters);
         let (links, links_complete) = links::check_links(source, &names, text, raw_links);
         let (workloads, workloads_complete) =
-            workloads::check_workloads(source, &names, raw_workloads);
+            workloads::check_workloads(source, &names, raw_workloads, dir);
         if !workloads_complete || broken.contains(&"workloads") {
             // Which services the workloads call is not known.
             unknown.insert(CLIENT.to_string());
