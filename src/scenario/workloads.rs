@@ -336,6 +336,11 @@ fn read_replay(
 
 /// One replayed time: seconds as a plain number, or a duration with a unit, bare or quoted.
 fn parse_time(text: &str) -> Result<Duration, String> {
+    if text.contains(',') {
+        return Err(format!(
+            "a line holds one time, found {text:?}: write each time on a line of its own"
+        ));
+    }
     let unquoted = text
         .strip_prefix('"')
         .and_then(|rest| rest.strip_suffix('"'))
