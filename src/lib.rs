@@ -183,4 +183,4 @@ pub use runtime::service::Service;
 pub use script::Script;
 pub use simulation::{Simulation, SimulationBuilder};
 pub use topic::{Delivery, Event, Topic, WhenFull};
-pub use workload::{Arrivals, Workload};
+pub use workload::{ArrivalTimes, Arrivals, Stage, Workload};

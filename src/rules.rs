@@ -79,6 +79,32 @@ pub(crate) fn too_long(what: &str, value: Duration) -> String {
     )
 }
 
+/// `key` must be a rate of requests per second: finite, greater than zero (or at least zero
+/// when `zero_allowed`), and at most [`MAX_RATE`].
+pub(crate) fn rate(key: &str, value: f64, zero_allowed: bool) -> Result<(), FieldError> {
+    let low = if zero_allowed {
+        value >= 0.0
+    } else {
+        value > 0.0
+    };
+    if !(value.is_finite() && low) {
+        let bound = if zero_allowed { ">= 0" } else { "> 0" };
+        return Err(FieldError::new(
+            key,
+            format!("{key} must be a finite number of requests per second {bound}, got {value}"),
+        ));
+    }
+    if value > MAX_RATE {
+        return Err(FieldError::new(
+            key,
+            format!(
+                "{key} must be at most 1e9 requests per second (one per nanosecond), got {value}"
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// `key` must be a count of at least `min`.
 pub(crate) fn at_least<T: PartialOrd + std::fmt::Display>(
     key: &str,

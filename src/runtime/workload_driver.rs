@@ -25,7 +25,7 @@ use crate::runtime::replica::ReplicaSet;
 use crate::runtime::service::Service;
 use crate::runtime::settle::{Settle, Settled, SettledLatency, SpareRoot};
 
-use crate::workload::{Arrivals, Workload};
+use crate::workload::{Arrivals, Stage, Workload};
 
 /// Makes each request of a workload from the workload's random stream.
 pub(crate) type MakeRequest<S> = Box<dyn FnMut(&mut SimRng) -> <S as Service>::Request + Send>;
@@ -143,15 +143,70 @@ impl<S: Service> WorkloadRun<S> {
             make_request: Mutex::new((self.make_request, requests_rng)),
             timeout,
         });
+        let end = engine.timing.duration;
         match self.workload.arrivals {
-            Arrivals::Poisson { rate } => spawn_open(shared, arrivals_rng, Gaps::Exponential(rate)),
-            Arrivals::ConstantRate { rate } => {
-                spawn_open(shared, arrivals_rng, Gaps::Constant(rate))
+            Arrivals::Poisson { rate } => {
+                spawn_open(shared, arrivals_rng, Gaps::Exponential(rate), end);
             }
-            Arrivals::Closed { users, think } => {
+            Arrivals::ConstantRate { rate } => {
+                spawn_open(shared, arrivals_rng, Gaps::Constant(rate), end);
+            }
+            Arrivals::PoissonStages { start_rate, stages } => {
+                let gaps = Gaps::Staged {
+                    profile: RateProfile::new(start_rate, &stages),
+                    poisson: true,
+                    level: 0.0,
+                };
+                spawn_open(shared, arrivals_rng, gaps, end);
+            }
+            Arrivals::ConstantStages { start_rate, stages } => {
+                let gaps = Gaps::Staged {
+                    profile: RateProfile::new(start_rate, &stages),
+                    poisson: false,
+                    level: 0.0,
+                };
+                spawn_open(shared, arrivals_rng, gaps, end);
+            }
+            Arrivals::Replay { times } => {
+                spawn_open(
+                    shared,
+                    arrivals_rng,
+                    Gaps::Replay(Arc::clone(times.nanos())),
+                    end,
+                );
+            }
+            Arrivals::Closed {
+                users,
+                think,
+                stages,
+            } => {
                 let think_rng = Arc::new(Mutex::new(arrivals_rng));
-                for _ in 0..users {
-                    spawn_user(Arc::clone(&shared), think.clone(), Arc::clone(&think_rng));
+                match stages {
+                    None => {
+                        for _ in 0..users {
+                            spawn_user(
+                                Arc::clone(&shared),
+                                think.clone(),
+                                Arc::clone(&think_rng),
+                                None,
+                            );
+                        }
+                    }
+                    Some(stages) => {
+                        let profile = Arc::new(UserProfile::new(users, &stages));
+                        for index in 0..profile.most {
+                            let active = Active {
+                                profile: Arc::clone(&profile),
+                                index,
+                            };
+                            spawn_user(
+                                Arc::clone(&shared),
+                                think.clone(),
+                                Arc::clone(&think_rng),
+                                Some(active),
+                            );
+                        }
+                    }
                 }
             }
         }
@@ -229,22 +284,230 @@ impl<S: Service> Shared<S> {
     }
 }
 
+/// Where the open-loop generator's next request is intended.
 enum Gaps {
     Exponential(f64),
     Constant(f64),
+    /// A staged rate: request `k` at the first instant the rate's integral passes `level`,
+    /// which is `k` (paced) or the sum of `k + 1` unit exponential draws (Poisson).
+    Staged {
+        profile: RateProfile,
+        poisson: bool,
+        level: f64,
+    },
+    /// Nanoseconds from the start, in order.
+    Replay(Arc<[u64]>),
 }
 
 impl Gaps {
-    /// The intended time of request number `index` (from 0), given the previous one's.
-    fn arrival(&self, index: u64, previous: Duration, rng: &mut SimRng) -> Duration {
-        match *self {
+    /// The intended time of request number `index` (from 0), given the previous one's;
+    /// `None` once there are no more.
+    fn arrival(&mut self, index: u64, previous: Duration, rng: &mut SimRng) -> Option<Duration> {
+        match self {
             Gaps::Exponential(rate) => {
                 let gap: f64 = rng.sample(rand_distr::Exp1);
-                previous + seconds(gap / rate)
+                Some(previous + seconds(gap / *rate))
             }
             // The k-th request at k / rate exactly: summing rounded gaps would drift.
-            Gaps::Constant(rate) => seconds(index as f64 / rate),
+            Gaps::Constant(rate) => Some(seconds(index as f64 / *rate)),
+            Gaps::Staged {
+                profile,
+                poisson,
+                level,
+            } => {
+                if *poisson {
+                    let gap: f64 = rng.sample(rand_distr::Exp1);
+                    *level += gap;
+                } else {
+                    *level = index as f64;
+                }
+                // Rounding to the nanosecond never takes a request before the previous one.
+                profile.inverse(*level).map(|at| at.max(previous))
+            }
+            Gaps::Replay(times) => usize::try_from(index)
+                .ok()
+                .and_then(|index| times.get(index))
+                .map(|&nanos| Duration::from_nanos(nanos)),
         }
+    }
+}
+
+/// A staged rate as straight lines, with the integral of the rate at each one's start: the
+/// cumulative rate `Lambda(t)`, piecewise quadratic, and its inverse.
+struct RateProfile {
+    lines: Vec<RateLine>,
+    /// The first line whose end the levels asked for have not passed (they only grow).
+    next: usize,
+}
+
+struct RateLine {
+    /// When the line starts, in nanoseconds (exact: a sum of the stages' durations).
+    start: u64,
+    /// Its length in seconds.
+    length: f64,
+    /// The rate at its start.
+    from: f64,
+    /// The rate's slope, per second per second.
+    slope: f64,
+    /// `Lambda` at its start and at its end.
+    level: f64,
+    level_end: f64,
+}
+
+impl RateProfile {
+    fn new(start_rate: f64, stages: &[Stage<f64>]) -> Self {
+        let mut lines = Vec::with_capacity(stages.len());
+        let (mut start, mut from, mut level) = (0u64, start_rate, 0.0);
+        for stage in stages {
+            let length = stage.duration().as_secs_f64();
+            let to = stage.target();
+            let level_end = level + (from + to) / 2.0 * length;
+            lines.push(RateLine {
+                start,
+                length,
+                from,
+                slope: (to - from) / length,
+                level,
+                level_end,
+            });
+            // Validated: the stages' total fits the clock.
+            start += u64::try_from(stage.duration().as_nanos()).unwrap_or(u64::MAX);
+            (from, level) = (to, level_end);
+        }
+        RateProfile { lines, next: 0 }
+    }
+
+    /// The first instant `t` with `Lambda(t) > level` (the right-continuous inverse: a stage
+    /// whose rate is 0 throughout has no such instant), to the nearest nanosecond; `None`
+    /// past the last stage. `level` never decreases from one call to the next.
+    fn inverse(&mut self, level: f64) -> Option<Duration> {
+        while self
+            .lines
+            .get(self.next)
+            .is_some_and(|line| line.level_end <= level)
+        {
+            self.next += 1;
+        }
+        let line = self.lines.get(self.next)?;
+        let area = (level - line.level).max(0.0);
+        // Solve from * x + slope / 2 * x^2 = area for x in [0, length]. The root written as
+        // 2 area / (from + sqrt(from^2 + 2 slope area)) has no cancellation whatever the
+        // sign of the slope (the textbook form loses its digits when from^2 >> slope area).
+        let x = if line.slope == 0.0 {
+            area / line.from
+        } else {
+            let root = (line.from * line.from + 2.0 * line.slope * area)
+                .max(0.0)
+                .sqrt();
+            let denominator = line.from + root;
+            if denominator > 0.0 {
+                2.0 * area / denominator
+            } else {
+                0.0
+            }
+        };
+        let x = x.clamp(0.0, line.length);
+        Some(Duration::from_nanos(line.start) + seconds(x))
+    }
+}
+
+/// A staged number of users as straight lines: `N(t)`, the line's value rounded to the
+/// nearest whole number (halves up), in exact integer arithmetic.
+struct UserProfile {
+    lines: Vec<UserLine>,
+    /// The most users at any instant: the users spawned.
+    most: usize,
+}
+
+struct UserLine {
+    /// Start and length in nanoseconds.
+    start: u64,
+    length: u64,
+    /// Users at the start and the end.
+    from: u64,
+    to: u64,
+}
+
+impl UserProfile {
+    fn new(start_users: usize, stages: &[Stage<usize>]) -> Self {
+        let mut lines = Vec::with_capacity(stages.len());
+        let (mut start, mut from) = (0u64, start_users as u64);
+        let mut most = start_users;
+        for stage in stages {
+            let length = u64::try_from(stage.duration().as_nanos()).unwrap_or(u64::MAX);
+            let to = stage.target() as u64;
+            lines.push(UserLine {
+                start,
+                length,
+                from,
+                to,
+            });
+            most = most.max(stage.target());
+            start = start.saturating_add(length);
+            from = to;
+        }
+        UserProfile { lines, most }
+    }
+
+    /// The first instant at or after `from` at which user `index` is active (`index <
+    /// N(t)`), if there is one before the last stage ends.
+    fn next_active(&self, index: usize, from: Duration) -> Option<Duration> {
+        let from = u64::try_from(from.as_nanos()).unwrap_or(u64::MAX);
+        let index = index as i128;
+        for line in &self.lines {
+            let (start, length) = (i128::from(line.start), i128::from(line.length));
+            if from >= line.start.saturating_add(line.length) {
+                continue;
+            }
+            let (a, b) = (i128::from(line.from), i128::from(line.to));
+            // At offset x: N = round(a + (b - a) x / length) > index exactly when
+            // 2 a length + 2 (b - a) x >= (2 index + 1) length.
+            let need = (2 * index + 1 - 2 * a) * length;
+            let (low, high) = match b.cmp(&a) {
+                std::cmp::Ordering::Equal => {
+                    if a > index {
+                        (0, length)
+                    } else {
+                        continue;
+                    }
+                }
+                // Rising: from the first x with 2 (b - a) x >= need.
+                std::cmp::Ordering::Greater => {
+                    let slope = 2 * (b - a);
+                    let low = if need <= 0 {
+                        0
+                    } else {
+                        (need + slope - 1) / slope
+                    };
+                    (low, length)
+                }
+                // Falling: while 2 (a - b) x <= -need.
+                std::cmp::Ordering::Less => {
+                    if need > 0 {
+                        continue;
+                    }
+                    let slope = 2 * (a - b);
+                    (0, (-need / slope + 1).min(length))
+                }
+            };
+            let at = (i128::from(from) - start).max(low);
+            if at < high {
+                return u64::try_from(start + at).ok().map(Duration::from_nanos);
+            }
+        }
+        None
+    }
+}
+
+/// Which user of a staged closed workload a task is, and the stages it follows.
+struct Active {
+    profile: Arc<UserProfile>,
+    index: usize,
+}
+
+impl Active {
+    fn next(&self, from: Duration) -> Option<Duration> {
+        self.profile.next_active(self.index, from)
     }
 }
 
@@ -257,18 +520,21 @@ fn seconds(value: f64) -> Duration {
 /// the requests in flight itself, as a set of futures (no task per request: spawning one is
 /// an aligned allocation and a trip through the scheduler, and an open-loop run sends
 /// hundreds of thousands). The task counts as in flight until its last request has ended.
-fn spawn_open<S: Service>(shared: Arc<Shared<S>>, mut rng: SimRng, gaps: Gaps) {
+/// Requests are sent before `end` only.
+fn spawn_open<S: Service>(shared: Arc<Shared<S>>, mut rng: SimRng, mut gaps: Gaps, end: Duration) {
     let engine = Arc::clone(&shared.engine);
     engine.in_flight.enter();
     tokio::spawn(async move {
         let engine = &shared.engine;
-        let end = engine.timing.duration;
         let mut requests = FuturesUnordered::new();
         // Settle state of finished requests, for the next ones.
         let mut spares = Vec::new();
         let mut sent: u64 = 0;
-        let mut intended = gaps.arrival(0, Duration::ZERO, &mut rng);
-        let mut arrival = (intended < end).then(|| engine.clock.sleep_until(intended));
+        let first = gaps.arrival(0, Duration::ZERO, &mut rng);
+        let mut intended = first.unwrap_or(end);
+        let mut arrival = first
+            .filter(|at| *at < end)
+            .map(|at| engine.clock.sleep_until(at));
         std::future::poll_fn(|cx| {
             loop {
                 // Run the requests that can make progress (and start the ones just added).
@@ -291,8 +557,11 @@ fn spawn_open<S: Service>(shared: Arc<Shared<S>>, mut rng: SimRng, gaps: Gaps) {
                 // Requests overlap: no caller's own timer.
                 requests.push(shared.request(intended, shared.next_request(), spares.pop(), None));
                 sent += 1;
-                intended = gaps.arrival(sent, intended, &mut rng);
-                arrival = (intended < end).then(|| engine.clock.sleep_until(intended));
+                let next = gaps.arrival(sent, intended, &mut rng);
+                intended = next.unwrap_or(end);
+                arrival = next
+                    .filter(|at| *at < end)
+                    .map(|at| engine.clock.sleep_until(at));
             }
         })
         .await;
@@ -300,7 +569,13 @@ fn spawn_open<S: Service>(shared: Arc<Shared<S>>, mut rng: SimRng, gaps: Gaps) {
     });
 }
 
-fn spawn_user<S: Service>(shared: Arc<Shared<S>>, think: Distribution, rng: Arc<Mutex<SimRng>>) {
+/// One closed-loop user; `active`, for a staged workload, says when it may send.
+fn spawn_user<S: Service>(
+    shared: Arc<Shared<S>>,
+    think: Distribution,
+    rng: Arc<Mutex<SimRng>>,
+    active: Option<Active>,
+) {
     shared.engine.in_flight.enter();
     tokio::spawn(async move {
         let engine = &shared.engine;
@@ -312,25 +587,44 @@ fn spawn_user<S: Service>(shared: Arc<Shared<S>>, think: Distribution, rng: Arc<
             think.sample(&mut *rng.lock().unwrap_or_else(PoisonError::into_inner))
         };
         let end = engine.timing.duration;
-        // When the previous response arrived: the user starts thinking then.
-        let mut answered = engine.clock.now();
+        // When the user starts (again): the first instant it is active.
+        let mut start = match &active {
+            None => Some(engine.clock.now()),
+            Some(active) => active.next(engine.clock.now()),
+        };
         let mut spare = None;
         // One request at a time: the user's calls share one timer.
         let timer = engine.clock.call_timer();
-        // Think, then send -- unless the thinking would end after the sending window.
-        loop {
-            let think = draw();
-            let intended = answered.saturating_add(think);
-            if intended >= end {
-                break;
+        while let Some(started) = start.take() {
+            if started > engine.clock.now() {
+                engine.clock.sleep_until(started).await;
             }
-            if !think.is_zero() {
-                engine.clock.sleep_until(intended).await;
+            // When the previous response arrived: the user starts thinking then.
+            let mut answered = started;
+            // Think, then send -- unless the thinking would end after the sending window, or
+            // (staged) the user is no longer active then.
+            loop {
+                let think = draw();
+                let intended = answered.saturating_add(think);
+                if intended >= end {
+                    break;
+                }
+                if let Some(active) = &active {
+                    let next = active.next(intended);
+                    if next != Some(intended) {
+                        // Stopped: it starts afresh when it is active again.
+                        start = next;
+                        break;
+                    }
+                }
+                if !think.is_zero() {
+                    engine.clock.sleep_until(intended).await;
+                }
+                let request = shared.next_request();
+                (answered, spare) = shared
+                    .request(intended, request, spare, timer.as_ref())
+                    .await;
             }
-            let request = shared.next_request();
-            (answered, spare) = shared
-                .request(intended, request, spare, timer.as_ref())
-                .await;
         }
         engine.in_flight.leave();
     });

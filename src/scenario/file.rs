@@ -289,23 +289,56 @@ pub(super) struct RawWorkload {
     pub(super) timeout: Option<Spanned<Dur>>,
 }
 
-/// `open = { rate = R, arrivals = "poisson" | "constant" }`.
+/// `open = { rate = R, arrivals = "poisson" | "constant" }`, `open = { start_rate = R0,
+/// stages = [...], arrivals = ... }` or `open = { replay = "FILE" }`: which keys go together
+/// is checked after deserializing, so that the message can say which were found.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename = "a table such as { rate = 100.0 }")]
+#[serde(
+    deny_unknown_fields,
+    rename = "a table such as { rate = 100.0 }, { stages = [{ duration = \"1m\", target = 100.0 }] } or { replay = \"arrivals.csv\" }"
+)]
 pub(super) struct RawOpen {
-    pub(super) rate: Spanned<f64>,
+    pub(super) rate: Option<Spanned<f64>>,
     pub(super) arrivals: Option<Spanned<String>>,
+    pub(super) start_rate: Option<Spanned<f64>>,
+    pub(super) stages: Option<Spanned<Vec<Spanned<RawRateStage>>>>,
+    pub(super) replay: Option<Spanned<String>>,
 }
 
-/// `closed = { users = N, think = DIST }`.
+/// One stage of `open.stages`.
+#[derive(Debug, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    rename = "a stage such as { duration = \"1m\", target = 100.0 }"
+)]
+pub(super) struct RawRateStage {
+    pub(super) duration: Spanned<Dur>,
+    pub(super) target: Spanned<f64>,
+}
+
+/// `closed = { users = N, think = DIST }` or `closed = { start_users = N0, stages = [...],
+/// think = DIST }`.
 #[derive(Debug, Deserialize)]
 #[serde(
     deny_unknown_fields,
     rename = "a table such as { users = 10, think = { constant = \"1s\" } }"
 )]
 pub(super) struct RawClosed {
-    pub(super) users: Spanned<i64>,
+    pub(super) users: Option<Spanned<i64>>,
     pub(super) think: Spanned<Distribution>,
+    pub(super) start_users: Option<Spanned<i64>>,
+    pub(super) stages: Option<Spanned<Vec<Spanned<RawUserStage>>>>,
+}
+
+/// One stage of `closed.stages`.
+#[derive(Debug, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    rename = "a stage such as { duration = \"1m\", target = 10 }"
+)]
+pub(super) struct RawUserStage {
+    pub(super) duration: Spanned<Dur>,
+    pub(super) target: Spanned<i64>,
 }
 
 /// `[[faults]]`: exactly one kind key (checked after deserializing), its parameters, and the

@@ -192,7 +192,7 @@ impl Scenario {
     /// Parses and checks a scenario file's text with `overrides` applied to it: each sets its
     /// value in the file before the file is read, in order (a later override of the same key
     /// wins), so the file's rules apply to the values as if the file wrote them. See
-    /// [`Override`].
+    /// [`Override`]. `open.replay` files are read relative to the current directory.
     ///
     /// # Errors
     /// As [`parse`](Self::parse); a mistake in an override's value, or a path the file could
@@ -203,10 +203,21 @@ impl Scenario {
         origin: &str,
         overrides: &[Override],
     ) -> Result<Scenario, ScenarioError> {
+        Scenario::parse_in(text, origin, overrides, Path::new(""))
+    }
+
+    /// As [`parse_with_overrides`](Self::parse_with_overrides), reading `open.replay` files
+    /// relative to `dir` (`""`: the current directory).
+    fn parse_in(
+        text: &str,
+        origin: &str,
+        overrides: &[Override],
+        dir: &Path,
+    ) -> Result<Scenario, ScenarioError> {
         let overlay = Arc::new(Overlay::new(text, overrides));
         let source = Source::parse_overlay(&overlay, origin)?;
         let raw = file::read(&source);
-        let scenario = Scenario::check(raw, &source, &overlay, origin);
+        let scenario = Scenario::check(raw, &source, &overlay, origin, dir);
         source.finish()?;
         scenario.ok_or_else(|| {
             source.error_at_top("", "the file could not be checked: please report this file")
@@ -241,7 +252,12 @@ impl Scenario {
             |name| name.to_string_lossy().into_owned(),
         );
         let text = std::str::from_utf8(&bytes).map_err(|e| error::not_utf8(&origin, &bytes, e))?;
-        Scenario::parse_with_overrides(text, &origin, overrides)
+        Scenario::parse_in(
+            text,
+            &origin,
+            overrides,
+            path.parent().unwrap_or(Path::new("")),
+        )
     }
 
     /// The text of the bundled example, [`bundled_store`](Self::bundled_store)'s file
@@ -491,6 +507,7 @@ impl Scenario {
         source: &Source<'_>,
         overlay: &Arc<Overlay>,
         origin: &str,
+        dir: &Path,
     ) -> Option<Scenario> {
         let text = overlay.text();
         let RawFile {
@@ -532,7 +549,7 @@ impl Scenario {
         let graph = graph::check_graph(source, services.edges, topics.dead_letters);
         let (links, links_complete) = links::check_links(source, &names, text, raw_links);
         let (workloads, workloads_complete) =
-            workloads::check_workloads(source, &names, raw_workloads);
+            workloads::check_workloads(source, &names, raw_workloads, dir);
         if !workloads_complete || broken.contains(&"workloads") {
             // Which services the workloads call is not known.
             unknown.insert(CLIENT.to_string());

@@ -322,7 +322,7 @@ impl Simulation {
         workload: Workload,
         make_request: impl FnMut(&mut SimRng) -> S::Request + Send + 'static,
     ) -> Result<(), BuildError> {
-        workload.validate(name)?;
+        workload.validate(name, self.settings.duration)?;
         if self.workload_names.contains(name) {
             return Err(BuildError::DuplicateWorkload {
                 name: name.to_string(),

@@ -18,6 +18,7 @@ mod faults;
 mod hostile;
 mod idempotency;
 mod limits;
+mod load_shapes;
 mod messaging;
 #[cfg(feature = "cli")]
 mod overrides;

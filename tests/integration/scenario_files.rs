@@ -517,7 +517,7 @@ fn malformed_files_are_located_errors() {
         (
             "workload with neither open nor closed",
             "[services.a]\n[workloads.w]\ntarget = \"a\"\n",
-            "bad.toml:2:1: workloads.w: missing traffic: add open = { rate = R } or closed = { users = N, think = DIST }",
+            "bad.toml:2:1: workloads.w: missing traffic: add open = { rate = R } or closed = { users = N, think = DIST } (or stages of either)",
         ),
         (
             "missing target",
