@@ -14,6 +14,7 @@
 //! latency = { exponential = { mean = "1ms" } }
 //! latency = { normal = { mean = "1ms", std_dev = "200us" } }
 //! latency = { lognormal = { mean = "2ms", std_dev = "1ms" } }
+//! latency = { lognormal = { p50 = "20ms", p99 = "80ms" } }
 //! latency = { pareto = { scale = "1ms", shape = 2.5 } }
 //! latency = { empirical = { samples = ["1ms", "2ms", "7ms"] } }
 //! ```
@@ -57,7 +58,7 @@ const CAP_NANOS: f64 = 1e16;
 /// See the [module documentation](self) for the file format. All `Duration`
 /// fields are (de)serialized as strings with units.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case", deny_unknown_fields)]
+#[serde(rename_all = "snake_case", deny_unknown_fields, from = "Repr")]
 #[non_exhaustive]
 pub enum Distribution {
     /// Always the same duration.
@@ -102,6 +103,16 @@ pub enum Distribution {
         #[serde(with = "crate::duration_format")]
         std_dev: Duration,
     },
+    /// Log-normal fitted to two measured statistics, such as its median and its 99th
+    /// percentile: see [`Distribution::lognormal_fit`], which makes it. Files write it
+    /// `lognormal = { p50 = "20ms", p99 = "80ms" }`, with the same key as
+    /// [`LogNormal`](Self::LogNormal) (a file's `mean` and `std_dev` make that one).
+    #[serde(rename = "lognormal", serialize_with = "serialize_stats")]
+    LogNormalFit {
+        /// The statistics, in the order given. [`validate`](Self::validate) accepts exactly
+        /// two different ones of [`LogNormalStat`].
+        stats: Vec<LogNormalStat>,
+    },
     /// Pareto (heavy-tailed): never below `scale`, with
     /// `P(X > x) = (scale / x)^shape`.
     Pareto {
@@ -120,6 +131,91 @@ pub enum Distribution {
         #[serde(with = "crate::duration_format::vec")]
         samples: Vec<Duration>,
     },
+}
+
+/// A measured statistic of a log-normal distribution, for
+/// [`Distribution::lognormal_fit`]: its mean, the standard deviation of its values, or
+/// one of its percentiles.
+///
+/// ```
+/// use std::time::Duration;
+/// use microsim::LogNormalStat;
+///
+/// let p99 = LogNormalStat::P99(Duration::from_millis(80));
+/// assert_eq!((p99.name(), p99.value()), ("p99", Duration::from_millis(80)));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum LogNormalStat {
+    /// The mean of the values.
+    Mean(Duration),
+    /// The standard deviation of the values (not of their logarithm); goes only with
+    /// [`Mean`](Self::Mean).
+    StdDev(Duration),
+    /// The median: half the values are below it.
+    P50(Duration),
+    /// The 90th percentile.
+    P90(Duration),
+    /// The 99th percentile.
+    P99(Duration),
+    /// The 99.9th percentile.
+    P999(Duration),
+}
+
+/// The standard normal quantiles of 0.9, 0.99 and 0.999 (`Phi(z) = p`), rounded to the
+/// nearest `f64` from 40 digits. A unit test checks them against [`libm::erfc`].
+const Z_P90: f64 = 1.281_551_565_544_600_4;
+const Z_P99: f64 = 2.326_347_874_040_841;
+const Z_P999: f64 = 3.090_232_306_167_813_6;
+
+impl LogNormalStat {
+    /// Its name as a scenario file writes it: `mean`, `std_dev`, `p50`, `p90`, `p99` or
+    /// `p999`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Mean(_) => "mean",
+            Self::StdDev(_) => "std_dev",
+            Self::P50(_) => "p50",
+            Self::P90(_) => "p90",
+            Self::P99(_) => "p99",
+            Self::P999(_) => "p999",
+        }
+    }
+
+    /// The measured value.
+    pub fn value(self) -> Duration {
+        match self {
+            Self::Mean(value)
+            | Self::StdDev(value)
+            | Self::P50(value)
+            | Self::P90(value)
+            | Self::P99(value)
+            | Self::P999(value) => value,
+        }
+    }
+
+    /// For a percentile, the standard normal quantile `z` of its probability.
+    fn z(self) -> Option<f64> {
+        match self {
+            Self::P50(_) => Some(0.0),
+            Self::P90(_) => Some(Z_P90),
+            Self::P99(_) => Some(Z_P99),
+            Self::P999(_) => Some(Z_P999),
+            Self::Mean(_) | Self::StdDev(_) => None,
+        }
+    }
+
+    /// `"lognormal NAME"`, for the bound on lengths.
+    fn parameter(self) -> &'static str {
+        match self {
+            Self::Mean(_) => "lognormal mean",
+            Self::StdDev(_) => "lognormal std_dev",
+            Self::P50(_) => "lognormal p50",
+            Self::P90(_) => "lognormal p90",
+            Self::P99(_) => "lognormal p99",
+            Self::P999(_) => "lognormal p999",
+        }
+    }
 }
 
 /// What is wrong with a [`Distribution`]'s values, as found by
@@ -154,6 +250,86 @@ pub enum DistributionError {
     LogNormalZeroMean {
         /// The given standard deviation.
         std_dev: Duration,
+    },
+    /// A log-normal given by a number of statistics other than two.
+    #[error(
+        "lognormal takes exactly two of mean, p50, p90, p99 and p999 (or mean and std_dev), got {}",
+        listed(given)
+    )]
+    LogNormalStatCount {
+        /// The names of the statistics given.
+        given: Vec<&'static str>,
+    },
+    /// A log-normal given the same statistic twice.
+    #[error("lognormal {stat} is given twice; give two different statistics")]
+    LogNormalStatTwice {
+        /// The statistic's name, e.g. `"p99"`.
+        stat: &'static str,
+    },
+    /// A log-normal given a standard deviation with something other than its mean.
+    #[error(
+        "lognormal std_dev goes only with mean, not with {other}: give mean and std_dev, or \
+         two of mean, p50, p90, p99 and p999"
+    )]
+    LogNormalStdDevWithoutMean {
+        /// The other statistic's name.
+        other: &'static str,
+    },
+    /// A log-normal fitted to a statistic of zero: its values are all above zero.
+    #[error(
+        "lognormal {stat} must be greater than 0s, got 0s: a lognormal's values are all above zero"
+    )]
+    LogNormalZeroStat {
+        /// The statistic's name.
+        stat: &'static str,
+    },
+    /// A log-normal whose higher percentile is not greater than its lower one.
+    #[error(
+        "lognormal {higher} ({}) must be greater than {lower} ({}): a larger percentile cannot \
+         be faster",
+        format_duration(*higher_value),
+        format_duration(*lower_value)
+    )]
+    LogNormalPercentilesOutOfOrder {
+        /// The lower percentile's name, e.g. `"p50"`.
+        lower: &'static str,
+        /// Its value.
+        lower_value: Duration,
+        /// The higher percentile's name, e.g. `"p99"`.
+        higher: &'static str,
+        /// Its value.
+        higher_value: Duration,
+    },
+    /// A log-normal whose mean is not above its median.
+    #[error(
+        "lognormal mean ({}) must be greater than p50 ({}): a lognormal's mean exceeds its median",
+        format_duration(*mean),
+        format_duration(*p50)
+    )]
+    LogNormalMeanNotAboveMedian {
+        /// The given mean.
+        mean: Duration,
+        /// The given median.
+        p50: Duration,
+    },
+    /// A log-normal whose mean is below the least any log-normal with the given percentile
+    /// has: `q * exp(-z^2 / 2)` for the percentile `q` of standard normal quantile `z`.
+    #[error(
+        "lognormal mean ({}) is too small for {stat} ({}): a lognormal with that {stat} has a \
+         mean of at least {}",
+        format_duration(*mean),
+        format_duration(*value),
+        format_duration(*least)
+    )]
+    LogNormalMeanTooSmall {
+        /// The given mean.
+        mean: Duration,
+        /// The percentile's name, e.g. `"p99"`.
+        stat: &'static str,
+        /// The percentile's value.
+        value: Duration,
+        /// The least mean, rounded up to the nanosecond.
+        least: Duration,
     },
     /// A Pareto distribution with a zero scale.
     #[error("pareto scale must be greater than 0s, got 0s")]
@@ -298,6 +474,59 @@ impl Distribution {
         Self::LogNormal { mean, std_dev }
     }
 
+    /// Log-normal fitted to two measured statistics: any two of its mean and its
+    /// percentiles p50, p90, p99 and p999, or its mean and standard deviation (which gives
+    /// the same distribution as [`lognormal`](Self::lognormal)). Not validated: see
+    /// [`validate`](Self::validate), which says why a pair fits no log-normal.
+    ///
+    /// The log-normal's logarithm is normal with mean `mu` and standard deviation `sigma`,
+    /// so its percentile of probability `p` is `q_p = exp(mu + sigma * z_p)`, `z_p` being
+    /// the standard normal quantile (0 for p50, 1.2816 for p90, 2.3263 for p99, 3.0902 for
+    /// p999), and its mean is `exp(mu + sigma^2 / 2)`. From two percentiles,
+    /// `sigma = ln(q_b / q_a) / (z_b - z_a)` and `mu = ln(q_a) - sigma * z_a`: the higher
+    /// percentile must be greater. From the mean `m` and a percentile,
+    /// `sigma^2 / 2 - z_p * sigma - ln(m / q_p) = 0`, so
+    /// `sigma = z_p ± sqrt(z_p^2 + 2 ln(m / q_p))`, and `sigma` must be above zero:
+    ///
+    /// - with p50 (`z = 0`) the mean must be greater than the median;
+    /// - with a higher percentile and a mean above it, one root is positive;
+    /// - with a mean at or below it, both roots are positive if the mean is at least
+    ///   `q_p * exp(-z_p^2 / 2)` (none is, below that). The smaller `sigma` is taken, the
+    ///   distribution of lighter tail: the other has its median below
+    ///   `q_p * exp(-z_p^2)`, under a fifth of p90 and a 220th of p99, which measured
+    ///   latencies seldom are.
+    ///
+    /// `mu` and `sigma` are kept exact, not rounded to a mean and a standard deviation in
+    /// nanoseconds, so the given percentiles are the distribution's own. Its
+    /// [`Display`](std::fmt::Display) shows the statistics as given.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use microsim::{Distribution, LogNormalStat};
+    ///
+    /// let ms = Duration::from_millis;
+    /// let d = Distribution::lognormal_fit(LogNormalStat::P50(ms(20)), LogNormalStat::P99(ms(80)));
+    /// assert_eq!(d.validate(), Ok(()));
+    /// assert_eq!(d.to_string(), "lognormal(p50 20ms, p99 80ms)");
+    /// // sigma = ln 4 / 2.3263, so the mean is 20ms * exp(sigma^2 / 2).
+    /// assert_eq!(d.mean(), Some(Duration::from_nanos(23_885_862)));
+    ///
+    /// let wrong = Distribution::lognormal_fit(LogNormalStat::P50(ms(20)), LogNormalStat::P99(ms(10)));
+    /// assert_eq!(
+    ///     wrong.validate().unwrap_err().to_string(),
+    ///     "lognormal p99 (10ms) must be greater than p50 (20ms): a larger percentile cannot be faster"
+    /// );
+    /// ```
+    pub fn lognormal_fit(a: LogNormalStat, b: LogNormalStat) -> Self {
+        match (a, b) {
+            (LogNormalStat::Mean(mean), LogNormalStat::StdDev(std_dev))
+            | (LogNormalStat::StdDev(std_dev), LogNormalStat::Mean(mean)) => {
+                Self::LogNormal { mean, std_dev }
+            }
+            _ => Self::LogNormalFit { stats: vec![a, b] },
+        }
+    }
+
     /// Pareto with minimum `scale` and tail index `shape`. Not validated:
     /// see [`validate`](Self::validate).
     ///
@@ -400,6 +629,7 @@ impl Distribution {
                     Ok(())
                 }
             }
+            Self::LogNormalFit { stats } => fit(stats).map(|_| ()),
             Self::Pareto { scale, shape } => {
                 if scale.is_zero() {
                     Err(DistributionError::ParetoZeroScale)
@@ -431,6 +661,10 @@ impl Distribution {
             Self::LogNormal { mean, std_dev } => {
                 vec![("lognormal mean", *mean), ("lognormal std_dev", *std_dev)]
             }
+            Self::LogNormalFit { stats } => stats
+                .iter()
+                .map(|stat| (stat.parameter(), stat.value()))
+                .collect(),
             Self::Pareto { scale, .. } => vec![("pareto scale", *scale)],
             Self::Empirical { samples } => samples
                 .iter()
@@ -511,6 +745,14 @@ impl Distribution {
                 let z: f64 = rand_distr::StandardNormal.sample(rng);
                 duration_from_nanos_f64((mu + sigma * z).exp())
             }
+            Self::LogNormalFit { stats } => match fit(stats) {
+                Ok(Fitted::Log { mu, sigma }) => {
+                    let z: f64 = rand_distr::StandardNormal.sample(rng);
+                    duration_from_nanos_f64((mu + sigma * z).exp())
+                }
+                Ok(Fitted::MeanStdDev(given)) => given.sample(rng),
+                Err(_) => Duration::ZERO,
+            },
             Self::Pareto { scale, shape } => {
                 match rand_distr::Pareto::new(nanos::as_f64(*scale), *shape) {
                     Ok(pareto) if !scale.is_zero() && shape.is_finite() => {
@@ -562,6 +804,20 @@ impl Distribution {
                 Some(nanos::to_duration(sum / 2 + sum % 2))
             }
             Self::Exponential { mean } | Self::LogNormal { mean, .. } => Some(*mean),
+            Self::LogNormalFit { stats } => {
+                if let Some(mean) = stats.iter().find_map(|stat| match stat {
+                    LogNormalStat::Mean(mean) => Some(*mean),
+                    _ => None,
+                }) {
+                    return Some(mean);
+                }
+                match fit(stats).ok()? {
+                    Fitted::Log { mu, sigma } => {
+                        Some(duration_from_nanos_f64((mu + sigma * sigma / 2.0).exp()))
+                    }
+                    Fitted::MeanStdDev(given) => given.mean(),
+                }
+            }
             Self::Normal { mean, std_dev } => {
                 if std_dev.is_zero() {
                     return Some(*mean);
@@ -635,6 +891,12 @@ impl Distribution {
                 mean.is_zero() && std_dev.is_zero()
             }
             Self::Empirical { samples } => samples.iter().all(Duration::is_zero),
+            // Every statistic of a fit is above zero, and so are its draws but for rounding;
+            // except a mean and standard deviation, whose rules are the other form's.
+            Self::LogNormalFit { stats } => match fit(stats) {
+                Ok(Fitted::MeanStdDev(given)) => given.is_always_zero(),
+                _ => false,
+            },
             // Their means and scales are above zero, and so are their draws but for rounding.
             Self::Exponential { .. } | Self::Pareto { .. } => false,
         }
@@ -655,6 +917,13 @@ impl fmt::Display for Distribution {
             }
             Self::LogNormal { mean, std_dev } => {
                 write!(f, "lognormal(mean {}, sd {})", d(mean), d(std_dev))
+            }
+            Self::LogNormalFit { stats } => {
+                let given: Vec<String> = stats
+                    .iter()
+                    .map(|stat| format!("{} {}", stat.name(), d(&stat.value())))
+                    .collect();
+                write!(f, "lognormal({})", given.join(", "))
             }
             Self::Pareto { scale, shape } => {
                 write!(f, "pareto(scale {}, shape {shape})", d(scale))
@@ -683,6 +952,229 @@ fn lognormal_params(mean: Duration, std_dev: Duration) -> Option<(f64, f64)> {
     let ratio = s / m;
     let sigma2 = (ratio * ratio).ln_1p();
     Some((m.ln() - sigma2 / 2.0, sigma2.sqrt()))
+}
+
+/// A log-normal fitted to its statistics.
+enum Fitted {
+    /// Its mean and standard deviation, as [`Distribution::LogNormal`] has them.
+    MeanStdDev(Distribution),
+    /// `mu` and `sigma` of its logarithm, in log-nanoseconds.
+    Log { mu: f64, sigma: f64 },
+}
+
+/// The log-normal that has the statistics `stats`, or why none has: the rules of
+/// [`Distribution::LogNormalFit`], whose math [`Distribution::lognormal_fit`] documents.
+fn fit(stats: &[LogNormalStat]) -> Result<Fitted, DistributionError> {
+    let [a, b] = stats else {
+        return Err(DistributionError::LogNormalStatCount {
+            given: stats.iter().map(|stat| stat.name()).collect(),
+        });
+    };
+    let (a, b) = (*a, *b);
+    if a.name() == b.name() {
+        return Err(DistributionError::LogNormalStatTwice { stat: a.name() });
+    }
+    match (a, b) {
+        (LogNormalStat::Mean(mean), LogNormalStat::StdDev(std_dev))
+        | (LogNormalStat::StdDev(std_dev), LogNormalStat::Mean(mean)) => {
+            let given = Distribution::LogNormal { mean, std_dev };
+            return given.validate_shape().map(|()| Fitted::MeanStdDev(given));
+        }
+        (LogNormalStat::StdDev(_), other) | (other, LogNormalStat::StdDev(_)) => {
+            return Err(DistributionError::LogNormalStdDevWithoutMean {
+                other: other.name(),
+            });
+        }
+        _ => {}
+    }
+    if let Some(zero) = [a, b].into_iter().find(|stat| stat.value().is_zero()) {
+        return Err(DistributionError::LogNormalZeroStat { stat: zero.name() });
+    }
+    match (a.z(), b.z()) {
+        (Some(za), Some(zb)) => {
+            // Lower percentile first.
+            let ((lower, z_lower), (higher, z_higher)) = if za < zb {
+                ((a, za), (b, zb))
+            } else {
+                ((b, zb), (a, za))
+            };
+            if higher.value() <= lower.value() {
+                return Err(DistributionError::LogNormalPercentilesOutOfOrder {
+                    lower: lower.name(),
+                    lower_value: lower.value(),
+                    higher: higher.name(),
+                    higher_value: higher.value(),
+                });
+            }
+            let (q_lower, q_higher) = (nanos::as_f64(lower.value()), nanos::as_f64(higher.value()));
+            let sigma = (q_higher / q_lower).ln() / (z_higher - z_lower);
+            Ok(Fitted::Log {
+                mu: q_lower.ln() - sigma * z_lower,
+                sigma,
+            })
+        }
+        (None, Some(z)) => mean_and_percentile(a.value(), b, z),
+        (Some(z), None) => mean_and_percentile(b.value(), a, z),
+        // Two means are the same statistic twice, and a standard deviation is handled.
+        (None, None) => unreachable!("two different statistics, neither a percentile nor std_dev"),
+    }
+}
+
+/// `mu` and `sigma` from the mean and the percentile `stat` of quantile `z`: the smallest
+/// `sigma > 0` with `sigma^2 / 2 - z sigma - ln(mean / q) = 0`.
+fn mean_and_percentile(
+    mean: Duration,
+    stat: LogNormalStat,
+    z: f64,
+) -> Result<Fitted, DistributionError> {
+    let (m, q) = (nanos::as_f64(mean), nanos::as_f64(stat.value()));
+    let sigma = if z == 0.0 {
+        if mean <= stat.value() {
+            return Err(DistributionError::LogNormalMeanNotAboveMedian {
+                mean,
+                p50: stat.value(),
+            });
+        }
+        (2.0 * (m / q).ln()).sqrt()
+    } else {
+        // The mean is least, q exp(-z^2 / 2), at sigma = z.
+        let least = q * (-z * z / 2.0).exp();
+        if m < least {
+            return Err(DistributionError::LogNormalMeanTooSmall {
+                mean,
+                stat: stat.name(),
+                value: stat.value(),
+                least: Duration::from_nanos(least.ceil() as u64),
+            });
+        }
+        // Rounding may make it a hair below zero at the least mean.
+        let root = (z * z + 2.0 * (m / q).ln()).max(0.0).sqrt();
+        if z - root > 0.0 { z - root } else { z + root }
+    };
+    Ok(Fitted::Log {
+        mu: q.ln() - sigma * z,
+        sigma,
+    })
+}
+
+/// `none`, `only p50`, `3: mean, p50 and p99`: the statistics given, for
+/// [`DistributionError::LogNormalStatCount`].
+fn listed(names: &[&str]) -> String {
+    match names {
+        [] => "none".to_string(),
+        [only] => format!("only {only}"),
+        [init @ .., last] => format!("{}: {} and {last}", names.len(), init.join(", ")),
+    }
+}
+
+/// Writes a [`Distribution::LogNormalFit`]'s statistics as a table, each under its name,
+/// in the order given.
+fn serialize_stats<S: serde::Serializer>(
+    stats: &[LogNormalStat],
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    let mut map = serializer.serialize_map(Some(stats.len()))?;
+    for stat in stats {
+        map.serialize_entry(stat.name(), &format_duration(stat.value()))?;
+    }
+    map.end()
+}
+
+/// A distribution as files and JSON write it: as [`Distribution`], but a `lognormal` table
+/// holds any of the statistics of a log-normal, each optional, for
+/// [`Distribution::validate`] to tell which it takes.
+#[derive(serde::Deserialize)]
+#[serde(
+    rename = "Distribution",
+    rename_all = "snake_case",
+    deny_unknown_fields
+)]
+enum Repr {
+    Constant(#[serde(with = "crate::duration_format")] Duration),
+    Uniform {
+        #[serde(with = "crate::duration_format")]
+        min: Duration,
+        #[serde(with = "crate::duration_format")]
+        max: Duration,
+    },
+    Exponential {
+        #[serde(with = "crate::duration_format")]
+        mean: Duration,
+    },
+    Normal {
+        #[serde(with = "crate::duration_format")]
+        mean: Duration,
+        #[serde(with = "crate::duration_format")]
+        std_dev: Duration,
+    },
+    #[serde(rename = "lognormal", alias = "log_normal")]
+    LogNormal(LogNormalRepr),
+    Pareto {
+        #[serde(with = "crate::duration_format")]
+        scale: Duration,
+        shape: f64,
+    },
+    Empirical {
+        #[serde(with = "crate::duration_format::vec")]
+        samples: Vec<Duration>,
+    },
+}
+
+/// The statistics a `lognormal` table may hold. Its name is what a file is told to write
+/// when it writes something else.
+#[derive(serde::Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    rename = "a table of two of mean, p50, p90, p99 and p999, or of mean and std_dev"
+)]
+struct LogNormalRepr {
+    #[serde(default, with = "crate::duration_format::option")]
+    mean: Option<Duration>,
+    #[serde(default, with = "crate::duration_format::option")]
+    std_dev: Option<Duration>,
+    #[serde(default, with = "crate::duration_format::option")]
+    p50: Option<Duration>,
+    #[serde(default, with = "crate::duration_format::option")]
+    p90: Option<Duration>,
+    #[serde(default, with = "crate::duration_format::option")]
+    p99: Option<Duration>,
+    #[serde(default, with = "crate::duration_format::option")]
+    p999: Option<Duration>,
+}
+
+impl From<Repr> for Distribution {
+    fn from(repr: Repr) -> Self {
+        match repr {
+            Repr::Constant(value) => Self::Constant(value),
+            Repr::Uniform { min, max } => Self::Uniform { min, max },
+            Repr::Exponential { mean } => Self::Exponential { mean },
+            Repr::Normal { mean, std_dev } => Self::Normal { mean, std_dev },
+            Repr::LogNormal(LogNormalRepr {
+                mean: Some(mean),
+                std_dev: Some(std_dev),
+                p50: None,
+                p90: None,
+                p99: None,
+                p999: None,
+            }) => Self::LogNormal { mean, std_dev },
+            Repr::LogNormal(given) => Self::LogNormalFit {
+                stats: [
+                    given.mean.map(LogNormalStat::Mean),
+                    given.std_dev.map(LogNormalStat::StdDev),
+                    given.p50.map(LogNormalStat::P50),
+                    given.p90.map(LogNormalStat::P90),
+                    given.p99.map(LogNormalStat::P99),
+                    given.p999.map(LogNormalStat::P999),
+                ]
+                .into_iter()
+                .flatten()
+                .collect(),
+            },
+            Repr::Pareto { scale, shape } => Self::Pareto { scale, shape },
+            Repr::Empirical { samples } => Self::Empirical { samples },
+        }
+    }
 }
 
 /// Rounds `nanos` to the nearest nanosecond, clamped to
@@ -789,6 +1281,258 @@ mod tests {
         let zero = Distribution::lognormal(Duration::ZERO, Duration::ZERO);
         assert!(zero.validate().is_ok());
         assert_eq!(zero.sample(&mut rng(1)), Duration::ZERO);
+    }
+
+    fn p(kind: fn(Duration) -> LogNormalStat, millis: f64) -> LogNormalStat {
+        kind(ms(millis))
+    }
+
+    /// `mu` and `sigma` of a fit that must succeed.
+    fn log_params(stats: &[LogNormalStat]) -> (f64, f64) {
+        match fit(stats) {
+            Ok(Fitted::Log { mu, sigma }) => (mu, sigma),
+            Ok(Fitted::MeanStdDev(d)) => panic!("{d}: not a fit of mu and sigma"),
+            Err(e) => panic!("{stats:?}: {e}"),
+        }
+    }
+
+    /// The quantiles are those of the standard normal: their upper tails, `erfc(z / sqrt 2) /
+    /// 2`, are 0.1, 0.01 and 0.001 to a few parts in 10^16 (a wrong 15th digit of z99 would
+    /// move its tail by 2.7 parts in 10^15), and they agree with the published digits.
+    #[test]
+    fn z_values_are_the_normal_quantiles() {
+        for (z, tail, published) in [
+            (Z_P90, 0.1, 1.281_551_565_544_600_4),
+            (Z_P99, 0.01, 2.326_347_874_040_840_8),
+            (Z_P999, 0.001, 3.090_232_306_167_813),
+        ] {
+            let computed = 0.5 * libm::erfc(z / std::f64::consts::SQRT_2);
+            assert!(
+                ((computed - tail) / tail).abs() < 2e-15,
+                "z {z}: tail {computed}, want {tail}"
+            );
+            assert!((z - published).abs() <= 1e-15, "z {z} against {published}");
+        }
+        assert_eq!(LogNormalStat::P50(ms(1.0)).z(), Some(0.0));
+    }
+
+    /// The conversions against values worked out by hand (in f64, from the formulas in
+    /// `lognormal_fit`'s documentation), in log-nanoseconds.
+    #[test]
+    fn lognormal_fit_conversions_match_hand_computed_values() {
+        use LogNormalStat as S;
+        let close = |what: &str, got: f64, want: f64| {
+            assert!(
+                (got - want).abs() <= 1e-12 * want.abs(),
+                "{what}: got {got:?}, want {want:?}"
+            );
+        };
+        // p50 20ms, p99 80ms: sigma = ln 4 / z99, mu = ln(2e7), exactly the median.
+        let (mu, sigma) = log_params(&[p(S::P50, 20.0), p(S::P99, 80.0)]);
+        close("sigma", sigma, 0.595_910_171_728_492_4);
+        assert_eq!(mu, 2e7f64.ln(), "the median is the given p50");
+        close("p99", (mu + sigma * Z_P99).exp(), 8e7);
+        // Either order gives the same distribution.
+        assert_eq!(log_params(&[p(S::P99, 80.0), p(S::P50, 20.0)]), (mu, sigma));
+        // p90 50ms, p99 100ms: sigma = ln 2 / (z99 - z90), median exp(mu) = 21.366104 ms.
+        let (mu, sigma) = log_params(&[p(S::P90, 50.0), p(S::P99, 100.0)]);
+        close("sigma", sigma, 0.663_428_052_839_870_4);
+        close("median", mu.exp(), 21_366_104.098_852_08);
+        // mean 25ms, p50 20ms: sigma = sqrt(2 ln 1.25).
+        let (mu, sigma) = log_params(&[p(S::Mean, 25.0), p(S::P50, 20.0)]);
+        close("sigma", sigma, 0.668_047_230_836_577_6);
+        assert_eq!(mu, 2e7f64.ln());
+        // mean 100ms above p99 80ms: one positive root, z + sqrt(z^2 + 2 ln 1.25).
+        let (_, sigma) = log_params(&[p(S::Mean, 100.0), p(S::P99, 80.0)]);
+        close("sigma", sigma, 4.746_715_931_523_578);
+        // mean 30ms below p99 80ms: the roots z -+ sqrt(z^2 + 2 ln(3/8)) are 0.46887 and
+        // 4.18383, both fitting both statistics; the smaller is taken.
+        let (mu, sigma) = log_params(&[p(S::Mean, 30.0), p(S::P99, 80.0)]);
+        close("sigma", sigma, 0.468_866_804_142_445_5);
+        let other = 4.183_828_943_939_236;
+        let other_mu = 8e7f64.ln() - other * Z_P99;
+        for (mu, sigma) in [(mu, sigma), (other_mu, other)] {
+            close("mean", (mu + sigma * sigma / 2.0).exp(), 3e7);
+            close("p99", (mu + sigma * Z_P99).exp(), 8e7);
+        }
+        // The other puts the median below p99 * exp(-z^2), a 224th of it.
+        assert!(other_mu.exp() < 8e7 * (-Z_P99 * Z_P99).exp());
+        // At the least mean, q exp(-z^2 / 2) = 5.344561058 ms, the roots meet at z; rounded
+        // up to the nanosecond it is 1.8e-7 above, where they are z -+ sqrt(2 ln(1 + 1.8e-7)).
+        let least = 8e7 * (-Z_P99 * Z_P99 / 2.0).exp();
+        close("least mean", least, 5_344_561.058_133_936);
+        let (_, sigma) = log_params(&[S::Mean(Duration::from_nanos(5_344_562)), p(S::P99, 80.0)]);
+        close(
+            "sigma at the least mean",
+            sigma,
+            Z_P99 - (2.0 * (5_344_562.0 / least).ln()).sqrt(),
+        );
+        assert!((sigma - Z_P99).abs() < 1e-3);
+        // The mean as given is the mean; without one it is exp(mu + sigma^2 / 2).
+        let given = Distribution::lognormal_fit(p(S::Mean, 30.0), p(S::P99, 80.0));
+        assert_eq!(given.mean(), Some(ms(30.0)));
+        let fitted = Distribution::lognormal_fit(p(S::P50, 20.0), p(S::P99, 80.0));
+        assert_eq!(fitted.mean(), Some(Duration::from_nanos(23_885_862)));
+    }
+
+    /// Draws follow the fit. N = 200,000 draws: the sample median's standard error is
+    /// sqrt(p(1-p)/N) * q sigma / phi(z) = 0.17% of it, the p99's 0.5% (the density of a
+    /// lognormal at q_p is phi(z_p) / (q_p sigma)); the tolerances, 1% and 2%, are four
+    /// standard errors or more. The mean's is sd / sqrt(N) = 0.15%, within 1%.
+    #[test]
+    fn lognormal_fit_draws_have_the_given_percentiles() {
+        use LogNormalStat as S;
+        let d = Distribution::lognormal_fit(p(S::P50, 20.0), p(S::P99, 80.0));
+        let xs = draw(&d, N, 21);
+        assert!(xs.iter().all(|&x| x > 0.0));
+        assert_close("p50", quantile(&xs, 0.5), 20.0, 0.01);
+        assert_close("p99", quantile(&xs, 0.99), 80.0, 0.02);
+        let (mean, _) = mean_sd(&xs);
+        assert_close("mean", mean, 23.885_862, 0.01);
+        let d = Distribution::lognormal_fit(p(S::Mean, 30.0), p(S::P90, 40.0));
+        let xs = draw(&d, N, 22);
+        let (mean, _) = mean_sd(&xs);
+        assert_close("mean", mean, 30.0, 0.01);
+        // The p90's standard error is 0.3% here.
+        assert_close("p90", quantile(&xs, 0.9), 40.0, 0.015);
+    }
+
+    #[test]
+    fn lognormal_fit_of_mean_and_std_dev_is_the_mean_and_std_dev_form() {
+        use LogNormalStat as S;
+        let classic = Distribution::lognormal(ms(2.0), ms(1.0));
+        assert_eq!(
+            Distribution::lognormal_fit(p(S::Mean, 2.0), p(S::StdDev, 1.0)),
+            classic
+        );
+        assert_eq!(
+            Distribution::lognormal_fit(p(S::StdDev, 1.0), p(S::Mean, 2.0)),
+            classic
+        );
+        // Written as the variant, it draws the same too, and keeps the form's rules.
+        let spelt = Distribution::LogNormalFit {
+            stats: vec![p(S::Mean, 2.0), p(S::StdDev, 1.0)],
+        };
+        let (a, b) = (draw(&spelt, 100, 5), draw(&classic, 100, 5));
+        assert_eq!(a, b);
+        assert_eq!(spelt.mean(), Some(ms(2.0)));
+        let zero = Distribution::LogNormalFit {
+            stats: vec![S::Mean(Duration::ZERO), S::StdDev(Duration::ZERO)],
+        };
+        assert!(zero.is_always_zero());
+        assert_eq!(
+            Distribution::LogNormalFit {
+                stats: vec![S::Mean(Duration::ZERO), p(S::StdDev, 1.0)],
+            }
+            .validate(),
+            Err(DistributionError::LogNormalZeroMean { std_dev: ms(1.0) })
+        );
+    }
+
+    #[test]
+    fn lognormal_fit_errors_say_why() {
+        use LogNormalStat as S;
+        let fit_of = |stats: Vec<LogNormalStat>| Distribution::LogNormalFit { stats };
+        let cases = [
+            (
+                fit_of(vec![p(S::P50, 20.0), p(S::P99, 10.0)]),
+                "lognormal p99 (10ms) must be greater than p50 (20ms): a larger percentile \
+                 cannot be faster",
+            ),
+            (
+                fit_of(vec![p(S::P999, 20.0), p(S::P90, 20.0)]),
+                "lognormal p999 (20ms) must be greater than p90 (20ms): a larger percentile \
+                 cannot be faster",
+            ),
+            (
+                fit_of(vec![p(S::P99, 20.0), p(S::P99, 30.0)]),
+                "lognormal p99 is given twice; give two different statistics",
+            ),
+            (
+                fit_of(vec![p(S::Mean, 20.0), p(S::Mean, 20.0)]),
+                "lognormal mean is given twice; give two different statistics",
+            ),
+            (
+                fit_of(vec![]),
+                "lognormal takes exactly two of mean, p50, p90, p99 and p999 (or mean and \
+                 std_dev), got none",
+            ),
+            (
+                fit_of(vec![p(S::P50, 20.0)]),
+                "lognormal takes exactly two of mean, p50, p90, p99 and p999 (or mean and \
+                 std_dev), got only p50",
+            ),
+            (
+                fit_of(vec![p(S::Mean, 30.0), p(S::P50, 20.0), p(S::P99, 80.0)]),
+                "lognormal takes exactly two of mean, p50, p90, p99 and p999 (or mean and \
+                 std_dev), got 3: mean, p50 and p99",
+            ),
+            (
+                fit_of(vec![p(S::P50, 20.0), p(S::StdDev, 5.0)]),
+                "lognormal std_dev goes only with mean, not with p50: give mean and std_dev, \
+                 or two of mean, p50, p90, p99 and p999",
+            ),
+            (
+                fit_of(vec![p(S::Mean, 20.0), p(S::P50, 20.0)]),
+                "lognormal mean (20ms) must be greater than p50 (20ms): a lognormal's mean \
+                 exceeds its median",
+            ),
+            (
+                fit_of(vec![p(S::P50, 20.0), p(S::Mean, 15.0)]),
+                "lognormal mean (15ms) must be greater than p50 (20ms): a lognormal's mean \
+                 exceeds its median",
+            ),
+            (
+                fit_of(vec![
+                    S::Mean(Duration::from_nanos(5_344_561)),
+                    p(S::P99, 80.0),
+                ]),
+                "lognormal mean (5344.561us) is too small for p99 (80ms): a lognormal with \
+                 that p99 has a mean of at least 5344.562us",
+            ),
+            (
+                fit_of(vec![S::P50(Duration::ZERO), p(S::P99, 80.0)]),
+                "lognormal p50 must be greater than 0s, got 0s: a lognormal's values are all \
+                 above zero",
+            ),
+            (
+                fit_of(vec![p(S::Mean, 1.0), S::P90(Duration::ZERO)]),
+                "lognormal p90 must be greater than 0s, got 0s: a lognormal's values are all \
+                 above zero",
+            ),
+        ];
+        let mut rng = rng(23);
+        for (d, want) in cases {
+            assert_eq!(d.validate().unwrap_err().to_string(), want, "{d}");
+            // An invalid fit is nothing: no draws, no mean, never said to be zero.
+            assert_eq!(d.sample(&mut rng), Duration::ZERO, "{d}");
+            assert!(!d.is_always_zero() && !d.is_zero(), "{d}");
+        }
+        // Too long is a bound on lengths: the shape is still one (as for every kind).
+        let long = fit_of(vec![
+            p(S::P50, 1.0),
+            S::P99(Duration::from_secs(876_001 * 3600)),
+        ]);
+        assert_eq!(
+            long.validate().unwrap_err().to_string(),
+            "lognormal p99 must be at most 876000h (100 years: the clock counts 584 years, and a \
+             run adds durations together), got 3153603600s"
+        );
+        // A mean that is too small is told for p90 and p999 as well, and at the least one
+        // the fit holds.
+        for (stat, z) in [(S::P90 as fn(_) -> _, Z_P90), (S::P999, Z_P999)] {
+            let q = ms(100.0);
+            let least = Duration::from_nanos((1e8 * (-z * z / 2.0).exp()).ceil() as u64);
+            let below = fit_of(vec![S::Mean(least - Duration::from_nanos(1)), stat(q)]);
+            assert!(
+                matches!(
+                    below.validate(),
+                    Err(DistributionError::LogNormalMeanTooSmall { least: l, .. }) if l == least
+                ),
+                "{below}"
+            );
+            assert_eq!(fit_of(vec![S::Mean(least), stat(q)]).validate(), Ok(()));
+        }
     }
 
     #[test]
@@ -919,6 +1663,7 @@ mod tests {
             Distribution::exponential(ms(1.0)),
             Distribution::normal(ms(1.0), ms(1.0)),
             Distribution::lognormal(ms(1.0), ms(3.0)),
+            Distribution::lognormal_fit(LogNormalStat::P50(ms(1.0)), LogNormalStat::P99(ms(3.0))),
             Distribution::pareto(ms(1.0), 1.5),
             Distribution::empirical([ms(1.0), ms(2.0), ms(3.0)]),
         ];
@@ -959,6 +1704,7 @@ mod tests {
             Distribution::normal(zero, ms),
             Distribution::exponential(ms),
             Distribution::lognormal(ms, ms),
+            Distribution::lognormal_fit(LogNormalStat::Mean(ms * 2), LogNormalStat::P50(ms)),
             Distribution::pareto(ms, 2.0),
             Distribution::empirical([zero, ms]),
         ];
@@ -1103,6 +1849,20 @@ mod tests {
                 r#"{"lognormal":{"mean":"2ms","std_dev":"1ms"}}"#,
             ),
             (
+                Distribution::lognormal_fit(
+                    LogNormalStat::P50(ms(20.0)),
+                    LogNormalStat::P99(ms(80.0)),
+                ),
+                r#"{"lognormal":{"p50":"20ms","p99":"80ms"}}"#,
+            ),
+            (
+                Distribution::lognormal_fit(
+                    LogNormalStat::Mean(ms(3.0)),
+                    LogNormalStat::P999(ms(9.0)),
+                ),
+                r#"{"lognormal":{"mean":"3ms","p999":"9ms"}}"#,
+            ),
+            (
                 Distribution::pareto(ms(1.0), 2.5),
                 r#"{"pareto":{"scale":"1ms","shape":2.5}}"#,
             ),
@@ -1122,6 +1882,19 @@ mod tests {
             .unwrap(),
             Distribution::lognormal(ms(2.0), ms(1.0))
         );
+        // The statistics are kept in the files' order of keys, whatever order is written.
+        assert_eq!(
+            serde_json::from_str::<Distribution>(r#"{"lognormal":{"p99":"80ms","p50":"20ms"}}"#)
+                .unwrap(),
+            Distribution::lognormal_fit(LogNormalStat::P50(ms(20.0)), LogNormalStat::P99(ms(80.0)))
+        );
+        // Whatever else a lognormal table holds is kept for `validate` to judge.
+        assert_eq!(
+            serde_json::from_str::<Distribution>(r#"{"lognormal":{"std_dev":"1ms"}}"#).unwrap(),
+            Distribution::LogNormalFit {
+                stats: vec![LogNormalStat::StdDev(ms(1.0))]
+            }
+        );
     }
 
     #[test]
@@ -1136,6 +1909,8 @@ mod tests {
         assert!(err(r#"{"gamma":{"mean":"1ms"}}"#).contains("unknown variant"));
         assert!(err(r#"{"uniform":{"min":"1ms"}}"#).contains("missing field `max`"));
         assert!(err(r#"{"exponential":{"mean":"1 sec"}}"#).contains("unknown unit"));
+        assert!(err(r#"{"lognormal":{"p50":"1ms","p95":"2ms"}}"#).contains("unknown field `p95`"));
+        assert!(err(r#"{"lognormal":{"p50":20}}"#).contains("has no unit"));
     }
 
     #[test]
@@ -1151,6 +1926,20 @@ mod tests {
             (
                 Distribution::lognormal(ms(2.0), ms(1.0)),
                 "lognormal(mean 2ms, sd 1ms)",
+            ),
+            (
+                Distribution::lognormal_fit(
+                    LogNormalStat::P50(ms(20.0)),
+                    LogNormalStat::P99(ms(80.0)),
+                ),
+                "lognormal(p50 20ms, p99 80ms)",
+            ),
+            (
+                Distribution::lognormal_fit(
+                    LogNormalStat::P999(ms(90.0)),
+                    LogNormalStat::Mean(ms(3.0)),
+                ),
+                "lognormal(p999 90ms, mean 3ms)",
             ),
             (
                 Distribution::pareto(ms(1.0), 2.5),

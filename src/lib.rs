@@ -164,7 +164,7 @@ pub use rand;
 pub use balancer::Balancer;
 pub use capacity::Capacity;
 pub use clock::ClockKind;
-pub use distribution::Distribution;
+pub use distribution::{Distribution, LogNormalStat};
 pub use error::{
     BuildError, CallError, FieldError, FieldPath, PathSegment, ServiceError, SimulationError,
 };

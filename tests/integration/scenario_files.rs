@@ -492,7 +492,8 @@ fn malformed_files_are_located_errors() {
         (
             "missing parameter of a distribution",
             "[services.a]\nwork = { lognormal = { mean = \"1ms\" } }\n",
-            "bad.toml:2:22: services.a.work.lognormal: missing key \"std_dev\"",
+            "bad.toml:2:8: services.a.work: lognormal takes exactly two of mean, p50, p90, p99 \
+             and p999 (or mean and std_dev), got only mean",
         ),
         (
             "invalid distribution parameters",
