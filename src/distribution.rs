@@ -162,6 +162,11 @@ pub enum LogNormalStat {
     P999(Duration),
 }
 
+/// The names of the percentiles a log-normal takes, as files write them (a scenario file
+/// that writes one where a kind of distribution goes is told where it belongs).
+#[cfg(feature = "scenario")]
+pub(crate) const LOGNORMAL_PERCENTILES: [&str; 4] = ["p50", "p90", "p99", "p999"];
+
 /// The standard normal quantiles of 0.9, 0.99 and 0.999 (`Phi(z) = p`), rounded to the
 /// nearest `f64` from 40 digits. A unit test checks them against [`libm::erfc`].
 const Z_P90: f64 = 1.281_551_565_544_600_4;
@@ -493,7 +498,7 @@ impl Distribution {
     /// - with a mean at or below it, both roots are positive if the mean is at least
     ///   `q_p * exp(-z_p^2 / 2)` (none is, below that). The smaller `sigma` is taken, the
     ///   distribution of lighter tail: the other has its median below
-    ///   `q_p * exp(-z_p^2)`, under a fifth of p90 and a 220th of p99, which measured
+    ///   `q_p * exp(-z_p^2)`, under a fifth of p90 and a 224th of p99, which measured
     ///   latencies seldom are.
     ///
     /// `mu` and `sigma` are kept exact, not rounded to a mean and a standard deviation in
@@ -574,7 +579,9 @@ impl Distribution {
     ///
     /// Returns a [`DistributionError`] when a uniform's `min` is greater than
     /// its `max`, an exponential's mean is zero, a lognormal's mean is zero
-    /// while its standard deviation is not, a Pareto's scale is zero or its
+    /// while its standard deviation is not, a lognormal fitted to statistics
+    /// ([`lognormal_fit`](Self::lognormal_fit)) is given other than two different
+    /// ones, or ones that no lognormal has, a Pareto's scale is zero or its
     /// shape is not a finite number greater than zero, or an empirical
     /// distribution has no samples. Constant and normal distributions are
     /// always valid (a normal with zero standard deviation is a constant).
@@ -1314,6 +1321,14 @@ mod tests {
             assert!((z - published).abs() <= 1e-15, "z {z} against {published}");
         }
         assert_eq!(LogNormalStat::P50(ms(1.0)).z(), Some(0.0));
+        // The percentiles that scenario files' hints name are these.
+        #[cfg(feature = "scenario")]
+        {
+            use LogNormalStat as S;
+            let percentiles = [S::P50, S::P90, S::P99, S::P999].map(|stat| stat(ms(1.0)));
+            assert!(percentiles.iter().all(|stat| stat.z().is_some()));
+            assert_eq!(percentiles.map(LogNormalStat::name), LOGNORMAL_PERCENTILES);
+        }
     }
 
     /// The conversions against values worked out by hand (in f64, from the formulas in

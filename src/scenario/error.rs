@@ -416,6 +416,7 @@ impl<'a> Source<'a> {
                          put `{key} = [...]` before the first [table] header"
                     ));
                 }
+                message.push_str(&lognormal_hint(expected, &[key.as_str()]));
                 message
             }
             // A string where a table naming one of the kinds was expected.
@@ -448,12 +449,17 @@ impl<'a> Source<'a> {
             Problem::FloatOutOfRange(written) => {
                 format!("number {written} is too large for a 64-bit float")
             }
-            Problem::KindCount { name, kinds, found } => format!(
-                "a {} names exactly one kind ({}), found {}",
-                name.to_lowercase(),
-                either_of(&spellings_once(kinds)),
-                if *found == 0 { "none" } else { "more than one" }
-            ),
+            Problem::KindCount { name, kinds, found } => {
+                let keys = self.keys_at(path);
+                let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+                format!(
+                    "a {} names exactly one kind ({}), found {}{}",
+                    name.to_lowercase(),
+                    either_of(&spellings_once(kinds)),
+                    if *found == 0 { "none" } else { "more than one" },
+                    lognormal_hint(kinds, &keys)
+                )
+            }
             Problem::Custom(message) => message.clone(),
         };
         self.located(
@@ -461,6 +467,33 @@ impl<'a> Source<'a> {
             FieldPath::from_segments(path.to_vec()).to_string(),
             message,
         )
+    }
+
+    /// The keys of the table at `path` in the file, if it writes one there.
+    fn keys_at(&self, path: &[PathSegment]) -> Vec<String> {
+        let mut table = Some(self.tree.get_ref());
+        let mut value: Option<&DeValue<'_>> = None;
+        for segment in path {
+            let next = match (segment, table, value) {
+                (PathSegment::Key(key), Some(table), _) => table
+                    .iter()
+                    .find(|(k, _)| k.get_ref() == key)
+                    .map(|(_, v)| v),
+                (PathSegment::Index(index), _, Some(DeValue::Array(array))) => array.get(*index),
+                _ => None,
+            };
+            let Some(next) = next else {
+                return Vec::new();
+            };
+            value = Some(next.get_ref());
+            table = match next.get_ref() {
+                DeValue::Table(inner) => Some(inner),
+                _ => None,
+            };
+        }
+        table
+            .map(|table| table.keys().map(|key| key.get_ref().to_string()).collect())
+            .unwrap_or_default()
     }
 
     fn located(&self, span: &Range<usize>, key: String, message: String) -> ScenarioError {
@@ -703,6 +736,30 @@ fn spellings_once<'n>(names: &[&'n str]) -> Vec<&'n str> {
         .collect()
 }
 
+/// For a distribution's table (whose kinds are `kinds`) holding percentiles of a lognormal
+/// among `keys` (`p99` where a kind was expected): where they go.
+fn lognormal_hint(kinds: &[&str], keys: &[&str]) -> String {
+    if !kinds.contains(&"lognormal") {
+        return String::new();
+    }
+    let percentiles: Vec<&str> = keys
+        .iter()
+        .copied()
+        .filter(|key| crate::distribution::LOGNORMAL_PERCENTILES.contains(key))
+        .collect();
+    let (names, are) = match percentiles.as_slice() {
+        [] => return String::new(),
+        [one] => (
+            (*one).to_string(),
+            "is a statistic of a lognormal: write it",
+        ),
+        many => (all_of(many), "are statistics of a lognormal: write them"),
+    };
+    format!(
+        "; {names} {are} inside its table, e.g. {{ lognormal = {{ p50 = \"20ms\", p99 = \"80ms\" }} }}"
+    )
+}
+
 /// `a, b or c`.
 fn either_of(names: &[&str]) -> String {
     joined(names, " or ")
@@ -767,6 +824,23 @@ mod tests {
         );
         assert_eq!(all_of(&["min", "max"]), "min and max");
         assert_eq!(all_of(&["mean"]), "mean");
+    }
+
+    #[test]
+    fn percentiles_where_a_kind_goes_are_told_to_go_in_a_lognormal() {
+        let kinds = ["constant", "lognormal", "pareto"];
+        let example = " inside its table, e.g. { lognormal = { p50 = \"20ms\", p99 = \"80ms\" } }";
+        assert_eq!(
+            lognormal_hint(&kinds, &["p99"]),
+            format!("; p99 is a statistic of a lognormal: write it{example}")
+        );
+        assert_eq!(
+            lognormal_hint(&kinds, &["lognormal", "p50", "p999"]),
+            format!("; p50 and p999 are statistics of a lognormal: write them{example}")
+        );
+        // A mean is also an exponential's; other enums are not distributions.
+        assert_eq!(lognormal_hint(&kinds, &["mean", "constant"]), "");
+        assert_eq!(lognormal_hint(&["retry", "hedge"], &["p99"]), "");
     }
 
     #[test]

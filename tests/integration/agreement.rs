@@ -116,6 +116,7 @@ struct Row {
 }
 
 fn rows() -> Vec<Row> {
+    use microsim::LogNormalStat::{Mean, P50, P90, P99, P999, StdDev};
     let s = Duration::from_secs;
     let row = |name, rust, place, toml, reason| Row {
         name,
@@ -643,6 +644,142 @@ fn rows() -> Vec<Row> {
              retry = { max_attempts = 3, budget = { ratio = 0.2 } }\n\
              circuit_breaker = { window_calls = 50, minimum_calls = 20 }\nbulkhead = 25\n\
              rate_limit = { per_second = 100.0 }\nhedge = { percentile = 95.0 }",
+            None,
+        ),
+        // A lognormal given by two measured statistics.
+        row(
+            "a lognormal from its p50 and p99",
+            link(Distribution::lognormal_fit(P50(ms(20)), P99(ms(80)))),
+            In::Tables,
+            "[[links]]\nfrom = \"client\"\nto = \"api\"\nlatency = { lognormal = { p50 = \"20ms\", p99 = \"80ms\" } }",
+            None,
+        ),
+        row(
+            "a lognormal from its mean and p999",
+            link(Distribution::lognormal_fit(Mean(ms(3)), P999(ms(90)))),
+            In::Tables,
+            "[[links]]\nfrom = \"client\"\nto = \"api\"\nlatency = { lognormal = { mean = \"3ms\", p999 = \"90ms\" } }",
+            None,
+        ),
+        row(
+            "a lognormal whose p99 is below its p50",
+            link(Distribution::lognormal_fit(P50(ms(20)), P99(ms(10)))),
+            In::Tables,
+            "[[links]]\nfrom = \"client\"\nto = \"api\"\nlatency = { lognormal = { p50 = \"20ms\", p99 = \"10ms\" } }",
+            Some(
+                "lognormal p99 (10ms) must be greater than p50 (20ms): a larger percentile cannot be faster",
+            ),
+        ),
+        row(
+            "a lognormal whose p999 equals its p90",
+            link(Distribution::lognormal_fit(P999(ms(20)), P90(ms(20)))),
+            In::Tables,
+            "[[links]]\nfrom = \"client\"\nto = \"api\"\nlatency = { lognormal = { p90 = \"20ms\", p999 = \"20ms\" } }",
+            Some(
+                "lognormal p999 (20ms) must be greater than p90 (20ms): a larger percentile cannot be faster",
+            ),
+        ),
+        row(
+            "a lognormal of one statistic",
+            link(Distribution::LogNormalFit {
+                stats: vec![P50(ms(20))],
+            }),
+            In::Tables,
+            "[[links]]\nfrom = \"client\"\nto = \"api\"\nlatency = { lognormal = { p50 = \"20ms\" } }",
+            Some(
+                "lognormal takes exactly two of mean, p50, p90, p99 and p999 (or mean and std_dev), got only p50",
+            ),
+        ),
+        row(
+            "a lognormal of three statistics",
+            link(Distribution::LogNormalFit {
+                stats: vec![Mean(ms(30)), P50(ms(20)), P99(ms(80))],
+            }),
+            In::Tables,
+            "[[links]]\nfrom = \"client\"\nto = \"api\"\nlatency = { lognormal = { mean = \"30ms\", p50 = \"20ms\", p99 = \"80ms\" } }",
+            Some(
+                "lognormal takes exactly two of mean, p50, p90, p99 and p999 (or mean and std_dev), got 3: \
+                 mean, p50 and p99",
+            ),
+        ),
+        row(
+            "a lognormal with no statistics",
+            link(Distribution::LogNormalFit { stats: vec![] }),
+            In::Tables,
+            "[[links]]\nfrom = \"client\"\nto = \"api\"\nlatency = { lognormal = {} }",
+            Some(
+                "lognormal takes exactly two of mean, p50, p90, p99 and p999 (or mean and std_dev), got none",
+            ),
+        ),
+        row(
+            "a lognormal mean equal to its p50",
+            link(Distribution::lognormal_fit(Mean(ms(20)), P50(ms(20)))),
+            In::Tables,
+            "[[links]]\nfrom = \"client\"\nto = \"api\"\nlatency = { lognormal = { mean = \"20ms\", p50 = \"20ms\" } }",
+            Some(
+                "lognormal mean (20ms) must be greater than p50 (20ms): a lognormal's mean exceeds its median",
+            ),
+        ),
+        row(
+            "a lognormal mean too small for its p99",
+            link(Distribution::lognormal_fit(Mean(ms(2)), P99(ms(80)))),
+            In::Tables,
+            "[[links]]\nfrom = \"client\"\nto = \"api\"\nlatency = { lognormal = { mean = \"2ms\", p99 = \"80ms\" } }",
+            Some(
+                "lognormal mean (2ms) is too small for p99 (80ms): a lognormal with that p99 has a mean of \
+                 at least 5344.562us",
+            ),
+        ),
+        row(
+            "a lognormal mean at the least its p99 allows",
+            link(Distribution::lognormal_fit(
+                Mean(Duration::from_nanos(5_344_562)),
+                P99(ms(80)),
+            )),
+            In::Tables,
+            "[[links]]\nfrom = \"client\"\nto = \"api\"\nlatency = { lognormal = { mean = \"5344.562us\", p99 = \"80ms\" } }",
+            None,
+        ),
+        row(
+            "a lognormal std_dev with a percentile",
+            link(Distribution::lognormal_fit(P90(ms(3)), StdDev(ms(1)))),
+            In::Tables,
+            "[[links]]\nfrom = \"client\"\nto = \"api\"\nlatency = { lognormal = { std_dev = \"1ms\", p90 = \"3ms\" } }",
+            Some(
+                "lognormal std_dev goes only with mean, not with p90: give mean and std_dev, or two of mean, \
+                 p50, p90, p99 and p999",
+            ),
+        ),
+        row(
+            "a lognormal p50 of zero",
+            link(Distribution::lognormal_fit(
+                P50(Duration::ZERO),
+                P99(ms(80)),
+            )),
+            In::Tables,
+            "[[links]]\nfrom = \"client\"\nto = \"api\"\nlatency = { lognormal = { p50 = \"0s\", p99 = \"80ms\" } }",
+            Some(
+                "lognormal p50 must be greater than 0s, got 0s: a lognormal's values are all above zero",
+            ),
+        ),
+        row(
+            "a lognormal p99 past the bound",
+            link(Distribution::lognormal_fit(
+                P50(ms(1)),
+                P99(s(900_000 * 3600)),
+            )),
+            In::Tables,
+            "[[links]]\nfrom = \"client\"\nto = \"api\"\nlatency = { lognormal = { p50 = \"1ms\", p99 = \"900000h\" } }",
+            Some(
+                "lognormal p99 must be at most 876000h (100 years: the clock counts 584 years, and a run adds \
+                 durations together), got 3240000000s",
+            ),
+        ),
+        row(
+            "a lognormal mean and std_dev, the other way to write them",
+            link(Distribution::lognormal_fit(StdDev(ms(1)), Mean(ms(2)))),
+            In::Tables,
+            "[[links]]\nfrom = \"client\"\nto = \"api\"\nlatency = { lognormal = { std_dev = \"1ms\", mean = \"2ms\" } }",
             None,
         ),
     ]

@@ -22,6 +22,7 @@ mod load_shapes;
 mod messaging;
 #[cfg(feature = "cli")]
 mod overrides;
+mod percentiles;
 mod real_time;
 mod resilience;
 mod routing;
