@@ -354,11 +354,19 @@ impl<'a> Source<'a> {
             return self.unlisted_error(message.into());
         }
         let key = path.to_string();
-        let mut span = None;
-        let mut value: Option<&DeValue<'_>> = None;
+        match self.deepest(path.segments()).0 {
+            Some(found) => self.located(&found.span(), key, message.into()),
+            None => self.error_at_top(&key, message),
+        }
+    }
+
+    /// The deepest value the file writes along `path`, and how many of its segments lead
+    /// there (`None`, 0: not even the first).
+    fn deepest(&self, path: &[PathSegment]) -> (Option<&Spanned<DeValue<'_>>>, usize) {
+        let mut found: Option<&Spanned<DeValue<'_>>> = None;
         let mut table = Some(self.tree.get_ref());
-        for segment in path.segments() {
-            let next = match (segment, table, value) {
+        for (depth, segment) in path.iter().enumerate() {
+            let next = match (segment, table, found.map(Spanned::get_ref)) {
                 (PathSegment::Key(key), Some(table), _) => table
                     .iter()
                     .find(|(k, _)| k.get_ref() == key)
@@ -366,18 +374,16 @@ impl<'a> Source<'a> {
                 (PathSegment::Index(index), _, Some(DeValue::Array(array))) => array.get(*index),
                 _ => None,
             };
-            let Some(next) = next else { break };
-            span = Some(next.span());
-            value = Some(next.get_ref());
+            let Some(next) = next else {
+                return (found, depth);
+            };
+            found = Some(next);
             table = match next.get_ref() {
                 DeValue::Table(inner) => Some(inner),
                 _ => None,
             };
         }
-        match span {
-            Some(span) => self.located(&span, key, message.into()),
-            None => self.error_at_top(&key, message),
-        }
+        (found, path.len())
     }
 
     /// An error that will only be counted, not listed: not located.
@@ -471,26 +477,14 @@ impl<'a> Source<'a> {
 
     /// The keys of the table at `path` in the file, if it writes one there.
     fn keys_at(&self, path: &[PathSegment]) -> Vec<String> {
-        let mut table = Some(self.tree.get_ref());
-        let mut value: Option<&DeValue<'_>> = None;
-        for segment in path {
-            let next = match (segment, table, value) {
-                (PathSegment::Key(key), Some(table), _) => table
-                    .iter()
-                    .find(|(k, _)| k.get_ref() == key)
-                    .map(|(_, v)| v),
-                (PathSegment::Index(index), _, Some(DeValue::Array(array))) => array.get(*index),
-                _ => None,
-            };
-            let Some(next) = next else {
-                return Vec::new();
-            };
-            value = Some(next.get_ref());
-            table = match next.get_ref() {
+        let table = match self.deepest(path) {
+            (_, depth) if depth < path.len() => None,
+            (None, _) => Some(self.tree.get_ref()),
+            (Some(found), _) => match found.get_ref() {
                 DeValue::Table(inner) => Some(inner),
                 _ => None,
-            };
-        }
+            },
+        };
         table
             .map(|table| table.keys().map(|key| key.get_ref().to_string()).collect())
             .unwrap_or_default()

@@ -266,7 +266,7 @@ fn bind(
     handles: &BTreeMap<String, ServiceHandle<Script>>,
     topics: &BTreeMap<String, TopicHandle<()>>,
 ) -> Option<Script> {
-    let list = |steps: &[StepSpec]| script_of(steps, handles, topics);
+    let list = |steps: &[StepSpec]| self::script(None, steps, handles, topics);
     Some(match step {
         StepSpec::Call(name) => script.call(handles.get(name)?),
         StepSpec::Send(name) => script.send(handles.get(name)?),
@@ -294,12 +294,4 @@ fn bind(
         ),
         StepSpec::Repeat(times, steps) => script.repeat(*times, list(steps)?),
     })
-}
-
-fn script_of(
-    steps: &[StepSpec],
-    handles: &BTreeMap<String, ServiceHandle<Script>>,
-    topics: &BTreeMap<String, TopicHandle<()>>,
-) -> Option<Script> {
-    script(None, steps, handles, topics)
 }
