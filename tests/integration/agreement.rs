@@ -13,8 +13,8 @@ use std::time::Duration;
 use microsim::policy::{Backoff, CallPolicy, CircuitBreaker, Hedge, RateLimit, Retry, RetryBudget};
 use microsim::scenario::{Scenario, ScenarioError};
 use microsim::{
-    Balancer, BuildError, Capacity, Distribution, Fault, Simulation, SimulationBuilder, Topic,
-    WhenFull, Workload,
+    Balancer, BuildError, Capacity, Distribution, Fault, Simulation, SimulationBuilder, Stage,
+    Topic, WhenFull, Workload,
 };
 
 use crate::support::{Worker, ms};
@@ -103,6 +103,16 @@ fn breaker(breaker: CircuitBreaker) -> Result<(), BuildError> {
 
 fn retry(retry: Retry) -> Result<(), BuildError> {
     policy(CallPolicy::new().retry(retry))
+}
+
+/// `open = { replay = "FILE" }` for a file of `times` written once per test run, named by
+/// its absolute path (replay files are otherwise read beside the scenario file). Rejected
+/// replays are not rows: the file's errors name the line of the file as well.
+fn replay_file(times: &str) -> &'static str {
+    let path = std::env::temp_dir().join(format!("microsim-agreement-{}.csv", std::process::id()));
+    std::fs::write(&path, times).expect("a temporary file");
+    let text = format!("open = {{ replay = {:?} }}", path.display().to_string());
+    Box::leak(text.into_boxed_str())
 }
 
 /// One setting, both ways: the Rust API's result, where the file writes it, what it writes,
@@ -644,6 +654,153 @@ fn rows() -> Vec<Row> {
              retry = { max_attempts = 3, budget = { ratio = 0.2 } }\n\
              circuit_breaker = { window_calls = 50, minimum_calls = 20 }\nbulkhead = 25\n\
              rate_limit = { per_second = 100.0 }\nhedge = { percentile = 95.0 }",
+            None,
+        ),
+        // Load that changes: stages of rates or users, and replayed times.
+        row(
+            "a ramp up from nothing and down again",
+            workload(Workload::poisson_stages(
+                0.0,
+                [Stage::new(s(5), 100.0), Stage::new(s(5), 0.0)],
+            )),
+            In::Workload,
+            "open = { start_rate = 0.0, stages = [{ duration = \"5s\", target = 100.0 }, { duration = \"5s\", target = 0.0 }] }",
+            None,
+        ),
+        row(
+            "paced stages",
+            workload(Workload::constant_stages(10.0, [Stage::new(s(10), 20.0)])),
+            In::Workload,
+            "open = { start_rate = 10.0, stages = [{ duration = \"10s\", target = 20.0 }], arrivals = \"constant\" }",
+            None,
+        ),
+        row(
+            "stages longer than the run",
+            workload(Workload::poisson_stages(
+                1.0,
+                [Stage::new(s(6), 10.0), Stage::new(s(5), 10.0)],
+            )),
+            In::Workload,
+            "open = { start_rate = 1.0, stages = [{ duration = \"6s\", target = 10.0 }, { duration = \"5s\", target = 10.0 }] }",
+            Some(
+                "the stages last 11s in all, longer than simulation.duration 10s: no request is sent \
+                 after the duration, so the last stages would be cut; lengthen the duration or \
+                 shorten the stages",
+            ),
+        ),
+        row(
+            "no stages",
+            workload(Workload::poisson_stages(1.0, [])),
+            In::Workload,
+            "open = { start_rate = 1.0, stages = [] }",
+            Some("stages must hold at least one stage such as { duration = \"1m\", target = 100 }"),
+        ),
+        row(
+            "a stage that lasts no time",
+            workload(Workload::poisson_stages(1.0, [Stage::new(s(0), 10.0)])),
+            In::Workload,
+            "open = { stages = [{ duration = \"0s\", target = 10.0 }] }",
+            Some("duration must be greater than 0s"),
+        ),
+        row(
+            "a negative stage target",
+            workload(Workload::poisson_stages(
+                0.0,
+                [Stage::new(s(1), 10.0), Stage::new(s(1), -1.0)],
+            )),
+            In::Workload,
+            "open = { stages = [{ duration = \"1s\", target = 10.0 }, { duration = \"1s\", target = -1.0 }] }",
+            Some("target must be a finite number of requests per second >= 0, got -1"),
+        ),
+        row(
+            "a negative start rate",
+            workload(Workload::poisson_stages(-1.0, [Stage::new(s(1), 10.0)])),
+            In::Workload,
+            "open = { start_rate = -1.0, stages = [{ duration = \"1s\", target = 10.0 }] }",
+            Some("start_rate must be a finite number of requests per second >= 0, got -1"),
+        ),
+        row(
+            "stages whose rate is zero throughout",
+            workload(Workload::poisson_stages(
+                0.0,
+                [Stage::new(s(1), 0.0), Stage::new(s(1), 0.0)],
+            )),
+            In::Workload,
+            "open = { stages = [{ duration = \"1s\", target = 0.0 }, { duration = \"1s\", target = 0.0 }] }",
+            Some(
+                "the rate is 0 from start_rate to every stage's target: the workload would send nothing",
+            ),
+        ),
+        row(
+            "users in stages",
+            workload(Workload::closed_stages(
+                0,
+                Distribution::constant(ms(100)),
+                [Stage::new(s(5), 10), Stage::new(s(5), 0)],
+            )),
+            In::Workload,
+            "closed = { think = { constant = \"100ms\" }, stages = [{ duration = \"5s\", target = 10 }, { duration = \"5s\", target = 0 }] }",
+            None,
+        ),
+        row(
+            "users that are zero in every stage",
+            workload(Workload::closed_stages(
+                0,
+                Distribution::constant(ms(100)),
+                [Stage::new(s(5), 0)],
+            )),
+            In::Workload,
+            "closed = { start_users = 0, think = { constant = \"100ms\" }, stages = [{ duration = \"5s\", target = 0 }] }",
+            Some(
+                "the users are 0 from start_users to every stage's target: the workload would send nothing",
+            ),
+        ),
+        row(
+            "a stage of a million and one users",
+            workload(Workload::closed_stages(
+                1,
+                Distribution::constant(ms(100)),
+                [Stage::new(s(5), 1_000_001)],
+            )),
+            In::Workload,
+            "closed = { start_users = 1, think = { constant = \"100ms\" }, stages = [{ duration = \"5s\", target = 1000001 }] }",
+            Some(
+                "target must be at most 1000000 (each user is a task of its own; an open workload sends any rate from one), got 1000001",
+            ),
+        ),
+        row(
+            "a start of a million and one users",
+            workload(Workload::closed_stages(
+                1_000_001,
+                Distribution::constant(ms(100)),
+                [Stage::new(s(5), 1)],
+            )),
+            In::Workload,
+            "closed = { start_users = 1000001, think = { constant = \"100ms\" }, stages = [{ duration = \"5s\", target = 1 }] }",
+            Some(
+                "start_users must be at most 1000000 (each user is a task of its own; an open workload sends any rate from one), got 1000001",
+            ),
+        ),
+        row(
+            "user stages longer than the run",
+            workload(Workload::closed_stages(
+                1,
+                Distribution::constant(ms(100)),
+                [Stage::new(s(20), 1)],
+            )),
+            In::Workload,
+            "closed = { start_users = 1, think = { constant = \"100ms\" }, stages = [{ duration = \"20s\", target = 1 }] }",
+            Some(
+                "the stages last 20s in all, longer than simulation.duration 10s: no request is sent \
+                 after the duration, so the last stages would be cut; lengthen the duration or \
+                 shorten the stages",
+            ),
+        ),
+        row(
+            "replayed times, some past the run",
+            workload(Workload::replay([0, 250, 250, 12_000].map(ms))),
+            In::Workload,
+            replay_file("0\n250ms\n\"250ms\"\n12\n"),
             None,
         ),
         // A lognormal given by two measured statistics.
