@@ -298,6 +298,14 @@ pub enum BuildError {
         /// What is wrong.
         reason: String,
     },
+    /// An invariant's name is empty or used by another invariant of the simulation.
+    #[error("invariant {invariant:?}: {reason}")]
+    InvalidInvariant {
+        /// The name it was added under.
+        invariant: String,
+        /// What is wrong.
+        reason: String,
+    },
     /// A simulation setting is out of range.
     #[error("simulation: {reason}")]
     InvalidSetting {
@@ -337,7 +345,8 @@ impl BuildError {
             | BuildError::InvalidFault { reason, .. }
             | BuildError::InvalidPolicy { reason, .. }
             | BuildError::InvalidSetting { reason, .. }
-            | BuildError::InvalidSubscription { reason, .. } => reason.clone(),
+            | BuildError::InvalidSubscription { reason, .. }
+            | BuildError::InvalidInvariant { reason, .. } => reason.clone(),
             other => other.to_string(),
         }
     }

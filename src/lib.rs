@@ -107,6 +107,10 @@
 //! - **Faults** ([`fault`]): [`Simulation::add_fault`] slows a service down, adds latency to a
 //!   link, aborts a fraction of calls, loses messages, partitions two services or crashes a
 //!   replica, for a window of simulated time.
+//! - **Business invariants** ([`invariant`]): [`Simulation::add_invariant`] gives a check
+//!   over the model's own state (stock, a payment ledger, orders shared through
+//!   `Arc<Mutex<..>>`) that runs when a completed run has drained; the report counts its
+//!   violations and keeps the first messages ("order 17: charged twice", [`InvariantReport`]).
 //! - **Scenario files** (`scenario`, feature `scenario`): the same engine from a TOML file,
 //!   and the `microsim` command (feature `cli`).
 //!
@@ -140,6 +144,7 @@ mod error;
 pub mod fault;
 pub mod idempotency;
 mod interrupt;
+pub mod invariant;
 mod link;
 mod message;
 pub mod metrics;
@@ -170,6 +175,7 @@ pub use error::{
 };
 pub use fault::{Fault, FaultKind};
 pub use interrupt::InterruptHandle;
+pub use invariant::InvariantReport;
 pub use message::{RequestId, RequestMeta, TraceContext};
 pub use node::CLIENT;
 pub use policy::CallPolicy;

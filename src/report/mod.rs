@@ -74,6 +74,7 @@ use serde::ser::SerializeStruct;
 use serde::{Deserialize, Serialize, Serializer};
 
 use crate::clock::ClockKind;
+use crate::invariant::InvariantReport;
 use crate::metrics::LatencySummary;
 
 // The text tables: `Report`'s `Display`.
@@ -137,6 +138,12 @@ pub struct Report {
     /// What each call policy did, by pair: `"caller -> callee"` (empty without policies).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub policies: BTreeMap<String, crate::policy::PolicyReport>,
+    /// What each business invariant's check found at the end of the run, in the order the
+    /// invariants were added ([`Simulation::add_invariant`](crate::Simulation::add_invariant)).
+    /// Empty without invariants, and for an interrupted run, whose checks do not run (work
+    /// still in flight would read as violations); absent from the JSON then.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub invariants: Vec<InvariantReport>,
 }
 
 /// One replica's share of its service's work.
@@ -622,7 +629,28 @@ impl Report {
             topics: BTreeMap::new(),
             faults: Vec::new(),
             policies: BTreeMap::new(),
+            invariants: Vec::new(),
         }
+    }
+
+    /// Whether every invariant's check found no violation ([`InvariantReport::holds`]). True
+    /// without invariants, so also for an interrupted run, which checks none: see
+    /// [`interrupted_at`](Self::interrupted_at).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use microsim::{ClockKind, InvariantReport, Report};
+    ///
+    /// let mut report = Report::new(1, ClockKind::Virtual);
+    /// assert!(report.invariants_hold());
+    /// let mut stock = InvariantReport::new("stock never negative");
+    /// stock.record("sku 12: stock -1 after order 40");
+    /// report.invariants.push(stock);
+    /// assert!(!report.invariants_hold());
+    /// ```
+    pub fn invariants_hold(&self) -> bool {
+        self.invariants.iter().all(InvariantReport::holds)
     }
 
     /// The report as pretty-printed JSON.
@@ -1065,6 +1093,14 @@ mod tests {
             );
             report.faults.push(fault);
         }
+
+        let mut invariant = crate::InvariantReport::new("no double charge");
+        invariant.record("order 3: charged twice");
+        report.invariants.push(invariant);
+        assert_eq!(
+            serde_json::to_string(&report.invariants).unwrap(),
+            r#"[{"name":"no double charge","violations":1,"examples":["order 3: charged twice"]}]"#
+        );
 
         // Read back through serde's flattening, every figure is where it was.
         assert_eq!(Report::from_json(&report.to_json()).unwrap(), report);

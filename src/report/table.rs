@@ -1,9 +1,9 @@
 //! The report as text: the aligned plain-text tables that [`Report`] prints as.
 //!
 //! A title line, then one table per section -- workloads, services, topics and their
-//! subscriptions, call policies, faults -- each left out when it has no rows. Every table has a
-//! left-aligned name column and right-aligned figures; latencies are milliseconds with three
-//! decimals. The layout is part of what users read and compare between runs: it is
+//! subscriptions, call policies, faults, invariants -- each left out when it has no rows. Every
+//! table has a left-aligned name column and right-aligned figures; latencies are milliseconds
+//! with three decimals. The layout is part of what users read and compare between runs: it is
 //! deterministic, and changes to it are deliberate.
 
 use std::fmt::{self, Write as _};
@@ -27,6 +27,30 @@ fn causes(by_cause: &std::collections::BTreeMap<String, u64>) -> String {
         0 => format!("by cause: {}", shown.join(", ")),
         _ => format!("by cause: {} and {more} more", shown.join(", ")),
     }
+}
+
+/// How many violations' messages the table shows per invariant; the JSON has up to
+/// [`InvariantReport::MAX_EXAMPLES`](crate::InvariantReport::MAX_EXAMPLES).
+const SHOWN_EXAMPLES: usize = 3;
+
+/// The note below a violated invariant's row: its first examples, a line each (a message's
+/// own lines indented under it), and how many more violations there were.
+fn violations(invariant: &crate::InvariantReport) -> String {
+    let mut lines: Vec<String> = invariant
+        .examples
+        .iter()
+        .take(SHOWN_EXAMPLES)
+        .map(|example| example.replace('\n', "\n    "))
+        .collect();
+    let shown = u64::try_from(lines.len()).unwrap_or(u64::MAX);
+    let more = invariant.violations.saturating_sub(shown);
+    if more > 0 && lines.is_empty() {
+        // A report read from JSON written by hand may count violations without messages.
+        lines.push(format!("{more} without a message kept"));
+    } else if more > 0 {
+        lines.push(format!("and {more} more"));
+    }
+    lines.join("\n  ")
 }
 
 fn clock_name(clock: ClockKind) -> &'static str {
@@ -111,8 +135,9 @@ fn ms(value: f64) -> String {
 }
 
 impl fmt::Display for Report {
-    /// A plain-text table: a title line, then one row per workload and one
-    /// per service (a section is left out when it has no rows). Latencies are
+    /// A plain-text table: a title line, then one row per workload, one per
+    /// service, and so on, down to one per invariant with the first messages of
+    /// its violations below it (a section is left out when it has no rows). Latencies are
     /// in milliseconds with 3 decimals; a workload's crashed and error counts
     /// are shown on a line below its row when non-zero. The output is
     /// deterministic and has no trailing newline.
@@ -445,6 +470,23 @@ impl fmt::Display for Report {
                 &rows,
             )?;
         }
+
+        if !self.invariants.is_empty() {
+            let rows: Vec<Row> = self
+                .invariants
+                .iter()
+                .map(|invariant| Row {
+                    name: invariant.name.clone(),
+                    cells: vec![
+                        invariant.violations.to_string(),
+                        if invariant.holds() { "ok" } else { "VIOLATED" }.to_string(),
+                    ],
+                    note: (!invariant.holds()).then(|| violations(invariant)),
+                })
+                .collect();
+            f.write_str("\n")?;
+            write_table(f, "invariant", &["violations", "status"], "", &rows)?;
+        }
         Ok(())
     }
 }
@@ -590,6 +632,59 @@ mod tests {
         assert!(text.contains("breaker: open at 2.500 s"), "{text}");
         let fault = line_starting(&text, "crash api replica 0");
         assert!(fault.contains("never") && fault.ends_with('7'), "{fault}");
+    }
+
+    #[test]
+    fn display_shows_invariants_with_three_examples() {
+        let mut report = sample();
+        report
+            .invariants
+            .push(crate::InvariantReport::new("no double charge"));
+        let mut shipment = crate::InvariantReport::new("no double shipment");
+        for order in [17, 40, 41, 52, 60] {
+            shipment.record(format!(
+                "order {order}: shipped at 1.2 s, shipped again at 1.5 s"
+            ));
+        }
+        report.invariants.push(shipment);
+        let mut multiline = crate::InvariantReport::new("an invariant with a long long name");
+        multiline.record("order 3:\ncharged twice");
+        report.invariants.push(multiline);
+        let text = report.to_string();
+
+        assert!(text.contains("\n\ninvariant "), "{text}");
+        let header = line_starting(&text, "invariant ");
+        assert!(header.ends_with("violations    status"), "{header}");
+        let holds = line_starting(&text, "no double charge ");
+        assert_eq!(end_of(header, "violations"), end_of(holds, "0"));
+        assert!(holds.ends_with("  ok"), "{holds}");
+        let violated = line_starting(&text, "no double shipment ");
+        assert_eq!(end_of(header, "violations"), end_of(violated, "5"));
+        assert!(violated.ends_with("  VIOLATED"), "{violated}");
+        assert!(
+            text.contains(
+                "\nno double shipment           5  VIOLATED\
+             \n  order 17: shipped at 1.2 s, shipped again at 1.5 s\
+             \n  order 40: shipped at 1.2 s, shipped again at 1.5 s\
+             \n  order 41: shipped at 1.2 s, shipped again at 1.5 s\
+             \n  and 2 more\
+             \nan invariant with a long long name\
+             \n                             1  VIOLATED\
+             \n  order 3:\
+             \n    charged twice"
+            ),
+            "{text}"
+        );
+        assert!(text.ends_with("charged twice"));
+
+        // Counted without a message: only a report read from JSON can be so.
+        report.invariants = vec![crate::InvariantReport {
+            violations: 2,
+            ..crate::InvariantReport::new("bare")
+        }];
+        assert!(report.to_string().ends_with("\n  2 without a message kept"));
+        report.invariants.clear();
+        assert!(!report.to_string().contains("invariant"));
     }
 
     #[test]

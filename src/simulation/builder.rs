@@ -152,6 +152,7 @@ impl SimulationBuilder {
             topics: Vec::new(),
             faults: Vec::new(),
             policies: BTreeMap::new(),
+            invariants: Vec::new(),
             names: BTreeSet::new(),
             workload_names: BTreeSet::new(),
             subscriptions: BTreeSet::new(),

@@ -20,6 +20,7 @@ use crate::distribution::Distribution;
 use crate::error::{BuildError, FieldError, FieldPath};
 use crate::fault::Fault;
 use crate::interrupt::InterruptHandle;
+use crate::invariant::Invariant;
 use crate::node::CLIENT;
 use crate::policy::CallPolicy;
 use crate::progress::Progress;
@@ -80,6 +81,8 @@ pub struct Simulation {
     topics: Vec<Box<dyn TopicEntry + Send>>,
     faults: Vec<Fault>,
     policies: BTreeMap<(String, String), CallPolicy>,
+    /// The checks to run at the end of a completed run, in the order added.
+    invariants: Vec<Invariant>,
     /// The names of the services and topics (dead-letter topics included): one namespace.
     names: BTreeSet<String>,
     workload_names: BTreeSet<String>,
@@ -104,6 +107,10 @@ impl std::fmt::Debug for Simulation {
             .field(
                 "workloads",
                 &self.workloads.iter().map(|w| w.name()).collect::<Vec<_>>(),
+            )
+            .field(
+                "invariants",
+                &self.invariants.iter().map(|i| i.name()).collect::<Vec<_>>(),
             )
             .finish()
     }
@@ -547,6 +554,93 @@ impl Simulation {
         }
         self.policies.insert(key, policy);
         Ok(())
+    }
+
+    /// Adds a business invariant named `name`: `check` runs once at the end of the run and
+    /// returns the violations it finds, a message each (naming the order and what happened to
+    /// it, say). The report counts them and keeps the first
+    /// [`InvariantReport::MAX_EXAMPLES`](crate::InvariantReport::MAX_EXAMPLES) messages, in
+    /// [`Report::invariants`](crate::Report::invariants), in the order the invariants were
+    /// added; its table shows them.
+    ///
+    /// The checks run after every request has ended and the services are shut down, in the
+    /// order added, and only when the run completed: not when it was interrupted
+    /// ([`InterruptHandle`]), because orders still in flight at that instant would read as
+    /// violations, and not when it failed with an error. A check that panics counts as one
+    /// violation, `the check panicked: MESSAGE`, and the run goes on to the next check and its
+    /// report. See [`invariant`](crate::invariant) for more.
+    ///
+    /// The state a check reads is the model's own, shared with its services, typically
+    /// through an `Arc<Mutex<..>>`:
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// use std::time::Duration;
+    /// use microsim::{Capacity, Context, Service, ServiceError, Simulation, Workload};
+    ///
+    /// /// Takes orders and counts them.
+    /// struct Orders {
+    ///     taken: Arc<Mutex<u64>>,
+    /// }
+    ///
+    /// impl Service for Orders {
+    ///     type Request = ();
+    ///     type Response = ();
+    ///     type State = ();
+    ///     fn init_state(&self) {}
+    ///
+    ///     async fn handle(&self, ctx: &Context<Self>, _: ()) -> Result<(), ServiceError> {
+    ///         ctx.work_for(Duration::from_millis(1)).await;
+    ///         *self.taken.lock().unwrap() += 1;
+    ///         Ok(())
+    ///     }
+    /// }
+    ///
+    /// let taken = Arc::new(Mutex::new(0_u64));
+    /// let mut sim = Simulation::builder().duration(Duration::from_secs(1)).build()?;
+    /// let orders = sim.add_service("orders", Orders { taken: Arc::clone(&taken) }, Capacity::workers(1))?;
+    /// sim.add_workload("checkout", &orders, Workload::constant_rate(100.0), |_| ())?;
+    ///
+    /// let counted = Arc::clone(&taken);
+    /// sim.add_invariant("every order taken", move || {
+    ///     let taken = *counted.lock().unwrap();
+    ///     if taken == 100 { Vec::new() } else { vec![format!("{taken} of 100 orders taken")] }
+    /// })?;
+    /// sim.add_invariant("at most 60 orders", move || {
+    ///     let taken = *taken.lock().unwrap();
+    ///     (61..=taken).map(|order| format!("order {order} is past the stock of 60")).collect()
+    /// })?;
+    ///
+    /// let report = sim.run()?;
+    /// assert_eq!(report.invariants[0].violations, 0);
+    /// assert!(report.invariants[0].holds());
+    /// assert_eq!(report.invariants[1].violations, 40);
+    /// assert_eq!(report.invariants[1].examples[0], "order 61 is past the stock of 60");
+    /// assert!(!report.invariants_hold());
+    /// println!("{report}"); // ends with a section of invariants
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`BuildError::InvalidInvariant`] for an empty name, or one another invariant of this
+    /// simulation has: the report shows each invariant by its name.
+    pub fn add_invariant(
+        &mut self,
+        name: &str,
+        check: impl FnOnce() -> Vec<String> + Send + 'static,
+    ) -> Result<(), BuildError> {
+        let reason = if name.is_empty() {
+            "the name is empty: give the invariant a name, which the report shows it by"
+        } else if self.invariants.iter().any(|added| added.name() == name) {
+            "another invariant has this name: give each its own, which the report shows it by"
+        } else {
+            self.invariants.push(Invariant::new(name, check));
+            return Ok(());
+        };
+        Err(BuildError::InvalidInvariant {
+            invariant: name.to_string(),
+            reason: reason.to_string(),
+        })
     }
 
     /// Checks that every link names known endpoints.

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use crate::clock::{Clock, Halt, RunLimits};
 use crate::error::SimulationError;
+use crate::invariant::Invariant;
 use crate::link::{CLIENT, Links};
 use crate::node::NodeId;
 use crate::policy::Policies;
@@ -17,7 +18,8 @@ use super::Simulation;
 
 impl Simulation {
     /// Runs the simulation to the end of its duration, waits for every request in flight to
-    /// end, and returns the report.
+    /// end, checks the invariants ([`add_invariant`](Self::add_invariant)) unless the run was
+    /// interrupted, and returns the report.
     ///
     /// On the virtual clock this takes as long as the computation does, not the simulated
     /// duration; on the real clock it takes the duration (plus the drain).
@@ -59,6 +61,7 @@ impl Simulation {
             topics,
             faults,
             policies,
+            invariants,
             progress,
             interrupt,
             ..
@@ -197,6 +200,13 @@ impl Simulation {
         if let Some(error) = halted {
             return Err(error);
         }
+        // The model's state is final now. An interrupted run's is not: work still in flight
+        // would read as violations, so its invariants are not checked.
+        let invariants = if interrupted {
+            Vec::new()
+        } else {
+            invariants.into_iter().map(Invariant::check).collect()
+        };
         // An interrupted run measured up to the instant it stopped at.
         let measured_end = if interrupted {
             drained_at.min(settings.duration)
@@ -229,6 +239,7 @@ impl Simulation {
             topics,
             faults: engine.faults.report(),
             policies: engine.policies.report(),
+            invariants,
         })
     }
 }
