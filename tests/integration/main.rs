@@ -17,6 +17,7 @@ mod faults;
 #[cfg(feature = "cli")]
 mod hostile;
 mod idempotency;
+mod invariants;
 mod limits;
 mod load_shapes;
 mod messaging;
