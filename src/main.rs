@@ -136,6 +136,14 @@ fn check(file: &Path, overrides: &[Override]) -> Result<(), String> {
     Ok(())
 }
 
+/// The last lines of a run of the bundled store.
+const STORE_NEXT: &str = "\nThis is the store of `cargo run --release --example store`, which also keeps its \
+books (stock, payments, orders, shipments).\n\
+The same checkout with calls, events or both, under faults, with its business invariants: \
+`cargo run --release --example store_compare`.\n\
+A Black Friday ramp to three times its capacity, with and without load shedding: \
+`cargo run --release --example black_friday`.";
+
 fn run(
     file: Option<&Path>,
     overrides: &[Override],
@@ -193,6 +201,10 @@ fn run(
         }
         Some(JsonOut::Stdout) => print_stdout(&report.to_json())?,
         None => print_stdout(&report.to_string())?,
+    }
+    if file.is_none() && !matches!(json, Some(path) if path == Path::new("-")) {
+        // The bundled store is the examples' store: say where its story goes on.
+        print_stdout(STORE_NEXT)?;
     }
     match report.interrupted_at {
         Some(at) => {
