@@ -111,6 +111,8 @@ pub struct Inventory {
     /// Orders whose reservation was released, or refused because the order was released
     /// first.
     pub released: BTreeSet<OrderId>,
+    /// When an order was first refused for want of each item.
+    pub sold_out_at: BTreeMap<Item, Duration>,
 }
 
 /// One shipment.
@@ -177,6 +179,7 @@ impl Books {
                 stock,
                 reserved: BTreeMap::new(),
                 released: BTreeSet::new(),
+                sold_out_at: BTreeMap::new(),
             },
             shipping: Shipping::default(),
             history: BTreeMap::new(),

@@ -95,6 +95,9 @@ fn ms(millis: u64) -> Duration {
     Duration::from_millis(millis)
 }
 
+/// How long a customer waits for the checkout's answer before giving up.
+pub const CUSTOMER_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// The shares of orders of one, two and three lines (two on average, as in the scenario
 /// file).
 pub const LINES: [(u32, f64); 3] = [(1, 0.3), (2, 0.4), (3, 0.3)];
@@ -501,10 +504,7 @@ pub fn build(options: &Options) -> Result<Store, BuildError> {
     sim.add_workload(
         "checkout",
         &frontend,
-        options
-            .checkout
-            .clone()
-            .with_timeout(Duration::from_secs(5)),
+        options.checkout.clone().with_timeout(CUSTOMER_TIMEOUT),
         move |rng| {
             next += 1;
             draw_order(rng, next)

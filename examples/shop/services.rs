@@ -82,6 +82,7 @@ impl Inventory {
                 let reason = format!("{} out of stock", PRODUCTS[item].0);
                 // Refused for good: a copy of the order arriving later is refused too.
                 books.inventory.released.insert(order.id);
+                books.inventory.sold_out_at.entry(item).or_insert(now);
                 books.note(order.id, now, format!("inventory: {reason}"));
                 return Reservation::Refused(reason);
             }

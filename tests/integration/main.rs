@@ -29,4 +29,5 @@ mod resilience;
 mod routing;
 mod scenario_files;
 mod send_sync;
+mod store;
 mod validation;
