@@ -277,18 +277,21 @@ impl Books {
     /// whatever the variant, the load and the faults.
     pub fn invariants(&self) -> Vec<(&'static str, Vec<String>)> {
         vec![
+            // Stock never fell below zero.
             ("no item oversold", self.oversold()),
+            // At most one charge per order.
             ("no order charged twice", self.charged_twice()),
+            // At most one shipment per order.
             ("no order shipped twice", self.shipped_twice()),
-            (
-                "every shipment paid, with the items ordered",
-                self.unpaid_shipments(),
-            ),
-            (
-                "every cancelled order refunded and released",
-                self.unrefunded(),
-            ),
+            // Every shipment is of an order placed, paid for (a charge not refunded), with
+            // the items ordered.
+            ("shipments match orders", self.unpaid_shipments()),
+            // Every cancelled order's charges refunded and its stock released.
+            ("cancels compensated", self.unrefunded()),
+            // Every order completed or cancelled once the run has drained.
             ("every order terminal", self.unfinished()),
+            // Every event published reached each of its topic's subscribers (at least once
+            // delivery, dead letters aside).
             ("no event lost", self.lost_events()),
         ]
     }
