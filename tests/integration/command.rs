@@ -68,6 +68,16 @@ fn without_a_file_it_runs_the_bundled_store_the_same_way_every_time() {
         text.contains("checkout") && text.contains("payment"),
         "{text}"
     );
+    // It ends pointing to the store's examples.
+    let last: Vec<&str> = text.trim_end().lines().rev().take(2).collect();
+    assert!(
+        last[1].contains("cargo run --release --example store_compare"),
+        "{text}"
+    );
+    assert!(
+        last[0].contains("cargo run --release --example black_friday"),
+        "{text}"
+    );
 }
 
 #[test]
