@@ -78,6 +78,7 @@ use crate::invariant::InvariantReport;
 use crate::metrics::LatencySummary;
 
 // The text tables: `Report`'s `Display`.
+pub mod html;
 mod table;
 
 /// The result of a simulation run.

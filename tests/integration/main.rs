@@ -16,6 +16,7 @@ mod failures;
 mod faults;
 #[cfg(feature = "cli")]
 mod hostile;
+mod html;
 mod idempotency;
 mod invariants;
 mod limits;
