@@ -500,6 +500,10 @@ pub enum CallError {
         /// `payment: card declined` when the callee failed because its own call to payment
         /// did.
         cause: String,
+        /// The failure is an answer that another attempt would not change -- a declined
+        /// card, an item out of stock ([`ServiceError::permanent`]) -- so retries stop at it
+        /// ([`CallError::is_permanent`]).
+        permanent: bool,
     },
     /// A topic held its capacity of events and rejects new ones.
     #[error("topic {topic} is full ({capacity} events held) and rejects new events")]
@@ -575,16 +579,40 @@ impl CallError {
         format!("{name}: {what}")
     }
 
+    /// Whether the call failed with an answer another attempt would not change: the callee
+    /// returned a [`ServiceError::permanent`] (or passed one on from its own call). Retries
+    /// stop at such a failure, as clients do not retry an HTTP 4xx.
+    ///
+    /// ```
+    /// use microsim::CallError;
+    /// let timeout = CallError::TimedOut {
+    ///     service: "payment".into(),
+    ///     timeout: std::time::Duration::from_millis(100),
+    /// };
+    /// assert!(!timeout.is_permanent());
+    /// ```
+    pub fn is_permanent(&self) -> bool {
+        matches!(
+            self,
+            CallError::Failed {
+                permanent: true,
+                ..
+            }
+        )
+    }
+
     /// The error a handler's `error` becomes for its caller, at `service`.
     pub(crate) fn failed(service: &str, error: ServiceError) -> CallError {
-        let cause = match &error {
-            ServiceError::Call(inner) => inner.cause(),
-            ServiceError::Message(message) => format!("{service}: {message}"),
+        let (cause, permanent) = match &error {
+            ServiceError::Call(inner) => (inner.cause(), inner.is_permanent()),
+            ServiceError::Message(message) => (format!("{service}: {message}"), false),
+            ServiceError::Permanent(message) => (format!("{service}: {message}"), true),
         };
         CallError::Failed {
             service: service.to_string(),
             message: error.to_string(),
             cause,
+            permanent,
         }
     }
 }
@@ -613,11 +641,28 @@ pub enum ServiceError {
     /// The handler's own failure.
     #[error("{0}")]
     Message(String),
+    /// The handler's own failure, which another attempt would not change (see
+    /// [`ServiceError::permanent`]).
+    #[error("{0}")]
+    Permanent(String),
 }
 
 impl ServiceError {
-    /// A failure described by `message`.
+    /// A failure described by `message`. A caller's retry policy retries it.
     pub fn new(message: impl Into<String>) -> Self {
         ServiceError::Message(message.into())
+    }
+
+    /// A failure that is an answer -- a declined card, an item out of stock -- which
+    /// another attempt would not change: a caller's retry policy does not retry it (the
+    /// caller sees [`CallError::is_permanent`]), as clients do not retry an HTTP 4xx.
+    ///
+    /// ```
+    /// use microsim::ServiceError;
+    /// let declined = ServiceError::permanent("card declined");
+    /// assert_eq!(declined.to_string(), "card declined");
+    /// ```
+    pub fn permanent(message: impl Into<String>) -> Self {
+        ServiceError::Permanent(message.into())
     }
 }

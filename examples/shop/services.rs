@@ -134,7 +134,7 @@ impl Service for Inventory {
             InventoryRequest::Reserve(order) => {
                 ctx.work(&self.work).await;
                 match self.reserve(ctx.now(), &order) {
-                    Reservation::Refused(reason) => Err(ServiceError::new(reason)),
+                    Reservation::Refused(reason) => Err(ServiceError::permanent(reason)),
                     reservation => Ok(reservation),
                 }
             }
@@ -279,7 +279,7 @@ impl Service for Payments {
             PaymentRequest::Charge(order) => {
                 ctx.work(&self.work).await;
                 match self.charge(ctx, &order) {
-                    Payment::Declined(reason) => Err(ServiceError::new(reason)),
+                    Payment::Declined(reason) => Err(ServiceError::permanent(reason)),
                     payment => Ok(payment),
                 }
             }
@@ -414,7 +414,7 @@ impl Service for Shipping {
             ShippingRequest::Ship(order) => {
                 ctx.work(&self.work).await;
                 match self.ship(ctx, &order) {
-                    Delivery::Failed(reason) => Err(ServiceError::new(reason)),
+                    Delivery::Failed(reason) => Err(ServiceError::permanent(reason)),
                     delivery => Ok(delivery),
                 }
             }

@@ -22,7 +22,9 @@ use crate::rules;
 ///
 /// Every failure of an attempt is retried -- rejected, timed out, crashed, failed by the
 /// handler, unavailable -- except the caller's own refusals (circuit open, bulkhead full, rate
-/// limited), which exist to shed load and would defeat themselves if retried.
+/// limited), which exist to shed load and would defeat themselves if retried, and permanent
+/// failures ([`ServiceError::permanent`](crate::ServiceError::permanent): a declined card),
+/// which another attempt would not change.
 ///
 /// The defaults are Envoy's: 3 attempts in all (the first and 2 retries), exponential backoff
 /// from 25 ms capped at 250 ms, full jitter, no budget.
@@ -432,7 +434,8 @@ where
                 Ok(response) => break Ok(response),
                 Err(error) => error,
             };
-            if number >= max_attempts {
+            // A permanent failure is an answer: another attempt would get it again.
+            if number >= max_attempts || error.is_permanent() {
                 break Err(error);
             }
             let next_wait = pair.backoff(number, wait);

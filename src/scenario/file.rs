@@ -249,6 +249,8 @@ pub(super) struct RawStep {
     pub(super) fail: Option<Spanned<f64>>,
     /// Only with `fail`: the cause.
     pub(super) error: Option<Spanned<String>>,
+    /// Only with `fail`: whether retries stop at it.
+    pub(super) permanent: Option<Spanned<bool>>,
     pub(super) choose: Option<Spanned<Vec<Spanned<RawBranch>>>>,
     pub(super) repeat: Option<Spanned<i64>>,
     /// Only with `repeat`: what to repeat.

@@ -33,6 +33,7 @@ pub(super) enum StepSpec {
     Fail {
         probability: f64,
         error: Option<String>,
+        permanent: bool,
     },
     Parallel(Vec<StepSpec>),
     Choose(Vec<(f64, Vec<StepSpec>)>),
@@ -60,6 +61,7 @@ pub(super) fn check_step(
         send,
         fail,
         error,
+        permanent,
         choose,
         repeat,
         steps,
@@ -103,6 +105,12 @@ pub(super) fn check_step(
             "{ fail = 0.01, error = \"card declined\" }",
         ),
         (
+            permanent.as_ref().map(Spanned::span),
+            "permanent",
+            fail.is_some(),
+            "{ fail = 0.01, error = \"card declined\", permanent = true }",
+        ),
+        (
             steps.as_ref().map(Spanned::span),
             "steps",
             repeat.is_some(),
@@ -113,7 +121,7 @@ pub(super) fn check_step(
         if let (Some(written), false) = (written, allowed) {
             let kind = match key {
                 "keys" => "a publish",
-                "error" => "a fail",
+                "error" | "permanent" => "a fail",
                 _ => "a repeat",
             };
             return Err(source.error(
@@ -161,6 +169,7 @@ pub(super) fn check_step(
         return Ok(StepSpec::Fail {
             probability: fail.into_inner(),
             error: error.map(Spanned::into_inner),
+            permanent: permanent.is_some_and(Spanned::into_inner),
         });
     }
     if let Some(repeat) = repeat {
@@ -276,10 +285,18 @@ fn bind(
             topic,
             keys: Some(keys),
         } => script.publish_keyed(topics.get(topic)?, *keys),
-        StepSpec::Fail { probability, error } => script.fail(
-            *probability,
-            error.as_deref().unwrap_or(Script::DEFAULT_FAILURE),
-        ),
+        StepSpec::Fail {
+            probability,
+            error,
+            permanent,
+        } => {
+            let error = error.as_deref().unwrap_or(Script::DEFAULT_FAILURE);
+            if *permanent {
+                script.fail_permanently(*probability, error)
+            } else {
+                script.fail(*probability, error)
+            }
+        }
         StepSpec::Parallel(branches) => script.parallel(
             branches
                 .iter()

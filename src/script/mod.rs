@@ -78,8 +78,15 @@ pub(crate) enum Step {
         topic: TopicHandle<()>,
         keys: Option<u64>,
     },
-    /// Fail the request with probability `probability`, naming the cause `error`.
-    Fail { probability: f64, error: Arc<str> },
+    /// Fail the request with probability `probability`, naming the cause `error`;
+    /// `permanent`: a failure retries do not repeat ([`ServiceError::permanent`]).
+    ///
+    /// [`ServiceError::permanent`]: crate::ServiceError::permanent
+    Fail {
+        probability: f64,
+        error: Arc<str>,
+        permanent: bool,
+    },
     /// Run every branch at once and wait for all of them.
     Parallel(Vec<Script>),
     /// Run one branch, drawn with its probability; none the rest of the time.
@@ -158,6 +165,30 @@ impl Script {
         self.then(Step::Fail {
             probability,
             error: Arc::from(error.into()),
+            permanent: false,
+        })
+    }
+
+    /// As [`fail`](Self::fail), with a permanent failure
+    /// ([`ServiceError::permanent`](crate::ServiceError::permanent)): an answer such as a
+    /// declined card, which a caller's retry policy does not retry -- so that retries do
+    /// not draw the failure again and turn a decline into a charge.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use microsim::{Distribution, Script};
+    ///
+    /// // A card processor: 3 ms, then 2% of cards declined, for good.
+    /// let payment = Script::new()
+    ///     .work(Distribution::constant(Duration::from_millis(3)))
+    ///     .fail_permanently(0.02, "card declined");
+    /// # let _ = payment;
+    /// ```
+    pub fn fail_permanently(self, probability: f64, error: impl Into<String>) -> Self {
+        self.then(Step::Fail {
+            probability,
+            error: Arc::from(error.into()),
+            permanent: true,
         })
     }
 

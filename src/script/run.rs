@@ -48,7 +48,11 @@ async fn run_steps(steps: &[Step], ctx: &Context<Script>) -> Result<(), ServiceE
                 let key = ctx.with_rng(|rng| rng.random_range(0..*keys));
                 ctx.publish_keyed(topic, key, ()).await?;
             }
-            Step::Fail { probability, error } => {
+            Step::Fail {
+                probability,
+                error,
+                permanent,
+            } => {
                 // Certain outcomes draw nothing.
                 let fails = match *probability {
                     p if p <= 0.0 => false,
@@ -56,7 +60,11 @@ async fn run_steps(steps: &[Step], ctx: &Context<Script>) -> Result<(), ServiceE
                     p => ctx.with_rng(|rng| rng.random::<f64>() < p),
                 };
                 if fails {
-                    return Err(ServiceError::new(error.as_ref()));
+                    return Err(if *permanent {
+                        ServiceError::permanent(error.as_ref())
+                    } else {
+                        ServiceError::new(error.as_ref())
+                    });
                 }
             }
             Step::Parallel(branches) => {

@@ -228,3 +228,75 @@ fn work_that_can_never_end_is_reported_as_a_stall_instead_of_hanging() {
         other => panic!("expected a stall, got {other:?}"),
     }
 }
+
+/// A permanent failure (a declined card) is an answer: retries stop at it, whether the
+/// service is written in Rust or in a file, while an ordinary failure is retried. With 100
+/// requests failing every time and 3 attempts allowed: 100 attempts against 300.
+#[test]
+fn retries_stop_at_a_permanent_failure_and_not_at_an_ordinary_one() {
+    use microsim::Script;
+    use microsim::policy::{CallPolicy, Retry};
+    use microsim::scenario::Scenario;
+
+    for permanent in [false, true] {
+        let mut sim = Simulation::builder()
+            .duration(Duration::from_secs(1))
+            .build()
+            .unwrap();
+        let step = |script: Script| {
+            if permanent {
+                script.fail_permanently(1.0, "card declined")
+            } else {
+                script.fail(1.0, "card declined")
+            }
+        };
+        let payment = sim
+            .add_service("payment", step(Script::new()), Capacity::workers(4))
+            .unwrap();
+        let checkout = sim
+            .add_service(
+                "checkout",
+                Script::new().call(&payment),
+                Capacity::workers(4),
+            )
+            .unwrap();
+        sim.add_policy(
+            "checkout",
+            "payment",
+            CallPolicy::new().retry(Retry::attempts(3)),
+        )
+        .unwrap();
+        sim.add_workload("orders", &checkout, Workload::constant_rate(100.0), |_| ())
+            .unwrap();
+        let rust = sim.run().unwrap();
+
+        let file = format!(
+            "[simulation]\nduration = \"1s\"\n\n[services.checkout]\nworkers = 4\n\
+             steps = [{{ call = \"payment\" }}]\n\n[services.payment]\nworkers = 4\n\
+             steps = [{{ fail = 1.0, error = \"card declined\", permanent = {permanent} }}]\n\n\
+             [[policies]]\nfrom = \"checkout\"\nto = \"payment\"\nretry = {{ max_attempts = 3 }}\n\n\
+             [workloads.orders]\ntarget = \"checkout\"\nopen = {{ rate = 100.0, arrivals = \"constant\" }}\n"
+        );
+        let toml = Scenario::parse(&file, "store.toml")
+            .unwrap()
+            .to_simulation(None)
+            .unwrap()
+            .run()
+            .unwrap();
+        for report in [&rust, &toml] {
+            let orders = &report.workloads["orders"];
+            assert_eq!(orders.counts.sent, 100);
+            assert_eq!(orders.counts.failed, 100);
+            assert_eq!(
+                orders.errors_by_cause.get("payment: card declined"),
+                Some(&100)
+            );
+            let attempts = report.services["payment"].counts.handled;
+            assert_eq!(
+                attempts,
+                if permanent { 100 } else { 300 },
+                "permanent {permanent}"
+            );
+        }
+    }
+}
