@@ -57,6 +57,14 @@ enum Command {
         /// before the table); `-` writes the JSON to stdout instead of the table.
         #[arg(long, value_name = "PATH")]
         json: Option<PathBuf>,
+        /// Also write the report's timeline (per window of simulated time, per workload and
+        /// service) as CSV to this path: `start_s,end_s,kind,name,metric,value` rows.
+        #[arg(long, value_name = "PATH")]
+        timeline: Option<PathBuf>,
+        /// Also write the report as one self-contained HTML page to this path (it fetches
+        /// nothing; open it offline).
+        #[arg(long, value_name = "PATH")]
+        html: Option<PathBuf>,
         /// No progress bar.
         #[arg(long)]
         quiet: bool,
@@ -88,6 +96,8 @@ fn main() -> ExitCode {
         file: None,
         seed: None,
         json: None,
+        timeline: None,
+        html: None,
         quiet: false,
         overrides: Overrides::default(),
     });
@@ -96,10 +106,22 @@ fn main() -> ExitCode {
             file,
             seed,
             json,
+            timeline,
+            html,
             quiet,
             overrides,
         } => match overrides.read() {
-            Ok(overrides) => run(file.as_deref(), &overrides, seed, json.as_deref(), quiet),
+            Ok(overrides) => run(
+                file.as_deref(),
+                &overrides,
+                seed,
+                &Outputs {
+                    json: json.as_deref(),
+                    timeline: timeline.as_deref(),
+                    html: html.as_deref(),
+                },
+                quiet,
+            ),
             Err(code) => return code,
         },
         Command::Check { file, overrides } => match overrides.read() {
@@ -144,13 +166,27 @@ The same checkout with calls, events or both, under faults, with its business in
 A Black Friday ramp to three times its capacity, with and without load shedding: \
 `cargo run --release --example black_friday`.";
 
+/// Where a run writes besides its table.
+struct Outputs<'a> {
+    json: Option<&'a Path>,
+    timeline: Option<&'a Path>,
+    html: Option<&'a Path>,
+}
+
+/// Writes `text` to `path`, or says what went wrong, naming `what` was written.
+fn write_file(path: &Path, what: &str, text: &str) -> Result<(), String> {
+    std::fs::write(path, text)
+        .map_err(|error| format!("could not write the {what} to {}: {error}", path.display()))
+}
+
 fn run(
     file: Option<&Path>,
     overrides: &[Override],
     seed: Option<u64>,
-    json: Option<&Path>,
+    outputs: &Outputs<'_>,
     quiet: bool,
 ) -> Result<ExitCode, String> {
+    let json = outputs.json;
     let scenario = match file {
         Some(file) => {
             Scenario::load_with_overrides(file, overrides).map_err(|error| mistakes(&error))?
@@ -201,6 +237,12 @@ fn run(
         }
         Some(JsonOut::Stdout) => print_stdout(&report.to_json())?,
         None => print_stdout(&report.to_string())?,
+    }
+    if let Some(path) = outputs.timeline {
+        write_file(path, "timeline", &report.timeline.to_csv())?;
+    }
+    if let Some(path) = outputs.html {
+        write_file(path, "HTML report", &report.to_html(&[]))?;
     }
     if file.is_none() && !matches!(json, Some(path) if path == Path::new("-")) {
         // The bundled store is the examples' store: say where its story goes on.

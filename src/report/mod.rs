@@ -80,6 +80,9 @@ use crate::metrics::LatencySummary;
 // The text tables: `Report`'s `Display`.
 pub mod html;
 mod table;
+pub mod timeline;
+
+pub use timeline::Timeline;
 
 /// The result of a simulation run.
 ///
@@ -145,6 +148,10 @@ pub struct Report {
     /// still in flight would read as violations); absent from the JSON then.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub invariants: Vec<InvariantReport>,
+    /// The run window by window (see [`timeline`]): per workload and service, what each
+    /// window of simulated time saw. Absent from the JSON of reports written before it.
+    #[serde(default)]
+    pub timeline: Timeline,
 }
 
 /// One replica's share of its service's work.
@@ -618,6 +625,7 @@ impl Report {
     #[must_use]
     pub fn new(seed: u64, clock: ClockKind) -> Self {
         Self {
+            timeline: Timeline::default(),
             seed,
             clock,
             simulated_seconds: 0.0,
@@ -870,6 +878,7 @@ mod tests {
                 "seed",
                 "services",
                 "simulated_seconds",
+                "timeline",
                 "workloads",
             ]
         );

@@ -130,6 +130,76 @@ fn write_table(
 }
 
 /// A latency in milliseconds with 3 decimals.
+/// The timeline, compact: per workload its p99 and throughput as sparklines over the
+/// windows, and the windows with a fault; nothing for a timeline of one window.
+fn write_timeline(f: &mut fmt::Formatter<'_>, report: &Report) -> fmt::Result {
+    use super::timeline::sparkline;
+    const WIDTH: usize = 60;
+    let timeline = &report.timeline;
+    if timeline.windows < 2 || timeline.workloads.is_empty() {
+        return Ok(());
+    }
+    write!(
+        f,
+        "\n\ntimeline  {} windows of {}, by intended send time (all of them in the JSON and --timeline)",
+        timeline.windows,
+        crate::duration_format::format_duration(std::time::Duration::from_secs_f64(
+            timeline.window_seconds
+        )),
+    )?;
+    let name_width = timeline
+        .workloads
+        .keys()
+        .map(|name| name.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(8);
+    let range = |values: &[Option<f64>], digits: usize| {
+        let present = values.iter().flatten().copied();
+        let (low, high) = present.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+            (lo.min(v), hi.max(v))
+        });
+        if low.is_finite() {
+            format!("{low:.digits$} .. {high:.digits$}")
+        } else {
+            "none".to_string()
+        }
+    };
+    for (name, series) in &timeline.workloads {
+        let throughput: Vec<Option<f64>> =
+            series.throughput_per_s.iter().map(|&v| Some(v)).collect();
+        write!(
+            f,
+            "\n  {name:name_width$}  p99 ms        {}  {}",
+            sparkline(&series.p99_ms, WIDTH),
+            range(&series.p99_ms, 3)
+        )?;
+        write!(
+            f,
+            "\n  {:name_width$}  completed/s   {}  {}",
+            "",
+            sparkline(&throughput, WIDTH),
+            range(&throughput, 1)
+        )?;
+    }
+    if !report.faults.is_empty() {
+        let per = timeline.windows.div_ceil(WIDTH);
+        let columns = timeline.windows.div_ceil(per);
+        let line: String = (0..columns)
+            .map(|column| {
+                let start = (column * per) as f64 * timeline.window_seconds;
+                let end = ((column + 1) * per) as f64 * timeline.window_seconds;
+                let faulty = report.faults.iter().any(|fault| {
+                    fault.start_seconds < end && fault.end_seconds.is_none_or(|e| e > start)
+                });
+                if faulty { '━' } else { ' ' }
+            })
+            .collect();
+        write!(f, "\n  {:name_width$}  faults        {line}", "")?;
+    }
+    Ok(())
+}
+
 fn ms(value: f64) -> String {
     format!("{value:.3}")
 }
@@ -229,6 +299,7 @@ impl fmt::Display for Report {
             f.write_str("\n")?;
             // Latency columns are of completed requests; failed ones are on the line below.
             write_table(f, "workload", &headers, "  (completed)", &rows)?;
+            write_timeline(f, self)?;
         }
 
         if !self.services.is_empty() {

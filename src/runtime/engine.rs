@@ -34,6 +34,8 @@ pub(crate) struct Timing {
     pub(crate) warmup: Duration,
     pub(crate) duration: Duration,
     pub(crate) call_timeout: Duration,
+    /// How the report's timeline cuts the run.
+    pub(crate) windows: crate::report::timeline::Windows,
 }
 
 /// A call as its caller makes it: the engine's one entry for every request that waits for

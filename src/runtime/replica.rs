@@ -41,6 +41,7 @@ use crate::nanos::saturating_u64 as nanos;
 use crate::node::NodeId;
 use crate::policy::hedge::Cancel;
 use crate::random::SimRng;
+use crate::report::timeline::ServiceWindows;
 use crate::report::{ReplicaReport, ServiceCounts, ServiceReport};
 use crate::runtime::context::Context;
 use crate::runtime::engine::{Engine, InFlightGuard, Timing};
@@ -125,6 +126,8 @@ struct ServiceStats {
     failed_latency: LatencyHistogram,
     errors: ErrorsByCause,
     busy: BusyTime,
+    /// The replica window by window, warm-up included.
+    windows: ServiceWindows,
 }
 
 impl<S: Service> Job<S> {
@@ -306,6 +309,10 @@ impl<S: Service> Replica<S> {
             .queue_capacity()
             .is_some_and(|bound| dispatch.queue.len() >= bound);
         if full {
+            dispatch
+                .stats
+                .windows
+                .rejected(crate::nanos::saturating_u64(now));
             if now >= dispatch.stats.warmup {
                 dispatch.stats.counts.rejected += 1;
             }
@@ -651,6 +658,15 @@ impl<S: Service> ReplicaSet<S> {
         }
     }
 
+    /// The service's series of the report's timeline, summed over replicas.
+    pub(crate) fn timeline(&self) -> crate::report::timeline::ServiceTimeline {
+        let mut total = ServiceWindows::new(self.replicas[0].engine.timing.windows);
+        for replica in &self.replicas {
+            total.merge(&replica.dispatch().stats.windows);
+        }
+        total.report()
+    }
+
     /// Replica `index`, if there is one.
     pub(crate) fn replica(&self, index: usize) -> Option<&Arc<Replica<S>>> {
         self.replicas.get(index)
@@ -681,6 +697,7 @@ impl ServiceStats {
             failed_latency: LatencyHistogram::new(),
             errors: ErrorsByCause::default(),
             busy: BusyTime::new(timing.warmup, timing.duration),
+            windows: ServiceWindows::new(timing.windows),
         }
     }
 
@@ -693,6 +710,7 @@ impl ServiceStats {
         self.failed_latency.merge(&other.failed_latency);
         self.errors.merge(&other.errors);
         self.busy.merge(&other.busy);
+        self.windows.merge(&other.windows);
     }
 
     /// Busy worker time over the time `workers` workers had in the window.
@@ -717,6 +735,8 @@ impl ServiceStats {
         // differences instead of `Duration` subtractions and conversions.
         let [arrived, start, end] = [arrived, start, end].map(nanos);
         self.busy.record_nanos(start.into(), end.into());
+        self.windows.busy(start, end);
+        self.windows.handled(arrived);
         if !counted {
             return;
         }
@@ -832,6 +852,14 @@ impl<S: Service> Actor for Supervisor<S> {
                 // worker waits, idle, for the replica to be back.
                 if let Some((start, arrived)) = slot.busy.take() {
                     dispatch.stats.busy.record(start, now);
+                    dispatch.stats.windows.busy(
+                        crate::nanos::saturating_u64(start),
+                        crate::nanos::saturating_u64(now),
+                    );
+                    dispatch.stats.windows.busy(
+                        crate::nanos::saturating_u64(start),
+                        crate::nanos::saturating_u64(now),
+                    );
                     if arrived >= dispatch.stats.warmup {
                         dispatch.stats.counts.crashed += 1;
                     }
@@ -895,6 +923,10 @@ impl<S: Service> Actor for Supervisor<S> {
             slot.actor = None;
             if let Some((start, arrived)) = slot.busy.take() {
                 dispatch.stats.busy.record(start, now);
+                dispatch.stats.windows.busy(
+                    crate::nanos::saturating_u64(start),
+                    crate::nanos::saturating_u64(now),
+                );
                 if arrived >= dispatch.stats.warmup {
                     if crashed {
                         dispatch.stats.counts.crashed += 1;

@@ -235,14 +235,32 @@ pub(crate) enum Settled {
 
 /// Settled latencies of one workload's measured requests that caused work of their own (the
 /// others settle with their response; the workload counts those).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct SettledLatency {
     pub(crate) warmup: Duration,
     pub(crate) histogram: std::sync::Mutex<LatencyHistogram>,
+    /// Every request's settled latency (warm-up included), by the window it was intended
+    /// in: those that settled later here, and those that settled with their response (the
+    /// workload records them).
+    pub(crate) timeline: std::sync::Mutex<crate::report::timeline::WindowedLatency>,
+    pub(crate) windows: crate::report::timeline::Windows,
+}
+
+impl SettledLatency {
+    /// Records in the timeline a request intended at `intended` that settled `latency` later.
+    pub(crate) fn record_window(&self, intended: Duration, latency: Duration) {
+        if let Some(window) = self.windows.index(crate::nanos::saturating_u64(intended)) {
+            self.timeline
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .record(window, crate::nanos::saturating_u64(latency));
+        }
+    }
 }
 
 impl SettleSink for SettledLatency {
     fn settled(&self, intended: Duration, at: Duration) {
+        self.record_window(intended, at.saturating_sub(intended));
         if intended >= self.warmup {
             self.histogram
                 .lock()

@@ -19,6 +19,7 @@ use crate::message::RequestMeta;
 use crate::metrics::{ErrorsByCause, LatencyHistogram};
 use crate::node::NodeId;
 use crate::random::SimRng;
+use crate::report::timeline::{WindowedLatency, WorkloadTimeline, WorkloadWindows};
 use crate::report::{WorkloadCounts, WorkloadReport};
 use crate::runtime::engine::{Call, Engine};
 use crate::runtime::replica::ReplicaSet;
@@ -44,6 +45,8 @@ struct WorkloadStats {
     /// Latency of failed requests, from the intended send time to the failure.
     failed_latency: LatencyHistogram,
     errors: ErrorsByCause,
+    /// Every request, warm-up included, window by window.
+    timeline: WorkloadWindows,
 }
 
 impl WorkloadStats {
@@ -92,6 +95,17 @@ pub(crate) struct WorkloadResult {
 }
 
 impl WorkloadResult {
+    /// The workload's series of the report's timeline.
+    pub(crate) fn timeline(&self) -> WorkloadTimeline {
+        let stats = self.stats.lock().unwrap_or_else(PoisonError::into_inner);
+        let settled = self
+            .settled
+            .timeline
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        stats.timeline.report(&settled)
+    }
+
     pub(crate) fn report(&self, measured: Duration) -> WorkloadReport {
         let stats = self.stats.lock().unwrap_or_else(PoisonError::into_inner);
         let seconds = measured.as_secs_f64();
@@ -127,10 +141,16 @@ impl WorkloadResult {
 impl<S: Service> WorkloadRun<S> {
     /// Spawns the workload's generator (open loop) or users (closed loop).
     pub(crate) fn start(self, engine: &Arc<Engine>, seed: u64) -> WorkloadResult {
-        let stats = Arc::new(Mutex::new(WorkloadStats::default()));
+        let windows = engine.timing.windows;
+        let stats = Arc::new(Mutex::new(WorkloadStats {
+            timeline: WorkloadWindows::new(windows),
+            ..WorkloadStats::default()
+        }));
         let settled = Arc::new(SettledLatency {
             warmup: engine.timing.warmup,
             histogram: Mutex::default(),
+            timeline: Mutex::new(WindowedLatency::new(windows)),
+            windows,
         });
         let timeout = self.workload.timeout.unwrap_or(engine.timing.call_timeout);
         let arrivals_rng = crate::random::stream(seed, &format!("workload/{}/arrivals", self.name));
@@ -273,12 +293,19 @@ impl<S: Service> Shared<S> {
         let ended = engine.clock.now();
         let (settled, spare) = settle.finish_at(ended);
         engine.progress.request_ended(ended);
+        let latency = ended.saturating_sub(intended);
+        let settled_now = outcome.is_ok() && matches!(settled, Settled::WithResponse);
+        if settled_now {
+            self.settled.record_window(intended, latency);
+        }
+        let mut stats = self.stats.lock().unwrap_or_else(PoisonError::into_inner);
+        stats.timeline.record(
+            crate::nanos::saturating_u64(intended),
+            crate::nanos::saturating_u64(latency),
+            outcome.is_ok(),
+        );
         if intended >= engine.timing.warmup {
-            let latency = ended.saturating_sub(intended);
-            self.stats
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .record(latency, settled, &outcome);
+            stats.record(latency, settled, &outcome);
         }
         (ended, spare)
     }

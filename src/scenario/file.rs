@@ -139,6 +139,7 @@ pub(super) struct RawSimulation {
     pub(super) default_latency: Option<Spanned<Distribution>>,
     pub(super) call_timeout: Option<Spanned<Dur>>,
     pub(super) max_events_per_instant: Option<Spanned<i64>>,
+    pub(super) timeline_window: Option<Spanned<Dur>>,
 }
 
 /// `[services.NAME]`.

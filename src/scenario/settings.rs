@@ -66,6 +66,9 @@ pub(super) fn check_simulation(
             }
         }
     }
+    if let Some(window) = simulation.timeline_window {
+        builder = builder.timeline_window(window.into_inner().0);
+    }
     if let Some(latency) = simulation.default_latency {
         builder = builder.default_latency(latency.into_inner());
     }

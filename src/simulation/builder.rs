@@ -39,6 +39,7 @@ pub struct SimulationBuilder {
     pub(crate) call_timeout: Duration,
     pub(crate) clock: ClockKind,
     pub(crate) max_events_per_instant: u64,
+    pub(crate) timeline_window: Option<Duration>,
 }
 
 impl Default for SimulationBuilder {
@@ -51,6 +52,7 @@ impl Default for SimulationBuilder {
             call_timeout: Duration::from_secs(30),
             clock: ClockKind::Virtual,
             max_events_per_instant: SimulationBuilder::DEFAULT_MAX_EVENTS_PER_INSTANT,
+            timeline_window: None,
         }
     }
 }
@@ -135,6 +137,33 @@ impl SimulationBuilder {
         self
     }
 
+    /// The length of each window of the report's timeline
+    /// ([`Report::timeline`](crate::Report::timeline)). Default: a hundredth of the
+    /// duration. At most [`MAX_WINDOWS`](crate::report::timeline::MAX_WINDOWS) windows may
+    /// cover the duration.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use microsim::Simulation;
+    ///
+    /// let sim = Simulation::builder()
+    ///     .duration(Duration::from_secs(60))
+    ///     .timeline_window(Duration::from_secs(1))
+    ///     .build()?;
+    /// # let _ = sim;
+    /// # Ok::<(), microsim::BuildError>(())
+    /// ```
+    pub fn timeline_window(mut self, window: Duration) -> Self {
+        self.timeline_window = Some(window);
+        self
+    }
+
+    /// The timeline's window: the one set, or a hundredth of the duration (1 ns at least).
+    pub(crate) fn window(&self) -> Duration {
+        self.timeline_window
+            .unwrap_or_else(|| (self.duration / 100).max(Duration::from_nanos(1)))
+    }
+
     /// Checks the settings and returns an empty simulation.
     ///
     /// # Errors
@@ -183,6 +212,23 @@ impl SimulationBuilder {
             )));
         }
         rules::positive_duration("call_timeout", self.call_timeout).map_err(setting)?;
+        if let Some(window) = self.timeline_window {
+            rules::positive_duration("timeline_window", window).map_err(setting)?;
+            let windows = self.duration.as_nanos().div_ceil(window.as_nanos());
+            let max = crate::report::timeline::MAX_WINDOWS;
+            if windows > max as u128 {
+                return Err(setting(FieldError::new(
+                    "timeline_window",
+                    format!(
+                        "timeline_window {} cuts the duration {} into {windows} windows, more \
+                         than the {max} a timeline holds: make it at least {}",
+                        format_duration(window),
+                        format_duration(self.duration),
+                        format_duration(shortest_window(self.duration, max)),
+                    ),
+                )));
+            }
+        }
         rules::at_least("max_events_per_instant", self.max_events_per_instant, 1)
             .and_then(|()| {
                 rules::at_most(
@@ -202,4 +248,10 @@ impl SimulationBuilder {
                 source,
             })
     }
+}
+
+/// The shortest window that cuts `duration` into at most `windows` windows.
+fn shortest_window(duration: Duration, windows: usize) -> Duration {
+    let nanos = duration.as_nanos().div_ceil(windows as u128);
+    Duration::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX))
 }

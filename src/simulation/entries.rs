@@ -39,6 +39,8 @@ pub(super) trait RunningService: ServiceControl {
     fn name(&self) -> &str;
     /// The figures of the measurement window cut at `end`.
     fn report(&self, end: Duration) -> ServiceReport;
+    /// The service's series of the report's timeline.
+    fn timeline(&self) -> crate::report::timeline::ServiceTimeline;
     /// Requests being handled or waiting, over all replicas.
     fn outstanding(&self) -> usize;
     fn shutdown(&self);
@@ -120,6 +122,10 @@ impl<S: Service> RunningService for RunningReplicas<S> {
 
     fn report(&self, end: Duration) -> ServiceReport {
         self.set.report(end)
+    }
+
+    fn timeline(&self) -> crate::report::timeline::ServiceTimeline {
+        self.set.timeline()
     }
 
     fn outstanding(&self) -> usize {

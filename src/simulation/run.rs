@@ -90,6 +90,7 @@ impl Simulation {
             warmup: settings.warmup,
             duration: settings.duration,
             call_timeout: settings.call_timeout,
+            windows: crate::report::timeline::Windows::new(settings.window(), settings.duration),
         };
         let nodes: Vec<(String, usize)> = std::iter::once((CLIENT.to_string(), 0))
             .chain(
@@ -226,7 +227,17 @@ impl Simulation {
             .iter()
             .map(|service| (service.name().to_string(), service.report(measured_end)))
             .collect();
+        let mut timeline = crate::report::Timeline::new(engine.timing.windows);
+        timeline.workloads = started
+            .iter()
+            .map(|(name, result)| (name.clone(), result.timeline()))
+            .collect();
+        timeline.services = running
+            .iter()
+            .map(|service| (service.name().to_string(), service.timeline()))
+            .collect();
         Ok(Report {
+            timeline,
             seed: settings.seed,
             clock: settings.clock,
             simulated_seconds: settings.duration.as_secs_f64(),

@@ -159,6 +159,30 @@ fn rows() -> Vec<Row> {
             None,
         ),
         row(
+            "a timeline window of a second",
+            settings(|b| b.timeline_window(s(1))),
+            In::Simulation,
+            "timeline_window = \"1s\"",
+            None,
+        ),
+        row(
+            "a zero timeline window",
+            settings(|b| b.timeline_window(Duration::ZERO)),
+            In::Simulation,
+            "timeline_window = \"0s\"",
+            Some("timeline_window must be greater than 0s"),
+        ),
+        row(
+            "more timeline windows than a timeline holds",
+            settings(|b| b.timeline_window(Duration::from_micros(100))),
+            In::Simulation,
+            "timeline_window = \"100us\"",
+            Some(
+                "timeline_window 100us cuts the duration 10s into 100000 windows, more than the \
+                 10000 a timeline holds: make it at least 1ms",
+            ),
+        ),
+        row(
             "zero call timeout",
             settings(|b| b.call_timeout(Duration::ZERO)),
             In::Simulation,

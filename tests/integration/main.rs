@@ -31,4 +31,5 @@ mod routing;
 mod scenario_files;
 mod send_sync;
 mod store;
+mod timeline;
 mod validation;
