@@ -162,6 +162,7 @@ mod script;
 mod simulation;
 mod suggest;
 pub mod topic;
+pub mod trace;
 mod workload;
 
 pub use rand;

@@ -65,6 +65,15 @@ enum Command {
         /// nothing; open it offline).
         #[arg(long, value_name = "PATH")]
         html: Option<PathBuf>,
+        /// Trace requests (the slowest and failed of each workload, and a sample) and write
+        /// the traces as Chrome trace-event JSON to this path, for https://ui.perfetto.dev or
+        /// chrome://tracing; the report then shows each workload's critical path.
+        #[arg(long, value_name = "PATH")]
+        trace: Option<PathBuf>,
+        /// Trace requests as --trace does, and write the traces as OpenTelemetry OTLP/JSON
+        /// (resourceSpans) to this path.
+        #[arg(long, value_name = "PATH")]
+        otlp: Option<PathBuf>,
         /// No progress bar.
         #[arg(long)]
         quiet: bool,
@@ -98,6 +107,8 @@ fn main() -> ExitCode {
         json: None,
         timeline: None,
         html: None,
+        trace: None,
+        otlp: None,
         quiet: false,
         overrides: Overrides::default(),
     });
@@ -108,6 +119,8 @@ fn main() -> ExitCode {
             json,
             timeline,
             html,
+            trace,
+            otlp,
             quiet,
             overrides,
         } => match overrides.read() {
@@ -119,6 +132,8 @@ fn main() -> ExitCode {
                     json: json.as_deref(),
                     timeline: timeline.as_deref(),
                     html: html.as_deref(),
+                    trace: trace.as_deref(),
+                    otlp: otlp.as_deref(),
                 },
                 quiet,
             ),
@@ -171,6 +186,8 @@ struct Outputs<'a> {
     json: Option<&'a Path>,
     timeline: Option<&'a Path>,
     html: Option<&'a Path>,
+    trace: Option<&'a Path>,
+    otlp: Option<&'a Path>,
 }
 
 /// Writes `text` to `path`, or says what went wrong, naming `what` was written.
@@ -194,6 +211,11 @@ fn run(
         None if overrides.is_empty() => Scenario::bundled_store(),
         None => Scenario::parse_with_overrides(Scenario::BUNDLED_STORE, "store.toml", overrides)
             .map_err(|error| mistakes(&error))?,
+    };
+    let scenario = if outputs.trace.is_some() || outputs.otlp.is_some() {
+        scenario.with_tracing(microsim::trace::Tracing::default())
+    } else {
+        scenario
     };
     // The JSON's destination is opened before the run: a path that cannot be written is
     // reported at once, not after the whole run.
@@ -240,6 +262,14 @@ fn run(
     }
     if let Some(path) = outputs.timeline {
         write_file(path, "timeline", &report.timeline.to_csv())?;
+    }
+    if let Some(traces) = &report.traces {
+        if let Some(path) = outputs.trace {
+            write_file(path, "trace", &traces.to_chrome_json())?;
+        }
+        if let Some(path) = outputs.otlp {
+            write_file(path, "OpenTelemetry traces", &traces.to_otlp_json())?;
+        }
     }
     if let Some(path) = outputs.html {
         write_file(path, "HTML report", &report.to_html(&[]))?;

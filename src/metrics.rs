@@ -453,6 +453,173 @@ impl LatencyHistogram {
     }
 }
 
+impl LatencyHistogram {
+    /// The percentile spectrum: the distribution as HdrHistogram prints it, five steps per
+    /// halving of the distance to 100% (50%, 75%, 87.5%, ... up to the maximum), each with
+    /// the value at that percentile. What a latency CDF with a log-scale tail is drawn from,
+    /// and what [`to_hgrm`](Self::to_hgrm) writes. Empty for an empty histogram.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use microsim::metrics::LatencyHistogram;
+    ///
+    /// let mut h = LatencyHistogram::new();
+    /// for ms in 1..=1000 {
+    ///     h.record(Duration::from_millis(ms));
+    /// }
+    /// let spectrum = h.percentile_spectrum();
+    /// let last = spectrum.last().unwrap();
+    /// assert_eq!((last.percentile, last.total_count), (100.0, 1000));
+    /// assert!((last.value_ms - 1000.0).abs() <= 1.0); // 3 significant digits
+    /// // Percentiles and counts only grow.
+    /// assert!(spectrum.windows(2).all(|w| w[0].percentile <= w[1].percentile
+    ///     && w[0].total_count <= w[1].total_count));
+    /// ```
+    #[must_use]
+    pub fn percentile_spectrum(&self) -> Vec<PercentilePoint> {
+        if self.count == 0 {
+            return Vec::new();
+        }
+        let made;
+        let histogram: &Histogram<u64> = match &self.percentiles {
+            Percentiles::Many(histogram) => histogram,
+            Percentiles::Few(values) => {
+                let mut histogram = new_histogram();
+                for &value in values {
+                    record_into(&mut histogram, value, 1);
+                }
+                made = histogram;
+                &made
+            }
+        };
+        let mut total = 0;
+        let mut points = Vec::new();
+        for step in histogram.iter_quantiles(5) {
+            total += step.count_since_last_iteration();
+            let value = histogram
+                .highest_equivalent(step.value_iterated_to())
+                .clamp(clamp_u64(self.min_ns), clamp_u64(self.max_ns));
+            points.push(PercentilePoint {
+                value_ms: value as f64 / 1e6,
+                percentile: step.quantile_iterated_to() * 100.0,
+                total_count: total,
+            });
+        }
+        points
+    }
+
+    /// The distribution in HdrHistogram's percentile text format (`.hgrm`), values in
+    /// milliseconds: what `wrk2 --latency` prints and HdrHistogram's plotter reads.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use microsim::metrics::LatencyHistogram;
+    ///
+    /// let mut h = LatencyHistogram::new();
+    /// h.record(Duration::from_millis(2));
+    /// h.record(Duration::from_millis(4));
+    /// let text = h.to_hgrm();
+    /// assert!(text.starts_with("       Value     Percentile TotalCount 1/(1-Percentile)"));
+    /// assert!(text.contains("#[Mean    =        3.000, StdDeviation   ="));
+    /// assert!(text.contains("Total count    =            2]"));
+    /// ```
+    #[must_use]
+    pub fn to_hgrm(&self) -> String {
+        use std::fmt::Write as _;
+        let mut out = String::from("       Value     Percentile TotalCount 1/(1-Percentile)\n\n");
+        let spectrum = self.percentile_spectrum();
+        for point in &spectrum {
+            let fraction = point.percentile / 100.0;
+            if fraction < 1.0 {
+                let _ = writeln!(
+                    out,
+                    "{:12.3} {:2.12} {:10} {:14.2}",
+                    point.value_ms,
+                    fraction,
+                    point.total_count,
+                    1.0 / (1.0 - fraction)
+                );
+            } else {
+                let _ = writeln!(
+                    out,
+                    "{:12.3} {:2.12} {:10}",
+                    point.value_ms, fraction, point.total_count
+                );
+            }
+        }
+        let mean = nanos::as_millis_f64(self.mean());
+        let deviation = self.std_deviation_ms(mean);
+        let buckets = match &self.percentiles {
+            Percentiles::Many(histogram) => histogram.buckets(),
+            Percentiles::Few(_) => BUCKETS.buckets(),
+        };
+        // HdrHistogram's sub-bucket count: the power of two that holds 2 x 10^digits.
+        let sub_buckets = (2 * 10_u64.pow(u32::from(SIGNIFICANT_DIGITS))).next_power_of_two();
+        let _ = writeln!(
+            out,
+            "#[Mean    = {mean:12.3}, StdDeviation   = {deviation:12.3}]"
+        );
+        let _ = writeln!(
+            out,
+            "#[Max     = {:12.3}, Total count    = {:12}]",
+            nanos::as_millis_f64(self.max()),
+            self.count
+        );
+        let _ = writeln!(
+            out,
+            "#[Buckets = {buckets:12}, SubBuckets     = {sub_buckets:12}]"
+        );
+        out
+    }
+
+    /// The standard deviation in milliseconds, from the histogram's buckets (as HdrHistogram
+    /// reports it).
+    fn std_deviation_ms(&self, mean_ms: f64) -> f64 {
+        let mut sum = 0.0;
+        let mut add = |value_ns: u64, count: u64| {
+            let deviation = value_ns as f64 / 1e6 - mean_ms;
+            sum += deviation * deviation * count as f64;
+        };
+        match &self.percentiles {
+            Percentiles::Many(histogram) => {
+                for bucket in histogram.iter_recorded() {
+                    add(
+                        histogram.median_equivalent(bucket.value_iterated_to()),
+                        bucket.count_at_value(),
+                    );
+                }
+            }
+            Percentiles::Few(values) => {
+                for &value in values {
+                    add(value, 1);
+                }
+            }
+        }
+        if self.count == 0 {
+            0.0
+        } else {
+            (sum / self.count as f64).sqrt()
+        }
+    }
+}
+
+/// A value that fits the histogram's `u64` range.
+fn clamp_u64(value: u128) -> u64 {
+    u64::try_from(value).unwrap_or(u64::MAX)
+}
+
+/// One step of a [`LatencyHistogram::percentile_spectrum`]: the value at a percentile and
+/// how many values lie at or below it.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PercentilePoint {
+    /// The value at this percentile, ms (3 significant digits).
+    pub value_ms: f64,
+    /// The percentile, from 0 to 100.
+    pub percentile: f64,
+    /// Values recorded at or below `value_ms`.
+    pub total_count: u64,
+}
+
 impl Default for LatencyHistogram {
     fn default() -> Self {
         Self::new()

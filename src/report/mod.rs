@@ -79,6 +79,7 @@ use crate::metrics::LatencySummary;
 
 // The text tables: `Report`'s `Display`.
 pub mod html;
+pub mod plots;
 mod table;
 pub mod timeline;
 
@@ -152,6 +153,16 @@ pub struct Report {
     /// window of simulated time saw. Absent from the JSON of reports written before it.
     #[serde(default)]
     pub timeline: Timeline,
+    /// Per workload, where the time of its slowest requests went (see
+    /// [`CriticalPath`](crate::trace::CriticalPath)); only with tracing on
+    /// ([`SimulationBuilder::tracing`](crate::SimulationBuilder::tracing)).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub critical_path: BTreeMap<String, crate::trace::CriticalPath>,
+    /// The traces the run kept, with tracing on; exported with
+    /// [`Traces::to_chrome_json`](crate::trace::Traces::to_chrome_json) and
+    /// [`Traces::to_otlp_json`](crate::trace::Traces::to_otlp_json), not in the report's JSON.
+    #[serde(skip)]
+    pub traces: Option<crate::trace::Traces>,
 }
 
 /// One replica's share of its service's work.
@@ -423,6 +434,11 @@ pub struct WorkloadReport {
     /// transitively, has been handled (or dead-lettered or lost). Equal to `latency_ms`
     /// for purely synchronous flows.
     pub settled_ms: LatencySummary,
+    /// The percentile spectrum of the completed requests' latency
+    /// ([`LatencyHistogram::percentile_spectrum`](crate::metrics::LatencyHistogram::percentile_spectrum)):
+    /// what the latency CDF is drawn from and `--percentiles` writes. Not in the JSON.
+    #[serde(skip)]
+    pub percentiles: Vec<crate::metrics::PercentilePoint>,
 }
 
 /// What the clients of one workload counted, in the measured window (requests intended at or
@@ -626,6 +642,8 @@ impl Report {
     pub fn new(seed: u64, clock: ClockKind) -> Self {
         Self {
             timeline: Timeline::default(),
+            critical_path: BTreeMap::new(),
+            traces: None,
             seed,
             clock,
             simulated_seconds: 0.0,
@@ -760,6 +778,7 @@ mod tests {
                     50,
                 )]),
                 settled_ms: LatencySummary::default(),
+                percentiles: Vec::new(),
             },
         );
         report.workloads.insert(
@@ -783,6 +802,7 @@ mod tests {
                     ("catalog: not found".to_string(), 1),
                 ]),
                 settled_ms: summary(1.0),
+                percentiles: Vec::new(),
             },
         );
         report.services.insert(

@@ -558,6 +558,50 @@ impl fmt::Display for Report {
             f.write_str("\n")?;
             write_table(f, "invariant", &["violations", "status"], "", &rows)?;
         }
+
+        for (workload, path) in &self.critical_path {
+            // The eight largest stretches, and the rest together.
+            const SHOWN: usize = 8;
+            let rest = path.segments.iter().skip(SHOWN);
+            let (rest_count, rest_ms, rest_share) = rest
+                .fold((0, 0.0, 0.0), |(n, ms, share), s| {
+                    (n + 1, ms + s.mean_ms, share + s.share)
+                });
+            let mut rows: Vec<Row> = path
+                .segments
+                .iter()
+                .take(SHOWN)
+                .map(|segment| Row {
+                    name: format!("{} {}", segment.kind.as_str(), segment.place),
+                    cells: vec![
+                        format!("{:.3}", segment.mean_ms),
+                        format!("{:.1}%", segment.share * 100.0),
+                    ],
+                    note: None,
+                })
+                .collect();
+            if rest_count > 0 {
+                rows.push(Row {
+                    name: format!("{rest_count} more"),
+                    cells: vec![
+                        format!("{rest_ms:.3}"),
+                        format!("{:.1}%", rest_share * 100.0),
+                    ],
+                    note: None,
+                });
+            }
+            f.write_str("\n")?;
+            write_table(
+                f,
+                &format!("critical path of {workload}"),
+                &["ms", "share"],
+                &format!(
+                    "  (mean of the {} slowest traced: {:.3} ms)",
+                    path.requests, path.mean_latency_ms
+                ),
+                &rows,
+            )?;
+        }
         Ok(())
     }
 }

@@ -37,6 +37,8 @@ use crate::topic::{Delivery, Event, Topic, WhenFull};
 /// A service subscribed to a topic, type-erased over the service.
 pub(crate) trait Subscriber<E: Event>: Send + Sync {
     fn name(&self) -> &str;
+    /// The subscribing service's node (the client's if it is not running).
+    fn node(&self) -> NodeId;
     /// Events handed out at once: the service's workers.
     fn prefetch(&self) -> usize;
     /// Hands `event` to the service; the outcome of its handler arrives on `reply`.
@@ -62,6 +64,12 @@ where
 {
     fn name(&self) -> &str {
         self.service.name()
+    }
+
+    fn node(&self) -> NodeId {
+        self.service
+            .running()
+            .map_or(NodeId::CLIENT, |replicas| replicas.node())
     }
 
     fn prefetch(&self) -> usize {
@@ -206,6 +214,7 @@ impl LagTracker {
 
 struct BrokerState<E: Event> {
     name: String,
+    node: NodeId,
     topic: Topic,
     engine: Arc<Engine>,
     rng: SimRng,
@@ -387,6 +396,19 @@ impl<E: Event> BrokerState<E> {
         let mut meta = held.meta.clone();
         // Nobody waits for an event's handling: its calls get their own timeouts only.
         meta.deadline = Duration::MAX;
+        // Traced, each delivery is a request of its own, caused by the publish.
+        let traced = self.engine.tracer.is_some().then(|| {
+            let publish = meta.id;
+            meta.id = self.engine.next_request_id();
+            meta.trace.parent = Some(publish);
+            (
+                crate::runtime::engine::SpanIds::of(&meta),
+                crate::trace::collector::client_span(publish.0),
+                crate::nanos::saturating_u64(self.engine.clock.now()),
+                self.node,
+                self.handles[index].node(),
+            )
+        });
         let settle = held.settles[index].as_ref().map(Settle::fork);
         let ack_timeout = match self.topic.delivery {
             Delivery::AtLeastOnce { ack_timeout, .. } => Some(ack_timeout),
@@ -399,7 +421,10 @@ impl<E: Event> BrokerState<E> {
             let clock = &engine.clock;
             clock.sleep(latency).await;
             let (reply, outcome) = oneshot::channel();
-            let report = |outcome| {
+            let report = |outcome: DeliveryOutcome| {
+                if let Some((ids, publish, start, topic, subscriber)) = traced {
+                    engine.trace_delivery(ids, publish, start, topic, subscriber, &outcome);
+                }
                 let _ = broker.cast(BrokerMsg::Outcome {
                     subscriber: index,
                     event: id,
@@ -698,6 +723,7 @@ pub(crate) async fn start<E: Event>(
     };
     let state = Arc::new(Mutex::new(BrokerState {
         name: handle.name().to_string(),
+        node,
         topic,
         engine,
         rng,

@@ -25,6 +25,7 @@ use crate::runtime::replica::{ReplicaSet, Responder};
 use crate::runtime::service::Service;
 use crate::runtime::settle::Settle;
 use crate::topic::Event;
+use crate::trace::SpanKind;
 
 use crate::node::NodeId;
 
@@ -129,6 +130,8 @@ pub(crate) struct Engine {
     /// The id of the [`Simulation`](crate::Simulation) this run is of, which every handle it
     /// made carries; set as its services and topics start (see [`Engine::owns`]).
     simulation: std::sync::OnceLock<u64>,
+    /// Records spans, when tracing is on.
+    pub(crate) tracer: Option<crate::trace::collector::Tracer>,
 }
 
 /// The running services, as crash faults see them.
@@ -158,6 +161,7 @@ impl Engine {
         progress: Progress,
         faults: Faults,
         policies: Policies,
+        tracer: Option<crate::trace::collector::Tracer>,
     ) -> Self {
         Engine {
             clock,
@@ -171,6 +175,7 @@ impl Engine {
             services: Controls::default(),
             crash_tasks: std::sync::Mutex::default(),
             simulation: std::sync::OnceLock::new(),
+            tracer,
         }
     }
 
@@ -408,23 +413,41 @@ impl Engine {
             timer,
         } = attempt;
         let settle = settle.map(Settle::link);
+        // With tracing on, the call's span, recorded however the attempt ends (a hedged
+        // copy that loses is dropped unfinished: its span ends "cancelled").
+        let mut span = self
+            .tracer
+            .as_ref()
+            .map(|_| Box::new(CallSpan::new(self, from, to.node(), &meta, SpanKind::Call)));
         async move {
             let deadline = meta.deadline;
             // `sent_at` is the attempt's start, as every caller sets it: no clock read (on the
             // real clock each is a system call).
             let timeout = deadline.saturating_sub(meta.sent_at);
             if timeout.is_zero() {
-                return Err(CallError::TimedOut {
+                let error = CallError::TimedOut {
                     service: to.name().to_string(),
                     timeout,
-                });
+                };
+                if let Some(span) = span.as_mut() {
+                    span.error = Some(error.to_string());
+                }
+                return Err(error);
             }
+            let traced = span.as_deref().map(CallSpan::ids);
             let round_trip = async {
-                self.clock.sleep(self.hop(from, to.node())).await;
+                let out = self.hop(from, to.node());
+                self.clock.sleep(out).await;
+                if let Some(ids) = traced {
+                    self.trace_link(ids, from, to.node(), out, false, None);
+                }
                 if !self.faults.is_empty() {
                     let now = self.clock.now();
                     if self.faults.loses(from, to.node(), now) {
                         // Lost on the way: the caller hears nothing and times out.
+                        if let Some(ids) = traced {
+                            self.trace_lost(ids, from, to.node());
+                        }
                         return std::future::pending().await;
                     }
                     if self.faults.aborts(to.node(), now) {
@@ -454,13 +477,19 @@ impl Engine {
                     let now = self.clock.now();
                     to.observe(replica, now.saturating_sub(submitted), now);
                 }
-                self.clock.sleep(self.hop(from, to.node())).await;
-                if !self.faults.is_empty() && self.faults.loses(to.node(), from, self.clock.now()) {
+                let back = self.hop(from, to.node());
+                self.clock.sleep(back).await;
+                let lost =
+                    !self.faults.is_empty() && self.faults.loses(to.node(), from, self.clock.now());
+                if let Some(ids) = traced {
+                    self.trace_link(ids, to.node(), from, back, true, lost.then_some("lost"));
+                }
+                if lost {
                     return std::future::pending().await;
                 }
                 outcome
             };
-            match self
+            let outcome = match self
                 .clock
                 .call_timeout_at(deadline, std::pin::pin!(round_trip), timer)
                 .await
@@ -470,7 +499,14 @@ impl Engine {
                     service: to.name().to_string(),
                     timeout,
                 }),
+            };
+            if let Some(span) = span.as_mut() {
+                span.error = Some(match &outcome {
+                    Ok(_) => String::new(),
+                    Err(error) => error.to_string(),
+                });
             }
+            outcome
         }
     }
 
@@ -488,8 +524,12 @@ impl Engine {
         let guard = InFlightGuard::enter(std::sync::Arc::clone(self));
         tokio::spawn(async move {
             engine.clock.sleep(engine.hop(from, to.node())).await;
-            if !engine.faults.is_empty() && engine.faults.loses(from, to.node(), engine.clock.now())
-            {
+            let lost = !engine.faults.is_empty()
+                && engine.faults.loses(from, to.node(), engine.clock.now());
+            if engine.tracer.is_some() {
+                engine.trace_send(&meta, from, to.node(), lost);
+            }
+            if lost {
                 // Lost on the way (counted by the fault); the guard ends it.
                 return;
             }
@@ -537,8 +577,17 @@ impl Engine {
         let unavailable = || CallError::Unavailable {
             service: name.to_string(),
         };
+        let mut span = self
+            .tracer
+            .as_ref()
+            .map(|_| CallSpan::new(self, from, broker.node, &meta, SpanKind::Publish));
+        let traced = span.as_ref().map(CallSpan::ids);
         let round_trip = async {
-            self.clock.sleep(self.hop(from, broker.node)).await;
+            let out = self.hop(from, broker.node);
+            self.clock.sleep(out).await;
+            if let Some(ids) = traced {
+                self.trace_link(ids, from, broker.node, out, false, None);
+            }
             let (reply, confirmed) = oneshot::channel();
             let message = BrokerMsg::Publish {
                 event,
@@ -552,10 +601,14 @@ impl Engine {
             } else {
                 confirmed.await.unwrap_or_else(|_| Err(unavailable()))
             };
-            self.clock.sleep(self.hop(from, broker.node)).await;
+            let back = self.hop(from, broker.node);
+            self.clock.sleep(back).await;
+            if let Some(ids) = traced {
+                self.trace_link(ids, broker.node, from, back, true, None);
+            }
             outcome
         };
-        match self
+        let outcome = match self
             .clock
             .timeout_at(deadline, std::pin::pin!(round_trip))
             .await
@@ -565,7 +618,17 @@ impl Engine {
                 service: name.to_string(),
                 timeout,
             }),
+        };
+        if let Some(span) = span.as_mut() {
+            span.error = Some(
+                outcome
+                    .as_ref()
+                    .err()
+                    .map(ToString::to_string)
+                    .unwrap_or_default(),
+            );
         }
+        outcome
     }
 }
 
@@ -617,5 +680,216 @@ impl InFlight {
             }
             notified.await;
         }
+    }
+}
+
+/// What a traced message's spans are named by: its trace and request id.
+#[derive(Clone, Copy)]
+pub(crate) struct SpanIds {
+    trace: u64,
+    id: u64,
+}
+
+impl SpanIds {
+    pub(crate) fn of(meta: &RequestMeta) -> Self {
+        SpanIds {
+            trace: meta.trace.trace_id,
+            id: meta.id.0,
+        }
+    }
+}
+
+/// The caller's span of one call attempt, recorded when it is dropped: `error` is `None`
+/// while unfinished (a dropped unfinished attempt was cancelled), empty for a success.
+pub(crate) struct CallSpan<'a> {
+    engine: &'a Engine,
+    ids: SpanIds,
+    parent: u64,
+    kind: crate::trace::SpanKind,
+    from: NodeId,
+    to: NodeId,
+    start: u64,
+    pub(crate) error: Option<String>,
+}
+
+impl<'a> CallSpan<'a> {
+    fn new(
+        engine: &'a Engine,
+        from: NodeId,
+        to: NodeId,
+        meta: &RequestMeta,
+        kind: SpanKind,
+    ) -> Self {
+        CallSpan {
+            engine,
+            ids: SpanIds::of(meta),
+            parent: crate::trace::collector::caller_parent(meta),
+            kind,
+            from,
+            to,
+            start: crate::nanos::saturating_u64(meta.sent_at),
+            error: None,
+        }
+    }
+
+    fn ids(&self) -> SpanIds {
+        self.ids
+    }
+}
+
+impl Drop for CallSpan<'_> {
+    fn drop(&mut self) {
+        let Some(tracer) = &self.engine.tracer else {
+            return;
+        };
+        let end = crate::nanos::saturating_u64(self.engine.clock.now());
+        let error = match self.error.take() {
+            None => Some("cancelled".to_string()),
+            Some(error) if error.is_empty() => None,
+            Some(error) => Some(error),
+        };
+        use crate::trace::collector::{RawSpan, client_span};
+        tracer.record(
+            RawSpan::new(
+                self.ids.trace,
+                client_span(self.ids.id),
+                self.parent,
+                self.kind,
+                self.from,
+                self.start,
+                end,
+            )
+            .peer(self.to)
+            .error(error),
+        );
+    }
+}
+
+impl Engine {
+    /// Records a link crossing of the traced message `ids` from `from` to `to` that took
+    /// `took` and has just ended: out (towards the callee) or back.
+    pub(crate) fn trace_link(
+        &self,
+        ids: SpanIds,
+        from: NodeId,
+        to: NodeId,
+        took: Duration,
+        back: bool,
+        error: Option<&str>,
+    ) {
+        use crate::trace::collector::{RawSpan, client_span, link_back_span, link_out_span};
+        let Some(tracer) = &self.tracer else {
+            return;
+        };
+        let end = crate::nanos::saturating_u64(self.clock.now());
+        let start = end.saturating_sub(crate::nanos::saturating_u64(took));
+        let id = if back {
+            link_back_span(ids.id)
+        } else {
+            link_out_span(ids.id)
+        };
+        tracer.record(
+            RawSpan::new(
+                ids.trace,
+                id,
+                client_span(ids.id),
+                crate::trace::SpanKind::Link,
+                from,
+                start,
+                end,
+            )
+            .peer(to)
+            .error(error.map(str::to_string)),
+        );
+    }
+
+    /// Records the delivery `ids` of an event published as `publish` (the publish span),
+    /// from `topic` to `subscriber`, started at `start` and ended now with `outcome`.
+    pub(crate) fn trace_delivery(
+        &self,
+        ids: SpanIds,
+        publish: u64,
+        start: u64,
+        topic: NodeId,
+        subscriber: NodeId,
+        outcome: &crate::runtime::broker::DeliveryOutcome,
+    ) {
+        use crate::runtime::broker::DeliveryOutcome;
+        use crate::trace::collector::{RawSpan, client_span};
+        let Some(tracer) = &self.tracer else {
+            return;
+        };
+        let error = match outcome {
+            DeliveryOutcome::Handled(Ok(())) | DeliveryOutcome::Late(Ok(())) => None,
+            DeliveryOutcome::Handled(Err(error)) | DeliveryOutcome::Late(Err(error)) => {
+                Some(error.to_string())
+            }
+            DeliveryOutcome::Crashed => Some("crashed".to_string()),
+            DeliveryOutcome::Refused => Some("refused".to_string()),
+            // The late outcome, if any, ends the span.
+            DeliveryOutcome::TimedOut => return,
+        };
+        let end = crate::nanos::saturating_u64(self.clock.now());
+        tracer.record(
+            RawSpan::new(
+                ids.trace,
+                client_span(ids.id),
+                publish,
+                crate::trace::SpanKind::Delivery,
+                topic,
+                start,
+                end,
+            )
+            .peer(subscriber)
+            .error(error)
+            .follows(publish),
+        );
+    }
+
+    /// Records the one-way message `meta` from `from`, which has just arrived at `to` (or
+    /// been lost on the way).
+    #[cold]
+    fn trace_send(&self, meta: &RequestMeta, from: NodeId, to: NodeId, lost: bool) {
+        use crate::trace::collector::{RawSpan, caller_parent, client_span};
+        let Some(tracer) = &self.tracer else {
+            return;
+        };
+        tracer.record(
+            RawSpan::new(
+                meta.trace.trace_id,
+                client_span(meta.id.0),
+                caller_parent(meta),
+                SpanKind::Send,
+                from,
+                crate::nanos::saturating_u64(meta.sent_at),
+                crate::nanos::saturating_u64(self.clock.now()),
+            )
+            .peer(to)
+            .error(lost.then(|| "lost".to_string())),
+        );
+    }
+
+    /// Marks the traced message `ids` lost on its way out (a zero-length link span after
+    /// the one it crossed would be a second span of the same id: the lost mark goes on a
+    /// span of its own, at the instant of the loss).
+    fn trace_lost(&self, ids: SpanIds, from: NodeId, to: NodeId) {
+        use crate::trace::collector::{RawSpan, client_span};
+        let Some(tracer) = &self.tracer else {
+            return;
+        };
+        let now = crate::nanos::saturating_u64(self.clock.now());
+        tracer.record(
+            RawSpan::new(
+                ids.trace,
+                client_span(ids.id) + 6,
+                client_span(ids.id),
+                crate::trace::SpanKind::Link,
+                from,
+                now,
+                now,
+            )
+            .peer(to)
+            .error(Some("lost".to_string())),
+        );
     }
 }

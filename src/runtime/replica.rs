@@ -468,6 +468,9 @@ impl<S: Service> Replica<S> {
                     .await
                     .map_err(|error| CallError::failed(&self.name, error));
                 let end = self.engine.clock.now();
+                if self.engine.tracer.is_some() {
+                    self.trace_served(ctx.request(), [arrived, start, end], index, &outcome);
+                }
                 let next = {
                     let mut dispatch = self.dispatch();
                     dispatch
@@ -505,6 +508,52 @@ impl<S: Service> Replica<S> {
                 start = end;
             }
         }
+    }
+
+    /// Records the queue wait and processing of the request `meta`, handled by worker
+    /// `index` (tracing is on).
+    #[cold]
+    fn trace_served<T>(
+        &self,
+        meta: &RequestMeta,
+        [arrived, start, end]: [Duration; 3],
+        index: usize,
+        outcome: &Result<T, CallError>,
+    ) {
+        use crate::trace::SpanKind;
+        use crate::trace::collector::{RawSpan, client_span, processing_span, queue_span};
+        let Some(tracer) = &self.engine.tracer else {
+            return;
+        };
+        let [arrived, start, end] = [arrived, start, end].map(crate::nanos::saturating_u64);
+        let (trace, id) = (meta.trace.trace_id, meta.id.0);
+        if start > arrived {
+            tracer.record(
+                RawSpan::new(
+                    trace,
+                    queue_span(id),
+                    client_span(id),
+                    SpanKind::Queue,
+                    self.node,
+                    arrived,
+                    start,
+                )
+                .at_worker(self.index, None),
+            );
+        }
+        tracer.record(
+            RawSpan::new(
+                trace,
+                processing_span(id),
+                client_span(id),
+                SpanKind::Processing,
+                self.node,
+                start,
+                end,
+            )
+            .at_worker(self.index, Some(index))
+            .error(outcome.as_ref().err().map(ToString::to_string)),
+        );
     }
 
     /// Requests in this replica: being handled or waiting.

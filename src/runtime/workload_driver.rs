@@ -109,6 +109,8 @@ impl WorkloadResult {
     pub(crate) fn report(&self, measured: Duration) -> WorkloadReport {
         let stats = self.stats.lock().unwrap_or_else(PoisonError::into_inner);
         let seconds = measured.as_secs_f64();
+        let mut latency = stats.latency_settled_with_response.clone();
+        latency.merge(&stats.latency_settled_later);
         WorkloadReport {
             counts: stats.counts,
             throughput_per_s: if seconds > 0.0 {
@@ -116,11 +118,8 @@ impl WorkloadResult {
             } else {
                 0.0
             },
-            latency_ms: {
-                let mut all = stats.latency_settled_with_response.clone();
-                all.merge(&stats.latency_settled_later);
-                all.summary()
-            },
+            latency_ms: latency.summary(),
+            percentiles: latency.percentile_spectrum(),
             failed_latency_ms: stats.failed_latency.summary(),
             errors_by_cause: stats.errors.counts().clone(),
             settled_ms: {
@@ -162,6 +161,10 @@ impl<S: Service> WorkloadRun<S> {
             settled: Arc::clone(&settled),
             make_request: Mutex::new((self.make_request, requests_rng)),
             timeout,
+            traced_as: engine
+                .tracer
+                .as_ref()
+                .map_or(0, |tracer| tracer.workload(&self.name)),
         });
         let end = engine.timing.duration;
         match self.workload.arrivals {
@@ -241,6 +244,8 @@ struct Shared<S: Service> {
     settled: Arc<SettledLatency>,
     make_request: Mutex<(MakeRequest<S>, SimRng)>,
     timeout: Duration,
+    /// The workload's index in the tracer, when tracing is on.
+    traced_as: u32,
 }
 
 impl<S: Service> Shared<S> {
@@ -272,6 +277,10 @@ impl<S: Service> Shared<S> {
             intended.saturating_add(self.timeout),
         );
         let settle = Settle::root(engine, intended, &self.settled, spare);
+        let trace = meta.id.0;
+        if let Some(tracer) = &engine.tracer {
+            tracer.begin(trace);
+        }
         let outcome = engine
             .call(Call {
                 from: NodeId::CLIENT,
@@ -294,6 +303,20 @@ impl<S: Service> Shared<S> {
         let (settled, spare) = settle.finish_at(ended);
         engine.progress.request_ended(ended);
         let latency = ended.saturating_sub(intended);
+        if let Some(tracer) = &engine.tracer {
+            let root = crate::trace::collector::RawSpan::new(
+                trace,
+                crate::trace::collector::root_span(trace),
+                0,
+                crate::trace::SpanKind::Request,
+                NodeId::CLIENT,
+                crate::nanos::saturating_u64(intended),
+                crate::nanos::saturating_u64(ended),
+            )
+            .peer(self.target.node());
+            let error = outcome.as_ref().err().map(ToString::to_string);
+            tracer.finish(self.traced_as, root.error(error.clone()), error);
+        }
         let settled_now = outcome.is_ok() && matches!(settled, Settled::WithResponse);
         if settled_now {
             self.settled.record_window(intended, latency);

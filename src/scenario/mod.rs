@@ -319,6 +319,15 @@ impl Scenario {
         self.workloads.keys().map(String::as_str)
     }
 
+    /// Turns tracing on for the runs of this scenario (see
+    /// [`SimulationBuilder::tracing`]): the report then holds the kept traces and the
+    /// critical paths.
+    #[must_use]
+    pub fn with_tracing(mut self, tracing: crate::trace::Tracing) -> Self {
+        self.settings = self.settings.tracing(tracing);
+        self
+    }
+
     /// Builds the simulation the file describes, ready to [`run`](Simulation::run). `seed`
     /// overrides the file's `simulation.seed`; with neither, the seed is 0.
     ///

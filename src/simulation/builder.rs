@@ -40,6 +40,7 @@ pub struct SimulationBuilder {
     pub(crate) clock: ClockKind,
     pub(crate) max_events_per_instant: u64,
     pub(crate) timeline_window: Option<Duration>,
+    pub(crate) tracing: Option<crate::trace::Tracing>,
 }
 
 impl Default for SimulationBuilder {
@@ -53,6 +54,7 @@ impl Default for SimulationBuilder {
             clock: ClockKind::Virtual,
             max_events_per_instant: SimulationBuilder::DEFAULT_MAX_EVENTS_PER_INSTANT,
             timeline_window: None,
+            tracing: None,
         }
     }
 }
@@ -158,6 +160,26 @@ impl SimulationBuilder {
         self
     }
 
+    /// Turns tracing on: every request carries a trace, and the report keeps the traces
+    /// `tracing` chooses ([`Report::traces`](crate::Report::traces)) and the critical path
+    /// of each workload's slowest requests ([`Report::critical_path`](crate::Report::critical_path)).
+    /// Off by default (it costs a lock and a few allocations per hop).
+    ///
+    /// ```
+    /// use microsim::Simulation;
+    /// use microsim::trace::Tracing;
+    ///
+    /// let sim = Simulation::builder().tracing(Tracing::default().keep_slowest(20)).build()?;
+    /// # let _ = sim;
+    /// let error = Simulation::builder().tracing(Tracing::default().rate(2.0)).build().unwrap_err();
+    /// assert!(error.to_string().contains("tracing.rate must be within [0, 1]"));
+    /// # Ok::<(), microsim::BuildError>(())
+    /// ```
+    pub fn tracing(mut self, tracing: crate::trace::Tracing) -> Self {
+        self.tracing = Some(tracing);
+        self
+    }
+
     /// The timeline's window: the one set, or a hundredth of the duration (1 ns at least).
     pub(crate) fn window(&self) -> Duration {
         self.timeline_window
@@ -228,6 +250,9 @@ impl SimulationBuilder {
                     ),
                 )));
             }
+        }
+        if let Some(tracing) = &self.tracing {
+            tracing.validate()?;
         }
         rules::at_least("max_events_per_instant", self.max_events_per_instant, 1)
             .and_then(|()| {

@@ -77,6 +77,7 @@ impl Simulation {
             .map(|(index, name)| (*name, NodeId(index)))
             .collect();
         let pair = |from: &str, to: &str| (node[from], node[to]);
+        let node_names: Vec<String> = names.iter().map(ToString::to_string).collect();
         let links = Links::new(
             settings.seed,
             &names,
@@ -109,8 +110,12 @@ impl Simulation {
                 (from, to, policy)
             }),
         );
+        let tracer = settings
+            .tracing
+            .clone()
+            .map(|tracing| crate::trace::collector::Tracer::new(tracing, settings.seed));
         let engine = Arc::new(Engine::new(
-            clock, timing, links, progress, faults, policies,
+            clock, timing, links, progress, faults, policies, tracer,
         ));
 
         let mut running = Vec::with_capacity(services.len());
@@ -236,8 +241,18 @@ impl Simulation {
             .iter()
             .map(|service| (service.name().to_string(), service.timeline()))
             .collect();
+        let traces = engine
+            .tracer
+            .as_ref()
+            .map(|tracer| tracer.traces(&node_names));
+        let critical_path = traces
+            .as_ref()
+            .map(crate::trace::Traces::critical_paths)
+            .unwrap_or_default();
         Ok(Report {
             timeline,
+            critical_path,
+            traces,
             seed: settings.seed,
             clock: settings.clock,
             simulated_seconds: settings.duration.as_secs_f64(),

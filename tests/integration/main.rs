@@ -32,4 +32,5 @@ mod scenario_files;
 mod send_sync;
 mod store;
 mod timeline;
+mod trace;
 mod validation;
