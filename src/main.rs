@@ -74,6 +74,11 @@ enum Command {
         /// (resourceSpans) to this path.
         #[arg(long, value_name = "PATH")]
         otlp: Option<PathBuf>,
+        /// Also write each workload's latency distribution in HdrHistogram's percentile
+        /// text format (.hgrm, as wrk2 prints it; values in ms) to this path: one section
+        /// per workload, each after a `#[workload NAME]` line.
+        #[arg(long, value_name = "PATH")]
+        percentiles: Option<PathBuf>,
         /// No progress bar.
         #[arg(long)]
         quiet: bool,
@@ -109,6 +114,7 @@ fn main() -> ExitCode {
         html: None,
         trace: None,
         otlp: None,
+        percentiles: None,
         quiet: false,
         overrides: Overrides::default(),
     });
@@ -121,6 +127,7 @@ fn main() -> ExitCode {
             html,
             trace,
             otlp,
+            percentiles,
             quiet,
             overrides,
         } => match overrides.read() {
@@ -134,6 +141,7 @@ fn main() -> ExitCode {
                     html: html.as_deref(),
                     trace: trace.as_deref(),
                     otlp: otlp.as_deref(),
+                    percentiles: percentiles.as_deref(),
                 },
                 quiet,
             ),
@@ -188,6 +196,7 @@ struct Outputs<'a> {
     html: Option<&'a Path>,
     trace: Option<&'a Path>,
     otlp: Option<&'a Path>,
+    percentiles: Option<&'a Path>,
 }
 
 /// Writes `text` to `path`, or says what went wrong, naming `what` was written.
@@ -270,6 +279,14 @@ fn run(
         if let Some(path) = outputs.otlp {
             write_file(path, "OpenTelemetry traces", &traces.to_otlp_json())?;
         }
+    }
+    if let Some(path) = outputs.percentiles {
+        let text: String = report
+            .workloads
+            .iter()
+            .map(|(name, workload)| format!("#[workload {name}]\n{}\n", workload.latency_hgrm))
+            .collect();
+        write_file(path, "percentiles", &text)?;
     }
     if let Some(path) = outputs.html {
         write_file(path, "HTML report", &report.to_html(&[]))?;

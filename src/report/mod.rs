@@ -439,6 +439,11 @@ pub struct WorkloadReport {
     /// what the latency CDF is drawn from and `--percentiles` writes. Not in the JSON.
     #[serde(skip)]
     pub percentiles: Vec<crate::metrics::PercentilePoint>,
+    /// The same distribution in HdrHistogram's `.hgrm` text
+    /// ([`LatencyHistogram::to_hgrm`](crate::metrics::LatencyHistogram::to_hgrm)), as
+    /// `--percentiles` writes it. Not in the JSON.
+    #[serde(skip)]
+    pub latency_hgrm: String,
 }
 
 /// What the clients of one workload counted, in the measured window (requests intended at or
@@ -779,6 +784,7 @@ mod tests {
                 )]),
                 settled_ms: LatencySummary::default(),
                 percentiles: Vec::new(),
+                latency_hgrm: String::new(),
             },
         );
         report.workloads.insert(
@@ -803,6 +809,7 @@ mod tests {
                 ]),
                 settled_ms: summary(1.0),
                 percentiles: Vec::new(),
+                latency_hgrm: String::new(),
             },
         );
         report.services.insert(

@@ -120,6 +120,7 @@ impl WorkloadResult {
             },
             latency_ms: latency.summary(),
             percentiles: latency.percentile_spectrum(),
+            latency_hgrm: latency.to_hgrm(),
             failed_latency_ms: stats.failed_latency.summary(),
             errors_by_cause: stats.errors.counts().clone(),
             settled_ms: {

@@ -374,3 +374,48 @@ fn tracing_changes_no_figure_of_the_report() {
     assert_eq!(plain.workloads, traced.workloads);
     assert_eq!(plain.services, traced.services);
 }
+
+#[test]
+fn the_command_writes_the_traces_and_the_percentiles_it_is_asked_for() {
+    let dir = std::env::temp_dir().join(format!("microsim-trace-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (chrome, otlp, hgrm) = (dir.join("t.json"), dir.join("o.json"), dir.join("p.hgrm"));
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_microsim"))
+        .args([
+            "run",
+            "scenarios/events.toml",
+            "--quiet",
+            "--set",
+            "simulation.duration=5s",
+        ])
+        .arg("--trace")
+        .arg(&chrome)
+        .arg("--otlp")
+        .arg(&otlp)
+        .arg("--percentiles")
+        .arg(&hgrm)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let table = String::from_utf8(output.stdout).unwrap();
+    assert!(table.contains("critical path of "), "{table}");
+    for path in [&chrome, &otlp] {
+        let json: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        assert!(
+            json.get("traceEvents")
+                .or(json.get("resourceSpans"))
+                .is_some()
+        );
+    }
+    let text = std::fs::read_to_string(&hgrm).unwrap();
+    assert!(text.starts_with("#[workload "), "{text}");
+    assert!(text.contains("       Value     Percentile TotalCount 1/(1-Percentile)"));
+    // The last line of each section is 100%.
+    assert!(text.contains(" 1.000000000000 "));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
