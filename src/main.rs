@@ -61,8 +61,8 @@ enum Command {
         /// service) as CSV to this path: `start_s,end_s,kind,name,metric,value` rows.
         #[arg(long, value_name = "PATH")]
         timeline: Option<PathBuf>,
-        /// Also write the report as one self-contained HTML page to this path (it fetches
-        /// nothing; open it offline).
+        /// Also write the report as one self-contained HTML page to this path, with its
+        /// plots and each workload's critical path (it fetches nothing; open it offline).
         #[arg(long, value_name = "PATH")]
         html: Option<PathBuf>,
         /// Trace requests (the slowest and failed of each workload, and a sample) and write
@@ -79,6 +79,11 @@ enum Command {
         /// per workload, each after a `#[workload NAME]` line.
         #[arg(long, value_name = "PATH")]
         percentiles: Option<PathBuf>,
+        /// Also draw the report's plots as SVG files into this folder (made if missing):
+        /// latency CDF with its log-scale tail, latency and throughput over simulated time
+        /// with the fault windows shaded, busy workers per service, topic lag.
+        #[arg(long, value_name = "DIR")]
+        plots: Option<PathBuf>,
         /// No progress bar.
         #[arg(long)]
         quiet: bool,
@@ -115,6 +120,7 @@ fn main() -> ExitCode {
         trace: None,
         otlp: None,
         percentiles: None,
+        plots: None,
         quiet: false,
         overrides: Overrides::default(),
     });
@@ -128,6 +134,7 @@ fn main() -> ExitCode {
             trace,
             otlp,
             percentiles,
+            plots,
             quiet,
             overrides,
         } => match overrides.read() {
@@ -142,6 +149,7 @@ fn main() -> ExitCode {
                     trace: trace.as_deref(),
                     otlp: otlp.as_deref(),
                     percentiles: percentiles.as_deref(),
+                    plots: plots.as_deref(),
                 },
                 quiet,
             ),
@@ -197,6 +205,7 @@ struct Outputs<'a> {
     trace: Option<&'a Path>,
     otlp: Option<&'a Path>,
     percentiles: Option<&'a Path>,
+    plots: Option<&'a Path>,
 }
 
 /// Writes `text` to `path`, or says what went wrong, naming `what` was written.
@@ -221,7 +230,8 @@ fn run(
         None => Scenario::parse_with_overrides(Scenario::BUNDLED_STORE, "store.toml", overrides)
             .map_err(|error| mistakes(&error))?,
     };
-    let scenario = if outputs.trace.is_some() || outputs.otlp.is_some() {
+    // The HTML page shows the critical path, which needs traces.
+    let scenario = if outputs.trace.is_some() || outputs.otlp.is_some() || outputs.html.is_some() {
         scenario.with_tracing(microsim::trace::Tracing::default())
     } else {
         scenario
@@ -280,6 +290,13 @@ fn run(
             write_file(path, "OpenTelemetry traces", &traces.to_otlp_json())?;
         }
     }
+    if let Some(dir) = outputs.plots {
+        std::fs::create_dir_all(dir)
+            .map_err(|error| format!("could not make the folder {}: {error}", dir.display()))?;
+        for (file, figure) in microsim::report::plots::figure_files(&report) {
+            write_file(&dir.join(file), &figure.title, &figure.svg)?;
+        }
+    }
     if let Some(path) = outputs.percentiles {
         let text: String = report
             .workloads
@@ -289,7 +306,7 @@ fn run(
         write_file(path, "percentiles", &text)?;
     }
     if let Some(path) = outputs.html {
-        write_file(path, "HTML report", &report.to_html(&[]))?;
+        write_file(path, "HTML report", &report.to_html(&report.figures()))?;
     }
     if file.is_none() && !matches!(json, Some(path) if path == Path::new("-")) {
         // The bundled store is the examples' store: say where its story goes on.

@@ -161,6 +161,29 @@ impl Report {
             );
         }
 
+        for (workload, path) in &self.critical_path {
+            let _ = write!(
+                out,
+                "<h2>Critical path of {}</h2>\n<p class=\"note\">Where the time of the {} slowest \
+                 traced requests went (mean {:.3} ms).</p>\n<table>\n<tr><th>where</th>\
+                 <th>ms</th><th>share</th></tr>\n",
+                escape(workload),
+                path.requests,
+                path.mean_latency_ms
+            );
+            for segment in &path.segments {
+                let _ = writeln!(
+                    out,
+                    "<tr><td>{} {}</td><td>{:.3}</td><td>{:.1}%</td></tr>",
+                    segment.kind.as_str(),
+                    escape(&segment.place),
+                    segment.mean_ms,
+                    segment.share * 100.0
+                );
+            }
+            out.push_str("</table>\n");
+        }
+
         for figure in figures {
             let _ = write!(
                 out,
