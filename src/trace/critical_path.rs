@@ -128,7 +128,7 @@ impl CriticalPath {
 impl Trace {
     /// This request's critical path: `(kind, where, nanoseconds)` stretches, in order from
     /// the start, that add up to the root span's length exactly (see the
-    /// [module](super::critical_path)).
+    /// [module](crate::trace)).
     pub fn critical_path(&self) -> Vec<(SegmentKind, String, u64)> {
         let mut children: BTreeMap<u64, Vec<&Span>> = BTreeMap::new();
         for span in &self.spans {
