@@ -341,13 +341,15 @@ fn the_otlp_file_has_valid_ids_parents_and_links() {
 
 #[test]
 fn tracing_changes_no_figure_of_the_report() {
-    let plain = {
-        let mut sim = Simulation::builder()
+    let run = |tracing: Option<Tracing>| {
+        let mut builder = Simulation::builder()
             .seed(3)
             .duration(Duration::from_secs(10))
-            .default_latency(exp_ms(0.5))
-            .build()
-            .unwrap();
+            .default_latency(exp_ms(0.5));
+        if let Some(tracing) = tracing {
+            builder = builder.tracing(tracing);
+        }
+        let mut sim = builder.build().unwrap();
         let db = sim
             .add_service("db", Script::new().work(exp_ms(4.0)), Capacity::workers(2))
             .unwrap();
@@ -355,21 +357,7 @@ fn tracing_changes_no_figure_of_the_report() {
             .unwrap();
         sim.run().unwrap()
     };
-    let traced = {
-        let mut sim = Simulation::builder()
-            .seed(3)
-            .duration(Duration::from_secs(10))
-            .default_latency(exp_ms(0.5))
-            .tracing(Tracing::default())
-            .build()
-            .unwrap();
-        let db = sim
-            .add_service("db", Script::new().work(exp_ms(4.0)), Capacity::workers(2))
-            .unwrap();
-        sim.add_workload("w", &db, Workload::poisson(300.0), |_| ())
-            .unwrap();
-        sim.run().unwrap()
-    };
+    let (plain, traced) = (run(None), run(Some(Tracing::default())));
     assert!(traced.traces.is_some() && plain.traces.is_none());
     assert_eq!(plain.workloads, traced.workloads);
     assert_eq!(plain.services, traced.services);
