@@ -170,14 +170,18 @@ impl Percentiles {
         }
     }
 
+    /// A histogram of these values: the one kept, or one made from the few values.
+    fn histogram(&self) -> std::borrow::Cow<'_, Histogram<u64>> {
+        match self {
+            Percentiles::Many(histogram) => std::borrow::Cow::Borrowed(histogram),
+            Percentiles::Few(values) => std::borrow::Cow::Owned(histogram_of(values)),
+        }
+    }
+
     /// The histogram, made from the few values if there is none yet.
     fn many(&mut self) -> &mut Histogram<u64> {
         if let Percentiles::Few(values) = self {
-            let mut histogram = Box::new(new_histogram());
-            for &value in values.iter() {
-                record_into(&mut histogram, value, 1);
-            }
-            *self = Percentiles::Many(histogram);
+            *self = Percentiles::Many(Box::new(histogram_of(values)));
         }
         match self {
             Percentiles::Many(histogram) => histogram,
@@ -223,6 +227,15 @@ impl Percentiles {
             }
         }
     }
+}
+
+/// A histogram of `values`.
+fn histogram_of(values: &[u64]) -> Histogram<u64> {
+    let mut histogram = new_histogram();
+    for &value in values {
+        record_into(&mut histogram, value, 1);
+    }
+    histogram
 }
 
 /// Records `count` of `value` into `histogram`.
@@ -480,18 +493,12 @@ impl LatencyHistogram {
         if self.count == 0 {
             return Vec::new();
         }
-        let made;
-        let histogram: &Histogram<u64> = match &self.percentiles {
-            Percentiles::Many(histogram) => histogram,
-            Percentiles::Few(values) => {
-                let mut histogram = new_histogram();
-                for &value in values {
-                    record_into(&mut histogram, value, 1);
-                }
-                made = histogram;
-                &made
-            }
-        };
+        self.spectrum_of(&self.percentiles.histogram())
+    }
+
+    /// The percentile spectrum of `histogram`, this recorder's (values clamped into the
+    /// exact `[min, max]`).
+    fn spectrum_of(&self, histogram: &Histogram<u64>) -> Vec<PercentilePoint> {
         let mut total = 0;
         let mut points = Vec::new();
         for step in histogram.iter_quantiles(5) {
@@ -527,7 +534,12 @@ impl LatencyHistogram {
     pub fn to_hgrm(&self) -> String {
         use std::fmt::Write as _;
         let mut out = String::from("       Value     Percentile TotalCount 1/(1-Percentile)\n\n");
-        let spectrum = self.percentile_spectrum();
+        let histogram = self.percentiles.histogram();
+        let spectrum = if self.count == 0 {
+            Vec::new()
+        } else {
+            self.spectrum_of(&histogram)
+        };
         for point in &spectrum {
             let fraction = point.percentile / 100.0;
             if fraction < 1.0 {
@@ -548,11 +560,9 @@ impl LatencyHistogram {
             }
         }
         let mean = nanos::as_millis_f64(self.mean());
-        let deviation = self.std_deviation_ms(mean);
-        let buckets = match &self.percentiles {
-            Percentiles::Many(histogram) => histogram.buckets(),
-            Percentiles::Few(_) => BUCKETS.buckets(),
-        };
+        // As HdrHistogram computes it: over the buckets' median values.
+        let deviation = histogram.stdev() / 1e6;
+        let buckets = histogram.buckets();
         // HdrHistogram's sub-bucket count: the power of two that holds 2 x 10^digits.
         let sub_buckets = (2 * 10_u64.pow(u32::from(SIGNIFICANT_DIGITS))).next_power_of_two();
         let _ = writeln!(
@@ -570,36 +580,6 @@ impl LatencyHistogram {
             "#[Buckets = {buckets:12}, SubBuckets     = {sub_buckets:12}]"
         );
         out
-    }
-
-    /// The standard deviation in milliseconds, from the histogram's buckets (as HdrHistogram
-    /// reports it).
-    fn std_deviation_ms(&self, mean_ms: f64) -> f64 {
-        let mut sum = 0.0;
-        let mut add = |value_ns: u64, count: u64| {
-            let deviation = value_ns as f64 / 1e6 - mean_ms;
-            sum += deviation * deviation * count as f64;
-        };
-        match &self.percentiles {
-            Percentiles::Many(histogram) => {
-                for bucket in histogram.iter_recorded() {
-                    add(
-                        histogram.median_equivalent(bucket.value_iterated_to()),
-                        bucket.count_at_value(),
-                    );
-                }
-            }
-            Percentiles::Few(values) => {
-                for &value in values {
-                    add(value, 1);
-                }
-            }
-        }
-        if self.count == 0 {
-            0.0
-        } else {
-            (sum / self.count as f64).sqrt()
-        }
     }
 }
 

@@ -873,7 +873,7 @@ impl Engine {
     /// the one it crossed would be a second span of the same id: the lost mark goes on a
     /// span of its own, at the instant of the loss).
     fn trace_lost(&self, ids: SpanIds, from: NodeId, to: NodeId) {
-        use crate::trace::collector::{RawSpan, client_span};
+        use crate::trace::collector::{RawSpan, client_span, lost_span};
         let Some(tracer) = &self.tracer else {
             return;
         };
@@ -881,7 +881,7 @@ impl Engine {
         tracer.record(
             RawSpan::new(
                 ids.trace,
-                client_span(ids.id) + 6,
+                lost_span(ids.id),
                 client_span(ids.id),
                 crate::trace::SpanKind::Link,
                 from,

@@ -316,7 +316,7 @@ impl<S: Service> Shared<S> {
             )
             .peer(self.target.node());
             let error = outcome.as_ref().err().map(ToString::to_string);
-            tracer.finish(self.traced_as, root.error(error.clone()), error);
+            tracer.finish(self.traced_as, root.error(error));
         }
         let settled_now = outcome.is_ok() && matches!(settled, Settled::WithResponse);
         if settled_now {

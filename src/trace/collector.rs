@@ -6,8 +6,8 @@
 //! Every message already has a unique [`RequestId`](crate::RequestId) and knows its parent
 //! request, so span ids are derived from request ids and need no table: request `r`'s spans
 //! are `8r` (the caller's side: call, send, publish or delivery), `8r + 1` (its link out),
-//! `8r + 2` (queue), `8r + 3` (processing), `8r + 4` (link back), and a workload request's
-//! root span is `8t + 5` for trace `t`. A call made while handling request `p` has the parent
+//! `8r + 2` (queue), `8r + 3` (processing), `8r + 4` (link back), `8r + 6` (the mark of its
+//! loss on a link), and a workload request's root span is `8t + 5` for trace `t`. A call made while handling request `p` has the parent
 //! `8p + 3`, the processing span of `p`.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -42,6 +42,11 @@ pub(crate) fn processing_span(id: u64) -> u64 {
 /// Request `id`'s link back.
 pub(crate) fn link_back_span(id: u64) -> u64 {
     client_span(id) + 4
+}
+
+/// The mark of request `id`'s loss on its way out.
+pub(crate) fn lost_span(id: u64) -> u64 {
+    client_span(id) + 6
 }
 
 /// Trace `trace`'s root.
@@ -222,10 +227,11 @@ impl Tracer {
         }
     }
 
-    /// The workload request of `trace` has ended with `root` (its root span), after
-    /// `latency` ns, failed with `error` if it failed: keep its trace or drop it.
-    pub(crate) fn finish(&self, workload: u32, root: RawSpan, error: Option<String>) {
+    /// The workload request of `workload` has ended with `root`, its root span (with its
+    /// error if it failed): keep its trace or drop it.
+    pub(crate) fn finish(&self, workload: u32, root: RawSpan) {
         let trace = root.trace;
+        let error = root.error.clone();
         let latency = root.end.saturating_sub(root.start);
         let mut state = self.state();
         state.requests += 1;
@@ -288,7 +294,7 @@ impl Tracer {
                 reasons,
                 workload,
                 latency,
-                error: error.map(String::into_boxed_str),
+                error,
             },
         );
     }
@@ -429,7 +435,7 @@ mod tests {
                 trace,
             ));
             let error = (trace % 100 == 0).then(|| "failed".to_string());
-            tracer.finish(w, root(trace, trace), error);
+            tracer.finish(w, root(trace, trace).error(error));
             assert!(tracer.held() <= 2 * (5 + 3 + 2));
         }
         let traces = tracer.traces(&["client".to_string()]);
@@ -491,7 +497,7 @@ mod tests {
         let w = none.workload("w");
         for trace in 1..=100 {
             none.begin(trace);
-            none.finish(w, root(trace, 1), None);
+            none.finish(w, root(trace, 1));
         }
         assert!(none.traces(&[]).traces.is_empty());
         // A 10% sample of 100,000 without a cap keeps about 10,000 (binomial sd 95).
@@ -505,7 +511,7 @@ mod tests {
         let w = tenth.workload("w");
         for trace in 1..=100_000 {
             tenth.begin(trace);
-            tenth.finish(w, root(trace, 1), None);
+            tenth.finish(w, root(trace, 1));
         }
         let kept = tenth.traces(&[]).traces.len();
         assert!((9_600..=10_400).contains(&kept), "{kept}");
