@@ -32,6 +32,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use super::Report;
 use super::html::Figure;
 use crate::fault::FaultReport;
+use crate::policy::BreakerState;
 
 /// Width of every figure, px.
 const WIDTH: u32 = 720;
@@ -332,6 +333,31 @@ struct TimeChart<'r> {
     /// A second y axis, on the right.
     secondary: Option<Axis>,
     faults: &'r [FaultReport],
+    /// Breaker state changes to mark: when, and into which state.
+    breakers: Vec<(f64, BreakerState)>,
+}
+
+/// Every breaker state change in `report`'s policies, in time order: when it happened and
+/// the state it went into.
+fn breaker_marks(report: &Report) -> Vec<(f64, BreakerState)> {
+    let mut marks: Vec<(f64, BreakerState)> = report
+        .policies
+        .values()
+        .flat_map(|policy| &policy.breaker_transitions)
+        .map(|transition| (transition.at_seconds, transition.to))
+        .filter(|(at, _)| at.is_finite())
+        .collect();
+    marks.sort_by(|a, b| a.0.total_cmp(&b.0));
+    marks
+}
+
+/// The colour of the mark of a breaker going into `state`.
+fn breaker_colour(state: BreakerState) -> RGBColor {
+    match state {
+        BreakerState::Open => RGBColor(214, 39, 40),
+        BreakerState::HalfOpen => RGBColor(255, 127, 14),
+        BreakerState::Closed => RGBColor(44, 160, 44),
+    }
 }
 
 impl TimeChart<'_> {
@@ -373,6 +399,7 @@ impl TimeChart<'_> {
                 label: fault.fault.clone(),
                 swatch: Swatch::Band(*colour),
             })
+            .chain(self.breaker_legend())
             .chain(lines().map(Line::legend))
             .collect();
         let area = frame(root, self.title, &legend)?;
@@ -421,6 +448,18 @@ impl TimeChart<'_> {
                 colour.mix(FAULT_OPACITY).filled(),
             )
         }))?;
+        // Breaker state changes: a thin vertical line each, under the series.
+        chart.draw_series(
+            self.breakers
+                .iter()
+                .filter(|(at, _)| (0.0..=self.x_max).contains(at))
+                .map(|&(at, state)| {
+                    PathElement::new(
+                        vec![(at, 0.0), (at, y_max)],
+                        breaker_colour(state).mix(0.7).stroke_width(1),
+                    )
+                }),
+        )?;
         for line in &self.primary.lines {
             chart.draw_series(line.elements())?;
         }
@@ -430,6 +469,22 @@ impl TimeChart<'_> {
             }
         }
         Ok(())
+    }
+
+    /// A legend entry per breaker state the chart marks a change into.
+    fn breaker_legend(&self) -> Vec<LegendEntry> {
+        [
+            BreakerState::Open,
+            BreakerState::HalfOpen,
+            BreakerState::Closed,
+        ]
+        .into_iter()
+        .filter(|state| self.breakers.iter().any(|(_, to)| to == state))
+        .map(|state| LegendEntry {
+            label: format!("breaker {state}"),
+            swatch: Swatch::Line(breaker_colour(state), Stroke::Faint),
+        })
+        .collect()
     }
 
     /// A fault's window cut to the chart (an open one runs to its end), at least one pixel
@@ -613,6 +668,7 @@ pub fn latency_over_time(report: &Report) -> Option<Figure> {
         },
         secondary: None,
         faults: &report.faults,
+        breakers: breaker_marks(report),
     }
     .render()
 }
@@ -653,6 +709,7 @@ pub fn throughput_over_time(report: &Report) -> Option<Figure> {
         },
         secondary: None,
         faults: &report.faults,
+        breakers: breaker_marks(report),
     }
     .render()
 }
@@ -720,80 +777,103 @@ pub fn utilisation_over_time(report: &Report) -> Option<Figure> {
         primary,
         secondary,
         faults: &report.faults,
+        breakers: breaker_marks(report),
     }
     .render()
 }
 
-/// Topic lag: per topic and subscriber, the most events waiting for it at the broker in
-/// each hundredth of the run's duration (the subscriber's
-/// [`lag_timeline`](super::SubscriberReport::lag_timeline)), at the hundredth's middle.
-/// The broker records the lag when it changes, so a hundredth in which it did not change
-/// reads 0. Against simulated seconds, with faults shaded, when the report knows its
-/// duration; against the hundredth's number otherwise. `None` without topics.
-pub fn topic_lag(report: &Report) -> Option<Figure> {
-    let seconds = report.simulated_seconds.is_finite() && report.simulated_seconds > 0.0;
-    let slot = if seconds {
-        report.simulated_seconds / 100.0
-    } else {
-        1.0
-    };
+/// Queue depth over time: per service, the requests waiting in its queues (all replicas'),
+/// time-weighted mean of each timeline window, solid; and the longest queue of one replica
+/// in the window, faint. Faults shaded, breaker state changes marked. `None` when no queue
+/// ever held a request.
+pub fn queue_depth_over_time(report: &Report) -> Option<Figure> {
     let mut lines = Vec::new();
-    for (topic_name, topic) in &report.topics {
-        for (subscriber, lag) in &topic.subscribers {
-            let i = lines.len();
-            lines.push(Line {
-                label: format!("{topic_name} → {subscriber}"),
-                colour: colour(i),
-                stroke: Stroke::Solid,
-                points: lag
-                    .lag_timeline
-                    .iter()
-                    .enumerate()
-                    .map(|(i, &lag)| Some(((i as f64 + 0.5) * slot, lag as f64)))
-                    .collect(),
-            });
+    for (i, (name, series)) in report.timeline.services.iter().enumerate() {
+        if series.queue_max.iter().all(|&n| n == 0) {
+            continue;
         }
+        lines.push(Line {
+            label: format!("{name} mean"),
+            colour: colour(i),
+            stroke: Stroke::Solid,
+            points: over_windows(report, series.queue_mean.iter().map(|&n| Some(n))),
+        });
+        lines.push(Line {
+            label: format!("{name} max"),
+            colour: colour(i),
+            stroke: Stroke::Faint,
+            points: over_windows(report, series.queue_max.iter().map(|&n| Some(n as f64))),
+        });
     }
-    let longest = report
-        .topics
-        .values()
-        .flat_map(|topic| topic.subscribers.values())
-        .map(|subscriber| subscriber.lag_timeline.len())
-        .max()
-        .unwrap_or(0);
+    if lines.is_empty() {
+        return None;
+    }
     TimeChart {
-        title: "Topic lag",
-        x_label: if seconds {
-            "simulated time (s)"
-        } else {
-            "hundredth of the run"
-        },
-        x_max: if seconds {
-            report.simulated_seconds
-        } else {
-            longest.max(1) as f64
-        },
+        title: "Queue depth over time",
+        x_label: "simulated time (s)",
+        x_max: timeline_end(report),
         primary: Axis {
-            label: "events waiting (most per hundredth)".to_string(),
+            label: "requests waiting".to_string(),
             percent: false,
             lines,
         },
         secondary: None,
-        faults: if seconds { &report.faults } else { &[] },
+        faults: &report.faults,
+        breakers: breaker_marks(report),
+    }
+    .render()
+}
+
+/// Topic lag: per topic and subscriber, the events published and not yet handled by it,
+/// time-weighted mean of each timeline window, solid, and the most in the window, faint.
+/// Faults shaded. `None` without topics.
+pub fn topic_lag(report: &Report) -> Option<Figure> {
+    let mut lines = Vec::new();
+    for (topic_name, subscribers) in &report.timeline.topics {
+        for (subscriber, lag) in subscribers {
+            let i = lines.len() / 2;
+            let label = format!("{topic_name} → {subscriber}");
+            lines.push(Line {
+                label: format!("{label} mean"),
+                colour: colour(i),
+                stroke: Stroke::Solid,
+                points: over_windows(report, lag.mean.iter().map(|&n| Some(n))),
+            });
+            lines.push(Line {
+                label: format!("{label} max"),
+                colour: colour(i),
+                stroke: Stroke::Faint,
+                points: over_windows(report, lag.max.iter().map(|&n| Some(n as f64))),
+            });
+        }
+    }
+    TimeChart {
+        title: "Topic lag",
+        x_label: "simulated time (s)",
+        x_max: timeline_end(report),
+        primary: Axis {
+            label: "events waiting".to_string(),
+            percent: false,
+            lines,
+        },
+        secondary: None,
+        faults: &report.faults,
+        breakers: Vec::new(),
     }
     .render()
 }
 
 /// Every figure of `report` with the name of its file for `--plots DIR`, in the order of
 /// [`Report::figures`]: `latency-cdf.svg`, `latency-over-time.svg`,
-/// `throughput-over-time.svg`, `utilisation-over-time.svg`, `topic-lag.svg`. A figure
-/// with nothing to draw is left out.
+/// `throughput-over-time.svg`, `utilisation-over-time.svg`, `queue-depth-over-time.svg`,
+/// `topic-lag.svg`. A figure with nothing to draw is left out.
 pub fn figure_files(report: &Report) -> Vec<(String, Figure)> {
-    let plots: [(&str, Plot); 5] = [
+    let plots: [(&str, Plot); 6] = [
         ("latency-cdf.svg", latency_cdf),
         ("latency-over-time.svg", latency_over_time),
         ("throughput-over-time.svg", throughput_over_time),
         ("utilisation-over-time.svg", utilisation_over_time),
+        ("queue-depth-over-time.svg", queue_depth_over_time),
         ("topic-lag.svg", topic_lag),
     ];
     plots
@@ -805,7 +885,8 @@ pub fn figure_files(report: &Report) -> Vec<(String, Figure)> {
 impl Report {
     /// All figures of this report, as SVG ([`plots`](super::plots)), in this order: latency
     /// CDF; latency over time; throughput over time; busy workers (utilisation) per service
-    /// over time; topic lag (only if any topic). Figures with no data are left out. The
+    /// over time; queue depth per service over time (only if any queue held a request);
+    /// topic lag (only if any topic). Figures with no data are left out. The
     /// figures of [`figure_files`], without the file names.
     #[must_use]
     pub fn figures(&self) -> Vec<Figure> {
@@ -823,11 +904,9 @@ mod tests {
 
     use super::*;
     use crate::fault::FaultCounts;
-    use crate::report::timeline::{ServiceTimeline, WorkloadTimeline};
-    use crate::report::{
-        ReplicaReport, ServiceReport, SubscriberReport, TopicCounts, TopicReport, WorkloadReport,
-    };
-    use crate::{Capacity, ClockKind, Delivery, Distribution, Fault, Script, Simulation, Workload};
+    use crate::report::timeline::{LagTimeline, ServiceTimeline, WorkloadTimeline};
+    use crate::report::{ReplicaReport, ServiceReport, WorkloadReport};
+    use crate::{Capacity, ClockKind, Distribution, Fault, Script, Simulation, Workload};
 
     /// A 10 s run, windows of 1 s: `api` (2 workers) serves `browse` and `checkout`, slowed
     /// down x4 from 4 s to 6 s and failing a fifth of its calls from 7 s to 8 s; `audit`
@@ -996,6 +1075,7 @@ mod tests {
                 "latency-over-time.svg",
                 "throughput-over-time.svg",
                 "utilisation-over-time.svg",
+                "queue-depth-over-time.svg",
             ],
             "no topics: no topic lag"
         );
@@ -1004,6 +1084,7 @@ mod tests {
             "Latency over time",
             "Throughput over time",
             "Utilisation over time",
+            "Queue depth over time",
         ];
         for ((_, figure), title) in files.iter().zip(titles) {
             assert_eq!(figure.title, title);
@@ -1219,61 +1300,112 @@ mod tests {
         let report = simulated();
         assert!(report.topics.is_empty() && topic_lag(&report).is_none());
 
-        let mut report = with_timeline(0);
-        report.simulated_seconds = 10.0;
-        let lag = |values: &[u64]| SubscriberReport {
-            lag_timeline: values.to_vec(),
-            ..SubscriberReport::default()
+        let mut report = with_timeline(4);
+        let lag = |mean: &[f64], max: &[u64]| LagTimeline {
+            mean: mean.to_vec(),
+            max: max.to_vec(),
         };
-        let subscribers: BTreeMap<String, SubscriberReport> = [
-            ("billing".to_string(), lag(&[0, 3, 5, 2])),
-            ("shipping".to_string(), lag(&[1, 1])),
+        let subscribers: BTreeMap<String, LagTimeline> = [
+            (
+                "billing".to_string(),
+                lag(&[0.0, 2.5, 4.0, 1.0], &[0, 3, 5, 2]),
+            ),
+            (
+                "shipping".to_string(),
+                lag(&[1.0, 1.0, 0.0, 0.0], &[1, 1, 1, 0]),
+            ),
         ]
         .into();
-        report.topics.insert(
-            "orders".into(),
-            TopicReport {
-                delivery: Delivery::AtMostOnce,
-                counts: TopicCounts::default(),
-                subscribers,
-            },
-        );
+        report.timeline.topics.insert("orders".into(), subscribers);
         let files = figure_files(&report);
-        assert_eq!(files.len(), 1, "no timeline, no percentiles: only the lag");
+        assert_eq!(files.len(), 1, "no workload, no service: only the lag");
         assert_eq!(files[0].0, "topic-lag.svg");
         let svg = &files[0].1.svg;
         let texts = texts(svg);
         for label in [
-            "orders → billing",
-            "orders → shipping",
+            "orders → billing mean",
+            "orders → billing max",
+            "orders → shipping mean",
             "simulated time (s)",
         ] {
             assert!(texts.contains(&label.to_string()), "{label}: {texts:?}");
         }
+        // Means solid (2 px), maxima faint (1 px), one point per window.
         let billing = polylines(svg, colour(0), 2);
         let shipping = polylines(svg, colour(1), 2);
         assert_eq!((billing.len(), shipping.len()), (1, 1));
-        assert_eq!((billing[0].len(), shipping[0].len()), (4, 2));
-        // Hundredths of 10 s: the first sample at 0.05 s, the fourth at 0.35 s.
-        let (x0, x10) = (tick(svg, "0", "middle").0, tick(svg, "10", "middle").0);
-        let at = |seconds: f64| x0 + ((x10 - x0) as f64 * seconds / 10.0) as i32;
-        assert!(close(billing[0][0].0, at(0.05)) && close(billing[0][3].0, at(0.35)));
+        assert_eq!((billing[0].len(), shipping[0].len()), (4, 4));
+        assert_eq!(polylines(svg, colour(0), 1)[0].len(), 4);
+        // Windows of 1 s: the first point at 0.5 s, the fourth at 3.5 s.
+        let (x0, x4) = (tick(svg, "0", "middle").0, tick(svg, "4", "middle").0);
+        let at = |seconds: f64| x0 + ((x4 - x0) as f64 * seconds / 4.0) as i32;
+        assert!(close(billing[0][0].0, at(0.5)) && close(billing[0][3].0, at(3.5)));
+        // The largest mean, 4, sits below the largest maximum, 5: higher up (smaller y)
+        // the larger.
+        let faint = &polylines(svg, colour(0), 1)[0];
+        assert!(faint[2].1 < billing[0][2].1, "{faint:?} {billing:?}");
+    }
 
-        // Without a duration the samples are numbered.
-        report.simulated_seconds = 0.0;
-        let texts = super::tests::texts(&topic_lag(&report).unwrap().svg);
-        assert!(texts.contains(&"hundredth of the run".to_string()));
+    #[test]
+    fn queue_depth_is_drawn_for_services_that_queued() {
+        let mut report = with_timeline(3);
+        let service = |mean: &[f64], max: &[u64]| ServiceTimeline {
+            queue_mean: mean.to_vec(),
+            queue_max: max.to_vec(),
+            ..ServiceTimeline::default()
+        };
+        report
+            .timeline
+            .services
+            .insert("idle".into(), service(&[0.0; 3], &[0; 3]));
+        assert!(
+            queue_depth_over_time(&report).is_none(),
+            "nothing ever queued"
+        );
+        report
+            .timeline
+            .services
+            .insert("busy".into(), service(&[0.5, 3.0, 0.0], &[2, 6, 1]));
+        report.policies.insert(
+            "busy -> idle".into(),
+            crate::policy::PolicyReport {
+                breaker_transitions: vec![crate::policy::BreakerTransition {
+                    at_seconds: 1.5,
+                    from: BreakerState::Closed,
+                    to: BreakerState::Open,
+                }],
+                ..Default::default()
+            },
+        );
+        let svg = queue_depth_over_time(&report).unwrap().svg;
+        let texts = texts(&svg);
+        for label in ["busy mean", "busy max", "requests waiting", "breaker open"] {
+            assert!(texts.contains(&label.to_string()), "{label}: {texts:?}");
+        }
+        assert!(
+            !texts.iter().any(|text| text.starts_with("idle")),
+            "{texts:?}"
+        );
+        // "busy" is the first service in name order: colour 0; three windows each.
+        assert_eq!(polylines(&svg, colour(0), 2)[0].len(), 3);
+        assert_eq!(polylines(&svg, colour(0), 1)[0].len(), 3);
+        // The breaker's mark: a vertical line at 1.5 s in its colour.
+        let (x0, x3) = (tick(&svg, "0", "middle").0, tick(&svg, "3", "middle").0);
+        let mark = polylines(&svg, breaker_colour(BreakerState::Open), 1);
+        assert_eq!(mark.len(), 1, "{mark:?}");
+        assert!(close(mark[0][0].0, x0 + (x3 - x0) / 2) && mark[0][0].0 == mark[0][1].0);
     }
 
     #[test]
     fn a_report_without_data_has_no_figures() {
         let mut report = Report::new(0, ClockKind::Virtual);
         assert!(report.figures().is_empty());
-        let plots: [Plot; 5] = [
+        let plots: [Plot; 6] = [
             latency_cdf,
             latency_over_time,
             throughput_over_time,
             utilisation_over_time,
+            queue_depth_over_time,
             topic_lag,
         ];
         assert!(plots.iter().all(|plot| plot(&report).is_none()));

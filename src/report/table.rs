@@ -147,9 +147,16 @@ fn write_timeline(f: &mut fmt::Formatter<'_>, report: &Report) -> fmt::Result {
             timeline.window_seconds
         )),
     )?;
+    // Services whose queues held a request at some time.
+    let queued: Vec<(&String, &super::timeline::ServiceTimeline)> = timeline
+        .services
+        .iter()
+        .filter(|(_, series)| series.queue_max.iter().any(|&n| n > 0))
+        .collect();
     let name_width = timeline
         .workloads
         .keys()
+        .chain(queued.iter().map(|(name, _)| *name))
         .map(|name| name.chars().count())
         .max()
         .unwrap_or(0)
@@ -182,13 +189,26 @@ fn write_timeline(f: &mut fmt::Formatter<'_>, report: &Report) -> fmt::Result {
             range(&throughput, 1)
         )?;
     }
+    for (name, series) in &queued {
+        let mean: Vec<Option<f64>> = series.queue_mean.iter().map(|&v| Some(v)).collect();
+        write!(
+            f,
+            "\n  {name:name_width$}  queue mean    {}  {}",
+            sparkline(&mean, WIDTH),
+            range(&mean, 1)
+        )?;
+    }
+    // The columns of the sparklines, as simulated time: the windows each one merges.
+    let per = timeline.windows.div_ceil(WIDTH);
+    let columns = timeline.windows.div_ceil(per);
+    let column_span = |column: usize| {
+        let start = (column * per) as f64 * timeline.window_seconds;
+        (start, start + per as f64 * timeline.window_seconds)
+    };
     if !report.faults.is_empty() {
-        let per = timeline.windows.div_ceil(WIDTH);
-        let columns = timeline.windows.div_ceil(per);
         let line: String = (0..columns)
             .map(|column| {
-                let start = (column * per) as f64 * timeline.window_seconds;
-                let end = ((column + 1) * per) as f64 * timeline.window_seconds;
+                let (start, end) = column_span(column);
                 let faulty = report.faults.iter().any(|fault| {
                     fault.start_seconds < end && fault.end_seconds.is_none_or(|e| e > start)
                 });
@@ -196,6 +216,41 @@ fn write_timeline(f: &mut fmt::Formatter<'_>, report: &Report) -> fmt::Result {
             })
             .collect();
         write!(f, "\n  {:name_width$}  faults        {line}", "")?;
+    }
+    let transitions: Vec<&crate::policy::BreakerTransition> = report
+        .policies
+        .values()
+        .flat_map(|policy| &policy.breaker_transitions)
+        .collect();
+    if !transitions.is_empty() {
+        use crate::policy::BreakerState;
+        // Per column the most severe state a breaker went into there.
+        let line: String = (0..columns)
+            .map(|column| {
+                let (start, end) = column_span(column);
+                let into = |state| {
+                    transitions.iter().any(|transition| {
+                        transition.to == state
+                            && transition.at_seconds >= start
+                            && transition.at_seconds < end
+                    })
+                };
+                if into(BreakerState::Open) {
+                    '●'
+                } else if into(BreakerState::HalfOpen) {
+                    '◐'
+                } else if into(BreakerState::Closed) {
+                    '○'
+                } else {
+                    ' '
+                }
+            })
+            .collect();
+        write!(
+            f,
+            "\n  {:name_width$}  breakers      {line}  ● opened ◐ half-open ○ closed",
+            ""
+        )?;
     }
     Ok(())
 }

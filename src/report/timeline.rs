@@ -37,6 +37,20 @@ pub struct Timeline {
     pub workloads: BTreeMap<String, WorkloadTimeline>,
     /// Per service, by name.
     pub services: BTreeMap<String, ServiceTimeline>,
+    /// Per topic, by name: per subscriber, by name, its lag.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub topics: BTreeMap<String, BTreeMap<String, LagTimeline>>,
+}
+
+/// A topic subscriber's lag -- events published and not yet handled by it -- one value per
+/// window.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct LagTimeline {
+    /// Time-weighted mean lag over the window.
+    pub mean: Vec<f64>,
+    /// Largest lag in the window (the lag it started with included).
+    pub max: Vec<u64>,
 }
 
 /// A workload's series, one value per window, for the requests intended in that window.
@@ -71,6 +85,14 @@ pub struct ServiceTimeline {
     /// Busy worker time in the window over the window's length: the mean number of busy
     /// workers (divide by the workers for utilisation).
     pub busy_workers: Vec<f64>,
+    /// Requests waiting in the queues, time-weighted mean over the window (all replicas'
+    /// queues summed).
+    #[serde(default)]
+    pub queue_mean: Vec<f64>,
+    /// The longest queue of one replica in the window (the length it started with
+    /// included).
+    #[serde(default)]
+    pub queue_max: Vec<u64>,
 }
 
 /// How the run is cut: windows of `window_ns` from 0, `count` of them.
@@ -211,6 +233,7 @@ pub(crate) struct ServiceWindows {
     handled: Vec<u64>,
     rejected: Vec<u64>,
     busy_ns: Vec<u64>,
+    queue: LevelWindows,
 }
 
 impl ServiceWindows {
@@ -220,7 +243,14 @@ impl ServiceWindows {
             handled: vec![0; windows.count],
             rejected: vec![0; windows.count],
             busy_ns: vec![0; windows.count],
+            queue: LevelWindows::new(windows),
         }
+    }
+
+    /// The replica's queue holds `length` requests from `at_ns` on.
+    #[inline]
+    pub(crate) fn queue_length(&mut self, at_ns: u64, length: usize) {
+        self.queue.set(at_ns, length as u64);
     }
 
     pub(crate) fn handled(&mut self, arrived_ns: u64) {
@@ -249,7 +279,8 @@ impl ServiceWindows {
         }
     }
 
-    /// Adds `other`'s (another replica's) to these.
+    /// Adds `other`'s (another replica's) to these: counts, busy time and mean queue
+    /// summed, the longest queue the longer of the two.
     pub(crate) fn merge(&mut self, other: &ServiceWindows) {
         for (mine, theirs) in [
             (&mut self.handled, &other.handled),
@@ -260,14 +291,108 @@ impl ServiceWindows {
                 *a += b;
             }
         }
+        self.queue.merge(&other.queue);
     }
 
     pub(crate) fn report(&self) -> ServiceTimeline {
         let width = self.windows.window_ns as f64;
+        let queue = self.queue.report();
         ServiceTimeline {
             handled: self.handled.clone(),
             rejected: self.rejected.clone(),
             busy_workers: self.busy_ns.iter().map(|&ns| ns as f64 / width).collect(),
+            queue_mean: queue.mean,
+            queue_max: queue.max,
+        }
+    }
+}
+
+/// A level that changes at instants -- a queue's length, a subscriber's lag -- window by
+/// window: its time-weighted mean and its maximum. Memory: two numbers per window.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct LevelWindows {
+    windows: Windows,
+    /// The level now, and since when.
+    level: u64,
+    since_ns: u64,
+    /// Per window, the level's integral over time so far (level x ns).
+    area: Vec<u128>,
+    max: Vec<u64>,
+}
+
+impl LevelWindows {
+    pub(crate) fn new(windows: Windows) -> Self {
+        LevelWindows {
+            windows,
+            level: 0,
+            since_ns: 0,
+            area: vec![0; windows.count],
+            max: vec![0; windows.count],
+        }
+    }
+
+    /// The level is `level` from `at_ns` on (instants never go back; an earlier one is
+    /// taken as `since`).
+    pub(crate) fn set(&mut self, at_ns: u64, level: u64) {
+        let at_ns = at_ns.max(self.since_ns);
+        self.advance(at_ns);
+        self.level = level;
+        if let Some(window) = self.windows.index(at_ns) {
+            self.max[window] = self.max[window].max(level);
+        }
+    }
+
+    /// Adds the current level's area from `since` to `to_ns`, cut at window edges; every
+    /// window it spans has seen the level.
+    fn advance(&mut self, to_ns: u64) {
+        let width = self.windows.window_ns;
+        let mut at = self.since_ns;
+        self.since_ns = to_ns;
+        if self.level == 0 {
+            return;
+        }
+        while at < to_ns {
+            let Some(window) = self.windows.index(at) else {
+                return;
+            };
+            let edge = (window as u64 + 1).saturating_mul(width).min(to_ns);
+            self.area[window] += u128::from(self.level) * u128::from(edge - at);
+            self.max[window] = self.max[window].max(self.level);
+            at = edge;
+        }
+    }
+
+    /// Adds `other`'s means to these, and keeps the larger maximum.
+    fn merge(&mut self, other: &LevelWindows) {
+        let (mut mine, theirs) = (self.finished(), other.finished());
+        for (a, b) in mine.area.iter_mut().zip(&theirs.area) {
+            *a += b;
+        }
+        for (a, b) in mine.max.iter_mut().zip(&theirs.max) {
+            *a = (*a).max(*b);
+        }
+        // Merged levels are reported, not changed further.
+        mine.level = 0;
+        *self = mine;
+    }
+
+    /// The level held to the timeline's end.
+    fn finished(&self) -> LevelWindows {
+        let mut done = self.clone();
+        done.advance(
+            (self.windows.count as u64)
+                .saturating_mul(self.windows.window_ns)
+                .max(self.since_ns),
+        );
+        done
+    }
+
+    pub(crate) fn report(&self) -> LagTimeline {
+        let done = self.finished();
+        let width = self.windows.window_ns as f64;
+        LagTimeline {
+            mean: done.area.iter().map(|&area| area as f64 / width).collect(),
+            max: done.max,
         }
     }
 }
@@ -279,12 +404,14 @@ impl Timeline {
             windows: windows.count,
             workloads: BTreeMap::new(),
             services: BTreeMap::new(),
+            topics: BTreeMap::new(),
         }
     }
 
     /// The timeline as CSV, one row per window and series, in long form:
-    /// `start_s,end_s,kind,name,metric,value`, where `kind` is `workload` or `service` and
-    /// an empty `value` means none (no request completed in the window).
+    /// `start_s,end_s,kind,name,metric,value`, where `kind` is `workload`, `service` or
+    /// `topic` (named `TOPIC/SUBSCRIBER`) and an empty `value` means none (no request
+    /// completed in the window).
     ///
     /// ```
     /// use std::time::Duration;
@@ -355,6 +482,25 @@ impl Timeline {
                     "busy_workers",
                     text(series.busy_workers.get(window).copied()),
                 );
+                row(
+                    window,
+                    "service",
+                    name,
+                    "queue_mean",
+                    text(series.queue_mean.get(window).copied()),
+                );
+                row(window, "service", name, "queue_max", at(&series.queue_max));
+            }
+        }
+        for (topic, subscribers) in &self.topics {
+            for (subscriber, lag) in subscribers {
+                let name = format!("{topic}/{subscriber}");
+                for window in 0..self.windows {
+                    let mean = text(lag.mean.get(window).copied());
+                    let max = lag.max.get(window).copied().unwrap_or(0).to_string();
+                    row(window, "topic", &name, "lag_mean", mean);
+                    row(window, "topic", &name, "lag_max", max);
+                }
             }
         }
         out

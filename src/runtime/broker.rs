@@ -25,6 +25,7 @@ use crate::message::RequestMeta;
 use crate::metrics::LatencyHistogram;
 use crate::node::NodeId;
 use crate::random::SimRng;
+use crate::report::timeline::{LagTimeline, LevelWindows, Windows};
 use crate::report::{SubscriberCounts, SubscriberReport, TopicCounts, TopicReport};
 use crate::runtime::engine::Engine;
 use crate::runtime::handle::ServiceHandle;
@@ -171,34 +172,31 @@ struct Track {
     measured: bool,
 }
 
-/// Events waiting for one subscriber over time: maximum, time-weighted mean, and a timeline.
+/// Events waiting for one subscriber over time: maximum, time-weighted mean, and the same
+/// window by window for the report's timeline.
 #[derive(Default)]
 struct LagTracker {
     current: u64,
     since: Duration,
     weighted: u128,
     max: u64,
-    /// Maximum lag per slot of `slot` simulated time.
-    timeline: Vec<u64>,
-    slot: Duration,
+    windows: LevelWindows,
 }
 
 impl LagTracker {
+    fn new(windows: Windows) -> Self {
+        LagTracker {
+            windows: LevelWindows::new(windows),
+            ..LagTracker::default()
+        }
+    }
+
     fn set(&mut self, lag: u64, now: Duration) {
         self.weighted += u128::from(self.current) * (now.saturating_sub(self.since)).as_nanos();
         self.since = now;
         self.current = lag;
         self.max = self.max.max(lag);
-        if !self.slot.is_zero() {
-            let index =
-                usize::try_from(now.as_nanos() / self.slot.as_nanos()).unwrap_or(usize::MAX);
-            if index < 100 {
-                if self.timeline.len() <= index {
-                    self.timeline.resize(index + 1, 0);
-                }
-                self.timeline[index] = self.timeline[index].max(lag);
-            }
-        }
+        self.windows.set(crate::nanos::saturating_u64(now), lag);
     }
 
     fn mean(&self, end: Duration) -> f64 {
@@ -634,7 +632,6 @@ impl<E: Event> BrokerState<E> {
                             latency_ms: subscriber.latency.summary(),
                             lag_max: subscriber.lag.max,
                             lag_mean: subscriber.lag.mean(end),
-                            lag_timeline: subscriber.lag.timeline.clone(),
                         },
                     )
                 })
@@ -661,6 +658,8 @@ fn sample(distribution: &Distribution, rng: &mut SimRng) -> Duration {
 pub(crate) trait RunningTopic {
     fn name(&self) -> &str;
     fn report(&self, end: Duration) -> TopicReport;
+    /// Each subscriber's lag, window by window.
+    fn timeline(&self) -> BTreeMap<String, LagTimeline>;
     fn shutdown(&self);
 }
 
@@ -680,6 +679,15 @@ impl<E: Event> RunningTopic for RunningBroker<E> {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .report(end)
+    }
+
+    fn timeline(&self) -> BTreeMap<String, LagTimeline> {
+        let state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        state
+            .subscribers
+            .iter()
+            .map(|subscriber| (subscriber.name.clone(), subscriber.lag.windows.report()))
+            .collect()
     }
 
     fn shutdown(&self) {
@@ -707,10 +715,7 @@ pub(crate) async fn start<E: Event>(
         .map(|subscriber| SubscriberState {
             name: subscriber.name().to_string(),
             prefetch: subscriber.prefetch().max(1),
-            lag: LagTracker {
-                slot: timing.duration / 100,
-                ..LagTracker::default()
-            },
+            lag: LagTracker::new(timing.windows),
             ..SubscriberState::default()
         })
         .collect();

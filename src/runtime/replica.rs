@@ -158,17 +158,25 @@ impl<S: Service> Job<S> {
 }
 
 impl<S: Service> Dispatch<S> {
-    /// The next queued job that its caller still wants; cancelled ones are dropped (counted).
-    fn next_job(&mut self) -> Option<Job<S>> {
+    /// The next queued job that its caller still wants, taken at `now`; cancelled ones are
+    /// dropped (counted).
+    fn next_job(&mut self, now: Duration) -> Option<Job<S>> {
+        let (before, mut next) = (self.queue.len(), None);
         while let Some(job) = self.queue.pop_front() {
             if !job.is_cancelled() {
-                return Some(job);
+                next = Some(job);
+                break;
             }
             if job.arrived >= self.stats.warmup {
                 self.stats.counts.cancelled += 1;
             }
         }
-        None
+        if self.queue.len() != before {
+            self.stats
+                .windows
+                .queue_length(nanos(now), self.queue.len());
+        }
+        next
     }
 }
 
@@ -323,6 +331,8 @@ impl<S: Service> Replica<S> {
             });
         }
         dispatch.queue.push_back(job);
+        let length = dispatch.queue.len();
+        dispatch.stats.windows.queue_length(nanos(now), length);
         Ok(())
     }
 
@@ -373,6 +383,8 @@ impl<S: Service> Replica<S> {
             }
             self.down.store(true, Ordering::Relaxed);
             let mut queued: Vec<Job<S>> = dispatch.queue.drain(..).collect();
+            let now = self.engine.clock.now();
+            dispatch.stats.windows.queue_length(nanos(now), 0);
             // Copies a hedging caller has withdrawn were not lost to the crash.
             queued.retain(|job| !job.is_cancelled());
             let warmup = dispatch.stats.warmup;
@@ -476,7 +488,7 @@ impl<S: Service> Replica<S> {
                     dispatch
                         .stats
                         .finished(arrived, start, end, outcome.as_ref().err());
-                    match dispatch.next_job() {
+                    match dispatch.next_job(end) {
                         Some(next) => {
                             dispatch.workers[index].busy = Some((end, next.arrived));
                             Some(next)
@@ -992,7 +1004,7 @@ impl<S: Service> Actor for Supervisor<S> {
         let job = {
             let mut dispatch = self.replica.dispatch();
             dispatch.workers[index].actor = Some(actor.clone());
-            match dispatch.next_job() {
+            match dispatch.next_job(now) {
                 Some(job) => {
                     dispatch.workers[index].busy = Some((now, job.arrived));
                     Some(job)

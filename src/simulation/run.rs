@@ -241,6 +241,10 @@ impl Simulation {
             .iter()
             .map(|service| (service.name().to_string(), service.timeline()))
             .collect();
+        timeline.topics = brokers
+            .iter()
+            .map(|broker| (broker.name().to_string(), broker.timeline()))
+            .collect();
         let traces = engine
             .tracer
             .as_ref()

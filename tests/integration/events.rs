@@ -548,13 +548,27 @@ fn lag_grows_while_a_consumer_falls_behind() {
     let billing = &report.topics["orders"].subscribers["billing"];
     // 300 events, 200 handled by the end of the sending window: about 100 waiting.
     assert!((95..=101).contains(&billing.lag_max), "{billing:?}");
-    let timeline = &billing.lag_timeline;
-    assert_eq!(timeline.len(), 100);
+    // The timeline's lag: windows of 20 ms, each the lag's time-weighted mean and maximum.
+    let timeline = &report.timeline.topics["orders"]["billing"];
+    assert_eq!((timeline.mean.len(), timeline.max.len()), (100, 100));
     assert!(
-        timeline.windows(2).all(|pair| pair[0] <= pair[1] + 1),
+        timeline.max.windows(2).all(|pair| pair[0] <= pair[1] + 1),
         "{timeline:?}"
     );
-    assert!(timeline[49] >= 45 && timeline[49] <= 52, "{timeline:?}");
+    // Half-way (1 s), about 50 waiting; the mean of a window lies within its range.
+    assert!((45..=52).contains(&timeline.max[49]), "{timeline:?}");
+    assert!(
+        timeline.mean[49] <= timeline.max[49] as f64 && timeline.mean[49] >= 40.0,
+        "{timeline:?}"
+    );
+    // The backlog grows as 50 t (150/s in, 100/s out): over [0, 2 s) its time-weighted mean
+    // is 50, and every window reads its own level, not only those where it changed.
+    let mean = timeline.mean.iter().sum::<f64>() / 100.0;
+    assert!((47.0..=53.0).contains(&mean), "{mean}: {timeline:?}");
+    assert!(
+        timeline.mean[5..].iter().all(|&lag| lag > 0.0),
+        "{timeline:?}"
+    );
     // The drain handled everything.
     assert_eq!(billing.counts.handled, 300);
 }

@@ -100,6 +100,46 @@ fn a_slow_spell_shows_in_its_windows_only() {
     assert_eq!(columns, "   ━━     ", "{table}");
 }
 
+/// Two workloads send at the same instants, 100 a second each, into one worker that takes
+/// exactly 3 ms: at each instant one request waits 3 ms behind the other. So every window
+/// of 1 s holds one waiting request for 100 x 3 ms: a mean queue of 0.3, exactly, and a
+/// longest queue of 1.
+#[test]
+fn queue_depth_per_window_is_exact() {
+    let mut sim = Simulation::builder()
+        .duration(s(5))
+        .timeline_window(s(1))
+        .build()
+        .unwrap();
+    let api = sim
+        .add_service(
+            "api",
+            Script::new().work(Distribution::constant(ms(3))),
+            Capacity::workers(1),
+        )
+        .unwrap();
+    for name in ["first", "second"] {
+        sim.add_workload(name, &api, Workload::constant_rate(100.0), |_| ())
+            .unwrap();
+    }
+    let report = sim.run().unwrap();
+    let api = &report.timeline.services["api"];
+    assert_eq!(api.queue_max, vec![1; 5]);
+    for mean in &api.queue_mean {
+        assert!((mean - 0.3).abs() < 1e-12, "{:?}", api.queue_mean);
+    }
+    // Little's law over the run: the mean queue is the arrival rate times the mean wait.
+    let wait_ms = report.services["api"].queue_wait_ms.mean;
+    assert!((200.0 * wait_ms / 1e3 - 0.3).abs() < 1e-3, "{wait_ms}");
+    // The CSV carries the same series.
+    let csv = report.timeline.to_csv();
+    assert!(csv.contains("\n2,3,service,api,queue_mean,0.3"), "{csv}");
+    assert!(csv.contains("\n2,3,service,api,queue_max,1\n"), "{csv}");
+    // And the table draws it.
+    let table = report.to_string();
+    assert!(table.contains("api       queue mean"), "{table}");
+}
+
 /// The windows of a workload add up to what it sent, completed and failed; a service's to
 /// what it handled and rejected (warm-up 0, so the report counts every request too).
 #[test]
@@ -195,5 +235,6 @@ fn a_file_sets_the_window_and_the_engine_checks_it() {
         "{error}"
     );
     let csv = report.timeline.to_csv();
-    assert_eq!(csv.lines().count(), 1 + 12 * 7 + 12 * 3);
+    // A header, then per window 7 workload series and 5 service series.
+    assert_eq!(csv.lines().count(), 1 + 12 * 7 + 12 * 5);
 }
