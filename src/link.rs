@@ -92,6 +92,11 @@ impl Links {
 
     /// The latency of one message from `from` to `to`.
     #[inline]
+    /// How many nodes there are.
+    pub(crate) fn nodes(&self) -> usize {
+        self.names.len()
+    }
+
     pub(crate) fn sample(&self, from: NodeId, to: NodeId) -> Duration {
         let configured = &self.configured[from.0];
         if !configured.is_empty()

@@ -44,6 +44,8 @@ struct Cli {
     command: Option<Command>,
 }
 
+// Parsed once per process: the size of the run's variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run a scenario and print its report (the bundled online store if FILE is omitted).
@@ -81,9 +83,14 @@ enum Command {
         percentiles: Option<PathBuf>,
         /// Also draw the report's plots as SVG files into this folder (made if missing):
         /// latency CDF with its log-scale tail, latency and throughput over simulated time
-        /// with the fault windows shaded, busy workers per service, topic lag.
+        /// with the fault windows shaded, busy workers and queue depth per service, topic lag.
         #[arg(long, value_name = "DIR")]
         plots: Option<PathBuf>,
+        /// Also write the topology -- client, services, topics, subscriptions -- with each
+        /// edge's rate and mean latency from the run, to this path: Graphviz DOT if it ends
+        /// in .dot or .gv, a Mermaid flowchart if it ends in .mmd or .mermaid.
+        #[arg(long, value_name = "PATH")]
+        topology: Option<PathBuf>,
         /// No progress bar.
         #[arg(long)]
         quiet: bool,
@@ -121,6 +128,7 @@ fn main() -> ExitCode {
         otlp: None,
         percentiles: None,
         plots: None,
+        topology: None,
         quiet: false,
         overrides: Overrides::default(),
     });
@@ -135,6 +143,7 @@ fn main() -> ExitCode {
             otlp,
             percentiles,
             plots,
+            topology,
             quiet,
             overrides,
         } => match overrides.read() {
@@ -150,6 +159,7 @@ fn main() -> ExitCode {
                     otlp: otlp.as_deref(),
                     percentiles: percentiles.as_deref(),
                     plots: plots.as_deref(),
+                    topology: topology.as_deref(),
                 },
                 quiet,
             ),
@@ -206,6 +216,28 @@ struct Outputs<'a> {
     otlp: Option<&'a Path>,
     percentiles: Option<&'a Path>,
     plots: Option<&'a Path>,
+    topology: Option<&'a Path>,
+}
+
+/// The format of the topology file, from its extension.
+#[derive(Clone, Copy)]
+enum TopologyFormat {
+    Dot,
+    Mermaid,
+}
+
+impl TopologyFormat {
+    fn of(path: &Path) -> Result<Self, String> {
+        match path.extension().and_then(|e| e.to_str()) {
+            Some("dot" | "gv") => Ok(TopologyFormat::Dot),
+            Some("mmd" | "mermaid") => Ok(TopologyFormat::Mermaid),
+            _ => Err(format!(
+                "--topology {}: say the format by the extension: .dot or .gv for Graphviz DOT, \
+                 .mmd or .mermaid for Mermaid",
+                path.display()
+            )),
+        }
+    }
 }
 
 /// Writes `text` to `path`, or says what went wrong, naming `what` was written.
@@ -230,6 +262,11 @@ fn run(
         None => Scenario::parse_with_overrides(Scenario::BUNDLED_STORE, "store.toml", overrides)
             .map_err(|error| mistakes(&error))?,
     };
+    // Checked before the run, as the JSON's path is.
+    let topology = outputs
+        .topology
+        .map(|path| TopologyFormat::of(path).map(|format| (path, format)))
+        .transpose()?;
     // The HTML page shows the critical path, which needs traces.
     let scenario = if outputs.trace.is_some() || outputs.otlp.is_some() || outputs.html.is_some() {
         scenario.with_tracing(microsim::trace::Tracing::default())
@@ -304,6 +341,14 @@ fn run(
             .map(|(name, workload)| format!("#[workload {name}]\n{}\n", workload.latency_hgrm))
             .collect();
         write_file(path, "percentiles", &text)?;
+    }
+    if let Some((path, format)) = topology {
+        let topology = microsim::report::topology::Topology::of(&report);
+        let text = match format {
+            TopologyFormat::Dot => topology.to_dot(),
+            TopologyFormat::Mermaid => topology.to_mermaid(),
+        };
+        write_file(path, "topology", &text)?;
     }
     if let Some(path) = outputs.html {
         write_file(path, "HTML report", &report.to_html(&report.figures()))?;

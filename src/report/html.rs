@@ -17,7 +17,7 @@ pub struct Figure {
 }
 
 /// Escapes text for HTML content and attributes.
-fn escape(text: &str) -> String {
+pub(crate) fn escape(text: &str) -> String {
     let mut escaped = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -158,6 +158,19 @@ impl Report {
                 "<p class=\"note\">{}: failed by cause: {}</p>",
                 escape(name),
                 causes.join(", ")
+            );
+        }
+
+        let topology = super::topology::Topology::of(self);
+        if let Some(svg) = topology.to_svg() {
+            let _ = write!(
+                out,
+                "<h2>Topology</h2>\n<figure>\n{svg}\n</figure>\n<p class=\"note\">What \
+                 crossed each edge in the measured window: rate, mean latency of those that did \
+                 not fail, failures. Solid: calls and publishes; dashed: one-way sends and \
+                 deliveries.</p>\n<details><summary>Mermaid source</summary><pre>{}</pre>\
+                 </details>\n",
+                escape(&topology.to_mermaid())
             );
         }
 

@@ -82,6 +82,7 @@ pub mod html;
 pub mod plots;
 mod table;
 pub mod timeline;
+pub mod topology;
 
 pub use timeline::Timeline;
 
@@ -153,6 +154,10 @@ pub struct Report {
     /// window of simulated time saw. Absent from the JSON of reports written before it.
     #[serde(default)]
     pub timeline: Timeline,
+    /// What crossed each edge of the topology in the measured window: calls, one-way sends
+    /// and publishes, per sender and receiver ([`topology`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub edges: Vec<topology::EdgeReport>,
     /// Per workload, where the time of its slowest requests went (see
     /// [`CriticalPath`](crate::trace::CriticalPath)); only with tracing on
     /// ([`SimulationBuilder::tracing`](crate::SimulationBuilder::tracing)).
@@ -659,6 +664,7 @@ impl Report {
     pub fn new(seed: u64, clock: ClockKind) -> Self {
         Self {
             timeline: Timeline::default(),
+            edges: Vec::new(),
             critical_path: BTreeMap::new(),
             traces: None,
             seed,

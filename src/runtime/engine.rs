@@ -18,6 +18,7 @@ use crate::policy::hedge::{self, CopyKind};
 use crate::policy::retry::{self, Limits, Try};
 use crate::policy::{PairPolicy, Policies};
 use crate::progress::Progress;
+use crate::report::topology::EdgeKind;
 use crate::runtime::broker::{BrokerLink, BrokerMsg};
 pub(crate) use crate::runtime::fault_schedule::Faults;
 use crate::runtime::fault_schedule::ScheduledFault;
@@ -132,6 +133,8 @@ pub(crate) struct Engine {
     simulation: std::sync::OnceLock<u64>,
     /// Records spans, when tracing is on.
     pub(crate) tracer: Option<crate::trace::collector::Tracer>,
+    /// What crossed each edge, for the report's topology.
+    pub(crate) edges: super::edges::Edges,
 }
 
 /// The running services, as crash faults see them.
@@ -164,6 +167,7 @@ impl Engine {
         tracer: Option<crate::trace::collector::Tracer>,
     ) -> Self {
         Engine {
+            edges: super::edges::Edges::new(links.nodes(), timing.warmup),
             clock,
             timing,
             links,
@@ -420,7 +424,7 @@ impl Engine {
             .as_ref()
             .map(|_| Box::new(CallSpan::new(self, from, to.node(), &meta, SpanKind::Call)));
         async move {
-            let deadline = meta.deadline;
+            let (deadline, sent_at) = (meta.deadline, meta.sent_at);
             // `sent_at` is the attempt's start, as every caller sets it: no clock read (on the
             // real clock each is a system call).
             let timeout = deadline.saturating_sub(meta.sent_at);
@@ -506,6 +510,13 @@ impl Engine {
                     Err(error) => error.to_string(),
                 });
             }
+            self.edges.record(
+                EdgeKind::Call,
+                [from, to.node()],
+                sent_at,
+                Some(self.clock.now().saturating_sub(sent_at)),
+                outcome.is_err(),
+            );
             outcome
         }
     }
@@ -523,6 +534,9 @@ impl Engine {
         let engine = std::sync::Arc::clone(self);
         let guard = InFlightGuard::enter(std::sync::Arc::clone(self));
         tokio::spawn(async move {
+            engine
+                .edges
+                .record(EdgeKind::Send, [from, to.node()], meta.sent_at, None, false);
             engine.clock.sleep(engine.hop(from, to.node())).await;
             let lost = !engine.faults.is_empty()
                 && engine.faults.loses(from, to.node(), engine.clock.now());
@@ -572,8 +586,8 @@ impl Engine {
             meta,
             settle,
         } = publication;
-        let deadline = meta.deadline;
-        let timeout = deadline.saturating_sub(meta.sent_at);
+        let (deadline, sent_at) = (meta.deadline, meta.sent_at);
+        let timeout = deadline.saturating_sub(sent_at);
         let unavailable = || CallError::Unavailable {
             service: name.to_string(),
         };
@@ -628,6 +642,13 @@ impl Engine {
                     .unwrap_or_default(),
             );
         }
+        self.edges.record(
+            EdgeKind::Publish,
+            [from, broker.node],
+            sent_at,
+            Some(self.clock.now().saturating_sub(sent_at)),
+            outcome.is_err(),
+        );
         outcome
     }
 }

@@ -16,6 +16,7 @@
 
 pub(crate) mod broker;
 pub(crate) mod context;
+pub(crate) mod edges;
 pub(crate) mod engine;
 pub(crate) mod fault_schedule;
 pub(crate) mod handle;

@@ -253,8 +253,10 @@ impl Simulation {
             .as_ref()
             .map(crate::trace::Traces::critical_paths)
             .unwrap_or_default();
+        let edges = engine.edges.report(&node_names, measured);
         Ok(Report {
             timeline,
+            edges,
             critical_path,
             traces,
             seed: settings.seed,

@@ -32,5 +32,6 @@ mod scenario_files;
 mod send_sync;
 mod store;
 mod timeline;
+mod topology;
 mod trace;
 mod validation;
