@@ -20,6 +20,12 @@
 //! Run it with `cargo run --release --example store`. Its standard output is the same on every
 //! run; the wall-clock time goes to standard error. The same store wired with events, or both,
 //! is compared under faults by `cargo run --release --example store_compare`.
+//!
+//! The load is steady (no fault, no ramp): the report's timeline sparklines are all the
+//! over-time view it needs. Its plots come from the same store as a scenario file (the same
+//! services and numbers, its own random draws, no books), as its last lines say:
+//! `cargo run --release -- run scenarios/store.toml --plots plots/store --html store.html`
+//! writes them as SVG files, and one HTML page with them.
 
 #[path = "shop/mod.rs"]
 mod shop;
@@ -71,6 +77,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         books.shipping.shipments.len(),
         books.inventory.stock[PRODUCTS.len() - 1],
         PRODUCTS[PRODUCTS.len() - 1].0,
+    );
+    println!(
+        "\nplots: cargo run --release -- run scenarios/store.toml --plots plots/store --html \
+         store.html\n  (this store as a scenario file: the same services and numbers, its own \
+         random draws, no books)"
     );
     eprintln!(
         "simulated {:.0} s in {:.2} s of wall time",

@@ -7,12 +7,20 @@
 //!
 //! ```text
 //! cargo run --release --example tail_at_scale
+//! cargo run --release --example tail_at_scale -- --plots plots/tail_at_scale
 //! ```
+//!
+//! The load is steady, so the table is enough: there is no story over time to tell. With
+//! `--plots DIR` it also writes each configuration's plots (its latency CDF, with the tail
+//! hedging cuts, and latency, throughput and busy workers over time) as SVG files into a
+//! folder of its own under `DIR`, from [`microsim::report::plots::figure_files`].
 
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use microsim::policy::{CallPolicy, Hedge};
 use microsim::rand::RngExt;
+use microsim::report::plots::figure_files;
 use microsim::{
     Capacity, Context, Distribution, Report, Service, ServiceError, Simulation, Workload,
 };
@@ -51,15 +59,45 @@ fn run(policy: CallPolicy) -> Result<Report, Box<dyn std::error::Error>> {
     Ok(sim.run()?)
 }
 
+/// The folder given as `--plots DIR` (or `--plots=DIR`), if any.
+fn plots_dir() -> Result<Option<PathBuf>, String> {
+    let usage = "usage: tail_at_scale [--plots DIR]";
+    let mut args = std::env::args().skip(1);
+    let mut dir = None;
+    while let Some(arg) = args.next() {
+        if arg == "--plots" {
+            dir = Some(args.next().ok_or(usage)?.into());
+        } else if let Some(value) = arg.strip_prefix("--plots=") {
+            dir = Some(value.into());
+        } else {
+            return Err(format!("unknown argument {arg:?}; {usage}"));
+        }
+    }
+    Ok(dir)
+}
+
+/// Writes `report`'s figures as SVG files into `dir` (made if missing).
+fn write_plots(report: &Report, dir: &Path) -> Result<(), String> {
+    let failed = |error: std::io::Error| format!("could not write {}: {error}", dir.display());
+    std::fs::create_dir_all(dir).map_err(failed)?;
+    for (file, figure) in figure_files(report) {
+        std::fs::write(dir.join(file), figure.svg).map_err(failed)?;
+    }
+    Ok(())
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let plots = plots_dir()?;
     let configurations = [
-        ("no hedging", CallPolicy::new()),
+        ("no hedging", "no-hedging", CallPolicy::new()),
         (
             "hedge after 10 ms",
+            "hedge-10ms",
             CallPolicy::new().hedge(Hedge::after(Duration::from_millis(10))),
         ),
         (
             "hedge after the p95",
+            "hedge-p95",
             CallPolicy::new().hedge(Hedge::at_percentile(95.0)),
         ),
     ];
@@ -69,8 +107,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "configuration", "p50 ms", "p99 ms", "p99.9 ms", "extra load", "hedges won"
     );
     let mut baseline = None;
-    for (name, policy) in configurations {
+    let mut written = Vec::new();
+    for (name, folder, policy) in configurations {
         let report = run(policy)?;
+        if let Some(dir) = &plots {
+            let dir = dir.join(folder);
+            write_plots(&report, &dir)?;
+            written.push(dir.display().to_string());
+        }
         let latency = &report.workloads["queries"].latency_ms;
         let handled = report.services["search"].counts.handled as f64;
         let base = *baseline.get_or_insert(handled);
@@ -85,5 +129,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
     }
     println!("\nextra load: requests the service handled beyond the unhedged run's.");
+    if written.is_empty() {
+        println!(
+            "\nplots: cargo run --release --example tail_at_scale -- --plots plots/tail_at_scale"
+        );
+    } else {
+        println!("\nplots (SVG) written to {}", written.join(", "));
+    }
     Ok(())
 }
