@@ -25,6 +25,11 @@
 //!   scales.
 //! - `virtual_time`: an M/M/1 queue (1 worker, exponential work of mean 1 ms, Poisson arrivals
 //!   at 800/s) on the virtual clock. Throughput is in simulated requests per wall-clock second.
+//!   - `mm1`: without tracing;
+//!   - `mm1_traced`: the same run, the same requests, with `Tracing::default()` on (every
+//!     request traced through each hop, 1% sampled, the 10 slowest kept).
+//!
+//!   `mm1_traced / mm1` is what tracing costs a run.
 //!
 //! With `CI` set in the environment, runs are shorter.
 //!
@@ -38,6 +43,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkGroup, Criterion, SamplingMode, Throughput, measurement::WallTime};
 use criterion::{criterion_group, criterion_main};
+use microsim::trace::Tracing;
 use microsim::{
     Capacity, ClockKind, Context, Distribution, Service, ServiceError, Simulation, Topic,
     TopicHandle, Workload,
@@ -478,13 +484,14 @@ impl Service for Server {
 /// Arrival rate of the M/M/1 run, requests per simulated second (service rate 1000/s).
 const ARRIVALS_PER_S: f64 = 800.0;
 
-/// Runs the M/M/1 queue on the virtual clock for `duration` and returns the requests sent.
-fn run_mm1(duration: Duration) -> u64 {
-    let mut sim = Simulation::builder()
-        .seed(1)
-        .duration(duration)
-        .build()
-        .expect("valid settings");
+/// Runs the M/M/1 queue on the virtual clock for `duration`, with `tracing` if given, and
+/// returns the requests sent.
+fn run_mm1(duration: Duration, tracing: Option<&Tracing>) -> u64 {
+    let mut builder = Simulation::builder().seed(1).duration(duration);
+    if let Some(tracing) = tracing {
+        builder = builder.tracing(tracing.clone());
+    }
+    let mut sim = builder.build().expect("valid settings");
     let server = Server {
         work: Distribution::exponential(Duration::from_millis(1)),
     };
@@ -499,14 +506,25 @@ fn run_mm1(duration: Duration) -> u64 {
     )
     .expect("a valid workload");
     let report = sim.run().expect("a virtual-time run");
+    if tracing.is_some() {
+        let traces = report.traces.as_ref().expect("tracing is on");
+        assert_eq!(traces.requests, report.workloads["arrivals"].counts.sent);
+        assert!(!traces.traces.is_empty(), "no trace kept");
+    }
     report.workloads["arrivals"].counts.sent
 }
 
 fn virtual_time(c: &mut Criterion) {
     let target_requests = if on_ci() { 10_000.0 } else { 50_000.0 };
     let duration = Duration::from_secs_f64(target_requests / ARRIVALS_PER_S);
-    // Runs are deterministic: every run sends the same requests as this one.
-    let requests = run_mm1(duration);
+    // Runs are deterministic: every run sends the same requests as this one, traced or not.
+    let requests = run_mm1(duration, None);
+    let tracing = Tracing::default();
+    assert_eq!(
+        run_mm1(duration, Some(&tracing)),
+        requests,
+        "tracing changed the requests"
+    );
 
     let mut group = c.benchmark_group("virtual_time");
     group.throughput(Throughput::Elements(requests));
@@ -516,7 +534,13 @@ fn virtual_time(c: &mut Criterion) {
     group.measurement_time(Duration::from_secs(if on_ci() { 3 } else { 10 }));
     group.bench_function("mm1", |b| {
         b.iter(|| {
-            let sent = run_mm1(duration);
+            let sent = run_mm1(duration, None);
+            assert_eq!(sent, requests, "a seeded virtual-time run changed");
+        });
+    });
+    group.bench_function("mm1_traced", |b| {
+        b.iter(|| {
+            let sent = run_mm1(duration, Some(&tracing));
             assert_eq!(sent, requests, "a seeded virtual-time run changed");
         });
     });

@@ -267,8 +267,10 @@ fn run(
         .topology
         .map(|path| TopologyFormat::of(path).map(|format| (path, format)))
         .transpose()?;
-    // The HTML page shows the critical path, which needs traces.
-    let scenario = if outputs.trace.is_some() || outputs.otlp.is_some() || outputs.html.is_some() {
+    // The HTML page shows the critical path, which needs traces; a file's own `[tracing]`
+    // settings are kept.
+    let wants_traces = outputs.trace.is_some() || outputs.otlp.is_some() || outputs.html.is_some();
+    let scenario = if wants_traces && scenario.tracing().is_none() {
         scenario.with_tracing(microsim::trace::Tracing::default())
     } else {
         scenario

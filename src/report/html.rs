@@ -177,11 +177,11 @@ impl Report {
         for (workload, path) in &self.critical_path {
             let _ = write!(
                 out,
-                "<h2>Critical path of {}</h2>\n<p class=\"note\">Where the time of the {} slowest \
-                 traced requests went (mean {:.3} ms).</p>\n<table>\n<tr><th>where</th>\
+                "<h2>Critical path of {}</h2>\n<p class=\"note\">Where the time of the {} \
+                 requests went (mean {:.3} ms).</p>\n<table>\n<tr><th>where</th>\
                  <th>ms</th><th>share</th></tr>\n",
                 escape(workload),
-                path.requests,
+                path.of_what(),
                 path.mean_latency_ms
             );
             for segment in &path.segments {

@@ -651,8 +651,9 @@ impl fmt::Display for Report {
                 &format!("critical path of {workload}"),
                 &["ms", "share"],
                 &format!(
-                    "  (mean of the {} slowest traced: {:.3} ms)",
-                    path.requests, path.mean_latency_ms
+                    "  (mean of the {}: {:.3} ms)",
+                    path.of_what(),
+                    path.mean_latency_ms
                 ),
                 &rows,
             )?;

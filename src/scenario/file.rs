@@ -26,6 +26,8 @@ use crate::error::PathSegment;
 pub(super) struct RawFile {
     /// `None` if absent; `Some(None)` if it has a mistake.
     pub(super) simulation: Option<Option<Spanned<RawSimulation>>>,
+    /// As `simulation`.
+    pub(super) tracing: Option<Option<Spanned<RawTracing>>>,
     pub(super) services: BTreeMap<Spanned<String>, Option<Spanned<RawService>>>,
     pub(super) topics: BTreeMap<Spanned<String>, Option<Spanned<RawTopic>>>,
     pub(super) links: Vec<Option<Spanned<RawLink>>>,
@@ -40,6 +42,7 @@ pub(super) struct RawFile {
 /// The top-level keys, in the order the messages list them.
 const SECTIONS: &[&str] = &[
     "simulation",
+    "tracing",
     "services",
     "topics",
     "links",
@@ -118,6 +121,9 @@ pub(super) fn read(source: &Source<'_>) -> RawFile {
             "simulation" => {
                 file.simulation = Some(source.ok(source.deserialize_at(value, &at(None))));
             }
+            "tracing" => {
+                file.tracing = Some(source.ok(source.deserialize_at(value, &at(None))));
+            }
             "services" => by_name!(services),
             "topics" => by_name!(topics),
             "workloads" => by_name!(workloads),
@@ -140,6 +146,17 @@ pub(super) struct RawSimulation {
     pub(super) call_timeout: Option<Spanned<Dur>>,
     pub(super) max_events_per_instant: Option<Spanned<i64>>,
     pub(super) timeline_window: Option<Spanned<Dur>>,
+}
+
+/// `[tracing]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename = "a table of tracing settings")]
+pub(super) struct RawTracing {
+    pub(super) rate: Option<Spanned<f64>>,
+    pub(super) max_sampled: Option<Spanned<i64>>,
+    pub(super) keep_slowest: Option<Spanned<i64>>,
+    pub(super) keep_failed: Option<Spanned<i64>>,
+    pub(super) max_spans_per_trace: Option<Spanned<i64>>,
 }
 
 /// `[services.NAME]`.

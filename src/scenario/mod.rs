@@ -24,7 +24,8 @@
 //! [`Fault`](crate::Fault)s (`{ slow = "svc", factor = 3.0, at = "10s", lasting = "5s" }`),
 //! and `[[policies]]` entries set the [`CallPolicy`](crate::policy::CallPolicy) of a caller
 //! towards a callee (timeout, retries with a budget, circuit breaker, bulkhead, rate limit,
-//! hedging).
+//! hedging). A `[tracing]` table turns tracing on (see [`Tracing`](crate::trace::Tracing)):
+//! the report then holds the kept traces and each workload's critical path.
 //!
 //! ```
 //! use microsim::scenario::Scenario;
@@ -88,8 +89,8 @@
 //!
 //! `SCENARIOS.md` at the root of the repository documents every key, unit and default.
 
-// A module per section of the file: `settings` ([simulation]), `services` and its `steps`
-// ([services.NAME]), `topics`, `links`, `workloads`, and `resilience` ([[faults]] and
+// A module per section of the file: `settings` ([simulation]), `tracing`, `services` and its
+// `steps` ([services.NAME]), `topics`, `links`, `workloads`, and `resilience` ([[faults]] and
 // [[policies]]). What the sections share: `names` (the declared names, unknown references),
 // `graph` (the build order, call and event cycles), `values` (counts, distributions,
 // choices). Beneath them: `file` (the file as deserialized), `deserializer` (the file's
@@ -108,6 +109,7 @@ mod services;
 mod settings;
 mod steps;
 mod topics;
+mod tracing;
 mod values;
 mod workloads;
 
@@ -183,8 +185,9 @@ impl Scenario {
     /// max deliveries), a call, link or workload naming a service that does not exist, a
     /// publish or subscription naming a topic that does not exist, a topic named like a
     /// service, a call or event cycle, a closed workload whose loop cannot take simulated
-    /// time, or a replica setting, fault or call policy that is invalid or could never act. Each message names `origin`, the line and column, and the
-    /// key path.
+    /// time, a replica setting, fault or call policy that is invalid or could never act, or a
+    /// `[tracing]` setting out of range. Each message names `origin`, the line and column, and
+    /// the key path.
     pub fn parse(text: &str, origin: &str) -> Result<Scenario, ScenarioError> {
         Scenario::parse_with_overrides(text, origin, &[])
     }
@@ -319,9 +322,29 @@ impl Scenario {
         self.workloads.keys().map(String::as_str)
     }
 
-    /// Turns tracing on for the runs of this scenario (see
-    /// [`SimulationBuilder::tracing`]): the report then holds the kept traces and the
-    /// critical paths.
+    /// The settings of the file's `[tracing]` table (its defaults where it says nothing), or
+    /// of [`with_tracing`](Self::with_tracing); `None` when tracing is off.
+    pub fn tracing(&self) -> Option<&crate::trace::Tracing> {
+        self.settings.tracing.as_ref()
+    }
+
+    /// Turns tracing on for the runs of this scenario with `tracing` (see
+    /// [`SimulationBuilder::tracing`]), in place of the file's `[tracing]` table if it has
+    /// one: the report then holds the kept traces and the critical paths. To keep the
+    /// file's settings, check [`tracing`](Self::tracing) first, as the command's `--trace`
+    /// does.
+    ///
+    /// ```
+    /// use microsim::scenario::Scenario;
+    /// use microsim::trace::Tracing;
+    ///
+    /// let text = "[tracing]\nrate = 1.0\n\n[services.api]\n\n[workloads.users]\ntarget = \"api\"\nopen = { rate = 10.0 }\n";
+    /// let scenario = Scenario::parse(text, "api.toml")?;
+    /// assert_eq!(scenario.tracing().map(Tracing::sampling_rate), Some(1.0));
+    /// let scenario = scenario.with_tracing(Tracing::default());
+    /// assert_eq!(scenario.tracing(), Some(&Tracing::default()));
+    /// # Ok::<(), microsim::scenario::ScenarioError>(())
+    /// ```
     #[must_use]
     pub fn with_tracing(mut self, tracing: crate::trace::Tracing) -> Self {
         self.settings = self.settings.tracing(tracing);
@@ -373,7 +396,16 @@ impl Scenario {
             report(mistake);
         };
         let seed = seed.or(self.seed).unwrap_or(0);
-        let mut sim = match self.settings.clone().seed(seed).build() {
+        let mut settings = self.settings.clone().seed(seed);
+        // [tracing]'s rules apart from [simulation]'s, each error located in its own table;
+        // a run whose tracing is invalid is checked without it.
+        if let Some(tracing) = settings.tracing.take() {
+            match tracing.validate() {
+                Ok(()) => settings = settings.tracing(tracing),
+                Err(error) => report(Mistake::Engine(FieldPath::default(), error)),
+            }
+        }
+        let mut sim = match settings.build() {
             Ok(sim) => sim,
             Err(error) => {
                 report(Mistake::Engine(FieldPath::key("simulation"), error));
@@ -521,6 +553,7 @@ impl Scenario {
         let text = overlay.text();
         let RawFile {
             simulation,
+            tracing,
             services: raw_services,
             topics: raw_topics,
             links: raw_links,
@@ -539,7 +572,11 @@ impl Scenario {
         let declares_workloads = !raw_workloads.is_empty() || broken.contains(&"workloads");
 
         // [simulation]: the engine's defaults, overridden by what the file writes.
-        let settings = settings::check_simulation(source, simulation);
+        let mut settings = settings::check_simulation(source, simulation);
+        // [tracing]: present, tracing is on, with the engine's defaults where it says nothing.
+        if let Some(tracing) = tracing::check_tracing(source, tracing) {
+            settings.builder = settings.builder.tracing(tracing);
+        }
 
         // Names first, so that calls, publishes and subscriptions can be checked against all
         // of them, those of entries with a mistake included.

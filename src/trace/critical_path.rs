@@ -73,15 +73,32 @@ pub struct PathSegment {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct CriticalPath {
-    /// How many requests it is the mean of (the slowest kept).
+    /// How many requests it is the mean of: the slowest kept, or, when tracing keeps no
+    /// slowest ones (`keep_slowest = 0`), every kept one.
     pub requests: usize,
+    /// Whether those are the slowest kept (else every kept one).
+    #[serde(default = "yes")]
+    pub slowest: bool,
     /// Their mean latency, ms.
     pub mean_latency_ms: f64,
     /// The stretches, the largest first.
     pub segments: Vec<PathSegment>,
 }
 
+fn yes() -> bool {
+    true
+}
+
 impl CriticalPath {
+    /// What it is the mean of, for a title: `3 slowest traced` or `4 traced`.
+    pub fn of_what(&self) -> String {
+        if self.slowest {
+            format!("{} slowest traced", self.requests)
+        } else {
+            format!("{} traced", self.requests)
+        }
+    }
+
     /// The sum of the segments' means, ms: the mean latency, up to rounding.
     pub fn total_ms(&self) -> f64 {
         self.segments.iter().map(|segment| segment.mean_ms).sum()
@@ -119,6 +136,7 @@ impl CriticalPath {
         });
         CriticalPath {
             requests,
+            slowest: true,
             mean_latency_ms: latency as f64 / requests as f64 / 1e6,
             segments,
         }

@@ -342,7 +342,10 @@ impl Traces {
                     .filter(|t| t.kept_as.iter().any(|reason| reason == "slowest"))
                     .collect();
                 let path = if slowest.is_empty() {
-                    CriticalPath::of(of())
+                    CriticalPath {
+                        slowest: false,
+                        ..CriticalPath::of(of())
+                    }
                 } else {
                     CriticalPath::of(slowest)
                 };

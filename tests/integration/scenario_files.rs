@@ -1709,3 +1709,264 @@ fn a_file_that_is_not_utf8_is_located_at_the_bad_byte() {
     };
     assert_eq!((line, column), (2, Some(23)));
 }
+
+// --- [tracing] ---------------------------------------------------------------------------
+
+/// The chain of `trace.rs`'s exact-spans test, as a file: `api` works 2 ms and calls `db`,
+/// which works 3 ms, every hop 1 ms; one request every 100 ms for 1 s, so nobody queues and
+/// each of the 10 requests takes exactly 9 ms in 9 spans (the root, two calls, two
+/// processings, four link crossings). `tracing` is the `[tracing]` table (`""`: none).
+fn traced(tracing: &str) -> String {
+    format!(
+        r#"[simulation]
+duration = "1s"
+default_latency = {{ constant = "1ms" }}
+
+{tracing}
+
+[services.api]
+work = {{ constant = "2ms" }}
+steps = [{{ call = "db" }}]
+
+[services.db]
+work = {{ constant = "3ms" }}
+
+[workloads.load]
+target = "api"
+open = {{ rate = 10.0, arrivals = "constant" }}
+"#
+    )
+}
+
+/// The traces a run of `text` kept: (trace id, why kept, spans held, spans dropped), by id.
+fn kept(report: &microsim::Report) -> Vec<(u64, Vec<String>, usize, u64)> {
+    let traces = report.traces.as_ref().expect("tracing is on");
+    assert_eq!(traces.requests, 10, "every request ended traced");
+    traces
+        .traces
+        .iter()
+        .map(|t| {
+            assert_eq!(t.latency_ns, 9_000_000);
+            (
+                t.trace_id,
+                t.kept_as.clone(),
+                t.spans.len(),
+                t.spans_dropped,
+            )
+        })
+        .collect()
+}
+
+/// `[tracing]` turns tracing on with its settings, the engine's defaults for the keys it
+/// leaves out; without it the report has no traces.
+#[test]
+fn a_tracing_table_turns_tracing_on_with_its_settings() {
+    let off = run(&traced(""));
+    assert!(off.traces.is_none() && off.critical_path.is_empty());
+    assert!(
+        Scenario::parse(&traced(""), "t.toml")
+            .unwrap()
+            .tracing()
+            .is_none()
+    );
+
+    // A rate of 1 samples all 10 requests (under max_sampled's default 100), and the 10
+    // slowest of the workload (keep_slowest's default) are all of them too.
+    let all = run(&traced("[tracing]\nrate = 1.0"));
+    let every = kept(&all);
+    assert_eq!(every.len(), 10);
+    for (_, why, spans, dropped) in &every {
+        assert_eq!(
+            (why.as_slice(), *spans, *dropped),
+            (&["sampled".to_string(), "slowest".to_string()][..], 9, 0)
+        );
+    }
+    let ids: Vec<u64> = every.iter().map(|(id, ..)| *id).collect();
+    assert_eq!(all.critical_path["load"].total_ms(), 9.0);
+    // Tracing changes no figure.
+    assert_eq!(
+        all.workloads["load"].latency_ms,
+        off.workloads["load"].latency_ms
+    );
+
+    // At most 4 sampled, no slowest: 4 traces, kept as sampled only.
+    let four = kept(&run(&traced(
+        "[tracing]\nrate = 1.0\nmax_sampled = 4\nkeep_slowest = 0",
+    )));
+    assert_eq!(four.len(), 4);
+    assert!(
+        four.iter()
+            .all(|(id, why, ..)| ids.contains(id) && why == &["sampled"])
+    );
+
+    // No sample, the 3 slowest: every request takes 9 ms, and among equals the earliest
+    // requests (the smallest trace ids) are kept.
+    let slowest = kept(&run(&traced("[tracing]\nrate = 0.0\nkeep_slowest = 3")));
+    let slowest_ids: Vec<u64> = slowest.iter().map(|(id, ..)| *id).collect();
+    assert_eq!(slowest_ids, ids[..3]);
+    assert!(slowest.iter().all(|(_, why, ..)| why == &["slowest"]));
+
+    // Two spans per trace: the other 7 are counted, not kept.
+    let capped = kept(&run(&traced(
+        "[tracing]\nrate = 1.0\nmax_spans_per_trace = 2",
+    )));
+    assert_eq!(capped.len(), 10);
+    assert!(
+        capped
+            .iter()
+            .all(|(_, _, spans, dropped)| (*spans, *dropped) == (2, 7))
+    );
+
+    // The table alone: the engine's defaults.
+    let defaults = Scenario::parse(&traced("[tracing]"), "t.toml").unwrap();
+    assert_eq!(
+        defaults.tracing(),
+        Some(&microsim::trace::Tracing::default())
+    );
+}
+
+/// `--set tracing.KEY=VALUE` is an override like any other: it adds the table to a file
+/// without one (turning tracing on), and the engine's rule applies to its value, reported at
+/// the override; `with_tracing` sets the settings from Rust.
+#[test]
+fn tracing_keys_take_overrides_and_with_tracing_sets_them() {
+    use microsim::scenario::Override;
+    use microsim::trace::Tracing;
+
+    let set = |argument: &str| Override::parse(argument).unwrap();
+    let scenario =
+        Scenario::parse_with_overrides(&traced(""), "t.toml", &[set("tracing.rate=0.5")]).unwrap();
+    assert_eq!(scenario.tracing(), Some(&Tracing::default().rate(0.5)));
+    let scenario = Scenario::parse_with_overrides(
+        &traced("[tracing]\nrate = 1.0"),
+        "t.toml",
+        &[set("tracing.keep_slowest=0"), set("tracing.max_sampled=4")],
+    )
+    .unwrap();
+    let report = scenario.to_simulation(None).unwrap().run().unwrap();
+    assert_eq!(kept(&report).len(), 4);
+
+    let err = Scenario::parse_with_overrides(&traced(""), "t.toml", &[set("tracing.rate=2")])
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "--set 1 (tracing.rate=2): tracing.rate: tracing.rate must be within [0, 1] (0.01 = \
+         one request in a hundred), got 2"
+    );
+    let err = Scenario::parse_with_overrides(&traced(""), "t.toml", &[set("tracing.rat=0.1")])
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "--set 1 (tracing.rat=0.1): tracing: unknown key \"rat\"; did you mean \"rate\"?"
+    );
+
+    // `with_tracing` replaces the file's table (the command keeps it: see
+    // `trace::the_command_keeps_a_files_tracing_table`).
+    let replaced = Scenario::parse(&traced("[tracing]\nrate = 0.0\nkeep_slowest = 3"), "t.toml")
+        .unwrap()
+        .with_tracing(Tracing::default());
+    assert_eq!(replaced.tracing(), Some(&Tracing::default()));
+    // A file without the table takes the one given.
+    let given = Scenario::parse(&traced(""), "t.toml")
+        .unwrap()
+        .with_tracing(Tracing::default().rate(1.0).keep_slowest(0));
+    assert_eq!(
+        kept(&given.to_simulation(None).unwrap().run().unwrap()).len(),
+        10
+    );
+}
+
+/// Each mistake in `[tracing]` and its exact message: the engine's rules at the value, the
+/// file's own (a key it does not have, a value of the wrong type, a negative count) as in
+/// every other table.
+#[test]
+fn malformed_tracing_tables_are_located_errors() {
+    let rest = "\n[services.a]\n[workloads.w]\ntarget = \"a\"\nopen = { rate = 1.0 }\n";
+    let cases: &[(&str, &str, &str)] = &[
+        (
+            "a rate above 1",
+            "[tracing]\nrate = 2.0\n",
+            "bad.toml:2:8: tracing.rate: tracing.rate must be within [0, 1] (0.01 = one request in a hundred), got 2",
+        ),
+        (
+            "a negative rate",
+            "[tracing]\nkeep_failed = 3\nrate = -0.5\n",
+            "bad.toml:3:8: tracing.rate: tracing.rate must be within [0, 1] (0.01 = one request in a hundred), got -0.5",
+        ),
+        (
+            "an unknown key with a suggestion",
+            "[tracing]\nrat = 0.1\n",
+            "bad.toml:2:1: tracing: unknown key \"rat\"; did you mean \"rate\"?",
+        ),
+        (
+            "an unknown key without one",
+            "[tracing]\nenabled = true\n",
+            "bad.toml:2:1: tracing: unknown key \"enabled\"; expected one of rate, max_sampled, keep_slowest, keep_failed, max_spans_per_trace",
+        ),
+        (
+            "a misspelt table",
+            "[tracin]\nrate = 0.1\n",
+            "bad.toml:1:2: unknown key \"tracin\"; did you mean \"tracing\"?",
+        ),
+        (
+            "not a table",
+            "tracing = 1.0\n",
+            "bad.toml:1:11: tracing: expected a table of tracing settings, found number `1.0`",
+        ),
+        (
+            "a rate as a word",
+            "[tracing]\nrate = \"all\"\n",
+            "bad.toml:2:8: tracing.rate: expected a number, found string \"all\"",
+        ),
+        (
+            "a negative count",
+            "[tracing]\nmax_sampled = -1\n",
+            "bad.toml:2:15: tracing.max_sampled: max_sampled must be 0 or more, got -1",
+        ),
+        (
+            "a count as a number with a fraction",
+            "[tracing]\nkeep_slowest = 2.5\n",
+            "bad.toml:2:16: tracing.keep_slowest: expected a whole number, found number `2.5`",
+        ),
+        (
+            "too many kept",
+            "[tracing]\nkeep_failed = 100001\n",
+            "bad.toml:2:15: tracing.keep_failed: tracing.keep_failed must be at most 100000 (traces are held in memory), got 100001",
+        ),
+        (
+            "no span per trace",
+            "[tracing]\nmax_spans_per_trace = 0\n",
+            "bad.toml:2:23: tracing.max_spans_per_trace: tracing.max_spans_per_trace must be at least 1, got 0",
+        ),
+    ];
+    let mut wrong = Vec::new();
+    for (what, text, expected) in cases {
+        let message = error_of(&format!("{text}{rest}"));
+        if message != *expected {
+            wrong.push(format!(
+                "{what}:\n  got      {message}\n  expected {expected}"
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+
+    // Located as data, too.
+    let err = Scenario::parse(&format!("[tracing]\nrate = 2.0\n{rest}"), "bad.toml").unwrap_err();
+    let ScenarioError::Invalid {
+        line, column, key, ..
+    } = &err
+    else {
+        panic!("{err}")
+    };
+    assert_eq!((*line, *column, key.as_str()), (2, Some(8), "tracing.rate"));
+
+    // A mistake in [tracing] hides none in [simulation], and the other way round.
+    let err = error_of(&format!(
+        "[simulation]\nduration = \"0s\"\n[tracing]\nrate = 2.0\n{rest}"
+    ));
+    assert_eq!(
+        err,
+        "bad.toml:2:12: simulation.duration: duration must be greater than 0s\n\
+         bad.toml:4:8: tracing.rate: tracing.rate must be within [0, 1] (0.01 = one request in a hundred), got 2"
+    );
+}

@@ -407,3 +407,44 @@ fn the_command_writes_the_traces_and_the_percentiles_it_is_asked_for() {
     assert!(text.contains(" 1.000000000000 "));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `--trace` turns tracing on with the defaults only for a file that has no `[tracing]`
+/// table: a file's own settings are kept. Ten requests of one kind; the file keeps none by
+/// sample and the 3 slowest, so the critical path is the mean of 3 traces (the defaults would
+/// keep all 10).
+#[cfg(feature = "cli")]
+#[test]
+fn the_command_keeps_a_files_tracing_table() {
+    let dir = std::env::temp_dir().join(format!("microsim-tracing-table-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("traced.toml");
+    let text = |tracing: &str| {
+        format!(
+            "[simulation]\nduration = \"1s\"\n\n{tracing}\n\n[services.api]\nwork = {{ constant = \"2ms\" }}\n\n\
+             [workloads.load]\ntarget = \"api\"\nopen = {{ rate = 10.0, arrivals = \"constant\" }}\n"
+        )
+    };
+    let traced_requests = |tracing: &str| {
+        std::fs::write(&file, text(tracing)).unwrap();
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_microsim"))
+            .arg("run")
+            .arg(&file)
+            .args(["--quiet", "--json", "-", "--trace"])
+            .arg(dir.join("t.json"))
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        json["critical_path"]["load"]["requests"].as_u64().unwrap()
+    };
+    assert_eq!(
+        traced_requests("[tracing]\nrate = 0.0\nkeep_slowest = 3"),
+        3
+    );
+    assert_eq!(traced_requests(""), 10);
+    let _ = std::fs::remove_dir_all(&dir);
+}
