@@ -160,7 +160,10 @@ mod runtime;
 pub mod scenario;
 mod script;
 mod simulation;
+pub mod stats;
 mod suggest;
+#[cfg(feature = "scenario")]
+pub mod sweep;
 pub mod topic;
 pub mod trace;
 mod workload;

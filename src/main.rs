@@ -30,6 +30,8 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
+mod cli;
+
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use microsim::scenario::{Override, Scenario, ScenarioError};
@@ -55,6 +57,11 @@ enum Command {
         /// Overrides the file's seed (and a `--set simulation.seed=`).
         #[arg(long)]
         seed: Option<u64>,
+        /// Runs N replications in parallel (seeds derived from the file's, the first the
+        /// file's own) and reports their means with 95% confidence intervals, as a sweep of
+        /// one point does; --json writes that sweep report.
+        #[arg(long, value_name = "N", default_value_t = 1)]
+        seeds: usize,
         /// Also write the report as JSON to this path (checked before the run, written
         /// before the table); `-` writes the JSON to stdout instead of the table.
         #[arg(long, value_name = "PATH")]
@@ -104,6 +111,15 @@ enum Command {
         #[command(flatten)]
         overrides: Overrides,
     },
+    /// Run a scenario at every combination of some keys' values, each point over several
+    /// seeds, in parallel: means with 95% confidence intervals, and the capacity of a swept
+    /// load.
+    Sweep(cli::sweep::SweepArgs),
+    /// Put the JSON reports of a sweep's shards together into the whole sweep's.
+    Merge(cli::sweep::MergeArgs),
+    /// Compare two reports (of runs, or of sweeps) figure by figure, flagging the changes
+    /// beyond the replications' noise.
+    Diff(cli::diff::DiffArgs),
 }
 
 #[derive(Debug, Default, clap::Args)]
@@ -121,6 +137,7 @@ fn main() -> ExitCode {
     let command = cli.command.unwrap_or(Command::Run {
         file: None,
         seed: None,
+        seeds: 1,
         json: None,
         timeline: None,
         html: None,
@@ -136,6 +153,7 @@ fn main() -> ExitCode {
         Command::Run {
             file,
             seed,
+            seeds,
             json,
             timeline,
             html,
@@ -146,6 +164,49 @@ fn main() -> ExitCode {
             topology,
             quiet,
             overrides,
+        } if seeds != 1 => {
+            let others = [
+                ("--timeline", timeline.is_some()),
+                ("--html", html.is_some()),
+                ("--trace", trace.is_some()),
+                ("--otlp", otlp.is_some()),
+                ("--percentiles", percentiles.is_some()),
+                ("--plots", plots.is_some()),
+                ("--topology", topology.is_some()),
+            ];
+            if let Some((flag, _)) = others.iter().find(|(_, given)| *given) {
+                eprintln!(
+                    "error: --seeds {seeds} and {flag} do not go together: {flag} draws one run; \
+                     run it without --seeds (or with --seed S for one replication's seed)"
+                );
+                return ExitCode::from(2);
+            }
+            match overrides.read() {
+                Ok(overrides) => cli::sweep::replications(
+                    file.as_deref(),
+                    &overrides,
+                    seed,
+                    seeds,
+                    json.as_deref(),
+                    quiet,
+                ),
+                Err(code) => return code,
+            }
+        }
+        Command::Run {
+            file,
+            seed,
+            json,
+            timeline,
+            html,
+            trace,
+            otlp,
+            percentiles,
+            plots,
+            topology,
+            quiet,
+            overrides,
+            ..
         } => match overrides.read() {
             Ok(overrides) => run(
                 file.as_deref(),
@@ -169,6 +230,9 @@ fn main() -> ExitCode {
             Ok(overrides) => check(&file, &overrides).map(|()| ExitCode::SUCCESS),
             Err(code) => return code,
         },
+        Command::Sweep(args) => cli::sweep::sweep(&args),
+        Command::Merge(args) => cli::sweep::merge(&args),
+        Command::Diff(args) => cli::diff::diff(&args),
     };
     match result {
         Ok(code) => code,

@@ -27,6 +27,20 @@ pub(crate) fn stream(seed: u64, label: &str) -> SimRng {
     ChaCha8Rng::from_seed(key)
 }
 
+/// The seed of replication `replication` of a run seeded `base`: `base` itself for the first
+/// (replication 0), so one replication is the run `microsim run` makes, and for the others a
+/// draw of the stream `replication/N` under `base` -- unrelated seeds, the same in every
+/// process and at every point of a sweep (common random numbers).
+#[cfg(feature = "scenario")]
+pub(crate) fn replication_seed(base: u64, replication: usize) -> u64 {
+    use rand::Rng;
+    if replication == 0 {
+        base
+    } else {
+        stream(base, &format!("replication/{replication}")).next_u64()
+    }
+}
+
 /// 64-bit FNV-1a: stable across Rust releases and platforms, unlike `std`'s hashers.
 fn fnv1a(bytes: &[u8], basis: u64) -> u64 {
     bytes.iter().fold(basis, |hash, &byte| {

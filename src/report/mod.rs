@@ -78,6 +78,7 @@ use crate::invariant::InvariantReport;
 use crate::metrics::LatencySummary;
 
 // The text tables: `Report`'s `Display`.
+pub mod diff;
 pub mod html;
 pub mod plots;
 mod table;

@@ -31,6 +31,7 @@ mod routing;
 mod scenario_files;
 mod send_sync;
 mod store;
+mod sweep;
 mod timeline;
 mod topology;
 mod trace;
