@@ -82,9 +82,11 @@ pub mod diff;
 pub mod html;
 pub mod plots;
 mod table;
+pub mod threshold;
 pub mod timeline;
 pub mod topology;
 
+pub use threshold::{Threshold, ThresholdResult};
 pub use timeline::Timeline;
 
 /// The result of a simulation run.
@@ -169,6 +171,11 @@ pub struct Report {
     /// [`Traces::to_otlp_json`](crate::trace::Traces::to_otlp_json), not in the report's JSON.
     #[serde(skip)]
     pub traces: Option<crate::trace::Traces>,
+    /// The verdicts of the thresholds the report was checked against
+    /// ([`Report::check_thresholds`]; a scenario file's `[[thresholds]]`), in their order.
+    /// Empty, and absent from the JSON, without thresholds.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub thresholds: Vec<ThresholdResult>,
 }
 
 /// One replica's share of its service's work.
@@ -681,6 +688,7 @@ impl Report {
             faults: Vec::new(),
             policies: BTreeMap::new(),
             invariants: Vec::new(),
+            thresholds: Vec::new(),
         }
     }
 

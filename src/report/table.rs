@@ -1,7 +1,8 @@
 //! The report as text: the aligned plain-text tables that [`Report`] prints as.
 //!
 //! A title line, then one table per section -- workloads, services, topics and their
-//! subscriptions, call policies, faults, invariants -- each left out when it has no rows. Every
+//! subscriptions, call policies, faults, invariants, critical paths, and last the thresholds'
+//! verdicts -- each left out when it has no rows. Every
 //! table has a left-aligned name column and right-aligned figures; latencies are milliseconds
 //! with three decimals. The layout is part of what users read and compare between runs: it is
 //! deterministic, and changes to it are deliberate.
@@ -51,6 +52,18 @@ fn violations(invariant: &crate::InvariantReport) -> String {
         lines.push(format!("and {more} more"));
     }
     lines.join("\n  ")
+}
+
+/// A threshold's value: a whole number as it is, others with three decimals (tiny ones in
+/// scientific notation, so that they do not read as zero).
+fn figure(value: f64) -> String {
+    if value.fract() == 0.0 && value.abs() < 1e15 {
+        format!("{value:.0}")
+    } else if value.abs() >= 0.001 || !value.is_finite() {
+        format!("{value:.3}")
+    } else {
+        format!("{value:.3e}")
+    }
 }
 
 fn clock_name(clock: ClockKind) -> &'static str {
@@ -658,6 +671,30 @@ impl fmt::Display for Report {
                 &rows,
             )?;
         }
+
+        if !self.thresholds.is_empty() {
+            let rows: Vec<Row> = self
+                .thresholds
+                .iter()
+                .map(|result| Row {
+                    name: result.metric.clone(),
+                    cells: vec![
+                        result.value.map_or_else(|| "-".to_string(), figure),
+                        result.bound(),
+                        if result.passed { "PASS" } else { "FAIL" }.to_string(),
+                    ],
+                    // The error, without the metric the row names.
+                    note: result.error.as_ref().map(|error| {
+                        error
+                            .strip_prefix(&format!("{}: ", result.metric))
+                            .unwrap_or(error)
+                            .to_string()
+                    }),
+                })
+                .collect();
+            f.write_str("\n")?;
+            write_table(f, "threshold", &["value", "bound", "status"], "", &rows)?;
+        }
         Ok(())
     }
 }
@@ -856,6 +893,40 @@ mod tests {
         assert!(report.to_string().ends_with("\n  2 without a message kept"));
         report.invariants.clear();
         assert!(!report.to_string().contains("invariant"));
+    }
+
+    #[test]
+    fn display_shows_thresholds_last() {
+        use crate::report::threshold::Threshold;
+
+        let mut report = sample();
+        assert!(!report.to_string().contains("threshold"));
+        report.check_thresholds(&[
+            Threshold::max("workloads.checkout.latency_ms.p99", 23.5),
+            Threshold::min("simulated_seconds", 1000.0).and_max(2000.0),
+            Threshold::min("workloads.checkout.sent", 1.0),
+            Threshold::max("services.frontend.utilization", 0.75),
+            Threshold::max("workloads.checkout.latency_ms.p99x", 1.0),
+        ]);
+        let text = report.to_string();
+        let table = &text[text.find("\n\nthreshold ").expect("the section")..];
+        assert_eq!(
+            table,
+            "\n\nthreshold                value            bound  status\
+             \nworkloads.checkout.latency_ms.p99\
+             \n                            23          <= 23.5    PASS\
+             \nsimulated_seconds           60  in [1000, 2000]    FAIL\
+             \nworkloads.checkout.sent  48000             >= 1    PASS\
+             \nservices.frontend.utilization\
+             \n                         0.800          <= 0.75    FAIL\
+             \nworkloads.checkout.latency_ms.p99x\
+             \n                             -             <= 1    FAIL\
+             \n  no such number in the report: workloads.checkout.latency_ms has no \"p99x\"; \
+             did you mean \"p99\"?"
+        );
+        assert_eq!(figure(0.0004), "4.000e-4");
+        assert_eq!(figure(12.0), "12");
+        assert_eq!(figure(0.25), "0.250");
     }
 
     #[test]

@@ -160,8 +160,8 @@ fn key_prefix(key: &str) -> String {
 }
 
 /// Top-level keys whose entries are tables of an array: `[[links]]`, `[[faults]]`,
-/// `[[policies]]`.
-const TOP_LEVEL_ARRAYS: &[&str] = &["links", "faults", "policies"];
+/// `[[policies]]`, `[[thresholds]]`.
+const TOP_LEVEL_ARRAYS: &[&str] = &["links", "faults", "policies", "thresholds"];
 
 /// A file's text and name, and its parsed tree of spans: turns byte spans into located
 /// errors, and gathers the errors of a check ([`report`](Self::report)).

@@ -34,6 +34,7 @@ pub(super) struct RawFile {
     pub(super) workloads: BTreeMap<Spanned<String>, Option<Spanned<RawWorkload>>>,
     pub(super) faults: Vec<Option<Spanned<RawFault>>>,
     pub(super) policies: Vec<Option<Spanned<RawPolicy>>>,
+    pub(super) thresholds: Vec<Option<Spanned<RawThreshold>>>,
     /// Sections that are not tables (or arrays) at all, e.g. `links = 5`: nothing is known
     /// of their entries.
     pub(super) broken: Vec<&'static str>,
@@ -49,6 +50,7 @@ const SECTIONS: &[&str] = &[
     "workloads",
     "faults",
     "policies",
+    "thresholds",
 ];
 
 /// Reads the file's tree section by section, each entry on its own, reporting each entry's
@@ -129,7 +131,8 @@ pub(super) fn read(source: &Source<'_>) -> RawFile {
             "workloads" => by_name!(workloads),
             "links" => by_index!(links),
             "faults" => by_index!(faults),
-            _ => by_index!(policies),
+            "policies" => by_index!(policies),
+            _ => by_index!(thresholds),
         }
     }
     file
@@ -402,6 +405,19 @@ pub(super) struct RawPolicy {
     pub(super) bulkhead: Option<Spanned<i64>>,
     pub(super) rate_limit: Option<Spanned<RawRateLimit>>,
     pub(super) hedge: Option<Spanned<RawHedge>>,
+}
+
+/// `[[thresholds]]`: which bounds make sense together is the engine's to check
+/// ([`Threshold::validate`](crate::report::threshold::Threshold::validate)).
+#[derive(Debug, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    rename = "a threshold table such as { metric = \"workloads.NAME.latency_ms.p99\", max = 250.0 }"
+)]
+pub(super) struct RawThreshold {
+    pub(super) metric: Spanned<String>,
+    pub(super) min: Option<Spanned<f64>>,
+    pub(super) max: Option<Spanned<f64>>,
 }
 
 /// `retry = { max_attempts, backoff, delay | base + cap, jitter, budget }`.

@@ -26,6 +26,10 @@
 //! towards a callee (timeout, retries with a budget, circuit breaker, bulkhead, rate limit,
 //! hedging). A `[tracing]` table turns tracing on (see [`Tracing`](crate::trace::Tracing)):
 //! the report then holds the kept traces and each workload's critical path.
+//! `[[thresholds]]` entries bound numbers of the report
+//! ([`Threshold`](crate::report::threshold::Threshold)s:
+//! `{ metric = "workloads.users.latency_ms.p99", max = 250.0 }`), checked against what the
+//! file declares before the run and judged after it by [`Scenario::check_thresholds`].
 //!
 //! ```
 //! use microsim::scenario::Scenario;
@@ -90,13 +94,13 @@
 //! `SCENARIOS.md` at the root of the repository documents every key, unit and default.
 
 // A module per section of the file: `settings` ([simulation]), `tracing`, `services` and its
-// `steps` ([services.NAME]), `topics`, `links`, `workloads`, and `resilience` ([[faults]] and
-// [[policies]]). What the sections share: `names` (the declared names, unknown references),
-// `graph` (the build order, call and event cycles), `values` (counts, distributions,
-// choices). Beneath them: `file` (the file as deserialized), `deserializer` (the file's
-// tree into `file`'s types, its errors as data), `error` (spans into located errors),
-// `scripted` (the service every [services.NAME] runs). Here: parsing, the order of the
-// checks, and building the simulation.
+// `steps` ([services.NAME]), `topics`, `links`, `workloads`, `resilience` ([[faults]] and
+// [[policies]]), and `thresholds` ([[thresholds]]). What the sections share: `names` (the
+// declared names, unknown references), `graph` (the build order, call and event cycles),
+// `values` (counts, distributions, choices). Beneath them: `file` (the file as
+// deserialized), `deserializer` (the file's tree into `file`'s types, its errors as data),
+// `error` (spans into located errors), `scripted` (the service every [services.NAME] runs).
+// Here: parsing, the order of the checks, and building the simulation.
 mod deserializer;
 mod error;
 mod file;
@@ -108,6 +112,7 @@ mod resilience;
 mod services;
 mod settings;
 mod steps;
+mod thresholds;
 mod topics;
 mod tracing;
 mod values;
@@ -121,6 +126,8 @@ use std::time::Duration;
 
 use crate::error::{BuildError, FieldPath, PathSegment};
 use crate::node::CLIENT;
+use crate::report::Report;
+use crate::report::threshold::Threshold;
 use crate::runtime::handle::TopicHandle;
 use crate::simulation::{Simulation, SimulationBuilder};
 use crate::topic::Topic;
@@ -166,6 +173,8 @@ pub struct Scenario {
     policies: Vec<PolicySpec>,
     /// Service names, callees before their callers.
     build_order: Vec<String>,
+    /// `[[thresholds]]`, in file order.
+    thresholds: Vec<Threshold>,
 }
 
 impl Scenario {
@@ -185,9 +194,10 @@ impl Scenario {
     /// max deliveries), a call, link or workload naming a service that does not exist, a
     /// publish or subscription naming a topic that does not exist, a topic named like a
     /// service, a call or event cycle, a closed workload whose loop cannot take simulated
-    /// time, a replica setting, fault or call policy that is invalid or could never act, or a
-    /// `[tracing]` setting out of range. Each message names `origin`, the line and column, and
-    /// the key path.
+    /// time, a replica setting, fault or call policy that is invalid or could never act, a
+    /// `[tracing]` setting out of range, or a threshold that is invalid or whose metric is no
+    /// number of the report the file describes. Each message names `origin`, the line and
+    /// column, and the key path.
     pub fn parse(text: &str, origin: &str) -> Result<Scenario, ScenarioError> {
         Scenario::parse_with_overrides(text, origin, &[])
     }
@@ -349,6 +359,55 @@ impl Scenario {
     pub fn with_tracing(mut self, tracing: crate::trace::Tracing) -> Self {
         self.settings = self.settings.tracing(tracing);
         self
+    }
+
+    /// The file's `[[thresholds]]`, in file order: each checked, its metric a number the
+    /// report of a run will have as far as the file can tell (see
+    /// [`check_thresholds`](Self::check_thresholds)).
+    pub fn thresholds(&self) -> &[Threshold] {
+        &self.thresholds
+    }
+
+    /// Judges `report`, a run of this scenario, against the file's `[[thresholds]]`
+    /// ([`Report::check_thresholds`]): their verdicts go in `report.thresholds`, and
+    /// [`Report::thresholds_breached`] says whether one failed. A file without thresholds
+    /// leaves the report as it is.
+    ///
+    /// ```
+    /// use microsim::scenario::Scenario;
+    ///
+    /// let scenario = Scenario::parse(r#"
+    /// [simulation]
+    /// duration = "2s"
+    ///
+    /// [services.api]
+    /// work = { constant = "10ms" }
+    ///
+    /// [workloads.users]
+    /// target = "api"
+    /// open = { rate = 10.0, arrivals = "constant" }
+    ///
+    /// [[thresholds]]
+    /// metric = "workloads.users.latency_ms.p99"
+    /// max = 10.0
+    ///
+    /// [[thresholds]]
+    /// metric = "services.api.utilization"
+    /// max = 0.05
+    /// "#, "api.toml")?;
+    /// let mut report = scenario.to_simulation(None)?.run()?;
+    /// scenario.check_thresholds(&mut report);
+    /// // Every request takes its 10 ms of work, exactly: p99 is 10 ms.
+    /// assert!(report.thresholds[0].passed);
+    /// // The worker is busy a tenth of the time.
+    /// assert!(!report.thresholds[1].passed);
+    /// assert!(report.thresholds_breached());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn check_thresholds(&self, report: &mut Report) {
+        if !self.thresholds.is_empty() {
+            report.check_thresholds(&self.thresholds);
+        }
     }
 
     /// Builds the simulation the file describes, ready to [`run`](Simulation::run). `seed`
@@ -560,6 +619,7 @@ impl Scenario {
             workloads: raw_workloads,
             faults: raw_faults,
             policies: raw_policies,
+            thresholds: raw_thresholds,
             broken,
         } = raw;
         if broken
@@ -594,6 +654,8 @@ impl Scenario {
         let services = services::check_services(source, &names, raw_services, &mut unknown);
         let graph = graph::check_graph(source, services.edges, topics.dead_letters);
         let (links, links_complete) = links::check_links(source, &names, text, raw_links);
+        let workload_names = (!broken.contains(&"workloads"))
+            .then(|| raw_workloads.keys().map(|k| k.get_ref().clone()).collect());
         let (workloads, workloads_complete) =
             workloads::check_workloads(source, &names, raw_workloads, dir);
         if !workloads_complete || broken.contains(&"workloads") {
@@ -621,9 +683,23 @@ impl Scenario {
             unknown: &unknown,
             duration: settings.complete.then_some(settings.builder.duration),
         };
+        let written_faults = raw_faults.len();
         let (faults, faults_complete) = resilience::check_faults(source, &topology, raw_faults);
         let (policies, policies_complete) =
             resilience::check_policies(source, &topology, text, raw_policies);
+        // Thresholds against the report the run will give: what it holds of each entry.
+        let declared = thresholds::Declared {
+            workloads: workload_names,
+            workload_specs: &workloads,
+            services: &service_names,
+            service_specs: &services.specs,
+            topics: &topic_names,
+            topic_specs: &topics.specs,
+            policies: (policies_complete && !broken.contains(&"policies"))
+                .then_some(policies.as_slice()),
+            faults: (!broken.contains(&"faults")).then_some((written_faults, faults.as_slice())),
+        };
+        let thresholds = thresholds::check_thresholds(source, &declared, raw_thresholds);
 
         let scenario = Scenario {
             origin: Arc::from(origin),
@@ -637,6 +713,7 @@ impl Scenario {
             faults,
             policies,
             build_order: graph.build_order,
+            thresholds,
         };
         // Every value's rule is the engine's: building is the check, its errors located at
         // the setting. A scenario that parses always builds.

@@ -14,6 +14,7 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 use crate::error::{FieldPath, PathSegment};
+use crate::report::threshold::{KeyEnd, KeySteps, parse_key_path};
 use crate::suggest::did_you_mean;
 
 /// One `KEY=VALUE` setting that replaces (or adds) a value of a scenario file before the file
@@ -197,104 +198,12 @@ fn quoted(text: &str) -> String {
 }
 
 /// A key path's steps, each with its bytes in the key.
-type Steps = Vec<(PathSegment, Range<usize>)>;
+type Steps = KeySteps;
 
 /// Reads the key path at the start of `argument`, up to the `=` (or the end): where it ends,
-/// and its steps.
+/// and its steps. The syntax is the one metrics are written in too, read in one place.
 fn parse_key(argument: &str) -> Result<(usize, Steps), String> {
-    let bytes = argument.as_bytes();
-    let mut at = 0;
-    let mut segments = Vec::new();
-    let skip_blanks = |at: &mut usize| {
-        while *at < bytes.len() && matches!(bytes[*at], b' ' | b'\t') {
-            *at += 1;
-        }
-    };
-    loop {
-        skip_blanks(&mut at);
-        let start = at;
-        let key = match bytes.get(at) {
-            Some(b'"') => {
-                let mut end = at + 1;
-                while end < bytes.len() && bytes[end] != b'"' {
-                    end += if bytes[end] == b'\\' { 2 } else { 1 };
-                }
-                if end >= bytes.len() {
-                    return Err(format!("unclosed quote in the key at column {}", at + 1));
-                }
-                at = end + 1;
-                match DeValue::parse(&argument[start..at]).map(Spanned::into_inner) {
-                    Ok(DeValue::String(key)) => key.into_owned(),
-                    _ => {
-                        return Err(format!(
-                            "invalid quoted key {} in the key",
-                            &argument[start..at]
-                        ));
-                    }
-                }
-            }
-            Some(b'\'') => {
-                let Some(length) = argument[at + 1..].find('\'') else {
-                    return Err(format!("unclosed quote in the key at column {}", at + 1));
-                };
-                at += length + 2;
-                argument[start + 1..at - 1].to_string()
-            }
-            _ => {
-                while at < bytes.len()
-                    && (bytes[at].is_ascii_alphanumeric() || matches!(bytes[at], b'_' | b'-'))
-                {
-                    at += 1;
-                }
-                if at == start {
-                    let what = if segments.is_empty() {
-                        "no key before `=`".to_string()
-                    } else {
-                        format!("an empty step in the key at column {}", at + 1)
-                    };
-                    return Err(match bytes.get(at) {
-                        None | Some(b'=' | b'.' | b'[') => what,
-                        Some(_) => format!(
-                            "unexpected {:?} in the key at column {}: quote a step that is not \
-                             letters, digits, `_` and `-`, as in services.\"cart v2\".workers",
-                            argument[at..].chars().next().unwrap_or(' '),
-                            at + 1
-                        ),
-                    });
-                }
-                argument[start..at].to_string()
-            }
-        };
-        segments.push((PathSegment::Key(key), start..at));
-        // Indices: `links[0]`.
-        while bytes.get(at) == Some(&b'[') {
-            let open = at;
-            let Some(length) = argument[at..].find(']') else {
-                return Err(format!("unclosed `[` in the key at column {}", open + 1));
-            };
-            let digits = &argument[at + 1..at + length];
-            let index = digits.trim().parse::<usize>().map_err(|_| {
-                format!(
-                    "expected an index such as [0] in the key at column {}, found [{digits}]",
-                    open + 1
-                )
-            })?;
-            at += length + 1;
-            segments.push((PathSegment::Index(index), open..at));
-        }
-        skip_blanks(&mut at);
-        match bytes.get(at) {
-            Some(b'.') => at += 1,
-            None | Some(b'=') => return Ok((at, segments)),
-            Some(_) => {
-                return Err(format!(
-                    "unexpected {:?} in the key at column {}: expected `.`, `[` or `=`",
-                    argument[at..].chars().next().unwrap_or(' '),
-                    at + 1
-                ));
-            }
-        }
-    }
+    parse_key_path(argument, KeyEnd::Equals)
 }
 
 /// A file's text with its overrides' after it, one a line: the text every span of an
@@ -665,6 +574,42 @@ mod tests {
             "{}",
             steps("a b=1")
         );
+    }
+
+    /// A quoted key reads as TOML reads the same string (the key path reader does not use
+    /// TOML's, so that metrics read the same without the `scenario` feature).
+    #[test]
+    fn quoted_keys_read_as_toml_strings() {
+        for quoted in [
+            r#""cart v2""#,
+            r#""a.b""#,
+            r#""""#,
+            r#""say \"hi\"""#,
+            r#""\u00e9\U0001F600\x41""#,
+            r#""\b\t\n\f\r\e\\""#,
+            "\"tab\there\"",
+            "\"\u{e9}t\u{e9}\"",
+            r#""\q""#,
+            r#""\u00e""#,
+            r#""\xG1""#,
+            r#""\uD800""#,
+            r#""\U00110000""#,
+            "\"\u{7}\"",
+            "\"\u{7f}\"",
+            "\"line\nbreak\"",
+        ] {
+            let toml = match DeValue::parse(quoted).map(Spanned::into_inner) {
+                Ok(DeValue::String(key)) => Some(key.into_owned()),
+                _ => None,
+            };
+            let ours = Override::parse(&format!("{quoted}=1"))
+                .ok()
+                .and_then(|parsed| match parsed.path().segments() {
+                    [PathSegment::Key(key)] => Some(key.clone()),
+                    _ => None,
+                });
+            assert_eq!(ours, toml, "{quoted}");
+        }
     }
 
     #[test]

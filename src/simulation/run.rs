@@ -272,6 +272,7 @@ impl Simulation {
             faults: engine.faults.report(),
             policies: engine.policies.report(),
             invariants,
+            thresholds: Vec::new(),
         })
     }
 }

@@ -32,6 +32,7 @@ mod scenario_files;
 mod send_sync;
 mod store;
 mod sweep;
+mod thresholds;
 mod timeline;
 mod topology;
 mod trace;
