@@ -17,8 +17,12 @@
 //!
 //! Exit codes: 0 success; 1 the scenario is invalid or the run failed (message on stderr:
 //! every mistake of an invalid file, each on its own `error:` line);
-//! 2 bad command-line usage (a `--set` that is not `KEY=VALUE` included); 130 interrupted by Ctrl-C (the partial report is still
-//! printed and written, marked as interrupted; a second Ctrl-C exits at once).
+//! 2 bad command-line usage (a `--set` that is not `KEY=VALUE` included); 3 a threshold of the
+//! file's `[[thresholds]]` is breached (the report is still printed and written; with
+//! `--seeds N`: a threshold does not hold with confidence, its whole interval within its
+//! bounds); 130 interrupted by Ctrl-C (the partial report is still printed and written, marked
+//! as interrupted; a second Ctrl-C exits at once). `microsim sweep` exits 0 when thresholds
+//! fail at some points: they decide its capacity.
 //!
 //! A closed stdout (`microsim run | head -1`) ends the output quietly; the JSON report is
 //! written before the table.
@@ -40,7 +44,14 @@ use microsim::{Progress, Report};
 /// Simulate how microservices communicate: latency end to end and hop by hop, on a virtual
 /// clock, reproducible from a seed.
 #[derive(Debug, Parser)]
-#[command(name = "microsim", version, about)]
+#[command(
+    name = "microsim",
+    version,
+    about,
+    after_help = "Exit codes: 0 success; 1 invalid scenario or failed run; 2 bad usage; \
+                  3 a threshold of the file's [[thresholds]] breached (run; with --seeds: one \
+                  that does not hold with confidence); 130 interrupted."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -373,6 +384,7 @@ fn run(
     }
     let mut report: Report = outcome.map_err(|error| format!("the run failed: {error}"))?;
     report.overrides = scenario.overrides().map(ToString::to_string).collect();
+    scenario.check_thresholds(&mut report);
     // JSON first: a reader of the table that goes away (`| head`) cannot lose it.
     match json_out.take() {
         Some(JsonOut::File(path, mut file)) => {
@@ -427,6 +439,21 @@ fn run(
         Some(at) => {
             eprintln!("interrupted at {at:.3} s of simulated time");
             Ok(ExitCode::from(130))
+        }
+        None if report.thresholds_breached() => {
+            let breached: Vec<String> = report
+                .thresholds
+                .iter()
+                .filter(|result| !result.passed)
+                .map(ToString::to_string)
+                .collect();
+            eprintln!(
+                "{} of {} thresholds breached:\n  {}",
+                breached.len(),
+                report.thresholds.len(),
+                breached.join("\n  ")
+            );
+            Ok(ExitCode::from(3))
         }
         None => Ok(ExitCode::SUCCESS),
     }

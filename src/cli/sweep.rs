@@ -69,7 +69,8 @@ pub(crate) fn sweep(args: &SweepArgs) -> Result<ExitCode, String> {
     if let Some(shard) = &args.shard {
         sweep = sweep.shard(Shard::parse(shard, |name| std::env::var(name).ok())?);
     }
-    run_sweep(&sweep, args.json.as_deref(), args.quiet)
+    run_sweep(&sweep, args.json.as_deref(), args.quiet)?;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `microsim run FILE --seeds N`: a sweep of one point, `N` replications.
@@ -104,11 +105,28 @@ pub(crate) fn replications(
             .map_err(|error| error.to_string())?;
         sweep = sweep.set(setting);
     }
-    run_sweep(&sweep, json, quiet)
+    let report = run_sweep(&sweep, json, quiet)?;
+    let unsure: Vec<String> = report
+        .points
+        .iter()
+        .flat_map(|point| &point.thresholds)
+        .filter(|threshold| !threshold.holds)
+        .map(ToString::to_string)
+        .collect();
+    if unsure.is_empty() {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        eprintln!(
+            "{} thresholds do not hold with confidence over {seeds} seeds:\n  {}",
+            unsure.len(),
+            unsure.join("\n  ")
+        );
+        Ok(ExitCode::from(3))
+    }
 }
 
 /// Runs `sweep` with a progress bar over its runs, then writes it.
-fn run_sweep(sweep: &Sweep, json: Option<&Path>, quiet: bool) -> Result<ExitCode, String> {
+fn run_sweep(sweep: &Sweep, json: Option<&Path>, quiet: bool) -> Result<SweepReport, String> {
     let bar = (!quiet).then(|| {
         let bar =
             ProgressBar::with_draw_target(Some(sweep.runs() as u64), ProgressDrawTarget::stderr());
@@ -131,7 +149,7 @@ fn run_sweep(sweep: &Sweep, json: Option<&Path>, quiet: bool) -> Result<ExitCode
     }
     let report = report.map_err(|error| error.to_string())?;
     output(&report, json)?;
-    Ok(ExitCode::SUCCESS)
+    Ok(report)
 }
 
 pub(crate) fn merge(args: &MergeArgs) -> Result<ExitCode, String> {

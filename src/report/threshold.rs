@@ -306,12 +306,18 @@ pub struct ThresholdResult {
 impl ThresholdResult {
     /// The bounds in a few characters: `<= 250`, `>= 50`, `in [50, 250]`.
     pub(crate) fn bound(&self) -> String {
-        match (self.min, self.max) {
-            (Some(min), Some(max)) => format!("in [{min}, {max}]"),
-            (Some(min), None) => format!(">= {min}"),
-            (None, Some(max)) => format!("<= {max}"),
-            (None, None) => "no bound".to_string(),
-        }
+        bounds_text(self.min, self.max)
+    }
+}
+
+/// Bounds in a few characters: `<= 250`, `>= 50`, `in [50, 250]` (the tables' one form, for a
+/// run's verdicts and a sweep's).
+pub(crate) fn bounds_text(min: Option<f64>, max: Option<f64>) -> String {
+    match (min, max) {
+        (Some(min), Some(max)) => format!("in [{min}, {max}]"),
+        (Some(min), None) => format!(">= {min}"),
+        (None, Some(max)) => format!("<= {max}"),
+        (None, None) => "no bound".to_string(),
     }
 }
 

@@ -242,8 +242,48 @@ pub struct ThresholdEstimate {
     pub max: Option<f64>,
     /// The metric over the replications.
     pub value: Estimate,
-    /// Whether the interval lies within the bounds (with one replication: its value does).
+    /// Whether the interval lies within the bounds (with one replication: its value does),
+    /// the metric found in every replication.
     pub holds: bool,
+    /// Why the metric was not found in some replication (the first such), if it was not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl ThresholdEstimate {
+    /// The estimate of each threshold over the replications' verdicts on it (`verdicts[r][t]`:
+    /// replication `r`'s verdict on threshold `t`, every replication judged by the same
+    /// thresholds).
+    fn over(verdicts: &[Vec<crate::report::ThresholdResult>]) -> Vec<ThresholdEstimate> {
+        let Some(first) = verdicts.first() else {
+            return Vec::new();
+        };
+        (0..first.len())
+            .map(|t| {
+                let results: Vec<&crate::report::ThresholdResult> =
+                    verdicts.iter().filter_map(|run| run.get(t)).collect();
+                let values: Vec<f64> = results.iter().filter_map(|r| r.value).collect();
+                let error = results.iter().find_map(|r| r.error.clone()).or_else(|| {
+                    (values.len() < results.len())
+                        .then(|| format!("{}: no number in some replication", first[t].metric))
+                });
+                let value = Estimate::of(&values, LEVEL);
+                let (min, max) = (first[t].min, first[t].max);
+                let holds = error.is_none()
+                    && !values.is_empty()
+                    && min.is_none_or(|min| value.low() >= min)
+                    && max.is_none_or(|max| value.high() <= max);
+                ThresholdEstimate {
+                    metric: first[t].metric.clone(),
+                    min,
+                    max,
+                    value,
+                    holds,
+                    error,
+                }
+            })
+            .collect()
+    }
 }
 
 /// One point of a sweep: its settings, each replication's figures, and their estimates.
@@ -493,11 +533,12 @@ impl Sweep {
                 seed: seeds[r],
                 message,
             };
-            let report = scenarios[p]
+            let mut report = scenarios[p]
                 .to_simulation(Some(seeds[r]))
                 .map_err(|error| failed(error.to_string()))?
                 .run()
                 .map_err(|error| failed(error.to_string()))?;
+            scenarios[p].check_thresholds(&mut report);
             progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);
             Ok(report)
         };
@@ -511,9 +552,11 @@ impl Sweep {
         let mut out = Vec::with_capacity(points.len());
         for &point in &points {
             let mut replications = Vec::with_capacity(self.seeds);
+            let mut verdicts = Vec::with_capacity(self.seeds);
             let mut kept = Vec::new();
             for &seed in &seeds {
                 let report = reports.next().expect("one report per run")?;
+                verdicts.push(report.thresholds.clone());
                 replications.push(Replication {
                     seed,
                     workloads: report
@@ -526,12 +569,9 @@ impl Sweep {
                     kept.push(report);
                 }
             }
-            out.push(PointReport::new(
-                point,
-                self.settings(point),
-                replications,
-                kept,
-            ));
+            let mut point = PointReport::new(point, self.settings(point), replications, kept);
+            point.thresholds = ThresholdEstimate::over(&verdicts);
+            out.push(point);
         }
         let mut report = SweepReport {
             file: self.origin.clone(),

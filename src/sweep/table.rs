@@ -20,12 +20,36 @@ fn estimate(value: &Estimate, digits: usize, scale: f64) -> String {
     }
 }
 
-fn bound(threshold: &ThresholdEstimate) -> String {
-    match (threshold.min, threshold.max) {
-        (Some(min), Some(max)) => format!("in [{min}, {max}]"),
-        (Some(min), None) => format!(">= {min}"),
-        (None, Some(max)) => format!("<= {max}"),
-        (None, None) => String::new(),
+/// A threshold's verdict at a point: whether the whole interval is within the bounds, the
+/// mean outside them, or neither.
+fn verdict(threshold: &ThresholdEstimate) -> &'static str {
+    let inside = |value: f64| {
+        threshold.min.is_none_or(|min| value >= min) && threshold.max.is_none_or(|max| value <= max)
+    };
+    if threshold.holds {
+        "holds"
+    } else if threshold.error.is_some() || !inside(threshold.value.mean) {
+        "BREACHED"
+    } else {
+        "not sure: the interval crosses the bound"
+    }
+}
+
+impl fmt::Display for ThresholdEstimate {
+    /// `METRIC  MEAN ± HALF <= BOUND  VERDICT`, then why the metric was missing, if it was.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}  {} {}  {}",
+            self.metric,
+            estimate(&self.value, 3, 1.0),
+            crate::report::threshold::bounds_text(self.min, self.max),
+            verdict(self)
+        )?;
+        if let Some(error) = &self.error {
+            write!(f, " ({error})")?;
+        }
+        Ok(())
     }
 }
 
@@ -130,15 +154,7 @@ impl fmt::Display for SweepReport {
             )?;
             for point in &self.points {
                 for threshold in &point.thresholds {
-                    write!(
-                        f,
-                        "\n  point {:>3}  {}  {} {}  {}",
-                        point.index + 1,
-                        threshold.metric,
-                        estimate(&threshold.value, 3, 1.0),
-                        bound(threshold),
-                        if threshold.holds { "holds" } else { "BREACHED" }
-                    )?;
+                    write!(f, "\n  point {:>3}  {threshold}", point.index + 1)?;
                 }
             }
         }

@@ -102,3 +102,42 @@ impl<T: Service<Request = ()>> Service for Notifier<T> {
         Ok(())
     }
 }
+
+/// Runs the `microsim` command with `args` and returns what it did.
+#[cfg(feature = "cli")]
+pub fn microsim<I, S>(args: I) -> std::process::Output
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    std::process::Command::new(env!("CARGO_BIN_EXE_microsim"))
+        .args(args)
+        .output()
+        .expect("the microsim command runs")
+}
+
+/// A scenario file written to a folder of its own under the system's temporary folder
+/// (named after `name` and the process), removed when dropped.
+#[cfg(feature = "cli")]
+pub struct TempFile {
+    dir: std::path::PathBuf,
+    pub path: std::path::PathBuf,
+}
+
+#[cfg(feature = "cli")]
+impl TempFile {
+    pub fn new(name: &str, text: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("microsim-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(format!("{name}.toml"));
+        std::fs::write(&path, text).unwrap();
+        TempFile { dir, path }
+    }
+}
+
+#[cfg(feature = "cli")]
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}

@@ -319,3 +319,41 @@ fn replicated_runs_and_their_diff() {
     assert_eq!(output.status.code(), Some(1));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Capacity at an SLO: with the M/M/1's mean response at most 3 ms, theory allows
+/// lambda <= 1000 - 1000/3 = 666.7/s, so of 300, 400, ..., 800 the highest load that holds is
+/// 600 (2.5 ms) and 700 (3.33 ms) does not. Over six base seeds, the interval's top at 600
+/// was at most 2.64 ms and the mean at 700 at least 3.24 ms, both far from the bound.
+#[test]
+fn the_capacity_at_an_slo_is_the_highest_load_whose_interval_holds() {
+    let file = format!(
+        "{MM1}\n[[thresholds]]\nmetric = \"workloads.arrivals.latency_ms.mean\"\nmax = 3.0\n"
+    );
+    let report = Sweep::new(&file, "mm1.toml")
+        .axis(Axis::parse("workloads.arrivals.open.rate=300,400,500,600,700,800").unwrap())
+        .seeds(8)
+        .keep_reports(false)
+        .run()
+        .unwrap();
+    let holds: Vec<bool> = report
+        .points
+        .iter()
+        .map(|point| point.thresholds[0].holds)
+        .collect();
+    assert_eq!(holds, [true, true, true, true, false, false]);
+    for point in &report.points {
+        let threshold = &point.thresholds[0];
+        assert_eq!(threshold.value.n, 8);
+        assert_eq!(
+            threshold.value, point.workloads["arrivals"].mean_ms,
+            "the same figure"
+        );
+    }
+    let capacity = &report.capacity["arrivals"];
+    assert_eq!(capacity.within_thresholds.as_deref(), Some("600"));
+    let table = report.to_string();
+    assert!(
+        table.contains("every threshold holds with confidence up to 600"),
+        "{table}"
+    );
+}

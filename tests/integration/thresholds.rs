@@ -658,3 +658,69 @@ fn every_number_of_a_report_is_a_metric_its_file_accepts() {
         .collect();
     assert!(breached.is_empty(), "{breached:?}");
 }
+
+/// The command's exit codes: 0 when every threshold holds, 3 when one is breached (the
+/// report still printed, the breach named on stderr), 1 for a metric that is no number of the
+/// report, located at its line and column.
+#[cfg(feature = "cli")]
+#[test]
+fn the_command_exits_3_on_a_breach_and_0_when_all_hold() {
+    use crate::support::{TempFile, microsim};
+
+    // Every latency is exactly 12 ms (see CONSTANT).
+    let file = TempFile::new(
+        "thresholds-exit",
+        &format!(
+            "{CONSTANT}\n[[thresholds]]\nmetric = \"workloads.checkout.latency_ms.p99\"\nmax = 12.0\n"
+        ),
+    );
+    let run = |extra: &[&str]| {
+        let mut args = vec!["run", file.path.to_str().unwrap(), "--quiet"];
+        args.extend_from_slice(extra);
+        microsim(args)
+    };
+    let holds = run(&[]);
+    assert_eq!(
+        holds.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&holds.stderr)
+    );
+    let table = String::from_utf8(holds.stdout).unwrap();
+    assert!(table.contains("PASS"), "{table}");
+
+    let breached = run(&["--set", "thresholds[0].max=11.9"]);
+    assert_eq!(breached.status.code(), Some(3));
+    let stderr = String::from_utf8(breached.stderr).unwrap();
+    assert!(
+        stderr.contains("1 of 1 thresholds breached")
+            && stderr.contains("workloads.checkout.latency_ms.p99 = 12: breached, above max 11.9"),
+        "{stderr}"
+    );
+    assert!(
+        String::from_utf8(breached.stdout).unwrap().contains("FAIL"),
+        "the report is still printed"
+    );
+
+    // Over replications, a threshold must hold with confidence: a constant model has no
+    // spread, so its interval is its value.
+    assert_eq!(run(&["--seeds", "2"]).status.code(), Some(0));
+    let unsure = run(&["--seeds", "2", "--set", "thresholds[0].max=11.9"]);
+    assert_eq!(unsure.status.code(), Some(3));
+    assert!(
+        String::from_utf8(unsure.stderr)
+            .unwrap()
+            .contains("do not hold with confidence over 2 seeds")
+    );
+
+    let misspelt = run(&[
+        "--set",
+        "thresholds[0].metric=\"workloads.checkout.latency.p99\"",
+    ]);
+    assert_eq!(misspelt.status.code(), Some(1));
+    let stderr = String::from_utf8(misspelt.stderr).unwrap();
+    assert!(
+        stderr.contains("thresholds[0].metric") && stderr.contains("did you mean \"latency_ms\"?"),
+        "{stderr}"
+    );
+}
