@@ -385,6 +385,12 @@ fn run(
     let mut report: Report = outcome.map_err(|error| format!("the run failed: {error}"))?;
     report.overrides = scenario.overrides().map(ToString::to_string).collect();
     scenario.check_thresholds(&mut report);
+    // The table shows its warnings; without the table, stderr does.
+    if matches!(json, Some(path) if path == Path::new("-")) {
+        for warning in report.warnings() {
+            eprintln!("warning: {warning}");
+        }
+    }
     // JSON first: a reader of the table that goes away (`| head`) cannot lose it.
     match json_out.take() {
         Some(JsonOut::File(path, mut file)) => {

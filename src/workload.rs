@@ -384,6 +384,17 @@ impl Workload {
     /// The workload's rules, each error naming its scenario-file key (`open.rate`,
     /// `open.stages[2].target`, `closed.users`, `closed.think`, `timeout`, ...); `duration`
     /// is the simulation's, which stages must not outlast.
+    /// Whether the load stays the same throughout by design: a constant rate or a constant
+    /// number of users (what a warm-up estimate needs; [`crate::report::warmup`]).
+    pub(crate) fn is_stationary(&self) -> bool {
+        matches!(
+            self.arrivals,
+            Arrivals::Poisson { .. }
+                | Arrivals::ConstantRate { .. }
+                | Arrivals::Closed { stages: None, .. }
+        )
+    }
+
     pub(crate) fn validate(&self, name: &str, duration: Duration) -> Result<(), BuildError> {
         let invalid = |error: FieldError| BuildError::InvalidWorkload {
             workload: name.to_string(),

@@ -85,6 +85,7 @@ mod table;
 pub mod threshold;
 pub mod timeline;
 pub mod topology;
+pub mod warmup;
 
 pub use threshold::{Threshold, ThresholdResult};
 pub use timeline::Timeline;
@@ -176,6 +177,10 @@ pub struct Report {
     /// Empty, and absent from the JSON, without thresholds.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub thresholds: Vec<ThresholdResult>,
+    /// Per workload, the warm-up the run needed by MSER-5 ([`warmup`]); only for workloads
+    /// whose load does not change by design, in runs without faults, not interrupted.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub warmup: BTreeMap<String, warmup::WarmupEstimate>,
 }
 
 /// One replica's share of its service's work.
@@ -689,6 +694,7 @@ impl Report {
             policies: BTreeMap::new(),
             invariants: Vec::new(),
             thresholds: Vec::new(),
+            warmup: BTreeMap::new(),
         }
     }
 

@@ -299,6 +299,9 @@ impl fmt::Display for Report {
                  then, without the requests still in flight"
             )?;
         }
+        for warning in self.warnings() {
+            write!(f, "\nWARNING: {warning}")?;
+        }
 
         if !self.workloads.is_empty() {
             // Settled latency differs from response latency only where requests cause

@@ -65,6 +65,10 @@ pub struct WorkloadTimeline {
     pub failed: Vec<u64>,
     /// Completed per second of the window.
     pub throughput_per_s: Vec<f64>,
+    /// Mean latency of the completed ones, ms (exact, not from a histogram); `null` where
+    /// none completed. The series the warm-up estimate reads ([`crate::report::warmup`]).
+    #[serde(default)]
+    pub mean_ms: Vec<Option<f64>>,
     /// Median latency of the completed ones, ms; `null` where none completed.
     pub p50_ms: Vec<Option<f64>>,
     /// Their p99, ms; `null` where none completed.
@@ -178,6 +182,8 @@ pub(crate) struct WorkloadWindows {
     sent: Vec<u64>,
     completed: Vec<u64>,
     failed: Vec<u64>,
+    /// The completed requests' latencies summed, ns.
+    latency_sum_ns: Vec<u64>,
     latency: WindowedLatency,
 }
 
@@ -188,6 +194,7 @@ impl WorkloadWindows {
             sent: vec![0; windows.count],
             completed: vec![0; windows.count],
             failed: vec![0; windows.count],
+            latency_sum_ns: vec![0; windows.count],
             latency: WindowedLatency::new(windows),
         }
     }
@@ -200,6 +207,7 @@ impl WorkloadWindows {
         self.sent[window] += 1;
         if completed {
             self.completed[window] += 1;
+            self.latency_sum_ns[window] = self.latency_sum_ns[window].saturating_add(latency_ns);
             self.latency.record(window, latency_ns);
         } else {
             self.failed[window] += 1;
@@ -215,6 +223,12 @@ impl WorkloadWindows {
             completed: self.completed.clone(),
             failed: self.failed.clone(),
             throughput_per_s: self.completed.iter().map(|&n| n as f64 / seconds).collect(),
+            mean_ms: self
+                .latency_sum_ns
+                .iter()
+                .zip(&self.completed)
+                .map(|(&sum, &n)| (n > 0).then(|| sum as f64 / n as f64 / 1e6))
+                .collect(),
             p50_ms: (0..count)
                 .map(|w| self.latency.quantile_ms(w, 0.5))
                 .collect(),
@@ -459,6 +473,7 @@ impl Timeline {
                     "throughput_per_s",
                     text(series.throughput_per_s.get(window).copied()),
                 );
+                row(window, "workload", name, "mean_ms", of(&series.mean_ms));
                 row(window, "workload", name, "p50_ms", of(&series.p50_ms));
                 row(window, "workload", name, "p99_ms", of(&series.p99_ms));
                 row(

@@ -92,6 +92,8 @@ pub(crate) struct WorkloadRun<S: Service> {
 pub(crate) struct WorkloadResult {
     stats: Arc<Mutex<WorkloadStats>>,
     settled: Arc<SettledLatency>,
+    /// Whether its load stays the same throughout ([`Workload::is_stationary`]).
+    pub(crate) stationary: bool,
 }
 
 impl WorkloadResult {
@@ -167,6 +169,7 @@ impl<S: Service> WorkloadRun<S> {
                 .as_ref()
                 .map_or(0, |tracer| tracer.workload(&self.name)),
         });
+        let stationary = self.workload.is_stationary();
         let end = engine.timing.duration;
         match self.workload.arrivals {
             Arrivals::Poisson { rate } => {
@@ -234,7 +237,11 @@ impl<S: Service> WorkloadRun<S> {
                 }
             }
         }
-        WorkloadResult { stats, settled }
+        WorkloadResult {
+            stats,
+            settled,
+            stationary,
+        }
     }
 }
 

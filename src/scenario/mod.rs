@@ -3,7 +3,7 @@
 //! A scenario file names the services, what each does with a request, the links between them
 //! and the workloads that send traffic. [`Scenario::parse`] reads and checks one;
 //! [`Scenario::to_simulation`] turns it into an ordinary [`Simulation`] -- the same engine the
-//! library's users assemble by hand -- and [`Simulation::run`] gives the [`Report`](crate::Report).
+//! library's users assemble by hand -- and [`Simulation::run`] gives the [`Report`].
 //!
 //! ```text
 //!  store.toml ──parse──▶ Scenario ──to_simulation(seed)──▶ Simulation ──run()──▶ Report
@@ -27,7 +27,7 @@
 //! hedging). A `[tracing]` table turns tracing on (see [`Tracing`](crate::trace::Tracing)):
 //! the report then holds the kept traces and each workload's critical path.
 //! `[[thresholds]]` entries bound numbers of the report
-//! ([`Threshold`](crate::report::threshold::Threshold)s:
+//! ([`Threshold`]s:
 //! `{ metric = "workloads.users.latency_ms.p99", max = 250.0 }`), checked against what the
 //! file declares before the run and judged after it by [`Scenario::check_thresholds`].
 //!

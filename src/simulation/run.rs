@@ -254,6 +254,23 @@ impl Simulation {
             .map(crate::trace::Traces::critical_paths)
             .unwrap_or_default();
         let edges = engine.edges.report(&node_names, measured);
+        let faults = engine.faults.report();
+        let warmup = if interrupted || !faults.is_empty() {
+            BTreeMap::new()
+        } else {
+            started
+                .iter()
+                .filter(|(_, result)| result.stationary)
+                .filter_map(|(name, _)| {
+                    crate::report::warmup::WarmupEstimate::of(
+                        &timeline.workloads[name],
+                        timeline.window_seconds,
+                        settings.warmup.as_secs_f64(),
+                    )
+                    .map(|estimate| (name.clone(), estimate))
+                })
+                .collect()
+        };
         Ok(Report {
             timeline,
             edges,
@@ -269,10 +286,11 @@ impl Simulation {
             workloads,
             services,
             topics,
-            faults: engine.faults.report(),
+            faults,
             policies: engine.policies.report(),
             invariants,
             thresholds: Vec::new(),
+            warmup,
         })
     }
 }

@@ -199,6 +199,13 @@ pub struct RunFigures {
     pub throughput_per_s: f64,
     /// Failed over sent (0 when none were sent).
     pub failure_rate: f64,
+    /// The warm-up the run needed by MSER-5 ([`crate::report::warmup`]), when estimated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warmup_needed_s: Option<f64>,
+    /// Whether the run's warm-up was too short for it
+    /// ([`WarmupEstimate::is_short`](crate::report::warmup::WarmupEstimate::is_short)).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub warmup_short: bool,
 }
 
 /// One run of a point.
@@ -562,7 +569,12 @@ impl Sweep {
                     workloads: report
                         .workloads
                         .iter()
-                        .map(|(name, workload)| (name.clone(), RunFigures::of(workload)))
+                        .map(|(name, workload)| {
+                            (
+                                name.clone(),
+                                RunFigures::of(workload, report.warmup.get(name)),
+                            )
+                        })
                         .collect(),
                 });
                 if self.keep_reports {
@@ -590,7 +602,10 @@ impl Sweep {
 }
 
 impl RunFigures {
-    fn of(workload: &crate::report::WorkloadReport) -> Self {
+    fn of(
+        workload: &crate::report::WorkloadReport,
+        warmup: Option<&crate::report::warmup::WarmupEstimate>,
+    ) -> Self {
         let counts = &workload.counts;
         RunFigures {
             sent: counts.sent,
@@ -603,6 +618,8 @@ impl RunFigures {
             } else {
                 counts.failed as f64 / counts.sent as f64
             },
+            warmup_needed_s: warmup.map(|estimate| estimate.needed_s),
+            warmup_short: warmup.is_some_and(crate::report::warmup::WarmupEstimate::is_short),
         }
     }
 }

@@ -147,6 +147,37 @@ impl fmt::Display for SweepReport {
         for row in &rows {
             write!(f, "\n{}", line(row).trim_end())?;
         }
+        for point in &self.points {
+            let mut names: Vec<&String> = point
+                .replications
+                .iter()
+                .flat_map(|r| r.workloads.keys())
+                .collect();
+            names.sort();
+            names.dedup();
+            for name in names {
+                let runs: Vec<&super::RunFigures> = point
+                    .replications
+                    .iter()
+                    .filter_map(|r| r.workloads.get(name))
+                    .collect();
+                let short = runs.iter().filter(|run| run.warmup_short).count();
+                if short > 0 {
+                    let longest = runs
+                        .iter()
+                        .filter_map(|run| run.warmup_needed_s)
+                        .fold(0.0, f64::max);
+                    write!(
+                        f,
+                        "\nWARNING: point {} workload {name}: the warm-up was too short in {short} \
+                         of {} runs (MSER-5 cuts up to {longest} s into the run; a cut at half the \
+                         run means the latency never settled)",
+                        point.index + 1,
+                        runs.len()
+                    )?;
+                }
+            }
+        }
         if self.points.iter().any(|point| !point.thresholds.is_empty()) {
             write!(
                 f,

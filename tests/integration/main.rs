@@ -37,3 +37,4 @@ mod timeline;
 mod topology;
 mod trace;
 mod validation;
+mod warmup;
