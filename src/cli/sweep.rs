@@ -69,8 +69,12 @@ pub(crate) fn sweep(args: &SweepArgs) -> Result<ExitCode, String> {
     if let Some(shard) = &args.shard {
         sweep = sweep.shard(Shard::parse(shard, |name| std::env::var(name).ok())?);
     }
-    run_sweep(&sweep, args.json.as_deref(), args.quiet)?;
-    Ok(ExitCode::SUCCESS)
+    let report = run_sweep(&sweep, args.json.as_deref(), args.quiet)?;
+    Ok(if report.interrupted {
+        ExitCode::from(130)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// `microsim run FILE --seeds N`: a sweep of one point, `N` replications.
@@ -106,6 +110,9 @@ pub(crate) fn replications(
         sweep = sweep.set(setting);
     }
     let report = run_sweep(&sweep, json, quiet)?;
+    if report.interrupted {
+        return Ok(ExitCode::from(130));
+    }
     let unsure: Vec<String> = report
         .points
         .iter()
@@ -143,6 +150,16 @@ fn run_sweep(sweep: &Sweep, json: Option<&Path>, quiet: bool) -> Result<SweepRep
             bar.set_position(done as u64);
         }
     };
+    // The first Ctrl-C stops the runs at their current instant and keeps the finished
+    // points; a second one exits at once.
+    let interrupt = sweep.interrupt_handle();
+    let _ = ctrlc::set_handler(move || {
+        if interrupt.is_interrupted() {
+            eprint!("\r\x1b[2K");
+            std::process::exit(130);
+        }
+        interrupt.interrupt();
+    });
     let report = sweep.run_with_progress(&progress);
     if let Some(bar) = &bar {
         bar.finish_and_clear();

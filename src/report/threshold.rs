@@ -857,7 +857,7 @@ mod tests {
             "metric: the report has no \"nothing\": a metric starts with one of seed, clock, \
              simulated_seconds, measured_seconds, drained_seconds, interrupted_at, overrides, \
              workloads, services, topics, faults, policies, invariants, timeline, edges, \
-             critical_path"
+             critical_path, warmup"
         );
         assert_eq!(
             reason(Threshold::max("workloads.w.latency ms", 1.0)),

@@ -134,6 +134,13 @@ impl Simulation {
         self.interrupt.clone()
     }
 
+    /// Makes `handle` stop this run, in place of its own: one handle for many runs (a
+    /// sweep's).
+    #[cfg(feature = "scenario")]
+    pub(crate) fn stop_with(&mut self, handle: InterruptHandle) {
+        self.interrupt = handle;
+    }
+
     /// Adds a service named `name` with the given capacity and returns its handle.
     ///
     /// # Errors

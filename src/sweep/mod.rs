@@ -150,6 +150,7 @@ pub struct Sweep {
     jobs: usize,
     shard: Option<Shard>,
     keep_reports: bool,
+    interrupt: crate::InterruptHandle,
 }
 
 /// What went wrong before a sweep could run, or in one of its runs.
@@ -340,6 +341,11 @@ pub struct SweepReport {
     /// axis is a load ([`capacity`](Self::capacity)).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub capacity: BTreeMap<String, Capacity>,
+    /// Set when the sweep was stopped ([`Sweep::interrupt_handle`]): `points` holds only
+    /// those whose every replication had finished, and no capacity is given. Absent from the
+    /// JSON otherwise.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub interrupted: bool,
 }
 
 impl Sweep {
@@ -355,6 +361,7 @@ impl Sweep {
             jobs: std::thread::available_parallelism().map_or(1, usize::from),
             shard: None,
             keep_reports: true,
+            interrupt: crate::InterruptHandle::default(),
         }
     }
 
@@ -399,6 +406,32 @@ impl Sweep {
     pub fn keep_reports(mut self, keep: bool) -> Self {
         self.keep_reports = keep;
         self
+    }
+
+    /// A handle that stops the sweep from another thread (a Ctrl-C handler): the runs in
+    /// progress stop at their current instant, no more start, and the sweep returns the
+    /// points whose every replication had finished, marked
+    /// [`interrupted`](SweepReport::interrupted).
+    ///
+    /// ```
+    /// use microsim::sweep::{Axis, Sweep};
+    ///
+    /// let file = r#"
+    /// [services.api]
+    /// work = { constant = "1ms" }
+    ///
+    /// [workloads.load]
+    /// target = "api"
+    /// open = { rate = 100.0 }
+    /// "#;
+    /// let sweep = Sweep::new(file, "api.toml").axis(Axis::parse("workloads.load.open.rate=100,200")?);
+    /// sweep.interrupt_handle().interrupt(); // before it starts: nothing runs
+    /// let report = sweep.run()?;
+    /// assert!(report.interrupted && report.points.is_empty());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn interrupt_handle(&self) -> crate::InterruptHandle {
+        self.interrupt.clone()
     }
 
     /// How many points the whole sweep has: the product of the axes' lengths.
@@ -533,21 +566,30 @@ impl Sweep {
             .collect();
         let done = AtomicUsize::new(0);
         let total = runs.len();
-        let one = |&(p, r): &(usize, usize)| -> Result<Report, SweepError> {
+        // `None`: stopped (the sweep's interrupt) before or while it ran.
+        let one = |&(p, r): &(usize, usize)| -> Result<Option<Report>, SweepError> {
+            if self.interrupt.is_interrupted() {
+                return Ok(None);
+            }
             let failed = |message: String| SweepError::Run {
                 point: points[p] + 1,
                 settings: self.describe(points[p]),
                 seed: seeds[r],
                 message,
             };
-            let mut report = scenarios[p]
+            let mut simulation = scenarios[p]
                 .to_simulation(Some(seeds[r]))
-                .map_err(|error| failed(error.to_string()))?
+                .map_err(|error| failed(error.to_string()))?;
+            simulation.stop_with(self.interrupt.clone());
+            let mut report = simulation
                 .run()
                 .map_err(|error| failed(error.to_string()))?;
+            if report.interrupted_at.is_some() {
+                return Ok(None);
+            }
             scenarios[p].check_thresholds(&mut report);
             progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);
-            Ok(report)
+            Ok(Some(report))
         };
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(self.jobs)
@@ -557,12 +599,20 @@ impl Sweep {
             .install(|| runs.par_iter().map(one).collect::<Vec<_>>())
             .into_iter();
         let mut out = Vec::with_capacity(points.len());
+        let mut interrupted = false;
         for &point in &points {
             let mut replications = Vec::with_capacity(self.seeds);
             let mut verdicts = Vec::with_capacity(self.seeds);
             let mut kept = Vec::new();
-            for &seed in &seeds {
-                let report = reports.next().expect("one report per run")?;
+            let runs: Vec<Option<Report>> = (0..self.seeds)
+                .map(|_| reports.next().expect("one report per run"))
+                .collect::<Result<_, _>>()?;
+            // A point is whole or not there: one stopped run drops it.
+            let Some(runs) = runs.into_iter().collect::<Option<Vec<Report>>>() else {
+                interrupted = true;
+                continue;
+            };
+            for (report, &seed) in runs.into_iter().zip(&seeds) {
                 verdicts.push(report.thresholds.clone());
                 replications.push(Replication {
                     seed,
@@ -595,6 +645,7 @@ impl Sweep {
             shard: self.shard,
             points: out,
             capacity: BTreeMap::new(),
+            interrupted,
         };
         report.finish();
         Ok(report)
@@ -685,7 +736,7 @@ impl SweepReport {
 
     /// Whether this is the report of a whole sweep: every point, not one shard's.
     pub fn is_whole(&self) -> bool {
-        self.shard.is_none() && self.points.len() == self.points_total
+        self.shard.is_none() && !self.interrupted && self.points.len() == self.points_total
     }
 
     /// Computes what needs every point (the capacity), for a whole sweep.
@@ -716,7 +767,19 @@ impl SweepReport {
                 && a.level == b.level
                 && a.points_total == b.points_total
         };
+        let refuse_interrupted = |shard: &SweepReport| {
+            if shard.interrupted {
+                Err(format!(
+                    "a report of {} was interrupted: it lacks points; run that shard again",
+                    shard.file
+                ))
+            } else {
+                Ok(())
+            }
+        };
+        refuse_interrupted(&whole)?;
         for shard in shards {
+            refuse_interrupted(&shard)?;
             if !same(&whole, &shard) {
                 return Err(format!(
                     "the reports are not of one sweep: {} with {} and {} points differ in their \

@@ -84,6 +84,15 @@ impl fmt::Display for SweepReport {
         if !self.overrides.is_empty() {
             write!(f, "\nat every point: {}", self.overrides.join(", "))?;
         }
+        if self.interrupted {
+            write!(
+                f,
+                "\nINTERRUPTED: {} of the {} points finished every replication; the others are \
+                 left out, and so is the capacity",
+                self.points.len(),
+                self.points_total
+            )?;
+        }
         // The columns: the axes with more than one value, then the figures.
         let swept: Vec<usize> = (0..self.axes.len())
             .filter(|&i| self.axes[i].values.len() > 1)

@@ -237,6 +237,41 @@ fn ctrl_c_prints_and_writes_the_partial_report_and_exits_130() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("interrupted at"));
 }
 
+/// Ctrl-C during a sweep stops its runs (ten simulated hours each) and still writes the
+/// sweep's JSON, marked interrupted, with no point half done; exit 130.
+#[test]
+fn ctrl_c_stops_a_sweep_and_writes_what_finished() {
+    let file = long_scenario("interrupt-sweep.toml");
+    let json = temp_path("interrupt-sweep.json");
+    let child = Command::new(env!("CARGO_BIN_EXE_microsim"))
+        .args(["sweep", file.to_str().unwrap(), "--quiet", "--seeds", "2"])
+        .args(["--set", "simulation.seed=1,2", "--json"])
+        .arg(&json)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1_500));
+    let killed = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let output = child.wait_with_output().unwrap();
+    std::fs::remove_file(&file).ok();
+    assert_eq!(output.status.code(), Some(130), "{:?}", output);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("INTERRUPTED: 0 of the 2 points finished"),
+        "{stdout}"
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    std::fs::remove_file(&json).ok();
+    assert_eq!(report["interrupted"], true);
+    assert_eq!(report["points"].as_array().map(Vec::len), Some(0));
+}
+
 #[test]
 fn check_lists_every_mistake_of_a_file_each_on_its_own_line() {
     let path = temp_path("several.toml");

@@ -357,3 +357,34 @@ fn the_capacity_at_an_slo_is_the_highest_load_whose_interval_holds() {
         "{table}"
     );
 }
+
+/// Stopping a sweep keeps the points whose every replication finished and leaves out the
+/// capacity; a stopped sweep's report cannot be merged as a shard.
+#[test]
+fn an_interrupted_sweep_keeps_its_finished_points() {
+    let sweep = Sweep::new(MM1, "mm1.toml")
+        .axis(Axis::parse("workloads.arrivals.open.rate=300,500,700").unwrap())
+        .seeds(2)
+        .jobs(1);
+    let interrupt = sweep.interrupt_handle();
+    // Stop as the second run ends: the first point is whole, the rest never run.
+    let report = sweep
+        .run_with_progress(&|done, _| {
+            if done == 2 {
+                interrupt.interrupt();
+            }
+        })
+        .unwrap();
+    assert!(report.interrupted);
+    assert_eq!(report.points.len(), 1);
+    assert_eq!(report.points[0].settings, ["300"]);
+    assert_eq!(report.points[0].replications.len(), 2);
+    assert!(report.capacity.is_empty() && !report.is_whole());
+    let table = report.to_string();
+    assert!(
+        table.contains("INTERRUPTED: 1 of the 3 points finished"),
+        "{table}"
+    );
+    let error = SweepReport::merge(vec![report]).unwrap_err();
+    assert!(error.contains("was interrupted"), "{error}");
+}
