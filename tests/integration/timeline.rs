@@ -53,6 +53,8 @@ fn a_paced_workload_has_exact_windows() {
     assert_eq!(load.failed, vec![0; 10]);
     assert_eq!(load.throughput_per_s, vec![100.0; 10]);
     for window in 0..10 {
+        // The mean is summed exactly, not read from a histogram.
+        assert_eq!(load.mean_ms[window], Some(1.0));
         assert!(close(load.p50_ms[window], 1.0), "{:?}", load.p50_ms);
         assert!(close(load.p99_ms[window], 1.0), "{:?}", load.p99_ms);
         assert!(close(load.settled_p99_ms[window], 1.0));
@@ -235,6 +237,6 @@ fn a_file_sets_the_window_and_the_engine_checks_it() {
         "{error}"
     );
     let csv = report.timeline.to_csv();
-    // A header, then per window 7 workload series and 5 service series.
-    assert_eq!(csv.lines().count(), 1 + 12 * 7 + 12 * 5);
+    // A header, then per window 8 workload series and 5 service series.
+    assert_eq!(csv.lines().count(), 1 + 12 * 8 + 12 * 5);
 }
