@@ -173,6 +173,20 @@ impl WindowedLatency {
         let histogram = self.windows.get(window)?.as_ref()?;
         (!histogram.is_empty()).then(|| histogram.value_at_quantile(q) as f64 / 1e6)
     }
+
+    /// `self`'s window less `minus`'s plus `plus`'s, as one histogram (`None` if empty).
+    fn combined(&self, window: usize, minus: &Self, plus: &Self) -> Option<Histogram<u32>> {
+        let mut histogram = self.windows.get(window)?.as_deref()?.clone();
+        if let Some(Some(minus)) = minus.windows.get(window) {
+            // `minus` records a subset of this window's values.
+            let _ = histogram.subtract(&**minus);
+        }
+        if let Some(Some(plus)) = plus.windows.get(window) {
+            // Auto-resizing: adding never fails.
+            let _ = histogram.add(&**plus);
+        }
+        Some(histogram)
+    }
 }
 
 /// What a workload records of its requests, window by window.
@@ -185,6 +199,10 @@ pub(crate) struct WorkloadWindows {
     /// The completed requests' latencies summed, ns.
     latency_sum_ns: Vec<u64>,
     latency: WindowedLatency,
+    /// The response latencies of the completed requests that settle later than their
+    /// response: the settled windows are `latency` less these plus their settled latencies,
+    /// so a request that settles with its response is recorded once, not twice.
+    settles_later: WindowedLatency,
 }
 
 impl WorkloadWindows {
@@ -196,11 +214,20 @@ impl WorkloadWindows {
             failed: vec![0; windows.count],
             latency_sum_ns: vec![0; windows.count],
             latency: WindowedLatency::new(windows),
+            settles_later: WindowedLatency::new(windows),
         }
     }
 
-    /// A request intended at `intended_ns` ended after `latency_ns`, completed or failed.
-    pub(crate) fn record(&mut self, intended_ns: u64, latency_ns: u64, completed: bool) {
+    /// A request intended at `intended_ns` ended after `latency_ns`, completed or failed; a
+    /// completed one that `settles_later` than its response has its settled latency recorded
+    /// apart, when it settles.
+    pub(crate) fn record(
+        &mut self,
+        intended_ns: u64,
+        latency_ns: u64,
+        completed: bool,
+        settles_later: bool,
+    ) {
         let Some(window) = self.windows.index(intended_ns) else {
             return;
         };
@@ -209,12 +236,16 @@ impl WorkloadWindows {
             self.completed[window] += 1;
             self.latency_sum_ns[window] = self.latency_sum_ns[window].saturating_add(latency_ns);
             self.latency.record(window, latency_ns);
+            if settles_later {
+                self.settles_later.record(window, latency_ns);
+            }
         } else {
             self.failed[window] += 1;
         }
     }
 
-    /// The series, with the settled latencies recorded in `settled`.
+    /// The series, with the settled latencies of the requests that settled later than their
+    /// response recorded in `settled`.
     pub(crate) fn report(&self, settled: &WindowedLatency) -> WorkloadTimeline {
         let seconds = self.windows.seconds();
         let count = self.windows.count;
@@ -235,7 +266,15 @@ impl WorkloadWindows {
             p99_ms: (0..count)
                 .map(|w| self.latency.quantile_ms(w, 0.99))
                 .collect(),
-            settled_p99_ms: (0..count).map(|w| settled.quantile_ms(w, 0.99)).collect(),
+            settled_p99_ms: (0..count)
+                .map(|w| {
+                    let histogram = match self.latency.combined(w, &self.settles_later, settled) {
+                        Some(histogram) => histogram,
+                        None => settled.windows.get(w)?.as_deref()?.clone(),
+                    };
+                    (!histogram.is_empty()).then(|| histogram.value_at_quantile(0.99) as f64 / 1e6)
+                })
+                .collect(),
         }
     }
 }

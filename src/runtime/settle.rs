@@ -239,15 +239,16 @@ pub(crate) enum Settled {
 pub(crate) struct SettledLatency {
     pub(crate) warmup: Duration,
     pub(crate) histogram: std::sync::Mutex<LatencyHistogram>,
-    /// Every request's settled latency (warm-up included), by the window it was intended
-    /// in: those that settled later here, and those that settled with their response (the
-    /// workload records them).
+    /// The settled latency of the requests that settled later than their response (warm-up
+    /// included), by the window they were intended in; the workload's timeline adds those
+    /// that settled with it.
     pub(crate) timeline: std::sync::Mutex<crate::report::timeline::WindowedLatency>,
     pub(crate) windows: crate::report::timeline::Windows,
 }
 
 impl SettledLatency {
-    /// Records in the timeline a request intended at `intended` that settled `latency` later.
+    /// Records in the timeline a request intended at `intended` that settled `latency` after
+    /// it, later than its response.
     pub(crate) fn record_window(&self, intended: Duration, latency: Duration) {
         if let Some(window) = self.windows.index(crate::nanos::saturating_u64(intended)) {
             self.timeline

@@ -325,15 +325,12 @@ impl<S: Service> Shared<S> {
             let error = outcome.as_ref().err().map(ToString::to_string);
             tracer.finish(self.traced_as, root.error(error));
         }
-        let settled_now = outcome.is_ok() && matches!(settled, Settled::WithResponse);
-        if settled_now {
-            self.settled.record_window(intended, latency);
-        }
         let mut stats = self.stats.lock().unwrap_or_else(PoisonError::into_inner);
         stats.timeline.record(
             crate::nanos::saturating_u64(intended),
             crate::nanos::saturating_u64(latency),
             outcome.is_ok(),
+            !matches!(settled, Settled::WithResponse),
         );
         if intended >= engine.timing.warmup {
             stats.record(latency, settled, &outcome);
