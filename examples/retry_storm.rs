@@ -19,12 +19,13 @@
 //! time with the slowdown shaded, busy workers, queue depth) as SVG files into a folder of
 //! its own under `DIR`, from [`microsim::report::plots::figure_files`].
 
+#[path = "common/plots.rs"]
+mod plots;
+
 use std::ops::Range;
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use microsim::policy::{Backoff, CallPolicy, Retry, RetryBudget};
-use microsim::report::plots::figure_files;
 use microsim::{
     Capacity, Context, Distribution, Fault, Report, Service, ServiceError, Simulation, Workload,
 };
@@ -95,35 +96,8 @@ fn phase(report: &Report, seconds: &Range<u64>) -> String {
     )
 }
 
-/// The folder given as `--plots DIR` (or `--plots=DIR`), if any.
-fn plots_dir() -> Result<Option<PathBuf>, String> {
-    let usage = "usage: retry_storm [--plots DIR]";
-    let mut args = std::env::args().skip(1);
-    let mut dir = None;
-    while let Some(arg) = args.next() {
-        if arg == "--plots" {
-            dir = Some(args.next().ok_or(usage)?.into());
-        } else if let Some(value) = arg.strip_prefix("--plots=") {
-            dir = Some(value.into());
-        } else {
-            return Err(format!("unknown argument {arg:?}; {usage}"));
-        }
-    }
-    Ok(dir)
-}
-
-/// Writes `report`'s figures as SVG files into `dir` (made if missing).
-fn write_plots(report: &Report, dir: &Path) -> Result<(), String> {
-    let failed = |error: std::io::Error| format!("could not write {}: {error}", dir.display());
-    std::fs::create_dir_all(dir).map_err(failed)?;
-    for (file, figure) in figure_files(report) {
-        std::fs::write(dir.join(file), figure.svg).map_err(failed)?;
-    }
-    Ok(())
-}
-
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let plots = plots_dir()?;
+    let plots = plots::plots_dir("retry_storm")?;
     let ms = Duration::from_millis;
     let timeout = CallPolicy::new().timeout(ms(100));
     let retry = Retry::attempts(3).backoff(Backoff::exponential(ms(10), ms(100)));
@@ -164,7 +138,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         if let Some(dir) = &plots {
             let dir = dir.join(folder);
-            write_plots(&report, &dir)?;
+            plots::write_plots(&report, &dir)?;
             written.push(dir);
         }
     }

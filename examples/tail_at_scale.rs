@@ -15,12 +15,13 @@
 //! hedging cuts, and latency, throughput and busy workers over time) as SVG files into a
 //! folder of its own under `DIR`, from [`microsim::report::plots::figure_files`].
 
-use std::path::{Path, PathBuf};
+#[path = "common/plots.rs"]
+mod plots;
+
 use std::time::Duration;
 
 use microsim::policy::{CallPolicy, Hedge};
 use microsim::rand::RngExt;
-use microsim::report::plots::figure_files;
 use microsim::{
     Capacity, Context, Distribution, Report, Service, ServiceError, Simulation, Workload,
 };
@@ -59,35 +60,8 @@ fn run(policy: CallPolicy) -> Result<Report, Box<dyn std::error::Error>> {
     Ok(sim.run()?)
 }
 
-/// The folder given as `--plots DIR` (or `--plots=DIR`), if any.
-fn plots_dir() -> Result<Option<PathBuf>, String> {
-    let usage = "usage: tail_at_scale [--plots DIR]";
-    let mut args = std::env::args().skip(1);
-    let mut dir = None;
-    while let Some(arg) = args.next() {
-        if arg == "--plots" {
-            dir = Some(args.next().ok_or(usage)?.into());
-        } else if let Some(value) = arg.strip_prefix("--plots=") {
-            dir = Some(value.into());
-        } else {
-            return Err(format!("unknown argument {arg:?}; {usage}"));
-        }
-    }
-    Ok(dir)
-}
-
-/// Writes `report`'s figures as SVG files into `dir` (made if missing).
-fn write_plots(report: &Report, dir: &Path) -> Result<(), String> {
-    let failed = |error: std::io::Error| format!("could not write {}: {error}", dir.display());
-    std::fs::create_dir_all(dir).map_err(failed)?;
-    for (file, figure) in figure_files(report) {
-        std::fs::write(dir.join(file), figure.svg).map_err(failed)?;
-    }
-    Ok(())
-}
-
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let plots = plots_dir()?;
+    let plots = plots::plots_dir("tail_at_scale")?;
     let configurations = [
         ("no hedging", "no-hedging", CallPolicy::new()),
         (
@@ -112,7 +86,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let report = run(policy)?;
         if let Some(dir) = &plots {
             let dir = dir.join(folder);
-            write_plots(&report, &dir)?;
+            plots::write_plots(&report, &dir)?;
             written.push(dir.display().to_string());
         }
         let latency = &report.workloads["queries"].latency_ms;
