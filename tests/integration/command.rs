@@ -200,13 +200,12 @@ fn an_unwritable_json_path_fails_before_the_run() {
     assert!(started.elapsed() < std::time::Duration::from_secs(20));
 }
 
-#[test]
-fn ctrl_c_prints_and_writes_the_partial_report_and_exits_130() {
-    let file = long_scenario("interrupt.toml");
-    let json = temp_path("interrupt.json");
+/// Runs the command with `args` and then `json` (the path after `--json`), sends it Ctrl-C
+/// (SIGINT) after 1.5 s, and returns what it did.
+fn interrupted_after_1_5_s(args: &[&str], json: &std::path::Path) -> std::process::Output {
     let child = Command::new(env!("CARGO_BIN_EXE_microsim"))
-        .args(["run", file.to_str().unwrap(), "--quiet", "--json"])
-        .arg(&json)
+        .args(args)
+        .arg(json)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -217,7 +216,15 @@ fn ctrl_c_prints_and_writes_the_partial_report_and_exits_130() {
         .status()
         .unwrap();
     assert!(killed.success());
-    let output = child.wait_with_output().unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn ctrl_c_prints_and_writes_the_partial_report_and_exits_130() {
+    let file = long_scenario("interrupt.toml");
+    let json = temp_path("interrupt.json");
+    let output =
+        interrupted_after_1_5_s(&["run", file.to_str().unwrap(), "--quiet", "--json"], &json);
     std::fs::remove_file(&file).ok();
     assert_eq!(output.status.code(), Some(130), "{:?}", output);
     let stdout = String::from_utf8_lossy(&output.stdout);
@@ -243,21 +250,19 @@ fn ctrl_c_prints_and_writes_the_partial_report_and_exits_130() {
 fn ctrl_c_stops_a_sweep_and_writes_what_finished() {
     let file = long_scenario("interrupt-sweep.toml");
     let json = temp_path("interrupt-sweep.json");
-    let child = Command::new(env!("CARGO_BIN_EXE_microsim"))
-        .args(["sweep", file.to_str().unwrap(), "--quiet", "--seeds", "2"])
-        .args(["--set", "simulation.seed=1,2", "--json"])
-        .arg(&json)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(1_500));
-    let killed = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let output = child.wait_with_output().unwrap();
+    let output = interrupted_after_1_5_s(
+        &[
+            "sweep",
+            file.to_str().unwrap(),
+            "--quiet",
+            "--seeds",
+            "2",
+            "--set",
+            "simulation.seed=1,2",
+            "--json",
+        ],
+        &json,
+    );
     std::fs::remove_file(&file).ok();
     assert_eq!(output.status.code(), Some(130), "{:?}", output);
     let stdout = String::from_utf8_lossy(&output.stdout);
