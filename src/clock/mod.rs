@@ -206,7 +206,7 @@ impl Clock {
         &'c self,
         deadline: Duration,
         future: Pin<&'f mut F>,
-    ) -> Timeout<'c, 'f, F> {
+    ) -> Timeout<'c, Pin<&'f mut F>> {
         Timeout {
             future,
             deadline: self.deadline(deadline),
@@ -214,13 +214,15 @@ impl Clock {
     }
 
     /// [`timeout_at`](Self::timeout_at) for a call, timed by the caller's own `timer` if it
-    /// has one (see [`CallTimer`]) and it is free.
-    pub(crate) fn call_timeout_at<'c, 'f, F: Future + ?Sized>(
+    /// has one (see [`CallTimer`]) and it is free. The [`Timeout`] owns the call's future, so
+    /// that the future that awaits it holds the call once, not once as its own and again
+    /// pinned.
+    pub(crate) fn call_timeout_at<'c, F: Future>(
         &'c self,
         deadline: Duration,
-        future: Pin<&'f mut F>,
+        future: F,
         timer: Option<&'c CallTimer>,
-    ) -> Timeout<'c, 'f, F> {
+    ) -> Timeout<'c, F> {
         let deadline = match (self, timer) {
             (Clock::Real(clock), Some(timer)) => {
                 Deadline::Cell(CellDeadline::new(clock, timer, deadline))
@@ -301,21 +303,25 @@ impl Future for Sleep<'_> {
     }
 }
 
-/// A future raced against a deadline, from [`Clock::timeout_at`].
-pub(crate) struct Timeout<'c, 'f, F: ?Sized> {
-    future: Pin<&'f mut F>,
-    deadline: Deadline<'c>,
+pin_project_lite::pin_project! {
+    /// A future raced against a deadline, from [`Clock::timeout_at`] or
+    /// [`Clock::call_timeout_at`].
+    pub(crate) struct Timeout<'c, F> {
+        #[pin]
+        future: F,
+        deadline: Deadline<'c>,
+    }
 }
 
-impl<F: Future + ?Sized> Future for Timeout<'_, '_, F> {
+impl<F: Future> Future for Timeout<'_, F> {
     type Output = Result<F::Output, Elapsed>;
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = &mut *self;
-        if let Poll::Ready(value) = this.future.as_mut().poll(cx) {
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        if let Poll::Ready(value) = this.future.poll(cx) {
             return Poll::Ready(Ok(value));
         }
-        match Pin::new(&mut this.deadline).poll(cx) {
+        match Pin::new(this.deadline).poll(cx) {
             Poll::Ready(()) => Poll::Ready(Err(Elapsed)),
             Poll::Pending => Poll::Pending,
         }

@@ -4,9 +4,12 @@
 //! sending one attempt across the link to the replica set and waiting for its reply within
 //! its timeout.
 
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::task::Poll;
 use std::time::Duration;
 
+use futures_util::future::Either;
 use tokio::sync::{Notify, oneshot};
 
 use crate::clock::{CallTimer, Clock, Halt, Misuse};
@@ -87,6 +90,66 @@ impl<S: Service> Clone for Attempt<'_, S> {
             cancel: self.cancel.clone(),
             timer: self.timer,
         }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// One attempt ([`Engine::attempt`]): its round trip raced against its deadline, and what
+    /// its end records. A struct rather than an `async` block, so that a request in flight
+    /// holds the round trip once (an `async` block would keep it as its own and again as the
+    /// timeout's), and nothing of the request beside it.
+    struct AttemptInFlight<'a, S: Service, F> {
+        #[pin]
+        timed: crate::clock::Timeout<'a, F>,
+        engine: &'a Engine,
+        from: NodeId,
+        to: &'a ReplicaSet<S>,
+        sent_at: Duration,
+        timeout: Duration,
+        span: Option<Box<CallSpan<'a>>>,
+    }
+}
+
+impl<S: Service, F> Future for AttemptInFlight<'_, S, F>
+where
+    F: Future<Output = Result<S::Response, CallError>>,
+{
+    type Output = Result<S::Response, CallError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let timed_out = || CallError::TimedOut {
+            service: this.to.name().to_string(),
+            timeout: *this.timeout,
+        };
+        if this.timeout.is_zero() {
+            // Its deadline had passed as it was sent: it is not sent.
+            let error = timed_out();
+            if let Some(span) = this.span.as_mut() {
+                span.error = Some(error.to_string());
+            }
+            return Poll::Ready(Err(error));
+        }
+        let outcome = match this.timed.poll(cx) {
+            Poll::Pending => return Poll::Pending,
+            Poll::Ready(Ok(outcome)) => outcome,
+            Poll::Ready(Err(_)) => Err(timed_out()),
+        };
+        if let Some(span) = this.span.as_mut() {
+            span.error = Some(match &outcome {
+                Ok(_) => String::new(),
+                Err(error) => error.to_string(),
+            });
+        }
+        let engine = *this.engine;
+        engine.edges.record(
+            EdgeKind::Call,
+            [*this.from, this.to.node()],
+            *this.sent_at,
+            Some(engine.clock.now().saturating_sub(*this.sent_at)),
+            outcome.is_err(),
+        );
+        Poll::Ready(outcome)
     }
 }
 
@@ -309,11 +372,14 @@ impl Engine {
     /// Calls `call.to` from `call.from` and waits for the response, under the pair's
     /// [`CallPolicy`] if it has one (see [`Call`] for the timeouts).
     ///
-    /// Not an `async fn`, nor are the functions below: the future captures the call's parts
-    /// once (an `async fn`'s keeps its arguments twice, and a struct's fields it moves from a
-    /// third time), and each call's future carries that of its attempt.
+    /// Not an `async fn`, nor are the functions below: the policy is looked up and the
+    /// timeout worked out as the call is made, so the future holds only the attempt's (or the
+    /// policy path's) future, not the call's parts beside it; an `async fn`'s keeps its
+    /// arguments twice, and a struct's fields it moves from a third time. Every byte of this
+    /// future is held by each request in flight.
     ///
     /// [`CallPolicy`]: crate::policy::CallPolicy
+    #[inline(always)]
     pub(crate) fn call<'a, S: Service>(
         &'a self,
         call: Call<'a, S>,
@@ -328,39 +394,36 @@ impl Engine {
             default_timeout,
             timer,
         } = call;
-        async move {
-            let policy = self.policies.between(from, to.node());
-            let per_try = timeout
-                .or_else(|| policy.and_then(|pair| pair.policy.timeout))
-                .unwrap_or(default_timeout);
-            if let Some(pair) = policy {
-                // Boxed: the policy path's future (retries, two hedged copies) is several
-                // times the size of a plain attempt's, and every call's future would carry
-                // it. Its attempts do not use the caller's timer (retries and hedges overlap).
-                let first = Attempt {
-                    from,
-                    to,
-                    request,
-                    meta,
-                    settle,
-                    cancel: None,
-                    timer: None,
-                };
-                return Box::pin(self.call_with_policy(pair, first, per_try)).await;
-            }
-            // The caller has just read the clock into `sent_at`.
-            meta.deadline = meta.sent_at.saturating_add(per_try).min(meta.deadline);
-            self.attempt(Attempt {
+        let policy = self.policies.between(from, to.node());
+        let per_try = timeout
+            .or_else(|| policy.and_then(|pair| pair.policy.timeout))
+            .unwrap_or(default_timeout);
+        if let Some(pair) = policy {
+            // Boxed: the policy path's future (retries, two hedged copies) is several times
+            // the size of a plain attempt's, and every call's future would carry it. Its
+            // attempts do not use the caller's timer (retries and hedges overlap).
+            let first = Attempt {
                 from,
                 to,
                 request,
                 meta,
                 settle,
                 cancel: None,
-                timer,
-            })
-            .await
+                timer: None,
+            };
+            return Either::Left(Box::pin(self.call_with_policy(pair, first, per_try)));
         }
+        // The caller has just read the clock into `sent_at`.
+        meta.deadline = meta.sent_at.saturating_add(per_try).min(meta.deadline);
+        Either::Right(self.attempt(Attempt {
+            from,
+            to,
+            request,
+            meta,
+            settle,
+            cancel: None,
+            timer,
+        }))
     }
 
     /// A call under a policy: the retry loop around admission (breaker, bulkhead, rate limit)
@@ -419,105 +482,84 @@ impl Engine {
         let settle = settle.map(Settle::link);
         // With tracing on, the call's span, recorded however the attempt ends (a hedged
         // copy that loses is dropped unfinished: its span ends "cancelled").
-        let mut span = self
+        let span = self
             .tracer
             .as_ref()
             .map(|_| Box::new(CallSpan::new(self, from, to.node(), &meta, SpanKind::Call)));
-        async move {
-            let (deadline, sent_at) = (meta.deadline, meta.sent_at);
-            // `sent_at` is the attempt's start, as every caller sets it: no clock read (on the
-            // real clock each is a system call).
-            let timeout = deadline.saturating_sub(meta.sent_at);
-            if timeout.is_zero() {
-                let error = CallError::TimedOut {
-                    service: to.name().to_string(),
-                    timeout,
-                };
-                if let Some(span) = span.as_mut() {
-                    span.error = Some(error.to_string());
-                }
-                return Err(error);
+        let traced = span.as_deref().map(CallSpan::ids);
+        let (deadline, sent_at) = (meta.deadline, meta.sent_at);
+        // Made here, not in a block that awaits it, so that the request's parts are held
+        // once, by the round trip.
+        let round_trip = async move {
+            let out = self.hop(from, to.node());
+            self.clock.sleep(out).await;
+            if let Some(ids) = traced {
+                self.trace_link(ids, from, to.node(), out, false, None);
             }
-            let traced = span.as_deref().map(CallSpan::ids);
-            let round_trip = async {
-                let out = self.hop(from, to.node());
-                self.clock.sleep(out).await;
-                if let Some(ids) = traced {
-                    self.trace_link(ids, from, to.node(), out, false, None);
-                }
-                if !self.faults.is_empty() {
-                    let now = self.clock.now();
-                    if self.faults.loses(from, to.node(), now) {
-                        // Lost on the way: the caller hears nothing and times out.
-                        if let Some(ids) = traced {
-                            self.trace_lost(ids, from, to.node());
-                        }
-                        return std::future::pending().await;
+            if !self.faults.is_empty() {
+                let now = self.clock.now();
+                if self.faults.loses(from, to.node(), now) {
+                    // Lost on the way: the caller hears nothing and times out.
+                    if let Some(ids) = traced {
+                        self.trace_lost(ids, from, to.node());
                     }
-                    if self.faults.aborts(to.node(), now) {
-                        self.clock.sleep(self.hop(from, to.node())).await;
-                        return Err(CallError::failed(
-                            to.name(),
-                            ServiceError::new("injected fault"),
-                        ));
-                    }
-                }
-                // The replica is picked when the request arrives.
-                let replica = to.pick();
-                // Only a latency-aware balancer needs the response time: skip the clock reads
-                // otherwise (on the real clock each is a system call).
-                let submitted = to.observes_latency().then(|| self.clock.now());
-                let (reply, response) = oneshot::channel();
-                let outcome =
-                    match replica.submit(request, meta, settle, Responder::Caller(reply, cancel)) {
-                        // A dropped reply means the handler panicked (or its replica crashed) while
-                        // holding it.
-                        Ok(()) => response
-                            .await
-                            .unwrap_or_else(|_| Err(replica.dropped_reply_error())),
-                        Err(error) => Err(error),
-                    };
-                if let Some(submitted) = submitted {
-                    let now = self.clock.now();
-                    to.observe(replica, now.saturating_sub(submitted), now);
-                }
-                let back = self.hop(from, to.node());
-                self.clock.sleep(back).await;
-                let lost =
-                    !self.faults.is_empty() && self.faults.loses(to.node(), from, self.clock.now());
-                if let Some(ids) = traced {
-                    self.trace_link(ids, to.node(), from, back, true, lost.then_some("lost"));
-                }
-                if lost {
                     return std::future::pending().await;
                 }
-                outcome
-            };
-            let outcome = match self
-                .clock
-                .call_timeout_at(deadline, std::pin::pin!(round_trip), timer)
-                .await
-            {
-                Ok(outcome) => outcome,
-                Err(_) => Err(CallError::TimedOut {
-                    service: to.name().to_string(),
-                    timeout,
-                }),
-            };
-            if let Some(span) = span.as_mut() {
-                span.error = Some(match &outcome {
-                    Ok(_) => String::new(),
-                    Err(error) => error.to_string(),
-                });
+                if self.faults.aborts(to.node(), now) {
+                    self.clock.sleep(self.hop(from, to.node())).await;
+                    return Err(CallError::failed(
+                        to.name(),
+                        ServiceError::new("injected fault"),
+                    ));
+                }
             }
-            self.edges.record(
-                EdgeKind::Call,
-                [from, to.node()],
-                sent_at,
-                Some(self.clock.now().saturating_sub(sent_at)),
-                outcome.is_err(),
-            );
+            // The replica is picked when the request arrives.
+            let replica = to.pick();
+            // Only a latency-aware balancer needs the response time: skip the clock reads
+            // otherwise (on the real clock each is a system call).
+            let submitted = to.observes_latency().then(|| self.clock.now());
+            let (reply, response) = oneshot::channel();
+            // A refusal is boxed: what is held while the response is awaited is held by every
+            // request in flight, and an error is ten times the receiver's size.
+            let admitted = replica
+                .submit(request, meta, settle, Responder::Caller(reply, cancel))
+                .map(|()| response)
+                .map_err(Box::new);
+            let outcome = match admitted {
+                // A dropped reply means the handler panicked (or its replica crashed) while
+                // holding it.
+                Ok(response) => response
+                    .await
+                    .unwrap_or_else(|_| Err(replica.dropped_reply_error())),
+                Err(error) => Err(*error),
+            };
+            if let Some(submitted) = submitted {
+                let now = self.clock.now();
+                to.observe(replica, now.saturating_sub(submitted), now);
+            }
+            let back = self.hop(from, to.node());
+            self.clock.sleep(back).await;
+            let lost =
+                !self.faults.is_empty() && self.faults.loses(to.node(), from, self.clock.now());
+            if let Some(ids) = traced {
+                self.trace_link(ids, to.node(), from, back, true, lost.then_some("lost"));
+            }
+            if lost {
+                return std::future::pending().await;
+            }
             outcome
+        };
+        // `sent_at` is the attempt's start, as every caller sets it: no clock read (on the
+        // real clock each is a system call).
+        let timeout = deadline.saturating_sub(sent_at);
+        AttemptInFlight {
+            timed: self.clock.call_timeout_at(deadline, round_trip, timer),
+            engine: self,
+            from,
+            to,
+            sent_at,
+            timeout,
+            span,
         }
     }
 
