@@ -200,13 +200,22 @@ pub(crate) struct Engine {
     pub(crate) edges: super::edges::Edges,
 }
 
-/// The running services, as crash faults see them.
+/// The running services, as crash faults see them. Emptied when the run ends: each service
+/// holds the engine, so while the engine holds them neither would ever be freed.
 #[derive(Default)]
-struct Controls(std::sync::OnceLock<Vec<std::sync::Arc<dyn ServiceControl>>>);
+struct Controls(std::sync::Mutex<Vec<std::sync::Arc<dyn ServiceControl>>>);
+
+impl Controls {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<std::sync::Arc<dyn ServiceControl>>> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
 
 impl std::fmt::Debug for Controls {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let count = self.0.get().map_or(0, Vec::len);
+        let count = self.lock().len();
         write!(f, "Controls({count} services)")
     }
 }
@@ -293,7 +302,7 @@ impl Engine {
         self: &std::sync::Arc<Self>,
         services: Vec<std::sync::Arc<dyn ServiceControl>>,
     ) {
-        let _ = self.services.0.set(services);
+        *self.services.lock() = services;
         for crash in self.faults.crashes() {
             self.start_crash(crash);
         }
@@ -303,13 +312,7 @@ impl Engine {
     /// back at its end. The task is not counted as in flight: a restart due after the run has
     /// drained never happens.
     fn start_crash(self: &std::sync::Arc<Self>, crash: std::sync::Arc<ScheduledFault>) {
-        let Some(service) = self
-            .services
-            .0
-            .get()
-            .and_then(|services| services.get(crash.nodes[0].0 - 1))
-            .cloned()
-        else {
+        let Some(service) = self.services.lock().get(crash.nodes[0].0 - 1).cloned() else {
             return;
         };
         let engine = std::sync::Arc::clone(self);
@@ -328,8 +331,9 @@ impl Engine {
             .push(task);
     }
 
-    /// Stops the crash tasks (the run has drained).
+    /// Stops the crash tasks and lets go of the services (the run has drained).
     pub(crate) fn stop_crashes(&self) {
+        self.services.lock().clear();
         for task in self
             .crash_tasks
             .lock()
