@@ -545,8 +545,6 @@ impl Sweep {
         &self,
         progress: &(dyn Fn(usize, usize) + Sync),
     ) -> Result<SweepReport, SweepError> {
-        use rayon::prelude::*;
-
         self.check()?;
         let points = self.my_points();
         // Every point is checked before anything runs.
@@ -595,9 +593,34 @@ impl Sweep {
             .num_threads(self.jobs)
             .build()
             .map_err(|error| SweepError::Invalid(format!("could not start threads: {error}")))?;
-        let mut reports = pool
-            .install(|| runs.par_iter().map(one).collect::<Vec<_>>())
-            .into_iter();
+        // Each thread takes the next run as it finishes one, in order: runs differ in length
+        // (a higher load is a longer run), and a thread that finishes early must not wait
+        // while another still has several to go, as with a split of the runs into halves.
+        let next = AtomicUsize::new(0);
+        let finished = std::sync::Mutex::new(Vec::with_capacity(total));
+        pool.scope(|scope| {
+            for _ in 0..self.jobs.min(total) {
+                scope.spawn(|_| {
+                    loop {
+                        let index = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(run) = runs.get(index) else {
+                            return;
+                        };
+                        let report = one(run);
+                        finished
+                            .lock()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner)
+                            .push((index, report));
+                    }
+                });
+            }
+        });
+        let mut finished = finished
+            .into_inner()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        // Back in point and seed order, whichever thread ran each.
+        finished.sort_unstable_by_key(|(index, _)| *index);
+        let mut reports = finished.into_iter().map(|(_, report)| report);
         let mut out = Vec::with_capacity(points.len());
         let mut interrupted = false;
         for &point in &points {
