@@ -4,7 +4,8 @@
 //! random, with a configured link and a timeout policy from the gateway to every backend (N
 //! links and N policies, linear in N) and the default latency everywhere else. The traffic
 //! is the same whatever N is -- 2,000 requests a second, four hops each -- so what changes
-//! with N is only what the simulation holds per service.
+//! with N is only what the simulation holds per service. The model is in
+//! `examples/common/many_services_model.rs`, shared with `benches/growth.rs`.
 //!
 //! It runs the model twice, for `D` and `2D` of simulated time, and prints:
 //! - setup: the wall time a run spends before and after its traffic (`2 * wall(D) - wall(2D)`),
@@ -23,104 +24,17 @@
 //! hops, for counting instructions per hop under callgrind with two runs of different
 //! lengths.
 
-use std::time::{Duration, Instant};
+#[path = "common/many_services_model.rs"]
+mod model;
 
-use microsim::{
-    CallPolicy, Capacity, Context, Distribution, Service, ServiceError, ServiceHandle, Simulation,
-    Workload,
-};
+use std::time::Duration;
 
-/// A backend: one worker, a millisecond of work.
-struct Backend;
-
-impl Service for Backend {
-    type Request = ();
-    type Response = ();
-    type State = ();
-
-    fn init_state(&self) {}
-
-    async fn handle(&self, ctx: &Context<Self>, _: ()) -> Result<(), ServiceError> {
-        ctx.work_for(Duration::from_millis(1)).await;
-        Ok(())
-    }
-}
-
-/// The gateway: calls one backend, chosen uniformly at random.
-struct Gateway {
-    backends: Vec<ServiceHandle<Backend>>,
-    /// How many of the backends it calls: the first `active`.
-    active: usize,
-}
-
-impl Service for Gateway {
-    type Request = ();
-    type Response = ();
-    type State = ();
-
-    fn init_state(&self) {}
-
-    async fn handle(&self, ctx: &Context<Self>, _: ()) -> Result<(), ServiceError> {
-        let pick = (ctx.random_u64() % self.active as u64) as usize;
-        ctx.call(&self.backends[pick], ()).await?;
-        Ok(())
-    }
-}
-
-/// Requests per second of simulated time, whatever the number of services.
-const RATE: f64 = 2_000.0;
-/// Messages per request: client to gateway, gateway to backend, and both responses.
-const HOPS_PER_REQUEST: u64 = 4;
-
-fn simulation(
-    services: usize,
-    active: usize,
-    duration: Duration,
-) -> Result<Simulation, Box<dyn std::error::Error>> {
-    let mut sim = Simulation::builder()
-        .seed(7)
-        .duration(duration)
-        .default_latency(Distribution::constant(Duration::from_micros(200)))
-        .build()?;
-    let mut backends = Vec::with_capacity(services);
-    for index in 0..services {
-        let name = format!("backend-{index}");
-        backends.push(sim.add_service(&name, Backend, Capacity::workers(1))?);
-        sim.add_link(
-            "gateway",
-            &name,
-            Distribution::exponential(Duration::from_micros(500)),
-        )?;
-        sim.add_policy(
-            "gateway",
-            &name,
-            CallPolicy::new().timeout(Duration::from_secs(1)),
-        )?;
-    }
-    let gateway = sim.add_service(
-        "gateway",
-        Gateway { backends, active },
-        Capacity::workers(64),
-    )?;
-    sim.add_workload("clients", &gateway, Workload::poisson(RATE), |_| ())?;
-    Ok(sim)
-}
+use model::{Model, RATE};
 
 /// Runs the model for `duration`; returns the wall time (building included) and the hops.
-fn measure(
-    services: usize,
-    active: usize,
-    duration: Duration,
-) -> Result<(f64, u64), Box<dyn std::error::Error>> {
-    let started = Instant::now();
-    let report = simulation(services, active, duration)?.run()?;
-    let wall = started.elapsed().as_secs_f64();
-    let completed = report.workloads["clients"].counts.completed;
-    assert_eq!(
-        completed, report.workloads["clients"].counts.sent,
-        "every request completes"
-    );
-    Ok((wall, completed * HOPS_PER_REQUEST))
+fn measure(model: &Model, duration: Duration) -> Result<(f64, u64), Box<dyn std::error::Error>> {
+    let (run, _report) = model.run(duration)?;
+    Ok((run.build_seconds + run.run_seconds, run.hops))
 }
 
 /// The process's peak resident memory in MiB, where Linux tells it.
@@ -147,8 +61,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         None => 1_000,
     };
     let active = active.unwrap_or(services).clamp(1, services);
+    let model = Model {
+        services,
+        active,
+        rate: RATE,
+    };
     if let Some(seconds) = args.get(1) {
-        let (wall, hops) = measure(services, active, Duration::from_secs_f64(seconds.parse()?))?;
+        let (wall, hops) = measure(&model, Duration::from_secs_f64(seconds.parse()?))?;
         println!("services {services}  active {active}  hops {hops}  wall {wall:.3} s");
         return Ok(());
     }
@@ -156,8 +75,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // average in the shorter), so that the two differ only in traffic, not in services
     // touched.
     let duration = Duration::from_secs_f64((active as f64 * 10.0 / RATE).max(5.0));
-    let (short, short_hops) = measure(services, active, duration)?;
-    let (long, long_hops) = measure(services, active, 2 * duration)?;
+    let (short, short_hops) = measure(&model, duration)?;
+    let (long, long_hops) = measure(&model, 2 * duration)?;
     let per_hop = (long - short) / (long_hops - short_hops) as f64;
     let setup = (2.0 * short - long).max(0.0);
     println!(
