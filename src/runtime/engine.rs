@@ -392,7 +392,7 @@ impl Engine {
             from,
             to,
             request,
-            mut meta,
+            meta,
             settle,
             timeout,
             default_timeout,
@@ -402,24 +402,7 @@ impl Engine {
         let per_try = timeout
             .or_else(|| policy.and_then(|pair| pair.policy.timeout))
             .unwrap_or(default_timeout);
-        if let Some(pair) = policy {
-            // Boxed: the policy path's future (retries, two hedged copies) is several times
-            // the size of a plain attempt's, and every call's future would carry it. Its
-            // attempts do not use the caller's timer (retries and hedges overlap).
-            let first = Attempt {
-                from,
-                to,
-                request,
-                meta,
-                settle,
-                cancel: None,
-                timer: None,
-            };
-            return Either::Left(Box::pin(self.call_with_policy(pair, first, per_try)));
-        }
-        // The caller has just read the clock into `sent_at`.
-        meta.deadline = meta.sent_at.saturating_add(per_try).min(meta.deadline);
-        Either::Right(self.attempt(Attempt {
+        let mut first = Attempt {
             from,
             to,
             request,
@@ -427,7 +410,21 @@ impl Engine {
             settle,
             cancel: None,
             timer,
-        }))
+        };
+        if let Some(pair) = policy {
+            // Boxed: the policy path's future (retries, two hedged copies) is several times
+            // the size of a plain attempt's, and every call's future would carry it. Its
+            // attempts do not use the caller's timer (retries and hedges overlap).
+            first.timer = None;
+            return Either::Left(Box::pin(self.call_with_policy(pair, first, per_try)));
+        }
+        // The caller has just read the clock into `sent_at`.
+        first.meta.deadline = first
+            .meta
+            .sent_at
+            .saturating_add(per_try)
+            .min(first.meta.deadline);
+        Either::Right(self.attempt(first))
     }
 
     /// A call under a policy: the retry loop around admission (breaker, bulkhead, rate limit)
