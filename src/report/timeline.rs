@@ -279,13 +279,65 @@ impl WorkloadWindows {
     }
 }
 
+/// One number per window, allocated when the first is written: a service that is never
+/// called, or a topic that never lags, holds no windows.
+#[derive(Clone, Debug, Default)]
+struct Series<T> {
+    /// Empty, or one value per window.
+    values: Vec<T>,
+}
+
+impl<T: Copy + Default> Series<T> {
+    /// Every window's value (one per window of `windows`), to change.
+    #[inline]
+    fn values_mut(&mut self, windows: Windows) -> &mut [T] {
+        if self.values.is_empty() {
+            self.allocate(windows);
+        }
+        &mut self.values
+    }
+
+    /// Out of line: it runs once, and inlined it would weigh on every write.
+    #[cold]
+    #[inline(never)]
+    fn allocate(&mut self, windows: Windows) {
+        self.values = vec![T::default(); windows.count];
+    }
+
+    /// The value of `window` (one of `windows`), to change.
+    #[inline]
+    fn at(&mut self, windows: Windows, window: usize) -> &mut T {
+        &mut self.values_mut(windows)[window]
+    }
+
+    fn get(&self, window: usize) -> T {
+        self.values.get(window).copied().unwrap_or_default()
+    }
+
+    /// Every window's value.
+    fn to_vec(&self, windows: Windows) -> Vec<T> {
+        (0..windows.count).map(|window| self.get(window)).collect()
+    }
+
+    /// Each window's value combined with `other`'s by `combine`.
+    fn merge(&mut self, windows: Windows, other: &Series<T>, combine: impl Fn(T, T) -> T) {
+        if other.values.is_empty() {
+            return;
+        }
+        for window in 0..windows.count {
+            let value = combine(self.get(window), other.get(window));
+            *self.at(windows, window) = value;
+        }
+    }
+}
+
 /// What a service (one replica) records, window by window.
 #[derive(Clone, Debug)]
 pub(crate) struct ServiceWindows {
     windows: Windows,
-    handled: Vec<u64>,
-    rejected: Vec<u64>,
-    busy_ns: Vec<u64>,
+    handled: Series<u64>,
+    rejected: Series<u64>,
+    busy_ns: Series<u64>,
     queue: LevelWindows,
 }
 
@@ -293,9 +345,9 @@ impl ServiceWindows {
     pub(crate) fn new(windows: Windows) -> Self {
         ServiceWindows {
             windows,
-            handled: vec![0; windows.count],
-            rejected: vec![0; windows.count],
-            busy_ns: vec![0; windows.count],
+            handled: Series::default(),
+            rejected: Series::default(),
+            busy_ns: Series::default(),
             queue: LevelWindows::new(windows),
         }
     }
@@ -308,13 +360,13 @@ impl ServiceWindows {
 
     pub(crate) fn handled(&mut self, arrived_ns: u64) {
         if let Some(window) = self.windows.index(arrived_ns) {
-            self.handled[window] += 1;
+            *self.handled.at(self.windows, window) += 1;
         }
     }
 
     pub(crate) fn rejected(&mut self, at_ns: u64) {
         if let Some(window) = self.windows.index(at_ns) {
-            self.rejected[window] += 1;
+            *self.rejected.at(self.windows, window) += 1;
         }
     }
 
@@ -327,7 +379,7 @@ impl ServiceWindows {
                 return;
             };
             let edge = (window as u64 + 1).saturating_mul(width).min(end_ns);
-            self.busy_ns[window] += edge - at;
+            *self.busy_ns.at(self.windows, window) += edge - at;
             at = edge;
         }
     }
@@ -335,15 +387,10 @@ impl ServiceWindows {
     /// Adds `other`'s (another replica's) to these: counts, busy time and mean queue
     /// summed, the longest queue the longer of the two.
     pub(crate) fn merge(&mut self, other: &ServiceWindows) {
-        for (mine, theirs) in [
-            (&mut self.handled, &other.handled),
-            (&mut self.rejected, &other.rejected),
-            (&mut self.busy_ns, &other.busy_ns),
-        ] {
-            for (a, b) in mine.iter_mut().zip(theirs) {
-                *a += b;
-            }
-        }
+        let windows = self.windows;
+        self.handled.merge(windows, &other.handled, |a, b| a + b);
+        self.rejected.merge(windows, &other.rejected, |a, b| a + b);
+        self.busy_ns.merge(windows, &other.busy_ns, |a, b| a + b);
         self.queue.merge(&other.queue);
     }
 
@@ -351,9 +398,14 @@ impl ServiceWindows {
         let width = self.windows.window_ns as f64;
         let queue = self.queue.report();
         ServiceTimeline {
-            handled: self.handled.clone(),
-            rejected: self.rejected.clone(),
-            busy_workers: self.busy_ns.iter().map(|&ns| ns as f64 / width).collect(),
+            handled: self.handled.to_vec(self.windows),
+            rejected: self.rejected.to_vec(self.windows),
+            busy_workers: self
+                .busy_ns
+                .to_vec(self.windows)
+                .into_iter()
+                .map(|ns| ns as f64 / width)
+                .collect(),
             queue_mean: queue.mean,
             queue_max: queue.max,
         }
@@ -361,7 +413,8 @@ impl ServiceWindows {
 }
 
 /// A level that changes at instants -- a queue's length, a subscriber's lag -- window by
-/// window: its time-weighted mean and its maximum. Memory: two numbers per window.
+/// window: its time-weighted mean and its maximum. Memory: two numbers per window, once the
+/// level has been above zero.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct LevelWindows {
     windows: Windows,
@@ -369,8 +422,8 @@ pub(crate) struct LevelWindows {
     level: u64,
     since_ns: u64,
     /// Per window, the level's integral over time so far (level x ns).
-    area: Vec<u128>,
-    max: Vec<u64>,
+    area: Series<u128>,
+    max: Series<u64>,
 }
 
 impl LevelWindows {
@@ -379,8 +432,8 @@ impl LevelWindows {
             windows,
             level: 0,
             since_ns: 0,
-            area: vec![0; windows.count],
-            max: vec![0; windows.count],
+            area: Series::default(),
+            max: Series::default(),
         }
     }
 
@@ -390,27 +443,36 @@ impl LevelWindows {
         let at_ns = at_ns.max(self.since_ns);
         self.advance(at_ns);
         self.level = level;
+        if level == 0 {
+            // The maximum starts at zero.
+            return;
+        }
         if let Some(window) = self.windows.index(at_ns) {
-            self.max[window] = self.max[window].max(level);
+            let max = self.max.at(self.windows, window);
+            *max = (*max).max(level);
         }
     }
 
     /// Adds the current level's area from `since` to `to_ns`, cut at window edges; every
     /// window it spans has seen the level.
+    #[inline]
     fn advance(&mut self, to_ns: u64) {
-        let width = self.windows.window_ns;
+        let windows = self.windows;
         let mut at = self.since_ns;
         self.since_ns = to_ns;
-        if self.level == 0 {
+        if self.level == 0 || at >= to_ns {
             return;
         }
+        let (area, max) = (self.area.values_mut(windows), self.max.values_mut(windows));
         while at < to_ns {
-            let Some(window) = self.windows.index(at) else {
+            let Some(window) = windows.index(at) else {
                 return;
             };
-            let edge = (window as u64 + 1).saturating_mul(width).min(to_ns);
-            self.area[window] += u128::from(self.level) * u128::from(edge - at);
-            self.max[window] = self.max[window].max(self.level);
+            let edge = (window as u64 + 1)
+                .saturating_mul(windows.window_ns)
+                .min(to_ns);
+            area[window] += u128::from(self.level) * u128::from(edge - at);
+            max[window] = max[window].max(self.level);
             at = edge;
         }
     }
@@ -418,12 +480,9 @@ impl LevelWindows {
     /// Adds `other`'s means to these, and keeps the larger maximum.
     fn merge(&mut self, other: &LevelWindows) {
         let (mut mine, theirs) = (self.finished(), other.finished());
-        for (a, b) in mine.area.iter_mut().zip(&theirs.area) {
-            *a += b;
-        }
-        for (a, b) in mine.max.iter_mut().zip(&theirs.max) {
-            *a = (*a).max(*b);
-        }
+        let windows = mine.windows;
+        mine.area.merge(windows, &theirs.area, |a, b| a + b);
+        mine.max.merge(windows, &theirs.max, u64::max);
         // Merged levels are reported, not changed further.
         mine.level = 0;
         *self = mine;
@@ -444,8 +503,13 @@ impl LevelWindows {
         let done = self.finished();
         let width = self.windows.window_ns as f64;
         LagTimeline {
-            mean: done.area.iter().map(|&area| area as f64 / width).collect(),
-            max: done.max,
+            mean: done
+                .area
+                .to_vec(self.windows)
+                .into_iter()
+                .map(|area| area as f64 / width)
+                .collect(),
+            max: done.max.to_vec(self.windows),
         }
     }
 }
@@ -610,9 +674,45 @@ mod tests {
         service.busy(500_000_000, 2_250_000_000);
         service.busy(2_900_000_000, 5_000_000_000); // past the end: cut
         assert_eq!(
-            service.busy_ns,
+            service.busy_ns.to_vec(windows),
             vec![500_000_000, 1_000_000_000, 350_000_000]
         );
+    }
+
+    #[test]
+    fn a_service_holds_windows_only_once_it_records() {
+        let windows = Windows::new(Duration::from_secs(1), Duration::from_secs(3));
+        let mut idle = ServiceWindows::new(windows);
+        idle.queue_length(100, 0);
+        assert!(idle.handled.values.is_empty() && idle.busy_ns.values.is_empty());
+        assert!(idle.queue.area.values.is_empty() && idle.queue.max.values.is_empty());
+        let report = idle.report();
+        assert_eq!(report.handled, vec![0, 0, 0]);
+        assert_eq!(report.queue_mean, vec![0.0, 0.0, 0.0]);
+
+        // A replica that recorded, merged into one that did not (and the other way round).
+        let mut busy = ServiceWindows::new(windows);
+        busy.handled(1_500_000_000);
+        busy.busy(1_000_000_000, 1_250_000_000);
+        busy.queue_length(2_000_000_000, 2);
+        busy.queue_length(2_500_000_000, 0);
+        for merged in [
+            {
+                let mut total = ServiceWindows::new(windows);
+                total.merge(&busy);
+                total.report()
+            },
+            {
+                let mut total = busy.clone();
+                total.merge(&idle);
+                total.report()
+            },
+        ] {
+            assert_eq!(merged.handled, vec![0, 1, 0]);
+            assert_eq!(merged.busy_workers, vec![0.0, 0.25, 0.0]);
+            assert_eq!(merged.queue_mean, vec![0.0, 0.0, 1.0]);
+            assert_eq!(merged.queue_max, vec![0, 0, 2]);
+        }
     }
 
     #[test]
