@@ -774,6 +774,20 @@ impl ServiceStats {
         self.windows.merge(&other.windows);
     }
 
+    /// A worker busy since `start` with a request that arrived at `arrived` lost it at `now`,
+    /// to a crash (`crashed`) or to its handler's panic.
+    fn lost(&mut self, arrived: Duration, start: Duration, now: Duration, crashed: bool) {
+        self.busy.record(start, now);
+        self.windows.busy(nanos(start), nanos(now));
+        if arrived >= self.warmup {
+            if crashed {
+                self.counts.crashed += 1;
+            } else {
+                self.counts.panics += 1;
+            }
+        }
+    }
+
     /// Busy worker time over the time `workers` workers had in the window.
     fn utilization(&self, workers: usize) -> f64 {
         let available = self.busy.window().as_secs_f64() * workers as f64;
@@ -914,18 +928,7 @@ impl<S: Service> Actor for Supervisor<S> {
                 // A crash came while the worker started: the job is lost to it, and the
                 // worker waits, idle, for the replica to be back.
                 if let Some((start, arrived)) = slot.busy.take() {
-                    dispatch.stats.busy.record(start, now);
-                    dispatch.stats.windows.busy(
-                        crate::nanos::saturating_u64(start),
-                        crate::nanos::saturating_u64(now),
-                    );
-                    dispatch.stats.windows.busy(
-                        crate::nanos::saturating_u64(start),
-                        crate::nanos::saturating_u64(now),
-                    );
-                    if arrived >= dispatch.stats.warmup {
-                        dispatch.stats.counts.crashed += 1;
-                    }
+                    dispatch.stats.lost(arrived, start, now, true);
                 }
                 dispatch.idle.push(index);
                 true
@@ -985,18 +988,7 @@ impl<S: Service> Actor for Supervisor<S> {
             let crashed = std::mem::take(&mut slot.killed);
             slot.actor = None;
             if let Some((start, arrived)) = slot.busy.take() {
-                dispatch.stats.busy.record(start, now);
-                dispatch.stats.windows.busy(
-                    crate::nanos::saturating_u64(start),
-                    crate::nanos::saturating_u64(now),
-                );
-                if arrived >= dispatch.stats.warmup {
-                    if crashed {
-                        dispatch.stats.counts.crashed += 1;
-                    } else {
-                        dispatch.stats.counts.panics += 1;
-                    }
-                }
+                dispatch.stats.lost(arrived, start, now, crashed);
             }
             index
         };
