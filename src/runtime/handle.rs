@@ -2,7 +2,7 @@
 //! one added, for handlers and workloads to name it by.
 
 use std::marker::PhantomData;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 use crate::error::CallError;
 use crate::runtime::replica::ReplicaSet;
@@ -75,7 +75,9 @@ pub struct ServiceHandle<S: Service> {
     name: Arc<str>,
     /// The id of the simulation that made the handle (see `Engine::owns`).
     pub(crate) simulation: u64,
-    running: Arc<OnceLock<Arc<ReplicaSet<S>>>>,
+    /// The running service, for as long as its run holds it: a handle kept after the run
+    /// (or one a topic's subscription holds) does not keep the run's state alive.
+    running: Arc<OnceLock<Weak<ReplicaSet<S>>>>,
     _service: PhantomData<fn() -> S>,
 }
 
@@ -94,15 +96,18 @@ impl<S: Service> ServiceHandle<S> {
         &self.name
     }
 
-    pub(crate) fn bind(&self, replicas: Arc<ReplicaSet<S>>) {
+    /// Binds the handle to its running service, which the run holds (`replicas`) until it
+    /// ends.
+    pub(crate) fn bind(&self, replicas: &Arc<ReplicaSet<S>>) {
         // Each handle is bound once, by the run that owns its simulation.
-        let _ = self.running.set(replicas);
+        let _ = self.running.set(Arc::downgrade(replicas));
     }
 
+    /// The running service: unavailable before its run starts it and after the run ends.
     pub(crate) fn running(&self) -> Result<Arc<ReplicaSet<S>>, CallError> {
         self.running
             .get()
-            .cloned()
+            .and_then(Weak::upgrade)
             .ok_or_else(|| CallError::Unavailable {
                 service: self.name.to_string(),
             })

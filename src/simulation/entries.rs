@@ -105,7 +105,7 @@ impl<S: Service> ServiceEntry for PendingService<S> {
                 random::stream(seed, &format!("balancer/{name}")),
             );
             let set = Arc::new(ReplicaSet::new(started, balancer));
-            handle.bind(Arc::clone(&set));
+            handle.bind(&set);
             Ok(Arc::new(RunningReplicas { set }) as Arc<dyn RunningService>)
         })
     }

@@ -365,3 +365,49 @@ fn a_handler_using_tokios_timer_on_the_virtual_clock_fails_the_run_naming_the_se
         }
     }
 }
+
+/// A service that only holds `marker`, to show when its run lets it go.
+struct Holds {
+    marker: std::sync::Arc<()>,
+}
+
+impl Service for Holds {
+    type Request = ();
+    type Response = ();
+    type State = ();
+
+    fn init_state(&self) {}
+
+    async fn handle(&self, _: &Context<Self>, (): ()) -> Result<(), ServiceError> {
+        let _ = &self.marker;
+        Ok(())
+    }
+}
+
+#[test]
+fn handles_kept_after_a_run_do_not_keep_its_services() {
+    let marker = std::sync::Arc::new(());
+    let mut sim = Simulation::builder()
+        .duration(Duration::from_secs(1))
+        .build()
+        .unwrap();
+    let service = sim
+        .add_service(
+            "service",
+            Holds {
+                marker: std::sync::Arc::clone(&marker),
+            },
+            Capacity::workers(1),
+        )
+        .unwrap();
+    let topic: TopicHandle<()> = sim.add_topic("events", Topic::at_most_once()).unwrap();
+    sim.subscribe(&topic, &service, |_| ()).unwrap();
+    sim.add_workload("load", &service, Workload::constant_rate(10.0), |_| ())
+        .unwrap();
+    let report = sim.run().unwrap();
+    assert_eq!(report.workloads["load"].counts.completed, 10);
+    // The service's handle and the topic's (which holds the subscription) are still here;
+    // the running service, its queue, statistics and the engine are not.
+    assert_eq!(std::sync::Arc::strong_count(&marker), 1);
+    drop((service, topic));
+}
