@@ -62,59 +62,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run a scenario and print its report (the bundled online store if FILE is omitted).
-    Run {
-        /// The scenario file (TOML; see SCENARIOS.md).
-        file: Option<PathBuf>,
-        /// Overrides the file's seed (and a `--set simulation.seed=`).
-        #[arg(long)]
-        seed: Option<u64>,
-        /// Runs N replications in parallel (seeds derived from the file's, the first the
-        /// file's own) and reports their means with 95% confidence intervals, as a sweep of
-        /// one point does; --json writes that sweep report.
-        #[arg(long, value_name = "N", default_value_t = 1)]
-        seeds: usize,
-        /// Also write the report as JSON to this path (checked before the run, written
-        /// before the table); `-` writes the JSON to stdout instead of the table.
-        #[arg(long, value_name = "PATH")]
-        json: Option<PathBuf>,
-        /// Also write the report's timeline (per window of simulated time, per workload and
-        /// service) as CSV to this path: `start_s,end_s,kind,name,metric,value` rows.
-        #[arg(long, value_name = "PATH")]
-        timeline: Option<PathBuf>,
-        /// Also write the report as one self-contained HTML page to this path, with its
-        /// plots and each workload's critical path (it fetches nothing; open it offline).
-        #[arg(long, value_name = "PATH")]
-        html: Option<PathBuf>,
-        /// Trace requests (the slowest and failed of each workload, and a sample) and write
-        /// the traces as Chrome trace-event JSON to this path, for https://ui.perfetto.dev or
-        /// chrome://tracing; the report then shows each workload's critical path.
-        #[arg(long, value_name = "PATH")]
-        trace: Option<PathBuf>,
-        /// Trace requests as --trace does, and write the traces as OpenTelemetry OTLP/JSON
-        /// (resourceSpans) to this path.
-        #[arg(long, value_name = "PATH")]
-        otlp: Option<PathBuf>,
-        /// Also write each workload's latency distribution in HdrHistogram's percentile
-        /// text format (.hgrm, as wrk2 prints it; values in ms) to this path: one section
-        /// per workload, each after a `#[workload NAME]` line.
-        #[arg(long, value_name = "PATH")]
-        percentiles: Option<PathBuf>,
-        /// Also draw the report's plots as SVG files into this folder (made if missing):
-        /// latency CDF with its log-scale tail, latency and throughput over simulated time
-        /// with the fault windows shaded, busy workers and queue depth per service, topic lag.
-        #[arg(long, value_name = "DIR")]
-        plots: Option<PathBuf>,
-        /// Also write the topology -- client, services, topics, subscriptions -- with each
-        /// edge's rate and mean latency from the run, to this path: Graphviz DOT if it ends
-        /// in .dot or .gv, a Mermaid flowchart if it ends in .mmd or .mermaid.
-        #[arg(long, value_name = "PATH")]
-        topology: Option<PathBuf>,
-        /// No progress bar.
-        #[arg(long)]
-        quiet: bool,
-        #[command(flatten)]
-        overrides: Overrides,
-    },
+    Run(RunArgs),
     /// Check a scenario file without running it.
     Check {
         /// The scenario file.
@@ -133,6 +81,100 @@ enum Command {
     Diff(cli::diff::DiffArgs),
 }
 
+/// `microsim run`'s arguments.
+#[derive(Debug, clap::Args)]
+struct RunArgs {
+    /// The scenario file (TOML; see SCENARIOS.md).
+    file: Option<PathBuf>,
+    /// Overrides the file's seed (and a `--set simulation.seed=`).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Runs N replications in parallel (seeds derived from the file's, the first the
+    /// file's own) and reports their means with 95% confidence intervals, as a sweep of
+    /// one point does; --json writes that sweep report.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    seeds: usize,
+    #[command(flatten)]
+    outputs: Outputs,
+    /// No progress bar.
+    #[arg(long)]
+    quiet: bool,
+    #[command(flatten)]
+    overrides: Overrides,
+}
+
+impl Default for RunArgs {
+    /// `microsim` with no command: the bundled store, once.
+    fn default() -> Self {
+        RunArgs {
+            file: None,
+            seed: None,
+            seeds: 1,
+            outputs: Outputs::default(),
+            quiet: false,
+            overrides: Overrides::default(),
+        }
+    }
+}
+
+/// What `microsim run` writes besides its table.
+#[derive(Debug, Default, clap::Args)]
+struct Outputs {
+    /// Also write the report as JSON to this path (checked before the run, written
+    /// before the table); `-` writes the JSON to stdout instead of the table.
+    #[arg(long, value_name = "PATH")]
+    json: Option<PathBuf>,
+    /// Also write the report's timeline (per window of simulated time, per workload and
+    /// service) as CSV to this path: `start_s,end_s,kind,name,metric,value` rows.
+    #[arg(long, value_name = "PATH")]
+    timeline: Option<PathBuf>,
+    /// Also write the report as one self-contained HTML page to this path, with its
+    /// plots and each workload's critical path (it fetches nothing; open it offline).
+    #[arg(long, value_name = "PATH")]
+    html: Option<PathBuf>,
+    /// Trace requests (the slowest and failed of each workload, and a sample) and write
+    /// the traces as Chrome trace-event JSON to this path, for https://ui.perfetto.dev or
+    /// chrome://tracing; the report then shows each workload's critical path.
+    #[arg(long, value_name = "PATH")]
+    trace: Option<PathBuf>,
+    /// Trace requests as --trace does, and write the traces as OpenTelemetry OTLP/JSON
+    /// (resourceSpans) to this path.
+    #[arg(long, value_name = "PATH")]
+    otlp: Option<PathBuf>,
+    /// Also write each workload's latency distribution in HdrHistogram's percentile
+    /// text format (.hgrm, as wrk2 prints it; values in ms) to this path: one section
+    /// per workload, each after a `#[workload NAME]` line.
+    #[arg(long, value_name = "PATH")]
+    percentiles: Option<PathBuf>,
+    /// Also draw the report's plots as SVG files into this folder (made if missing):
+    /// latency CDF with its log-scale tail, latency and throughput over simulated time
+    /// with the fault windows shaded, busy workers and queue depth per service, topic lag.
+    #[arg(long, value_name = "DIR")]
+    plots: Option<PathBuf>,
+    /// Also write the topology -- client, services, topics, subscriptions -- with each
+    /// edge's rate and mean latency from the run, to this path: Graphviz DOT if it ends
+    /// in .dot or .gv, a Mermaid flowchart if it ends in .mmd or .mermaid.
+    #[arg(long, value_name = "PATH")]
+    topology: Option<PathBuf>,
+}
+
+impl Outputs {
+    /// The first output asked for that draws one run: every one but `--json`.
+    fn drawing_one_run(&self) -> Option<&'static str> {
+        [
+            ("--timeline", &self.timeline),
+            ("--html", &self.html),
+            ("--trace", &self.trace),
+            ("--otlp", &self.otlp),
+            ("--percentiles", &self.percentiles),
+            ("--plots", &self.plots),
+            ("--topology", &self.topology),
+        ]
+        .into_iter()
+        .find_map(|(flag, path)| path.is_some().then_some(flag))
+    }
+}
+
 #[derive(Debug, Default, clap::Args)]
 struct Overrides {
     /// Sets KEY to VALUE in the file before it is read, as if the file wrote it; repeatable,
@@ -145,98 +187,39 @@ struct Overrides {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let command = cli.command.unwrap_or(Command::Run {
-        file: None,
-        seed: None,
-        seeds: 1,
-        json: None,
-        timeline: None,
-        html: None,
-        trace: None,
-        otlp: None,
-        percentiles: None,
-        plots: None,
-        topology: None,
-        quiet: false,
-        overrides: Overrides::default(),
-    });
+    let command = cli.command.unwrap_or(Command::Run(RunArgs::default()));
     let result = match command {
-        Command::Run {
-            file,
-            seed,
-            seeds,
-            json,
-            timeline,
-            html,
-            trace,
-            otlp,
-            percentiles,
-            plots,
-            topology,
-            quiet,
-            overrides,
-        } if seeds != 1 => {
-            let others = [
-                ("--timeline", timeline.is_some()),
-                ("--html", html.is_some()),
-                ("--trace", trace.is_some()),
-                ("--otlp", otlp.is_some()),
-                ("--percentiles", percentiles.is_some()),
-                ("--plots", plots.is_some()),
-                ("--topology", topology.is_some()),
-            ];
-            if let Some((flag, _)) = others.iter().find(|(_, given)| *given) {
+        Command::Run(args) => {
+            let overrides = match args.overrides.read() {
+                Ok(overrides) => overrides,
+                Err(code) => return code,
+            };
+            if args.seeds == 1 {
+                run(
+                    args.file.as_deref(),
+                    &overrides,
+                    args.seed,
+                    &args.outputs,
+                    args.quiet,
+                )
+            } else if let Some(flag) = args.outputs.drawing_one_run() {
                 eprintln!(
-                    "error: --seeds {seeds} and {flag} do not go together: {flag} draws one run; \
-                     run it without --seeds (or with --seed S for one replication's seed)"
+                    "error: --seeds {} and {flag} do not go together: {flag} draws one run; \
+                     run it without --seeds (or with --seed S for one replication's seed)",
+                    args.seeds
                 );
                 return ExitCode::from(2);
-            }
-            match overrides.read() {
-                Ok(overrides) => cli::sweep::replications(
-                    file.as_deref(),
+            } else {
+                cli::sweep::replications(
+                    args.file.as_deref(),
                     &overrides,
-                    seed,
-                    seeds,
-                    json.as_deref(),
-                    quiet,
-                ),
-                Err(code) => return code,
+                    args.seed,
+                    args.seeds,
+                    args.outputs.json.as_deref(),
+                    args.quiet,
+                )
             }
         }
-        Command::Run {
-            file,
-            seed,
-            json,
-            timeline,
-            html,
-            trace,
-            otlp,
-            percentiles,
-            plots,
-            topology,
-            quiet,
-            overrides,
-            ..
-        } => match overrides.read() {
-            Ok(overrides) => run(
-                file.as_deref(),
-                &overrides,
-                seed,
-                &Outputs {
-                    json: json.as_deref(),
-                    timeline: timeline.as_deref(),
-                    html: html.as_deref(),
-                    trace: trace.as_deref(),
-                    otlp: otlp.as_deref(),
-                    percentiles: percentiles.as_deref(),
-                    plots: plots.as_deref(),
-                    topology: topology.as_deref(),
-                },
-                quiet,
-            ),
-            Err(code) => return code,
-        },
         Command::Check { file, overrides } => match overrides.read() {
             Ok(overrides) => check(&file, &overrides).map(|()| ExitCode::SUCCESS),
             Err(code) => return code,
@@ -282,18 +265,6 @@ The same checkout with calls, events or both, under faults, with its business in
 A Black Friday ramp to three times its capacity, with and without load shedding: \
 `cargo run --release --example black_friday`.";
 
-/// Where a run writes besides its table.
-struct Outputs<'a> {
-    json: Option<&'a Path>,
-    timeline: Option<&'a Path>,
-    html: Option<&'a Path>,
-    trace: Option<&'a Path>,
-    otlp: Option<&'a Path>,
-    percentiles: Option<&'a Path>,
-    plots: Option<&'a Path>,
-    topology: Option<&'a Path>,
-}
-
 /// The format of the topology file, from its extension.
 #[derive(Clone, Copy)]
 enum TopologyFormat {
@@ -325,10 +296,10 @@ fn run(
     file: Option<&Path>,
     overrides: &[Override],
     seed: Option<u64>,
-    outputs: &Outputs<'_>,
+    outputs: &Outputs,
     quiet: bool,
 ) -> Result<ExitCode, String> {
-    let json = outputs.json;
+    let json = outputs.json.as_deref();
     let scenario = match file {
         Some(file) => {
             Scenario::load_with_overrides(file, overrides).map_err(|error| mistakes(&error))?
@@ -340,6 +311,7 @@ fn run(
     // Checked before the run, as the JSON's path is.
     let topology = outputs
         .topology
+        .as_deref()
         .map(|path| TopologyFormat::of(path).map(|format| (path, format)))
         .transpose()?;
     // The HTML page shows the critical path, which needs traces; a file's own `[tracing]`
@@ -400,25 +372,25 @@ fn run(
         Some(JsonOut::Stdout) => print_stdout(&report.to_json())?,
         None => print_stdout(&report.to_string())?,
     }
-    if let Some(path) = outputs.timeline {
+    if let Some(path) = outputs.timeline.as_deref() {
         write_file(path, "timeline", &report.timeline.to_csv())?;
     }
     if let Some(traces) = &report.traces {
-        if let Some(path) = outputs.trace {
+        if let Some(path) = outputs.trace.as_deref() {
             write_file(path, "trace", &traces.to_chrome_json())?;
         }
-        if let Some(path) = outputs.otlp {
+        if let Some(path) = outputs.otlp.as_deref() {
             write_file(path, "OpenTelemetry traces", &traces.to_otlp_json())?;
         }
     }
-    if let Some(dir) = outputs.plots {
+    if let Some(dir) = outputs.plots.as_deref() {
         std::fs::create_dir_all(dir)
             .map_err(|error| format!("could not make the folder {}: {error}", dir.display()))?;
         for (file, figure) in microsim::report::plots::figure_files(&report) {
             write_file(&dir.join(file), &figure.title, &figure.svg)?;
         }
     }
-    if let Some(path) = outputs.percentiles {
+    if let Some(path) = outputs.percentiles.as_deref() {
         let text: String = report
             .workloads
             .iter()
@@ -434,7 +406,7 @@ fn run(
         };
         write_file(path, "topology", &text)?;
     }
-    if let Some(path) = outputs.html {
+    if let Some(path) = outputs.html.as_deref() {
         write_file(path, "HTML report", &report.to_html(&report.figures()))?;
     }
     if file.is_none() && !matches!(json, Some(path) if path == Path::new("-")) {

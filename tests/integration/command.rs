@@ -1,16 +1,8 @@
 //! The `microsim` command: exit codes, messages, JSON, and the M/M/1 scenario through it.
 
-use std::process::{Command, Output};
+use std::process::Command;
 
-use crate::support::relative_error;
-
-fn microsim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_microsim"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("the microsim binary runs")
-}
+use crate::support::{microsim, relative_error};
 
 fn temp_path(name: &str) -> std::path::PathBuf {
     std::env::temp_dir().join(format!("microsim-test-{}-{name}", std::process::id()))
@@ -19,7 +11,7 @@ fn temp_path(name: &str) -> std::path::PathBuf {
 #[test]
 fn mm1_through_the_command_matches_queueing_theory() {
     let json = temp_path("mm1.json");
-    let output = microsim(&[
+    let output = microsim([
         "run",
         "scenarios/mm1.toml",
         "--quiet",
@@ -55,12 +47,12 @@ fn mm1_through_the_command_matches_queueing_theory() {
 
 #[test]
 fn without_a_file_it_runs_the_bundled_store_the_same_way_every_time() {
-    let first = microsim(&["run", "--quiet"]);
-    let second = microsim(&["run", "--quiet"]);
+    let first = microsim(["run", "--quiet"]);
+    let second = microsim(["run", "--quiet"]);
     assert!(first.status.success());
     assert!(!first.stdout.is_empty());
     assert_eq!(first.stdout, second.stdout);
-    let other_seed = microsim(&["run", "--quiet", "--seed", "8"]);
+    let other_seed = microsim(["run", "--quiet", "--seed", "8"]);
     assert!(other_seed.status.success());
     assert_ne!(first.stdout, other_seed.stdout);
     let text = String::from_utf8_lossy(&first.stdout);
@@ -82,7 +74,7 @@ fn without_a_file_it_runs_the_bundled_store_the_same_way_every_time() {
 
 #[test]
 fn check_accepts_a_valid_file() {
-    let output = microsim(&["check", "scenarios/fanout.toml"]);
+    let output = microsim(["check", "scenarios/fanout.toml"]);
     assert_eq!(output.status.code(), Some(0));
     assert_eq!(
         String::from_utf8_lossy(&output.stdout),
@@ -99,7 +91,7 @@ fn an_invalid_file_exits_1_with_a_located_message() {
     )
     .unwrap();
     for command in ["check", "run"] {
-        let output = microsim(&[command, path.to_str().unwrap()]);
+        let output = microsim([command, path.to_str().unwrap()]);
         assert_eq!(output.status.code(), Some(1));
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(stderr.starts_with("error: "), "{stderr}");
@@ -115,16 +107,16 @@ fn an_invalid_file_exits_1_with_a_located_message() {
 
 #[test]
 fn a_missing_file_exits_1() {
-    let output = microsim(&["run", "no-such-scenario.toml"]);
+    let output = microsim(["run", "no-such-scenario.toml"]);
     assert_eq!(output.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&output.stderr).contains("no-such-scenario.toml"));
 }
 
 #[test]
 fn bad_usage_exits_2() {
-    assert_eq!(microsim(&["frobnicate"]).status.code(), Some(2));
-    assert_eq!(microsim(&["run", "--seed", "seven"]).status.code(), Some(2));
-    assert_eq!(microsim(&["check"]).status.code(), Some(2));
+    assert_eq!(microsim(["frobnicate"]).status.code(), Some(2));
+    assert_eq!(microsim(["run", "--seed", "seven"]).status.code(), Some(2));
+    assert_eq!(microsim(["check"]).status.code(), Some(2));
 }
 
 /// A scenario that runs for minutes of wall time: something to interrupt.
@@ -170,7 +162,7 @@ fn a_closed_stdout_ends_the_output_quietly_and_the_json_is_still_written() {
 
 #[test]
 fn json_dash_writes_the_json_to_stdout_instead_of_the_table() {
-    let output = microsim(&["run", "scenarios/mm1.toml", "--quiet", "--json", "-"]);
+    let output = microsim(["run", "scenarios/mm1.toml", "--quiet", "--json", "-"]);
     assert!(output.status.success());
     let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(report["clock"], "virtual");
@@ -180,7 +172,7 @@ fn json_dash_writes_the_json_to_stdout_instead_of_the_table() {
 fn an_unwritable_json_path_fails_before_the_run() {
     let file = long_scenario("unwritable.toml");
     let started = std::time::Instant::now();
-    let output = microsim(&[
+    let output = microsim([
         "run",
         file.to_str().unwrap(),
         "--json",
@@ -287,7 +279,7 @@ fn check_lists_every_mistake_of_a_file_each_on_its_own_line() {
     )
     .unwrap();
     for command in ["check", "run"] {
-        let output = microsim(&[command, path.to_str().unwrap()]);
+        let output = microsim([command, path.to_str().unwrap()]);
         assert_eq!(output.status.code(), Some(1));
         let stderr = String::from_utf8_lossy(&output.stderr);
         let lines: Vec<&str> = stderr.lines().collect();
@@ -304,4 +296,28 @@ fn check_lists_every_mistake_of_a_file_each_on_its_own_line() {
         assert!(output.stdout.is_empty());
     }
     std::fs::remove_file(&path).ok();
+}
+
+#[test]
+fn replications_refuse_the_outputs_that_draw_one_run_before_anything_runs() {
+    for flag in [
+        "--timeline",
+        "--html",
+        "--trace",
+        "--otlp",
+        "--percentiles",
+        "--plots",
+        "--topology",
+    ] {
+        let output = microsim(["run", "scenarios/mm1.toml", "--seeds", "2", flag, "x"]);
+        assert_eq!(output.status.code(), Some(2), "{flag}: {output:?}");
+        assert_eq!(
+            String::from_utf8_lossy(&output.stderr),
+            format!(
+                "error: --seeds 2 and {flag} do not go together: {flag} draws one run; run it \
+                 without --seeds (or with --seed S for one replication's seed)\n"
+            )
+        );
+        assert!(output.stdout.is_empty(), "{flag}: nothing ran");
+    }
 }

@@ -2,20 +2,12 @@
 //! value acts as if the file wrote it, its mistakes name the override, and the report lists
 //! the overrides.
 
-use std::process::{Command, Output};
+use std::process::Output;
 use std::time::Duration;
 
 use microsim::scenario::{Override, Scenario, ScenarioError};
 
-use crate::support::relative_error;
-
-fn microsim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_microsim"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("the microsim binary runs")
-}
+use crate::support::{microsim, relative_error};
 
 fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
@@ -307,14 +299,14 @@ fn engine_errors_in_an_array_entry_are_located_at_the_override() {
 #[test]
 fn the_command_takes_set_on_run_and_check_and_records_it() {
     // check: accepted, then refused at the override.
-    let output = microsim(&[
+    let output = microsim([
         "check",
         "scenarios/mm1.toml",
         "--set",
         "services.server.workers=2",
     ]);
     assert!(output.status.success(), "{}", stderr(&output));
-    let output = microsim(&[
+    let output = microsim([
         "check",
         "scenarios/mm1.toml",
         "--set",
@@ -380,7 +372,7 @@ fn the_command_takes_set_on_run_and_check_and_records_it() {
     let short = short.to_str().unwrap();
     let plain = run_json(&[short]);
     assert!(plain.get("overrides").is_none(), "{plain}");
-    let output = microsim(&["run", short, "--quiet"]);
+    let output = microsim(["run", short, "--quiet"]);
     std::fs::remove_file(short).ok();
     assert!(output.status.success(), "{}", stderr(&output));
     assert!(!String::from_utf8_lossy(&output.stdout).contains("overrides"));
@@ -416,7 +408,7 @@ fn a_malformed_set_is_a_usage_error() {
             "error: --set services.server.workers=: no value after `=`; write `\"\"` for an empty string\n",
         ),
     ] {
-        let output = microsim(&["check", "no-such-file.toml", "--set", argument]);
+        let output = microsim(["check", "no-such-file.toml", "--set", argument]);
         assert_eq!(output.status.code(), Some(2), "{argument}");
         assert!(
             stderr(&output).starts_with(message),

@@ -103,7 +103,8 @@ impl<T: Service<Request = ()>> Service for Notifier<T> {
     }
 }
 
-/// Runs the `microsim` command with `args` and returns what it did.
+/// Runs the `microsim` command with `args`, in the package's folder (where `scenarios/` is),
+/// and returns what it did.
 #[cfg(feature = "cli")]
 pub fn microsim<I, S>(args: I) -> std::process::Output
 where
@@ -112,6 +113,7 @@ where
 {
     std::process::Command::new(env!("CARGO_BIN_EXE_microsim"))
         .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .expect("the microsim command runs")
 }
