@@ -13,7 +13,7 @@ use futures_util::future::Either;
 use tokio::sync::{Notify, oneshot};
 
 use crate::clock::{CallTimer, Clock, Halt, Misuse};
-use crate::error::{CallError, ServiceError};
+use crate::error::CallError;
 use crate::link::Links;
 use crate::message::{RequestId, RequestMeta};
 use crate::policy::hedge::Cancel;
@@ -26,6 +26,7 @@ use crate::runtime::broker::{BrokerLink, BrokerMsg};
 pub(crate) use crate::runtime::fault_schedule::Faults;
 use crate::runtime::fault_schedule::ScheduledFault;
 use crate::runtime::replica::{ReplicaSet, Responder};
+use crate::runtime::round_trip::{Parts, RoundTrip};
 use crate::runtime::service::Service;
 use crate::runtime::settle::Settle;
 use crate::topic::Event;
@@ -489,67 +490,18 @@ impl Engine {
             .map(|_| Box::new(CallSpan::new(self, from, to.node(), &meta, SpanKind::Call)));
         let traced = span.as_deref().map(CallSpan::ids);
         let (deadline, sent_at) = (meta.deadline, meta.sent_at);
-        // Made here, not in a block that awaits it, so that the request's parts are held
-        // once, by the round trip.
-        let round_trip = async move {
-            let out = self.hop(from, to.node());
-            self.clock.sleep(out).await;
-            if let Some(ids) = traced {
-                self.trace_link(ids, from, to.node(), out, false, None);
-            }
-            if !self.faults.is_empty() {
-                let now = self.clock.now();
-                if self.faults.loses(from, to.node(), now) {
-                    // Lost on the way: the caller hears nothing and times out.
-                    if let Some(ids) = traced {
-                        self.trace_lost(ids, from, to.node());
-                    }
-                    return std::future::pending().await;
-                }
-                if self.faults.aborts(to.node(), now) {
-                    self.clock.sleep(self.hop(from, to.node())).await;
-                    return Err(CallError::failed(
-                        to.name(),
-                        ServiceError::new("injected fault"),
-                    ));
-                }
-            }
-            // The replica is picked when the request arrives.
-            let replica = to.pick();
-            // Only a latency-aware balancer needs the response time: skip the clock reads
-            // otherwise (on the real clock each is a system call).
-            let submitted = to.observes_latency().then(|| self.clock.now());
-            let (reply, response) = oneshot::channel();
-            // A refusal is boxed: what is held while the response is awaited is held by every
-            // request in flight, and an error is ten times the receiver's size.
-            let admitted = replica
-                .submit(request, meta, settle, Responder::Caller(reply, cancel))
-                .map(|()| response)
-                .map_err(Box::new);
-            let outcome = match admitted {
-                // A dropped reply means the handler panicked (or its replica crashed) while
-                // holding it.
-                Ok(response) => response
-                    .await
-                    .unwrap_or_else(|_| Err(replica.dropped_reply_error())),
-                Err(error) => Err(*error),
-            };
-            if let Some(submitted) = submitted {
-                let now = self.clock.now();
-                to.observe(replica, now.saturating_sub(submitted), now);
-            }
-            let back = self.hop(from, to.node());
-            self.clock.sleep(back).await;
-            let lost =
-                !self.faults.is_empty() && self.faults.loses(to.node(), from, self.clock.now());
-            if let Some(ids) = traced {
-                self.trace_link(ids, to.node(), from, back, true, lost.then_some("lost"));
-            }
-            if lost {
-                return std::future::pending().await;
-            }
-            outcome
-        };
+        let round_trip = RoundTrip::new(
+            self,
+            from,
+            to,
+            traced,
+            Parts {
+                request,
+                meta,
+                settle,
+                cancel,
+            },
+        );
         // `sent_at` is the attempt's start, as every caller sets it: no clock read (on the
         // real clock each is a system call).
         let timeout = deadline.saturating_sub(sent_at);
@@ -936,7 +888,7 @@ impl Engine {
     /// Marks the traced message `ids` lost on its way out (a zero-length link span after
     /// the one it crossed would be a second span of the same id: the lost mark goes on a
     /// span of its own, at the instant of the loss).
-    fn trace_lost(&self, ids: SpanIds, from: NodeId, to: NodeId) {
+    pub(crate) fn trace_lost(&self, ids: SpanIds, from: NodeId, to: NodeId) {
         use crate::trace::collector::{RawSpan, client_span, lost_span};
         let Some(tracer) = &self.tracer else {
             return;
