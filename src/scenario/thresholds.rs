@@ -17,6 +17,7 @@ use crate::fault::{FaultCounts, FaultReport};
 use crate::policy::{PAIR_SEPARATOR, PolicyReport};
 use crate::report::threshold::{Threshold, report_sections};
 use crate::report::timeline::{ServiceTimeline, WorkloadTimeline};
+use crate::report::warmup::WarmupEstimate;
 use crate::report::{
     ReplicaReport, Report, ServiceReport, SubscriberReport, Timeline, TopicCounts, TopicReport,
     WorkloadReport,
@@ -124,6 +125,26 @@ fn shape(declared: &Declared<'_>) -> Value {
         })
     });
     top.insert("workloads".into(), workloads.unwrap_or(Value::Null));
+
+    // A warm-up estimate per workload, as far as the file tells: the run decides which get
+    // one (see `WarmupEstimate::of`), so a path to one it leaves out is found after the run.
+    let warmup = declared.workloads.as_ref().map(|names| {
+        entries(names.iter().map(String::as_str), |name| {
+            declared.workload_specs.contains_key(name).then(|| {
+                entry_shape(
+                    "warmup",
+                    &WarmupEstimate {
+                        needed_s: 0.0,
+                        configured_s: 0.0,
+                        settled: true,
+                        bias_ms: 0.0,
+                        noise_ms: 0.0,
+                    },
+                )
+            })
+        })
+    });
+    top.insert("warmup".into(), warmup.unwrap_or(Value::Null));
 
     let services = entries(declared.services.iter().copied(), |name| {
         let spec = declared.service_specs.get(name)?;

@@ -724,3 +724,41 @@ fn the_command_exits_3_on_a_breach_and_0_when_all_hold() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_warmup_path_is_checked_before_the_run_and_judged_after_it() {
+    // Every request of the deterministic queue takes 12 ms from the first on: the start
+    // leaves no bias in the mean, exactly.
+    let (_, report) = run_with(
+        r#"
+[[thresholds]]
+metric = "warmup.checkout.bias_ms"
+max = 0.0
+"#,
+    );
+    assert_eq!(verdicts(&report), [(Some(0.0), true)]);
+
+    let err = Scenario::parse(
+        &format!(
+            "{CONSTANT}
+[[thresholds]]
+metric = \"warmup.checkout.bias\"
+max = 1.0
+
+[[thresholds]]
+metric = \"warmup.chekout.bias_ms\"
+max = 1.0
+"
+        ),
+        "constant.toml",
+    )
+    .unwrap_err();
+    let lines: Vec<String> = err.errors().iter().map(ToString::to_string).collect();
+    assert_eq!(
+        lines,
+        [
+            "constant.toml:19:10: thresholds[0].metric: warmup.checkout has no \"bias\"; did you mean \"bias_ms\"?",
+            "constant.toml:23:10: thresholds[1].metric: warmup has no \"chekout\"; did you mean \"checkout\"?",
+        ]
+    );
+}
