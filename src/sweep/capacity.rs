@@ -59,6 +59,8 @@ pub(super) fn of(report: &SweepReport) -> BTreeMap<String, Capacity> {
         return BTreeMap::new();
     };
     let key = &report.axes[0].key;
+    // Of the whole system, not of a workload: the same for each.
+    let within_thresholds = within(report);
     let mut names: Vec<&String> = report
         .points
         .iter()
@@ -78,13 +80,12 @@ pub(super) fn of(report: &SweepReport) -> BTreeMap<String, Capacity> {
                 load: report.axes[0].values[i].clone(),
                 p99_ms: report.points[i].workloads[name].p99_ms.mean,
             });
-            let within_thresholds = within(report);
             (
                 name.clone(),
                 Capacity {
                     load_key: key.clone(),
                     knee,
-                    within_thresholds,
+                    within_thresholds: within_thresholds.clone(),
                 },
             )
         })
