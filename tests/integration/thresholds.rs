@@ -35,6 +35,12 @@ fn run_with(thresholds: &str) -> (Scenario, Report) {
     (scenario, report)
 }
 
+/// The mistakes `Scenario::parse` finds in `text`, a line each, as the command prints them.
+fn mistakes(text: &str, file: &str) -> Vec<String> {
+    let err = Scenario::parse(text, file).expect_err("the file has mistakes");
+    err.errors().iter().map(ToString::to_string).collect()
+}
+
 fn verdicts(report: &Report) -> Vec<(Option<f64>, bool)> {
     report
         .thresholds
@@ -324,14 +330,12 @@ min = 1
         metrics[1],
         "topics.\"orders.dead-letter\".subscribers.api.lag_max"
     );
-    let err = Scenario::parse(
+    let lines = mistakes(
         &text
             .replace("lag_max'", "lagmax'")
             .replace("sent[3]", "snt[3]"),
         "known.toml",
-    )
-    .unwrap_err();
-    let lines: Vec<String> = err.errors().iter().map(ToString::to_string).collect();
+    );
     assert_eq!(
         lines,
         [
@@ -738,7 +742,7 @@ max = 0.0
     );
     assert_eq!(verdicts(&report), [(Some(0.0), true)]);
 
-    let err = Scenario::parse(
+    let lines = mistakes(
         &format!(
             "{CONSTANT}
 [[thresholds]]
@@ -751,9 +755,7 @@ max = 1.0
 "
         ),
         "constant.toml",
-    )
-    .unwrap_err();
-    let lines: Vec<String> = err.errors().iter().map(ToString::to_string).collect();
+    );
     assert_eq!(
         lines,
         [
