@@ -161,16 +161,17 @@ impl<S: Service> Dispatch<S> {
     /// The next queued job that its caller still wants, taken at `now`; cancelled ones are
     /// dropped (counted).
     fn next_job(&mut self, now: Duration) -> Option<Job<S>> {
-        let (before, mut next) = (self.queue.len(), None);
-        while let Some(job) = self.queue.pop_front() {
-            if !job.is_cancelled() {
-                next = Some(job);
-                break;
-            }
-            if job.arrived >= self.stats.warmup {
+        let before = self.queue.len();
+        // Looked at in place and moved once, when it is the one taken: a job is 144 bytes
+        // and more, and popping each to look at it copied the taken one three times.
+        while self.queue.front().is_some_and(Job::is_cancelled) {
+            if let Some(job) = self.queue.pop_front()
+                && job.arrived >= self.stats.warmup
+            {
                 self.stats.counts.cancelled += 1;
             }
         }
+        let next = self.queue.pop_front();
         if self.queue.len() != before {
             self.stats
                 .windows
