@@ -56,32 +56,43 @@ type Entry = (u64, u64, u32, u32);
 /// A cancelled timer frees its slot; its entry is then stale (generation mismatch) and
 /// skipped without moving the clock.
 ///
-/// The entries are in two sorted places: a min-heap, and a *lane*, a queue of timers each
-/// due no earlier than the one set before it. A timer goes to the lane when it is due at or
-/// after the lane's last one, else to the heap. A run's call timeouts go to the lane: each
-/// is set at the current instant plus the same timeout, so they come in order. They are most
-/// of the pending timers and nearly all are cancelled, and in the lane each costs a push and
-/// a pop at its end instead of two trips through a heap they would fill; the heap is left
-/// with the few timers due soon. The earliest timer is whichever of the two fronts comes
-/// first, so timers wake in exactly the order one heap would give.
+/// The entries are in a *radix heap*, the priority queue of a discrete-event simulation:
+/// every timer is set at or after the last deadline taken, so an entry can be filed by the
+/// highest bit in which its deadline differs from that one -- bucket `b` holds the deadlines
+/// whose highest differing bit is `b - 1` -- and only the lowest non-empty bucket is ever
+/// sorted, by moving its entries to lower buckets once the smallest of them is the last
+/// deadline. Setting a timer is a push; each entry moves down at most 64 times, and in
+/// practice once or twice. The entries due at the last deadline wait in `due_last` in the
+/// order they were set, and moving preserves order, so timers due at the same instant wake
+/// in the order they were set, as from one heap ordered by `(deadline, sequence)`. A timer
+/// set before the last deadline (a deadline already past: the real clock reads its time
+/// before it sets one) waits in `overdue`, which comes first.
 #[derive(Debug, Default)]
 pub(super) struct TimerQueue {
-    heap: BinaryHeap<Reverse<Entry>>,
-    lane: VecDeque<Entry>,
+    /// The deadline the buckets are filed against: the last one taken out of them.
+    last: u64,
+    /// Entries due at `last`, in the order they were set.
+    due_last: VecDeque<Entry>,
+    /// `buckets[b - 1]` is bucket `b`: deadlines whose highest bit differing from `last` is
+    /// bit `b - 1`.
+    buckets: Vec<Vec<Entry>>,
+    /// Bit `b - 1` set when bucket `b` holds an entry.
+    occupied: u64,
+    /// Entries due before `last`, as a heap (rarely any).
+    overdue: BinaryHeap<Reverse<Entry>>,
+    /// Entries in all of the above.
+    len: usize,
     slots: Vec<TimerSlot>,
     free: Vec<u32>,
     sequence: u64,
-    /// Entries of timers cancelled before they fired, in the heap and in the lane.
-    stale_in_heap: usize,
-    stale_in_lane: usize,
+    /// Entries of timers cancelled before they fired.
+    stale: usize,
 }
 
 #[derive(Debug, Default)]
 struct TimerSlot {
     generation: u32,
     in_use: bool,
-    /// Whether its entry is in the lane (else in the heap).
-    in_lane: bool,
     waker: Option<Waker>,
 }
 
@@ -89,13 +100,6 @@ struct TimerSlot {
 struct TimerKey {
     slot: u32,
     generation: u32,
-}
-
-/// Where the earliest entry is.
-#[derive(Clone, Copy)]
-enum Front {
-    Heap,
-    Lane,
 }
 
 impl TimerQueue {
@@ -107,21 +111,33 @@ impl TimerQueue {
                 u32::try_from(self.slots.len() - 1).expect("more than 4 billion pending timers")
             }
         };
-        // Equal deadlines keep their order in the lane too: the sequence only grows.
-        let in_lane = self.lane.back().is_none_or(|&(last, ..)| deadline >= last);
         let entry = &mut self.slots[slot as usize];
         entry.in_use = true;
-        entry.in_lane = in_lane;
         entry.waker = Some(waker);
         let generation = entry.generation;
         self.sequence += 1;
-        let entry = (deadline, self.sequence, slot, generation);
-        if in_lane {
-            self.lane.push_back(entry);
-        } else {
-            self.heap.push(Reverse(entry));
-        }
+        self.file((deadline, self.sequence, slot, generation));
+        self.len += 1;
         TimerKey { slot, generation }
+    }
+
+    /// Puts `entry` where its deadline belongs, given `last`.
+    #[inline]
+    fn file(&mut self, entry: Entry) {
+        let deadline = entry.0;
+        if deadline == self.last {
+            self.due_last.push_back(entry);
+        } else if deadline > self.last {
+            // 1 to 64: the position of the highest bit in which they differ, from 1.
+            let bucket = (u64::BITS - (deadline ^ self.last).leading_zeros()) as usize;
+            if self.buckets.len() < bucket {
+                self.buckets.resize_with(bucket, Vec::new);
+            }
+            self.buckets[bucket - 1].push(entry);
+            self.occupied |= 1 << (bucket - 1);
+        } else {
+            self.overdue.push(Reverse(entry));
+        }
     }
 
     fn update_waker(&mut self, key: TimerKey, waker: &Waker) {
@@ -140,37 +156,40 @@ impl TimerQueue {
             entry.in_use = false;
             entry.generation = entry.generation.wrapping_add(1);
             let cancelled = entry.waker.take().is_some();
-            let in_lane = entry.in_lane;
             self.free.push(key.slot);
             if cancelled {
                 // Cancelled before it fired: its entry is now stale.
-                if in_lane {
-                    self.stale_in_lane += 1;
-                } else {
-                    self.stale_in_heap += 1;
-                }
+                self.stale += 1;
                 self.compact_if_mostly_stale();
             }
         }
     }
 
-    /// Drops stale entries once they make up most of the heap, or of the lane. Cancelled call
-    /// timeouts (every answered call cancels one) would otherwise pile up for a whole timeout
-    /// period, slowing every heap operation and holding memory. Rebuilding costs O(length)
-    /// once per length's worth of cancellations.
+    /// Drops stale entries once they make up most of the queue. Cancelled call timeouts
+    /// (every answered call cancels one) would otherwise pile up for a whole timeout period
+    /// and hold memory. Filtering costs O(length) once per length's worth of cancellations,
+    /// and keeps every bucket's order.
     fn compact_if_mostly_stale(&mut self) {
-        let slots = &self.slots;
-        let live = |&(_, _, slot, generation): &Entry| {
-            let entry = &slots[slot as usize];
-            entry.in_use && entry.generation == generation
-        };
-        if self.stale_in_heap > 64 && self.stale_in_heap * 2 > self.heap.len() {
-            self.heap.retain(|Reverse(entry)| live(entry));
-            self.stale_in_heap = 0;
-        }
-        if self.stale_in_lane > 64 && self.stale_in_lane * 2 > self.lane.len() {
-            self.lane.retain(live);
-            self.stale_in_lane = 0;
+        if self.stale > 64 && self.stale * 2 > self.len {
+            let slots = &self.slots;
+            let live = |&(_, _, slot, generation): &Entry| {
+                let entry = &slots[slot as usize];
+                entry.in_use && entry.generation == generation
+            };
+            self.due_last.retain(live);
+            self.overdue.retain(|Reverse(entry)| live(entry));
+            let mut occupied = 0;
+            for (index, bucket) in self.buckets.iter_mut().enumerate() {
+                bucket.retain(live);
+                if !bucket.is_empty() {
+                    occupied |= 1 << index;
+                }
+            }
+            self.occupied = occupied;
+            self.len = self.due_last.len()
+                + self.overdue.len()
+                + self.buckets.iter().map(Vec::len).sum::<usize>();
+            self.stale = 0;
         }
     }
 
@@ -179,58 +198,76 @@ impl TimerQueue {
         entry.in_use && entry.generation == generation
     }
 
-    /// The earliest entry, live or stale, and where it is.
-    fn front(&self) -> Option<(Entry, Front)> {
-        match (self.heap.peek(), self.lane.front()) {
-            (Some(&Reverse(heap)), Some(&lane)) if lane < heap => Some((lane, Front::Lane)),
-            (Some(&Reverse(heap)), _) => Some((heap, Front::Heap)),
-            (None, Some(&lane)) => Some((lane, Front::Lane)),
-            (None, None) => None,
+    /// The earliest entry, live or stale: first the overdue, then those due at `last`; when
+    /// there are none, the lowest non-empty bucket's smallest deadline becomes `last` and its
+    /// entries move down (in order, so those due then end in `due_last` in the order they
+    /// were set).
+    fn front(&mut self) -> Option<Entry> {
+        if let Some(&Reverse(entry)) = self.overdue.peek() {
+            return Some(entry);
         }
+        if self.due_last.is_empty() {
+            if self.occupied == 0 {
+                return None;
+            }
+            let index = self.occupied.trailing_zeros() as usize;
+            self.occupied &= !(1 << index);
+            let mut bucket = std::mem::take(&mut self.buckets[index]);
+            self.last = bucket
+                .iter()
+                .map(|&(deadline, ..)| deadline)
+                .min()
+                .expect("an occupied bucket has an entry");
+            // Every entry moves to a lower bucket (or to `due_last`): all of them agree
+            // with the new `last` above the bucket's bit.
+            for entry in bucket.drain(..) {
+                self.file(entry);
+            }
+            // Its capacity kept for the next entries.
+            self.buckets[index] = bucket;
+        }
+        self.due_last.front().copied()
     }
 
-    /// Removes the earliest entry (at `front`); returns whether its timer is live.
-    fn pop(&mut self, (_, _, slot, generation): Entry, front: Front) -> bool {
+    /// Removes `entry`, the earliest (just returned by `front`); returns whether its timer
+    /// is live.
+    fn pop(&mut self, (deadline, _, slot, generation): Entry) -> bool {
+        if deadline < self.last {
+            self.overdue.pop();
+        } else {
+            self.due_last.pop_front();
+        }
+        self.len -= 1;
         let live = self.is_live(slot, generation);
-        let stale = match front {
-            Front::Heap => {
-                self.heap.pop();
-                &mut self.stale_in_heap
-            }
-            Front::Lane => {
-                self.lane.pop_front();
-                &mut self.stale_in_lane
-            }
-        };
         if !live {
-            *stale = stale.saturating_sub(1);
+            self.stale = self.stale.saturating_sub(1);
         }
         live
     }
 
     /// The earliest deadline of an entry, whether its timer is live or was cancelled.
-    pub(super) fn earliest_entry(&self) -> Option<u64> {
-        self.front().map(|((deadline, ..), _)| deadline)
+    pub(super) fn earliest_entry(&mut self) -> Option<u64> {
+        self.front().map(|(deadline, ..)| deadline)
     }
 
     /// The earliest deadline of a live timer, dropping stale entries on the way.
     pub(super) fn next_deadline(&mut self) -> Option<u64> {
-        while let Some((entry, front)) = self.front() {
+        while let Some(entry) = self.front() {
             if self.is_live(entry.2, entry.3) {
                 return Some(entry.0);
             }
-            self.pop(entry, front);
+            self.pop(entry);
         }
         None
     }
 
     /// Removes every live timer due at `deadline` and returns their wakers in insertion order.
     pub(super) fn take_due(&mut self, deadline: u64, wakers: &mut DueWakers) {
-        while let Some((entry, front)) = self.front() {
+        while let Some(entry) = self.front() {
             if entry.0 > deadline {
                 break;
             }
-            if self.pop(entry, front)
+            if self.pop(entry)
                 && let Some(waker) = self.slots[entry.2 as usize].waker.take()
             {
                 wakers.push(waker);
@@ -361,25 +398,54 @@ mod tests {
     }
 
     #[test]
-    fn timers_in_the_lane_and_in_the_heap_wake_in_deadline_then_insertion_order() {
-        // 50, 50, 70, 70, 70 go to the lane (each at or after the one before); 10, 20 and 60
-        // to the heap. Timer 2 (lane) and 4 (heap) are cancelled.
+    fn timers_wake_in_deadline_then_insertion_order_as_the_buckets_are_sorted() {
+        // Deadlines apart in high and low bits, repeated, some set after time has moved on
+        // (as the virtual clock does), timer 2 and timer 5 cancelled.
         let timers = [
-            (50, false),
-            (10, false),
-            (50, true),
-            (70, false),
-            (20, true),
-            (70, false),
-            (70, false),
-            (60, false),
+            (1 << 40, false),
+            (7, false),
+            (1 << 40, true),
+            (7, false),
+            (1 << 20, false),
+            (8, true),
+            ((1 << 40) + 1, false),
+            (1 << 20, false),
         ];
-        assert_eq!(wake_order(&timers), vec![1, 0, 7, 3, 5, 6]);
+        assert_eq!(wake_order(&timers), vec![1, 3, 4, 7, 0, 6]);
         assert_eq!(wake_order(&timers), expected_order(&timers));
     }
 
     #[test]
-    fn cancelled_timeouts_are_compacted_out_of_the_lane() {
+    fn timers_set_as_time_moves_on_wake_in_order_and_past_deadlines_first() {
+        let woken = Arc::new(Mutex::new(Vec::new()));
+        let waker = |number| {
+            Waker::from(Arc::new(Named {
+                number,
+                woken: Arc::clone(&woken),
+            }))
+        };
+        let mut queue = TimerQueue::default();
+        queue.insert(100, waker(0));
+        queue.insert(300, waker(1));
+        let mut due = DueWakers::default();
+        assert_eq!(queue.next_deadline(), Some(100));
+        queue.take_due(100, &mut due);
+        due.wake_all();
+        // Set after the clock reached 100: one due at 100 (now), one already past (as the
+        // real clock may set), and two later ones, one tied with timer 1.
+        queue.insert(300, waker(2));
+        queue.insert(100, waker(3));
+        queue.insert(50, waker(4));
+        queue.insert(200, waker(5));
+        while let Some(deadline) = queue.next_deadline() {
+            queue.take_due(deadline, &mut due);
+            due.wake_all();
+        }
+        assert_eq!(*woken.lock().unwrap(), vec![0, 4, 3, 5, 1, 2]);
+    }
+
+    #[test]
+    fn cancelled_timeouts_are_compacted_away() {
         let mut queue = TimerQueue::default();
         // Like call timeouts: each later than the one before, nearly all cancelled.
         let keys: Vec<_> = (0..1_000)
@@ -388,15 +454,93 @@ mod tests {
         for key in &keys[..999] {
             queue.remove(*key);
         }
-        assert!(
-            queue.lane.len() < 200,
-            "{} entries left in the lane for 1 live timer",
-            queue.lane.len()
-        );
+        let held: usize = queue.buckets.iter().map(Vec::len).sum();
+        assert!(held < 200, "{held} entries left for 1 live timer");
         assert_eq!(queue.next_deadline(), Some(1_999));
     }
 
+    /// One step of a run: set a timer `offset` from now (some before it, as the real clock
+    /// may), cancel the `n`-th timer set (if it still waits), or let time move to the next
+    /// deadline and wake what is due.
+    #[derive(Debug, Clone)]
+    enum Step {
+        Set(i64),
+        Cancel(usize),
+        Advance,
+    }
+
+    fn step() -> impl Strategy<Value = Step> {
+        prop_oneof![
+            4 => (-3i64..40).prop_map(Step::Set),
+            1 => (0usize..64).prop_map(Step::Cancel),
+            2 => Just(Step::Advance),
+        ]
+    }
+
+    /// The timers woken at each instant, in order.
+    type Wakes = Vec<(u64, Vec<usize>)>;
+
+    /// Runs `steps` on a queue and on a plain list sorted by `(deadline, insertion order)`;
+    /// returns what each woke.
+    fn run_both(steps: &[Step]) -> (Wakes, Wakes) {
+        let woken = Arc::new(Mutex::new(Vec::new()));
+        let mut queue = TimerQueue::default();
+        let mut keys = Vec::new();
+        // The model: (deadline, number) of each timer still waiting.
+        let mut waiting: Vec<(u64, usize)> = Vec::new();
+        let (mut now, mut got, mut want) = (0u64, Vec::new(), Vec::new());
+        let mut advance =
+            |queue: &mut TimerQueue, waiting: &mut Vec<(u64, usize)>, now: &mut u64| {
+                let Some(deadline) = queue.next_deadline() else {
+                    assert!(waiting.is_empty(), "the queue lost {waiting:?}");
+                    return;
+                };
+                *now = (*now).max(deadline);
+                let mut due = DueWakers::default();
+                queue.take_due(deadline, &mut due);
+                due.wake_all();
+                got.push((deadline, std::mem::take(&mut *woken.lock().unwrap())));
+                waiting.sort();
+                let earliest = waiting[0].0;
+                let split = waiting.partition_point(|&(at, _)| at <= earliest);
+                want.push((earliest, waiting.drain(..split).map(|(_, n)| n).collect()));
+            };
+        for step in steps {
+            match *step {
+                Step::Set(offset) => {
+                    let deadline = now.saturating_add_signed(offset);
+                    let number = keys.len();
+                    let waker = Waker::from(Arc::new(Named {
+                        number,
+                        woken: Arc::clone(&woken),
+                    }));
+                    keys.push(queue.insert(deadline, waker));
+                    waiting.push((deadline, number));
+                }
+                Step::Cancel(n) => {
+                    if let Some(&key) = keys.get(n) {
+                        queue.remove(key);
+                        waiting.retain(|&(_, number)| number != n);
+                    }
+                }
+                Step::Advance => advance(&mut queue, &mut waiting, &mut now),
+            }
+        }
+        while queue.earliest_entry().is_some() || !waiting.is_empty() {
+            advance(&mut queue, &mut waiting, &mut now);
+        }
+        (got, want)
+    }
+
     proptest! {
+        #[test]
+        fn timers_set_while_time_moves_wake_as_a_sorted_list_would(
+            steps in proptest::collection::vec(step(), 0..300)
+        ) {
+            let (got, want) = run_both(&steps);
+            prop_assert_eq!(got, want);
+        }
+
         #[test]
         fn any_timers_wake_in_the_order_one_heap_would_give(
             timers in proptest::collection::vec((0u64..40, proptest::bool::weighted(0.3)), 0..200)
