@@ -857,13 +857,18 @@ impl<S: Service> Actor for Worker<S> {
     }
 
     // Not an `async fn`: that would hold the job a second time beside `serve`'s future.
+    // `serve`'s future is boxed: ractor moves the future `handle` returns through four layers
+    // of its own futures as a message arrives at an idle worker, and inline that future was
+    // the handler's plus what `serve` keeps (2,200 bytes in a scenario file's service), so
+    // each move copied it. A worker that is busy keeps serving its queue in the same future,
+    // so the box is made once per busy spell, not per request.
     fn handle<'s, 'c>(
         &'s self,
         _: ActorRef<Job<S>>,
         job: Job<S>,
         ctx: &'c mut Context<S>,
     ) -> impl Future<Output = Result<(), ActorProcessingErr>> + Send + use<'s, 'c, S> {
-        let serving = self.replica.serve(self.index, job, ctx);
+        let serving = Box::pin(self.replica.serve(self.index, job, ctx));
         async move {
             serving.await;
             Ok(())
