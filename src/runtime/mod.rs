@@ -21,6 +21,7 @@ pub(crate) mod engine;
 pub(crate) mod fault_schedule;
 pub(crate) mod handle;
 pub(crate) mod replica;
+pub(crate) mod request_set;
 pub(crate) mod round_trip;
 pub(crate) mod service;
 pub(crate) mod settle;

@@ -7,9 +7,6 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::task::Poll;
 use std::time::Duration;
 
-use futures_util::StreamExt;
-use futures_util::stream::FuturesUnordered;
-
 use rand::RngExt;
 
 use crate::clock::CallTimer;
@@ -23,6 +20,7 @@ use crate::report::timeline::{WindowedLatency, WorkloadTimeline, WorkloadWindows
 use crate::report::{WorkloadCounts, WorkloadReport};
 use crate::runtime::engine::{Call, Engine};
 use crate::runtime::replica::ReplicaSet;
+use crate::runtime::request_set::RequestSet;
 use crate::runtime::service::Service;
 use crate::runtime::settle::{Settle, Settled, SettledLatency, SpareRoot};
 
@@ -581,7 +579,7 @@ fn spawn_open<S: Service>(shared: Arc<Shared<S>>, mut rng: SimRng, mut gaps: Gap
     engine.in_flight.enter();
     tokio::spawn(async move {
         let engine = &shared.engine;
-        let mut requests = FuturesUnordered::new();
+        let mut requests = RequestSet::new();
         // Settle state of finished requests, for the next ones.
         let mut spares = Vec::new();
         let mut sent: u64 = 0;
@@ -593,7 +591,7 @@ fn spawn_open<S: Service>(shared: Arc<Shared<S>>, mut rng: SimRng, mut gaps: Gap
         std::future::poll_fn(|cx| {
             loop {
                 // Run the requests that can make progress (and start the ones just added).
-                while let Poll::Ready(Some((_ended, spare))) = requests.poll_next_unpin(cx) {
+                while let Poll::Ready(Some((_ended, spare))) = requests.poll_next(cx) {
                     spares.extend(spare);
                     engine.in_flight.leave();
                 }
