@@ -6,8 +6,9 @@
 //! there, and re-registering its owner's waker every time it is asked for the next output.
 //! It also yields to the scheduler after polling as many futures as it holds, which with one
 //! request in flight (an M/M/1 queue, most of the time) is after every new request: its owner
-//! then runs once more for nothing. Here a slot keeps its box and its waker from one request
-//! to the next, so a request costs no allocation once the set has grown to the most in flight;
+//! then runs once more for nothing. Here a slot keeps its waker from one request to the next,
+//! and its box too while few free slots have one ([`SPARE_BOXES`]), so a request costs no
+//! allocation in a steady run, and a burst's memory is given back after it;
 //! the owner's waker is replaced only when it changes; and the set yields only to a future
 //! that keeps waking itself (tokio's cooperative budget does that when it runs out), which
 //! would otherwise be polled again and again.
@@ -18,18 +19,28 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Wake, Waker};
 
+/// How many free slots keep their box for the next future. The rest give theirs back, so that
+/// a burst of requests in flight (a staged workload's peak) does not hold its memory, 440
+/// bytes a request, until the workload ends; the generator rarely needs more spare boxes
+/// than this at once.
+const SPARE_BOXES: usize = 256;
+
 /// Futures run to completion, each polled when it is woken.
 pub(crate) struct RequestSet<F> {
     slots: Vec<Slot<F>>,
     /// Slots whose future has ended and that are not queued.
     free: Vec<usize>,
+    /// Free slots that kept their box.
+    spare: usize,
     ready: Arc<Ready>,
     /// Futures not yet ended.
     len: usize,
 }
 
 struct Slot<F> {
-    future: Pin<Box<Option<F>>>,
+    /// Where the slot's future lives: `None` inside once it has ended; no box at all for a
+    /// free slot that gave it back.
+    future: Option<Pin<Box<Option<F>>>>,
     waker: Waker,
     /// In `free`.
     free: bool,
@@ -91,6 +102,7 @@ impl<F: Future> RequestSet<F> {
         RequestSet {
             slots: Vec::new(),
             free: Vec::new(),
+            spare: 0,
             ready: Arc::default(),
             len: 0,
         }
@@ -107,14 +119,20 @@ impl<F: Future> RequestSet<F> {
             Some(slot) => {
                 let reused = &mut self.slots[slot];
                 reused.free = false;
-                reused.future.set(Some(future));
+                match &mut reused.future {
+                    Some(kept) => {
+                        kept.set(Some(future));
+                        self.spare -= 1;
+                    }
+                    None => reused.future = Some(Box::pin(Some(future))),
+                }
                 slot
             }
             None => {
                 let slot = self.slots.len();
                 self.ready.lock().queued.push(false);
                 self.slots.push(Slot {
-                    future: Box::pin(Some(future)),
+                    future: Some(Box::pin(Some(future))),
                     waker: Waker::from(Arc::new(SlotWaker {
                         slot,
                         ready: Arc::clone(&self.ready),
@@ -131,6 +149,23 @@ impl<F: Future> RequestSet<F> {
         if !std::mem::replace(&mut state.queued[slot], true) {
             state.queue.push_back(slot);
         }
+    }
+
+    /// Puts `slot`, whose future has ended, in the free list (once), keeping its box if few
+    /// free slots have one.
+    fn release(&mut self, slot: usize) {
+        let released = &mut self.slots[slot];
+        if std::mem::replace(&mut released.free, true) {
+            return;
+        }
+        if released.future.is_some() {
+            if self.spare < SPARE_BOXES {
+                self.spare += 1;
+            } else {
+                released.future = None;
+            }
+        }
+        self.free.push(slot);
     }
 
     /// Polls the woken futures in the order woken until one ends, and returns its output;
@@ -162,27 +197,22 @@ impl<F: Future> RequestSet<F> {
                 state.queued[slot] = false;
                 slot
             };
-            let Slot {
-                future,
-                waker,
-                free,
-            } = &mut self.slots[slot];
+            let Slot { future, waker, .. } = &mut self.slots[slot];
             // A slot whose future ended while it was queued (woken as it ended, or spuriously
             // since) is freed when it comes up.
-            let Some(running) = future.as_mut().as_pin_mut() else {
-                if !std::mem::replace(free, true) {
-                    self.free.push(slot);
-                }
+            let Some(running) = future.as_mut().and_then(|kept| kept.as_mut().as_pin_mut()) else {
+                self.release(slot);
                 continue;
             };
             match running.poll(&mut Context::from_waker(waker)) {
                 Poll::Ready(output) => {
-                    future.set(None);
+                    if let Some(kept) = future {
+                        kept.set(None);
+                    }
                     self.len -= 1;
                     let queued = self.ready.lock().queued[slot];
                     if !queued {
-                        *free = true;
-                        self.free.push(slot);
+                        self.release(slot);
                     }
                     return Poll::Ready(Some(output));
                 }
@@ -207,7 +237,7 @@ mod tests {
     use std::sync::{Arc, Mutex};
     use std::task::{Context, Poll, Wake, Waker};
 
-    use super::RequestSet;
+    use super::{RequestSet, SPARE_BOXES};
 
     /// Counts the times the set's owner is woken.
     #[derive(Default)]
@@ -324,6 +354,36 @@ mod tests {
         open(&gates, 1);
         assert_eq!(drain(&mut set, &mut cx), vec![2, 1]);
         assert!(set.is_empty());
+    }
+
+    #[test]
+    fn after_a_burst_only_a_few_free_slots_keep_their_box() {
+        let waker = Waker::from(Arc::new(Owner::default()));
+        let mut cx = Context::from_waker(&waker);
+        let gates = Gates::default();
+        let mut set = RequestSet::new();
+        let burst = SPARE_BOXES + 100;
+        for round in 0..2 {
+            for number in round * burst..(round + 1) * burst {
+                set.push(gated(&gates, number));
+            }
+            assert_eq!(drain(&mut set, &mut cx), Vec::<usize>::new());
+            for number in round * burst..(round + 1) * burst {
+                open(&gates, number);
+            }
+            let ended = drain(&mut set, &mut cx);
+            assert_eq!(
+                ended,
+                (round * burst..(round + 1) * burst).collect::<Vec<_>>()
+            );
+            let boxed = set
+                .slots
+                .iter()
+                .filter(|slot| slot.future.is_some())
+                .count();
+            assert_eq!(boxed, SPARE_BOXES, "round {round}");
+            assert_eq!(set.slots.len(), burst, "the second burst reuses the slots");
+        }
     }
 
     #[test]
