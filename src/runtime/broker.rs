@@ -30,7 +30,7 @@ use crate::report::{SubscriberCounts, SubscriberReport, TopicCounts, TopicReport
 use crate::runtime::engine::Engine;
 use crate::runtime::handle::ServiceHandle;
 use crate::runtime::handle::TopicHandle;
-use crate::runtime::replica::Responder;
+use crate::runtime::replica::{Answer, Responder};
 use crate::runtime::service::Service;
 use crate::runtime::settle::Settle;
 use crate::topic::{Delivery, Event, Topic, WhenFull};
@@ -48,7 +48,7 @@ pub(crate) trait Subscriber<E: Event>: Send + Sync {
         event: &E,
         meta: RequestMeta,
         settle: Option<Settle>,
-        reply: oneshot::Sender<Result<(), CallError>>,
+        reply: oneshot::Sender<Answer<()>>,
     ) -> Result<(), CallError>;
 }
 
@@ -84,7 +84,7 @@ where
         event: &E,
         meta: RequestMeta,
         settle: Option<Settle>,
-        reply: oneshot::Sender<Result<(), CallError>>,
+        reply: oneshot::Sender<Answer<()>>,
     ) -> Result<(), CallError> {
         let replicas = self.service.running()?;
         replicas.pick().submit(
@@ -435,7 +435,7 @@ impl<E: Event> BrokerState<E> {
             }
             let Some(ack_timeout) = ack_timeout else {
                 match outcome.await {
-                    Ok(result) => report(DeliveryOutcome::Handled(result)),
+                    Ok(result) => report(DeliveryOutcome::Handled(result.map_err(|e| *e))),
                     Err(_) => report(DeliveryOutcome::Crashed),
                 }
                 return;
@@ -443,7 +443,7 @@ impl<E: Event> BrokerState<E> {
             let deadline = clock.now().saturating_add(ack_timeout);
             let mut outcome = std::pin::pin!(outcome);
             match clock.timeout_at(deadline, outcome.as_mut()).await {
-                Ok(Ok(result)) => report(DeliveryOutcome::Handled(result)),
+                Ok(Ok(result)) => report(DeliveryOutcome::Handled(result.map_err(|e| *e))),
                 Ok(Err(_)) => {
                     // The handler crashed: no acknowledgement will come, and the broker
                     // only notices when the ack timeout passes.
@@ -452,11 +452,12 @@ impl<E: Event> BrokerState<E> {
                 }
                 Err(_) => {
                     report(DeliveryOutcome::TimedOut);
-                    let late = outcome.await.unwrap_or_else(|_| {
-                        Err(CallError::Crashed {
+                    let late = match outcome.await {
+                        Ok(late) => late.map_err(|error| *error),
+                        Err(_) => Err(CallError::Crashed {
                             service: handle.name().to_string(),
-                        })
-                    });
+                        }),
+                    };
                     report(DeliveryOutcome::Late(late));
                 }
             }

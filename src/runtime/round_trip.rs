@@ -22,7 +22,7 @@ use crate::message::RequestMeta;
 use crate::node::NodeId;
 use crate::policy::hedge::Cancel;
 use crate::runtime::engine::{Engine, SpanIds};
-use crate::runtime::replica::{Replica, ReplicaSet, Responder};
+use crate::runtime::replica::{Answer, Replica, ReplicaSet, Responder};
 use crate::runtime::service::Service;
 use crate::runtime::settle::Settle;
 
@@ -57,14 +57,14 @@ enum Leg<'a, S: Service> {
     /// observes latency.
     Response {
         replica: &'a Replica<S>,
-        response: oneshot::Receiver<Result<S::Response, CallError>>,
+        response: oneshot::Receiver<Answer<S::Response>>,
         submitted: Option<Duration>,
     },
     /// Crossing the link back with `outcome`, for `took`.
     Back {
         sleep: Sleep<'a>,
         took: Duration,
-        outcome: Result<S::Response, Box<CallError>>,
+        outcome: Answer<S::Response>,
     },
     /// Failed by an injected fault on arrival: the failure crosses the link back.
     Aborted { sleep: Sleep<'a> },
@@ -147,7 +147,7 @@ impl<'a, S: Service> RoundTrip<'a, S> {
         &mut self,
         replica: &Replica<S>,
         submitted: Option<Duration>,
-        outcome: Result<S::Response, Box<CallError>>,
+        outcome: Answer<S::Response>,
     ) {
         let engine = self.engine;
         if let Some(submitted) = submitted {
@@ -197,9 +197,8 @@ impl<S: Service> Future for RoundTrip<'_, S> {
                     let (replica, submitted) = (*replica, *submitted);
                     // A dropped reply means the handler panicked (or its replica crashed)
                     // while holding it.
-                    let outcome = answer
-                        .unwrap_or_else(|_| Err(replica.dropped_reply_error()))
-                        .map_err(Box::new);
+                    let outcome =
+                        answer.unwrap_or_else(|_| Err(Box::new(replica.dropped_reply_error())));
                     this.answered(replica, submitted, outcome);
                 }
                 Leg::Back { sleep, .. } => {
