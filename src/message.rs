@@ -66,3 +66,98 @@ impl RequestMeta {
         }
     }
 }
+
+/// A [`RequestMeta`] as a request carries it across a link and waits with it in a queue: the
+/// same fields in 56 bytes rather than 88, since every request in flight holds one (in its
+/// round trip's way out, then in the callee's queue, whose spare capacity makes each byte
+/// count 1.6 times). Times are nanosecond counts, `u64::MAX` standing for [`Duration::MAX`]
+/// (the deadline of a request that never times out), so the metadata a handler sees is
+/// exactly the metadata sent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Envelope {
+    id: u64,
+    trace_id: u64,
+    /// [`NO_PARENT`] at the root.
+    parent: u64,
+    sent_at: u64,
+    deadline: u64,
+    idempotency_key: Option<Box<str>>,
+}
+
+/// An [`Envelope`]'s `parent` at the root of a call tree: ids count up from 0, and a run
+/// would have to send 2^64 requests to reach it.
+const NO_PARENT: u64 = u64::MAX;
+
+/// A time in an [`Envelope`]: its nanoseconds, `u64::MAX` for what does not fit.
+fn to_nanos(time: Duration) -> u64 {
+    crate::nanos::saturating_u64(time)
+}
+
+/// The time of [`to_nanos`]'s count: `u64::MAX` is [`Duration::MAX`].
+fn from_nanos(nanos: u64) -> Duration {
+    if nanos == u64::MAX {
+        Duration::MAX
+    } else {
+        Duration::from_nanos(nanos)
+    }
+}
+
+impl From<RequestMeta> for Envelope {
+    #[inline]
+    fn from(meta: RequestMeta) -> Self {
+        Envelope {
+            id: meta.id.0,
+            trace_id: meta.trace.trace_id,
+            parent: meta.trace.parent.map_or(NO_PARENT, |parent| parent.0),
+            sent_at: to_nanos(meta.sent_at),
+            deadline: to_nanos(meta.deadline),
+            idempotency_key: meta.idempotency_key.map(String::into_boxed_str),
+        }
+    }
+}
+
+impl From<Envelope> for RequestMeta {
+    #[inline]
+    fn from(envelope: Envelope) -> Self {
+        RequestMeta {
+            id: RequestId(envelope.id),
+            trace: TraceContext {
+                trace_id: envelope.trace_id,
+                parent: (envelope.parent != NO_PARENT).then_some(RequestId(envelope.parent)),
+            },
+            sent_at: from_nanos(envelope.sent_at),
+            deadline: from_nanos(envelope.deadline),
+            idempotency_key: envelope.idempotency_key.map(String::from),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An envelope gives back the metadata it was made from, at the edges too.
+    #[test]
+    fn envelope_round_trips_the_metadata() {
+        let root = RequestMeta::root(RequestId(0), Duration::ZERO, Duration::MAX);
+        let mut child = root.child(
+            RequestId(u64::MAX - 1),
+            Duration::new(3, 999_999_999),
+            Duration::from_nanos(u64::MAX - 1),
+        );
+        child.idempotency_key = Some("order-17".to_string());
+        for meta in [root, child] {
+            assert_eq!(RequestMeta::from(Envelope::from(meta.clone())), meta);
+        }
+        // What does not fit in 584 years is never, as the deadline of a call without one.
+        let far = RequestMeta::root(
+            RequestId(1),
+            Duration::ZERO,
+            Duration::from_secs(u64::MAX / 2),
+        );
+        assert_eq!(
+            RequestMeta::from(Envelope::from(far)).deadline,
+            Duration::MAX
+        );
+    }
+}

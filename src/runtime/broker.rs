@@ -21,7 +21,7 @@ use tokio::sync::oneshot;
 
 use crate::distribution::Distribution;
 use crate::error::{CallError, SimulationError};
-use crate::message::RequestMeta;
+use crate::message::{Envelope, RequestMeta};
 use crate::metrics::LatencyHistogram;
 use crate::node::NodeId;
 use crate::random::SimRng;
@@ -46,7 +46,7 @@ pub(crate) trait Subscriber<E: Event>: Send + Sync {
     fn deliver(
         &self,
         event: &E,
-        meta: RequestMeta,
+        meta: Envelope,
         settle: Option<Settle>,
         reply: oneshot::Sender<Answer<()>>,
     ) -> Result<(), CallError>;
@@ -82,7 +82,7 @@ where
     fn deliver(
         &self,
         event: &E,
-        meta: RequestMeta,
+        meta: Envelope,
         settle: Option<Settle>,
         reply: oneshot::Sender<Answer<()>>,
     ) -> Result<(), CallError> {
@@ -415,6 +415,7 @@ impl<E: Event> BrokerState<E> {
         let handle = Arc::clone(&self.handles[index]);
         let engine = Arc::clone(&self.engine);
         let broker = myself.clone();
+        let meta = Envelope::from(meta);
         tokio::spawn(async move {
             let clock = &engine.clock;
             clock.sleep(latency).await;

@@ -497,7 +497,7 @@ impl Engine {
             traced,
             Parts {
                 request,
-                meta,
+                meta: meta.into(),
                 settle,
                 cancel,
             },
@@ -545,7 +545,7 @@ impl Engine {
             // A rejected one-way message is counted in the receiver's `rejected`.
             let _ = to.pick().submit(
                 message,
-                meta,
+                meta.into(),
                 settle,
                 Responder::OneWay { _in_flight: guard },
             );

@@ -35,7 +35,7 @@ use tokio::sync::oneshot;
 use crate::balancer::BalancerState;
 use crate::capacity::Capacity;
 use crate::error::{CallError, SimulationError};
-use crate::message::{RequestId, RequestMeta};
+use crate::message::{Envelope, RequestId, RequestMeta};
 use crate::metrics::{BusyTime, ErrorsByCause, LatencyHistogram};
 use crate::nanos::saturating_u64 as nanos;
 use crate::node::NodeId;
@@ -70,7 +70,7 @@ pub(crate) enum Responder<S: Service> {
 /// One request waiting for, or being handled by, a worker.
 pub(crate) struct Job<S: Service> {
     request: S::Request,
-    meta: RequestMeta,
+    meta: Envelope,
     arrived: Duration,
     settle: Option<Settle>,
     reply: Responder<S>,
@@ -145,7 +145,7 @@ impl<S: Service> Job<S> {
     /// returns what the handler and the end of the request need: the request, its arrival
     /// time and where the outcome goes.
     fn start(self, ctx: &mut Context<S>) -> (S::Request, Duration, Responder<S>) {
-        ctx.set_request(self.meta, self.settle);
+        ctx.set_request(self.meta.into(), self.settle);
         (self.request, self.arrived, self.reply)
     }
 
@@ -275,7 +275,7 @@ impl<S: Service> Replica<S> {
     pub(crate) fn submit(
         &self,
         request: S::Request,
-        meta: RequestMeta,
+        meta: Envelope,
         settle: Option<Settle>,
         reply: Responder<S>,
     ) -> Result<(), CallError> {

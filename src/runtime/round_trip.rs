@@ -18,7 +18,7 @@ use tokio::sync::oneshot;
 
 use crate::clock::Sleep;
 use crate::error::{CallError, ServiceError};
-use crate::message::RequestMeta;
+use crate::message::Envelope;
 use crate::node::NodeId;
 use crate::policy::hedge::Cancel;
 use crate::runtime::engine::{Engine, SpanIds};
@@ -29,7 +29,7 @@ use crate::runtime::settle::Settle;
 /// What the callee's replica takes from the request when it arrives.
 pub(crate) struct Parts<S: Service> {
     pub(crate) request: S::Request,
-    pub(crate) meta: RequestMeta,
+    pub(crate) meta: Envelope,
     pub(crate) settle: Option<Settle>,
     pub(crate) cancel: Option<Cancel>,
 }
