@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::nanos::{from_saturated_u64, saturating_u64};
+
 /// Identifies one request (one attempt of one call) within a simulation. Ids are assigned in
 /// the order requests are sent, so they are deterministic.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -88,20 +90,6 @@ pub(crate) struct Envelope {
 /// would have to send 2^64 requests to reach it.
 const NO_PARENT: u64 = u64::MAX;
 
-/// A time in an [`Envelope`]: its nanoseconds, `u64::MAX` for what does not fit.
-fn to_nanos(time: Duration) -> u64 {
-    crate::nanos::saturating_u64(time)
-}
-
-/// The time of [`to_nanos`]'s count: `u64::MAX` is [`Duration::MAX`].
-fn from_nanos(nanos: u64) -> Duration {
-    if nanos == u64::MAX {
-        Duration::MAX
-    } else {
-        Duration::from_nanos(nanos)
-    }
-}
-
 impl From<RequestMeta> for Envelope {
     #[inline]
     fn from(meta: RequestMeta) -> Self {
@@ -109,8 +97,8 @@ impl From<RequestMeta> for Envelope {
             id: meta.id.0,
             trace_id: meta.trace.trace_id,
             parent: meta.trace.parent.map_or(NO_PARENT, |parent| parent.0),
-            sent_at: to_nanos(meta.sent_at),
-            deadline: to_nanos(meta.deadline),
+            sent_at: saturating_u64(meta.sent_at),
+            deadline: saturating_u64(meta.deadline),
             idempotency_key: meta.idempotency_key.map(String::into_boxed_str),
         }
     }
@@ -125,8 +113,8 @@ impl From<Envelope> for RequestMeta {
                 trace_id: envelope.trace_id,
                 parent: (envelope.parent != NO_PARENT).then_some(RequestId(envelope.parent)),
             },
-            sent_at: from_nanos(envelope.sent_at),
-            deadline: from_nanos(envelope.deadline),
+            sent_at: from_saturated_u64(envelope.sent_at),
+            deadline: from_saturated_u64(envelope.deadline),
             idempotency_key: envelope.idempotency_key.map(String::from),
         }
     }

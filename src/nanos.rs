@@ -32,6 +32,17 @@ pub(crate) fn saturating_u64(duration: Duration) -> u64 {
     checked_u64(duration).unwrap_or(u64::MAX)
 }
 
+/// The duration of a [`saturating_u64`] count: `u64::MAX` is [`Duration::MAX`], so a
+/// duration too long to count (a deadline that never comes) converts back to itself.
+#[inline]
+pub(crate) fn from_saturated_u64(nanos: u64) -> Duration {
+    if nanos == u64::MAX {
+        Duration::MAX
+    } else {
+        Duration::from_nanos(nanos)
+    }
+}
+
 /// `duration` in nanoseconds as `f64` (exact up to 2^53 ns, about 104 days; rounded to the
 /// nearest `f64` beyond).
 #[inline]
